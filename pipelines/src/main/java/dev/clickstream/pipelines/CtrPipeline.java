@@ -1,0 +1,143 @@
+package dev.clickstream.pipelines;
+
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.CtrFeatureRow;
+import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.store.FeatureTables;
+import dev.clickstream.transforms.AssignEventTime;
+import dev.clickstream.transforms.CtrCounts;
+import dev.clickstream.transforms.CtrPerUser;
+import dev.clickstream.transforms.ParseEvents;
+import dev.clickstream.transforms.WriteDeadLetters;
+import dev.clickstream.transforms.WriteOfflineFiles;
+import dev.clickstream.transforms.WriteToOnlineStore;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+
+/**
+ * Click-through rate per user over 5-minute event-time windows.
+ *
+ * <p>Steps:
+ *
+ * <ol>
+ *   <li>ReadEvents: JSON lines or Avro files.
+ *   <li>ParseEvents: valid events on, bad records to the dead letters with their reason.
+ *   <li>AssignEventTime: each event's own timestamp.
+ *   <li>ComputeCtr: impressions and clicks per user per 5-minute window aligned to the epoch.
+ *   <li>FormatRows: one {@link CtrFeatureRow} per window and pane.
+ *   <li>WriteOnlineStore: upsert into {@code ctr_5min}, one row per user holding the latest window.
+ *   <li>WriteOfflineStore: every row, appended to Avro files partitioned by date.
+ *   <li>WriteDeadLetters: rejected records as JSON lines.
+ * </ol>
+ */
+public final class CtrPipeline {
+
+  /** The graph's outputs, for tests and summaries. */
+  public static final class Outputs {
+    public final PCollection<CtrFeatureRow> rows;
+    public final PCollection<DeadLetter> deadLetters;
+
+    Outputs(PCollection<CtrFeatureRow> rows, PCollection<DeadLetter> deadLetters) {
+      this.rows = rows;
+      this.deadLetters = deadLetters;
+    }
+  }
+
+  private CtrPipeline() {}
+
+  public static void main(String[] args) {
+    CtrPipelineOptions options =
+        PipelineOptionsFactory.fromArgs(args).withValidation().as(CtrPipelineOptions.class);
+    run(options).waitUntilFinish();
+  }
+
+  public static PipelineResult run(CtrPipelineOptions options) {
+    Pipeline pipeline = Pipeline.create(options);
+    build(pipeline, options, ProcessingClock.SYSTEM);
+    return pipeline.run();
+  }
+
+  /** Adds the whole CTR pipeline to {@code pipeline}. */
+  public static Outputs build(Pipeline pipeline, CtrPipelineOptions options, ProcessingClock clock) {
+    PCollectionTuple parsed =
+        pipeline
+            .apply("ReadEvents", ReadEventRecords.from(options.getInput(), options.getInputFormat()))
+            .apply("ParseEvents", ParseEvents.fromJsonLines());
+
+    PCollection<CtrFeatureRow> rows =
+        parsed
+            .get(ParseEvents.EVENTS)
+            .apply("AssignEventTime", AssignEventTime.fromEventTimestamp())
+            .apply(
+                "ComputeCtr",
+                CtrPerUser.overFiveMinuteWindows()
+                    .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness())))
+            .apply("FormatRows", ParDo.of(new ToCtrFeatureRow(clock)))
+            .setCoder(AvroCoder.of(CtrFeatureRow.class));
+
+    rows.apply(
+        "WriteOnlineStore",
+        WriteToOnlineStore.into(FeatureTables.CTR_5MIN, CtrPipeline::toOnlineRow)
+            .withJdbcUrl(options.getOnlineStore()));
+    rows.apply(
+        "WriteOfflineStore",
+        WriteOfflineFiles.of(CtrFeatureRow.class, FeatureTables.CTR_5MIN.name(), CtrFeatureRow::getWindowStart)
+            .to(options.getOfflineStore()));
+
+    PCollection<DeadLetter> deadLetters = parsed.get(ParseEvents.DEAD_LETTERS);
+    deadLetters.apply("WriteDeadLetters", WriteDeadLetters.toFile(options.getDeadLetter()));
+    return new Outputs(rows, deadLetters);
+  }
+
+  /** Values in {@code FeatureTables.CTR_5MIN} column order. */
+  static Object[] toOnlineRow(CtrFeatureRow row) {
+    return new Object[] {
+      row.getUserId(),
+      row.getWindowStart(),
+      row.getWindowEnd(),
+      row.getImpressions(),
+      row.getClicks(),
+      row.getCtr(),
+      row.getUpdatedAt()
+    };
+  }
+
+  /** Attaches the window bounds and pane to each user's counts. */
+  static final class ToCtrFeatureRow extends DoFn<KV<String, CtrCounts>, CtrFeatureRow> {
+    private final ProcessingClock clock;
+
+    ToCtrFeatureRow(ProcessingClock clock) {
+      this.clock = clock;
+    }
+
+    @ProcessElement
+    public void processElement(
+        @Element KV<String, CtrCounts> userCounts,
+        IntervalWindow window,
+        PaneInfo pane,
+        OutputReceiver<CtrFeatureRow> out) {
+      CtrCounts counts = userCounts.getValue();
+      out.output(
+          CtrFeatureRow.newBuilder()
+              .setUserId(userCounts.getKey())
+              .setWindowStart(window.start().getMillis())
+              .setWindowEnd(window.end().getMillis())
+              .setImpressions(counts.impressions())
+              .setClicks(counts.clicks())
+              .setCtr(counts.ctr())
+              .setPaneTiming(pane.getTiming().name())
+              .setPaneIndex(pane.getIndex())
+              .setUpdatedAt(clock.nowMillis())
+              .build());
+    }
+  }
+}

@@ -1,0 +1,175 @@
+package dev.clickstream.store;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The shape of one online-store table: an entity key and its feature columns, plus the rule that decides whether
+ * an incoming row may replace the stored one.
+ *
+ * <p>Table and column names only ever come from this class (see {@link FeatureTables}), and they are checked
+ * against {@link #IDENTIFIER} here, so the SQL built from them never holds request text.
+ */
+public final class FeatureTable implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Lower-case SQL identifiers only: portable across H2, PostgreSQL and MariaDB without quoting. */
+  static final Pattern IDENTIFIER = Pattern.compile("[a-z][a-z0-9_]{0,62}");
+
+  /** Column types, mapped to SQL by {@link Dialect}. */
+  public enum ColumnType {
+    KEY,
+    BIGINT,
+    DOUBLE
+  }
+
+  /** What a column means to a reader: the entity key, a feature value, or a time describing the values. */
+  public enum Role {
+    KEY,
+    FEATURE,
+    TIME
+  }
+
+  /** One column: a name, a type, its role and whether it may hold NULL. */
+  public static final class Column implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final String name;
+    private final ColumnType type;
+    private final Role role;
+    private final boolean nullable;
+
+    Column(String name, ColumnType type, Role role, boolean nullable) {
+      this.name = checkIdentifier(name, "column name");
+      this.type = requireNonNull(type, "type");
+      this.role = requireNonNull(role, "role");
+      this.nullable = nullable;
+    }
+
+    public Role role() {
+      return role;
+    }
+
+    public String name() {
+      return name;
+    }
+
+    public ColumnType type() {
+      return type;
+    }
+
+    public boolean nullable() {
+      return nullable;
+    }
+  }
+
+  private final String name;
+  private final List<Column> columns;
+  private final String replaceCondition;
+
+  private FeatureTable(String name, List<Column> columns, String replaceCondition) {
+    this.name = name;
+    this.columns = List.copyOf(columns);
+    this.replaceCondition = replaceCondition;
+  }
+
+  /** Starts a table whose entity key is the string column {@code keyColumn}. */
+  public static Builder builder(String name, String keyColumn) {
+    return new Builder(name, keyColumn);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The entity key: always the first column. */
+  public Column key() {
+    return columns.get(0);
+  }
+
+  /** Every column, the key first, in the order rows are passed to {@link OnlineStore#upsert}. */
+  public List<Column> columns() {
+    return columns;
+  }
+
+  public List<String> columnNames() {
+    List<String> names = new ArrayList<>(columns.size());
+    for (Column column : columns) {
+      names.add(column.name());
+    }
+    return names;
+  }
+
+  /**
+   * A SQL condition over {@code NEW.column} (the incoming row) and {@code OLD.column} (the stored row) that must
+   * hold for the incoming row to replace the stored one. {@link Dialect} rewrites the prefixes.
+   */
+  public String replaceCondition() {
+    return replaceCondition;
+  }
+
+  @Override
+  public String toString() {
+    return name + columnNames();
+  }
+
+  private static String checkIdentifier(String value, String what) {
+    requireNonNull(value, what);
+    if (!IDENTIFIER.matcher(value).matches()) {
+      throw new IllegalArgumentException(
+          what + " '" + value + "' is not allowed: use lower-case letters, digits and '_', starting with a letter");
+    }
+    return value;
+  }
+
+  /** Builds a {@link FeatureTable}; columns keep the order they are added in. */
+  public static final class Builder {
+    private final String name;
+    private final List<Column> columns = new ArrayList<>();
+    private String replaceCondition;
+
+    private Builder(String name, String keyColumn) {
+      this.name = checkIdentifier(name, "table name");
+      columns.add(new Column(keyColumn, ColumnType.KEY, Role.KEY, false));
+    }
+
+    /** A time column (epoch milliseconds) that describes the features, such as a window bound. */
+    public Builder time(String column) {
+      columns.add(new Column(column, ColumnType.BIGINT, Role.TIME, false));
+      return this;
+    }
+
+    /** A whole-number feature. */
+    public Builder longFeature(String column) {
+      columns.add(new Column(column, ColumnType.BIGINT, Role.FEATURE, false));
+      return this;
+    }
+
+    /** A floating-point feature that is NULL where it is undefined. */
+    public Builder nullableDoubleFeature(String column) {
+      columns.add(new Column(column, ColumnType.DOUBLE, Role.FEATURE, true));
+      return this;
+    }
+
+    /** See {@link FeatureTable#replaceCondition()}. Required: every table must say how a newer row wins. */
+    public Builder replaceWhen(String condition) {
+      this.replaceCondition = requireNonNull(condition, "condition");
+      return this;
+    }
+
+    public FeatureTable build() {
+      if (replaceCondition == null) {
+        throw new IllegalStateException(
+            "table " + name + " has no replaceWhen(...) condition: say when an incoming row replaces the stored one");
+      }
+      long distinct = columns.stream().map(Column::name).distinct().count();
+      if (distinct != columns.size()) {
+        throw new IllegalStateException("table " + name + " names a column twice");
+      }
+      return new FeatureTable(name, columns, replaceCondition);
+    }
+  }
+}

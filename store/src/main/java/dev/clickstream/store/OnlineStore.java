@@ -1,0 +1,216 @@
+package dev.clickstream.store;
+
+import dev.clickstream.store.FeatureTable.Column;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads and writes feature rows in a JDBC online store. Every statement is prepared with bound parameters; table
+ * and column names come from {@link FeatureTables} only.
+ *
+ * <p>Writes are idempotent upserts guarded by the table's replace condition, so a runner that retries a bundle, a
+ * replayed input or out-of-order arrival leaves the same rows.
+ */
+public final class OnlineStore {
+  private static final Logger LOG = LoggerFactory.getLogger(OnlineStore.class);
+  /** Most keys read in one statement; longer lists are read in chunks. */
+  static final int MAX_KEYS_PER_READ = 500;
+
+  private static final Set<String> CREATED_TABLES = ConcurrentHashMap.newKeySet();
+
+  private final String jdbcUrl;
+  private final DataSource dataSource;
+  private final Dialect dialect;
+
+  OnlineStore(String jdbcUrl, DataSource dataSource, Dialect dialect) {
+    this.jdbcUrl = jdbcUrl;
+    this.dataSource = dataSource;
+    this.dialect = dialect;
+  }
+
+  /** The store at {@code jdbcUrl}, on the JVM's shared pool for that URL. */
+  public static OnlineStore forUrl(String jdbcUrl) {
+    return new OnlineStore(jdbcUrl, ConnectionPools.get(jdbcUrl), Dialect.fromJdbcUrl(jdbcUrl));
+  }
+
+  public Dialect dialect() {
+    return dialect;
+  }
+
+  /** Creates the table when it is missing; cheap after the first call per JVM. */
+  public void ensureTable(FeatureTable table) {
+    String marker = jdbcUrl + "#" + table.name();
+    if (CREATED_TABLES.contains(marker)) {
+      return;
+    }
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute(dialect.createTableSql(table));
+    } catch (SQLException e) {
+      // Two workers may race on CREATE TABLE IF NOT EXISTS (PostgreSQL reports a duplicate type): fine if it exists.
+      if (!tableExists(table)) {
+        throw unavailable("cannot create table " + table.name(), e);
+      }
+    }
+    CREATED_TABLES.add(marker);
+  }
+
+  /**
+   * Upserts {@code rows} (values in {@link FeatureTable#columns()} order) in one batch and one transaction.
+   *
+   * @return how many rows were applied; the rest were older than the stored rows and left them unchanged
+   */
+  public int upsert(FeatureTable table, List<Object[]> rows) throws SQLException {
+    if (rows.isEmpty()) {
+      return 0;
+    }
+    List<Column> columns = table.columns();
+    try (Connection connection = dataSource.getConnection()) {
+      connection.setAutoCommit(false);
+      try (PreparedStatement statement = connection.prepareStatement(dialect.upsertSql(table))) {
+        for (Object[] row : rows) {
+          if (row.length != columns.size()) {
+            throw new IllegalArgumentException(
+                "a row for " + table.name() + " has " + row.length + " values, expected " + columns.size());
+          }
+          for (int i = 0; i < row.length; i++) {
+            bind(statement, i + 1, columns.get(i), row[i]);
+          }
+          statement.addBatch();
+        }
+        int applied = 0;
+        for (int count : statement.executeBatch()) {
+          applied += count == Statement.SUCCESS_NO_INFO ? 1 : count;
+        }
+        connection.commit();
+        return applied;
+      } catch (SQLException | RuntimeException e) {
+        connection.rollback();
+        throw e;
+      }
+    }
+  }
+
+  /** The row stored for {@code key}, as column name to value in table order. */
+  public Optional<Map<String, Object>> read(FeatureTable table, String key) {
+    return Optional.ofNullable(readAll(table, List.of(key)).get(key));
+  }
+
+  /** The rows stored for {@code keys}; keys without a row are absent from the result. */
+  public Map<String, Map<String, Object>> readAll(FeatureTable table, Collection<String> keys) {
+    Map<String, Map<String, Object>> rows = new LinkedHashMap<>();
+    List<String> distinctKeys = new ArrayList<>(new java.util.LinkedHashSet<>(keys));
+    try (Connection connection = dataSource.getConnection()) {
+      for (int from = 0; from < distinctKeys.size(); from += MAX_KEYS_PER_READ) {
+        List<String> chunk = distinctKeys.subList(from, Math.min(distinctKeys.size(), from + MAX_KEYS_PER_READ));
+        try (PreparedStatement statement = connection.prepareStatement(dialect.selectSql(table, chunk.size()))) {
+          for (int i = 0; i < chunk.size(); i++) {
+            statement.setString(i + 1, chunk.get(i));
+          }
+          try (ResultSet resultSet = statement.executeQuery()) {
+            while (resultSet.next()) {
+              Map<String, Object> row = readRow(table, resultSet);
+              rows.put((String) row.get(table.key().name()), row);
+            }
+          }
+        }
+      }
+    } catch (SQLException e) {
+      throw unavailable("cannot read " + table.name(), e);
+    }
+    return rows;
+  }
+
+  /** True when a connection can be taken and is valid. */
+  public boolean isReachable() {
+    try (Connection connection = dataSource.getConnection()) {
+      return connection.isValid(2);
+    } catch (SQLException e) {
+      LOG.debug("online store {} unreachable", redactedUrl(), e);
+      return false;
+    }
+  }
+
+  /** The URL with any password removed, for messages. */
+  public String redactedUrl() {
+    return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
+  }
+
+  private boolean tableExists(FeatureTable table) {
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.executeQuery("SELECT 1 FROM " + table.name() + " WHERE 1 = 0").close();
+      return true;
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  private StoreUnavailableException unavailable(String what, SQLException e) {
+    return new StoreUnavailableException(
+        what + " in the online store " + redactedUrl() + ": " + e.getMessage()
+            + " (is the database running and the URL right?)",
+        e);
+  }
+
+  private static void bind(PreparedStatement statement, int index, Column column, Object value)
+      throws SQLException {
+    if (value == null) {
+      if (!column.nullable()) {
+        throw new IllegalArgumentException("column " + column.name() + " may not be null");
+      }
+      statement.setNull(index, column.type() == FeatureTable.ColumnType.DOUBLE ? Types.DOUBLE : Types.BIGINT);
+      return;
+    }
+    switch (column.type()) {
+      case KEY:
+        statement.setString(index, (String) value);
+        break;
+      case BIGINT:
+        statement.setLong(index, ((Number) value).longValue());
+        break;
+      case DOUBLE:
+        statement.setDouble(index, ((Number) value).doubleValue());
+        break;
+      default:
+        throw new AssertionError(column.type());
+    }
+  }
+
+  private static Map<String, Object> readRow(FeatureTable table, ResultSet resultSet) throws SQLException {
+    Map<String, Object> row = new LinkedHashMap<>();
+    for (Column column : table.columns()) {
+      Object value;
+      switch (column.type()) {
+        case KEY:
+          value = resultSet.getString(column.name());
+          break;
+        case BIGINT:
+          value = resultSet.getLong(column.name());
+          break;
+        case DOUBLE:
+          value = resultSet.getDouble(column.name());
+          break;
+        default:
+          throw new AssertionError(column.type());
+      }
+      row.put(column.name(), resultSet.wasNull() ? null : value);
+    }
+    return row;
+  }
+}

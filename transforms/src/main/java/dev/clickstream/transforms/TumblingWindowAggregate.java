@@ -1,0 +1,123 @@
+package dev.clickstream.transforms;
+
+import static java.util.Objects.requireNonNull;
+
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Combine.CombineFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.windowing.AfterPane;
+import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
+import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.Trigger;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Duration;
+
+/**
+ * A keyed aggregation over event-time tumbling windows aligned to the epoch.
+ *
+ * <p>Each key's values are combined per window with {@code combineFn}. By default a window fires once when the
+ * watermark passes its end (the on-time pane), then once more for each late element within the allowed lateness
+ * (late panes). Panes accumulate: every pane holds the whole window's result so far, so a sink may simply keep the
+ * latest pane. Elements later than the allowed lateness are dropped by the runner and counted in its
+ * {@code droppedDueToLateness} metric.
+ *
+ * <p>Works on bounded and unbounded input. The output stays in the tumbling windows, so downstream steps can read
+ * the window and the pane.
+ */
+public final class TumblingWindowAggregate<K, InputT, OutputT>
+    extends PTransform<PCollection<KV<K, InputT>>, PCollection<KV<K, OutputT>>> {
+
+  private final CombineFn<InputT, ?, OutputT> combineFn;
+  private final Duration windowSize;
+  private final Duration allowedLateness;
+  private final Duration earlyFiringDelay;
+  private final Trigger trigger;
+
+  private TumblingWindowAggregate(
+      CombineFn<InputT, ?, OutputT> combineFn,
+      Duration windowSize,
+      Duration allowedLateness,
+      Duration earlyFiringDelay,
+      Trigger trigger) {
+    this.combineFn = combineFn;
+    this.windowSize = windowSize;
+    this.allowedLateness = allowedLateness;
+    this.earlyFiringDelay = earlyFiringDelay;
+    this.trigger = trigger;
+  }
+
+  /** Aggregates with {@code combineFn}; a window size is required, lateness defaults to zero. */
+  public static <K, InputT, OutputT> TumblingWindowAggregate<K, InputT, OutputT> of(
+      CombineFn<InputT, ?, OutputT> combineFn) {
+    return new TumblingWindowAggregate<>(requireNonNull(combineFn, "combineFn"), null, Duration.ZERO, null, null);
+  }
+
+  public TumblingWindowAggregate<K, InputT, OutputT> withWindowSize(Duration size) {
+    if (size == null || !size.isLongerThan(Duration.ZERO)) {
+      throw new IllegalArgumentException("windowSize must be a positive duration, got " + size);
+    }
+    return new TumblingWindowAggregate<>(combineFn, size, allowedLateness, earlyFiringDelay, trigger);
+  }
+
+  /** How long after a window's end late elements still update it. */
+  public TumblingWindowAggregate<K, InputT, OutputT> withAllowedLateness(Duration lateness) {
+    if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
+      throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
+    }
+    return new TumblingWindowAggregate<>(combineFn, windowSize, lateness, earlyFiringDelay, trigger);
+  }
+
+  /**
+   * Also fire speculative (early) panes, {@code delay} of processing time after the first element of a pane, so
+   * a window's running result is visible before the window closes.
+   */
+  public TumblingWindowAggregate<K, InputT, OutputT> withEarlyFiringsEvery(Duration delay) {
+    if (delay == null || !delay.isLongerThan(Duration.ZERO)) {
+      throw new IllegalArgumentException("earlyFiringDelay must be a positive duration, got " + delay);
+    }
+    if (trigger != null) {
+      throw new IllegalArgumentException("earlyFiringDelay cannot be combined with a custom trigger");
+    }
+    return new TumblingWindowAggregate<>(combineFn, windowSize, allowedLateness, delay, trigger);
+  }
+
+  /** Replaces the default trigger entirely. Panes still accumulate. */
+  public TumblingWindowAggregate<K, InputT, OutputT> withTrigger(Trigger customTrigger) {
+    requireNonNull(customTrigger, "trigger");
+    if (earlyFiringDelay != null) {
+      throw new IllegalArgumentException("a custom trigger cannot be combined with earlyFiringDelay");
+    }
+    return new TumblingWindowAggregate<>(combineFn, windowSize, allowedLateness, null, customTrigger);
+  }
+
+  @Override
+  public PCollection<KV<K, OutputT>> expand(PCollection<KV<K, InputT>> input) {
+    if (windowSize == null) {
+      throw new IllegalStateException("TumblingWindowAggregate needs withWindowSize(...)");
+    }
+    return input
+        .apply(
+            "WindowIntoTumblingWindows",
+            Window.<KV<K, InputT>>into(FixedWindows.of(windowSize))
+                .triggering(effectiveTrigger())
+                .withAllowedLateness(allowedLateness)
+                .accumulatingFiredPanes())
+        .apply("CombinePerKey", Combine.perKey(combineFn));
+  }
+
+  private Trigger effectiveTrigger() {
+    if (trigger != null) {
+      return trigger;
+    }
+    AfterWatermark.AfterWatermarkEarlyAndLate onTimeAndLate =
+        AfterWatermark.pastEndOfWindow().withLateFirings(AfterPane.elementCountAtLeast(1));
+    if (earlyFiringDelay == null) {
+      return onTimeAndLate;
+    }
+    return onTimeAndLate.withEarlyFirings(
+        AfterProcessingTime.pastFirstElementInPane().plusDelayOf(earlyFiringDelay));
+  }
+}
