@@ -111,6 +111,17 @@ public final class CtrPipeline {
     };
   }
 
+  /**
+   * Batch runners (Flink's batch mode among them) fire each window exactly once over complete input and leave the
+   * timing UNKNOWN; that single firing is the on-time result, and saying so keeps rows identical across runners.
+   */
+  static PaneInfo.Timing timing(PaneInfo pane) {
+    if (pane.getTiming() == PaneInfo.Timing.UNKNOWN && pane.isFirst() && pane.isLast()) {
+      return PaneInfo.Timing.ON_TIME;
+    }
+    return pane.getTiming();
+  }
+
   /** Attaches the window bounds and pane to each user's counts. */
   static final class ToCtrFeatureRow extends DoFn<KV<String, CtrCounts>, CtrFeatureRow> {
     private final ProcessingClock clock;
@@ -134,7 +145,7 @@ public final class CtrPipeline {
               .setImpressions(counts.impressions())
               .setClicks(counts.clicks())
               .setCtr(counts.ctr())
-              .setPaneTiming(pane.getTiming().name())
+              .setPaneTiming(timing(pane).name())
               .setPaneIndex(pane.getIndex())
               .setUpdatedAt(clock.nowMillis())
               .build());

@@ -32,12 +32,12 @@ public final class DurationOption {
       }
     }
     try {
-      Duration duration = Duration.parse(text);
-      if (duration.isShorterThan(Duration.ZERO)) {
+      java.time.Duration duration = java.time.Duration.parse(text);
+      if (duration.isNegative()) {
         throw new IllegalArgumentException("negative");
       }
-      return duration;
-    } catch (IllegalArgumentException e) {
+      return Duration.millis(duration.toMillis());
+    } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
       throw new IllegalArgumentException(
           "--" + option + "=" + value + " is not a duration: use 0, 500ms, 30s, 10m, 1h, 2d or ISO-8601 like PT10M");
     }

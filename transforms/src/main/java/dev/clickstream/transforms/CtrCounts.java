@@ -3,14 +3,24 @@ package dev.clickstream.transforms;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.Serializable;
 import java.util.Objects;
 import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 
-/** Impressions and clicks of one user in one window, and the click-through rate they give. */
+/**
+ * Impressions and clicks of one user in one window, and the click-through rate they give.
+ *
+ * <p>Encoded with {@link CtrCountsCoder}. Also {@link Serializable}, because {@code Combine.globally} captures the
+ * combine's default value (zero counts) in a serialized DoFn.
+ */
 @DefaultCoder(CtrCounts.CtrCountsCoder.class)
-public final class CtrCounts {
+public final class CtrCounts implements Serializable {
+  private static final long serialVersionUID = 1L;
   private final long impressions;
   private final long clicks;
 
@@ -58,6 +68,11 @@ public final class CtrCounts {
 
     public static CtrCountsCoder of() {
       return INSTANCE;
+    }
+
+    /** What {@link DefaultCoder} looks up, so the registry picks this coder for {@link CtrCounts}. */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(CtrCounts.class), INSTANCE);
     }
 
     @Override

@@ -1,7 +1,5 @@
 package dev.clickstream.transforms;
 
-import static java.util.Objects.requireNonNull;
-
 import dev.clickstream.schemas.ClickEvent;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -45,7 +43,7 @@ public final class CtrPerUser extends PTransform<PCollection<ClickEvent>, PColle
   }
 
   public CtrPerUser withEarlyFiringsEvery(Duration delay) {
-    return new CtrPerUser(aggregate.withEarlyFiringsEvery(requireNonNull(delay, "delay")));
+    return new CtrPerUser(aggregate.withEarlyFiringsEvery(delay));
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.clickstream.transforms;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clickstream.schemas.ClickEvent;
@@ -65,8 +66,12 @@ public final class ParseEvents extends PTransform<PCollection<String>, PCollecti
   }
 
   static class ParseFn extends DoFn<String, ClickEvent> {
+    // Trailing tokens fail too: otherwise two events run together on one line would keep the first and lose the
+    // second without a dead letter.
     private static final ObjectMapper JSON =
-        new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Counter parsed = Metrics.counter(STAGE, "events_parsed");
     private final Counter deadLettered = Metrics.counter(STAGE, "dead_letters");
@@ -155,6 +160,9 @@ public final class ParseEvents extends PTransform<PCollection<String>, PCollecti
     private static String describe(JsonNode node) {
       if (node == null || node.isMissingNode()) {
         return "nothing";
+      }
+      if (node.isNull()) {
+        return "null";
       }
       String text = node.toString();
       return node.getNodeType().name().toLowerCase() + " " + (text.length() > 40 ? text.substring(0, 40) + "…" : text);

@@ -22,7 +22,7 @@ import org.joda.time.Duration;
  * watermark passes its end (the on-time pane), then once more for each late element within the allowed lateness
  * (late panes). Panes accumulate: every pane holds the whole window's result so far, so a sink may simply keep the
  * latest pane. Elements later than the allowed lateness are dropped by the runner and counted in its
- * {@code droppedDueToLateness} metric.
+ * dropped-due-to-lateness counter ({@code DroppedDueToLateness} on the Direct runner).
  *
  * <p>Works on bounded and unbounded input. The output stays in the tumbling windows, so downstream steps can read
  * the window and the pane.

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Locale;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.extensions.avro.io.AvroIO;
@@ -11,6 +12,8 @@ import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.WriteFilesResult;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
 
 /**
@@ -53,20 +56,41 @@ public final class WriteOfflineFiles<T extends SpecificRecord>
     return new WriteOfflineFiles<>(recordClass, tableName, eventTimeMillis, offlineStoreDirectory);
   }
 
+  /**
+   * {@code date=D/TABLE-START-END-pane-I-SHARD-of-N.avro}, window bounds in epoch milliseconds: deterministic,
+   * and free of the colons that Beam's default naming puts in (which HDFS and Windows reject).
+   */
+  static FileIO.Write.FileNaming fileNaming(String date, String tableName) {
+    return (window, pane, numShards, shardIndex, compression) -> {
+      String windowPart =
+          window instanceof IntervalWindow
+              ? ((IntervalWindow) window).start().getMillis() + "-" + ((IntervalWindow) window).end().getMillis()
+              : "global";
+      return String.format(
+          Locale.ROOT,
+          "date=%s/%s-%s-pane-%d-%05d-of-%05d.avro",
+          date, tableName, windowPart, pane.getIndex(), shardIndex, numShards);
+    };
+  }
+
   @Override
   public WriteFilesResult<String> expand(PCollection<T> rows) {
     if (directory == null) {
       throw new IllegalStateException("WriteOfflineFiles needs to(directory)");
     }
     SerializableFunction<T, Long> timeOf = eventTimeMillis;
-    return rows.apply(
-        "WriteAvroPartitionedByDate",
-        FileIO.<String, T>writeDynamic()
-            .by(row -> Instant.ofEpochMilli(timeOf.apply(row)).atZone(ZoneOffset.UTC).toLocalDate().toString())
-            .withDestinationCoder(StringUtf8Coder.of())
-            .via(AvroIO.sink(recordClass))
-            .to(directory + "/" + tableName)
-            .withNaming(date -> FileIO.Write.defaultNaming("date=" + date + "/" + tableName, ".avro"))
-            .withNumShards(1));
+    // Each input element is already one pane's row. FileIO groups rows into files with a GroupByKey that inherits
+    // the input's windowing: with accumulating panes, a late firing would write every earlier row of the window
+    // again. Discarding keeps the window, trigger and lateness, and writes each row once.
+    return rows.apply("DiscardFiredPanes", Window.<T>configure().discardingFiredPanes())
+        .apply(
+            "WriteAvroPartitionedByDate",
+            FileIO.<String, T>writeDynamic()
+                .by(row -> Instant.ofEpochMilli(timeOf.apply(row)).atZone(ZoneOffset.UTC).toLocalDate().toString())
+                .withDestinationCoder(StringUtf8Coder.of())
+                .via(AvroIO.sink(recordClass))
+                .to(directory + "/" + tableName)
+                .withNaming(date -> fileNaming(date, tableName))
+                .withNumShards(1));
   }
 }

@@ -37,6 +37,21 @@ public final class TestPipelineExtension implements ParameterResolver, Invocatio
       ReflectiveInvocationContext<Method> invocationContext,
       ExtensionContext extensionContext)
       throws Throwable {
+    runInsideRule(invocation, extensionContext);
+  }
+
+  /** Parameterized and repeated tests too: each invocation gets its own pipeline, checked by the rule. */
+  @Override
+  public void interceptTestTemplateMethod(
+      Invocation<Void> invocation,
+      ReflectiveInvocationContext<Method> invocationContext,
+      ExtensionContext extensionContext)
+      throws Throwable {
+    runInsideRule(invocation, extensionContext);
+  }
+
+  private static void runInsideRule(Invocation<Void> invocation, ExtensionContext extensionContext)
+      throws Throwable {
     TestPipeline pipeline = extensionContext.getStore(NAMESPACE).get(TestPipeline.class, TestPipeline.class);
     if (pipeline == null) {
       invocation.proceed();
@@ -53,6 +68,30 @@ public final class TestPipelineExtension implements ParameterResolver, Invocatio
         Description.createTestDescription(
             extensionContext.getRequiredTestClass(), extensionContext.getRequiredTestMethod().getName());
     pipeline.apply(body, description).evaluate();
+  }
+
+  /** The test body, for {@link #runInRule}. */
+  @FunctionalInterface
+  public interface PipelineTestBody {
+    void run(TestPipeline pipeline) throws Throwable;
+  }
+
+  /**
+   * Runs {@code body} inside {@code pipeline}'s rule, for tests that need a pipeline on options of their own (a
+   * runner other than the default, say): {@code TestPipeline.fromOptions(options)}.
+   */
+  public static void runInRule(TestPipeline pipeline, String testName, PipelineTestBody body) throws Throwable {
+    Statement statement =
+        new Statement() {
+          @Override
+          public void evaluate() throws Throwable {
+            body.run(pipeline);
+          }
+        };
+    pipeline
+        .enableAbandonedNodeEnforcement(true)
+        .apply(statement, Description.createTestDescription(TestPipelineExtension.class, testName))
+        .evaluate();
   }
 
   private static TestPipeline pipelineFor(ExtensionContext context) {

@@ -1,0 +1,199 @@
+package dev.clickstream.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsInAnyOrder;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasSize;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clickstream.schemas.CtrFeatureRow;
+import dev.clickstream.store.FeatureTables;
+import dev.clickstream.store.OnlineStore;
+import dev.clickstream.store.StoreFixtures;
+import dev.clickstream.transforms.TestPipelineExtension;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.avro.file.DataFileReader;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The whole CTR pipeline on a small, hand-checked input, on the Direct runner and on embedded Flink: the same
+ * rows, dead letters, online rows and offline files on both.
+ */
+class CtrPipelineTest {
+  /** 2025-11-22T08:25:00Z, a 5-minute boundary. */
+  private static final long T0 = 1_763_799_900_000L;
+  private static final long FIVE_MINUTES = 300_000L;
+  private static final long UPDATED_AT = 1_111L;
+
+  /** In arrival order: shuffled in time, with a page view, two malformed records and a blank line. */
+  private static final List<String> INPUT =
+      List.of(
+          event("e5", "u1", "click", T0 + FIVE_MINUTES + 1),
+          event("e1", "u1", "impression", T0),
+          "this is not json",
+          event("e4", "u1", "impression", T0 + FIVE_MINUTES),
+          event("e6", "u2", "click", T0 + 60_000),
+          event("e2", "u1", "impression", T0 + 10_000),
+          "{\"event_id\":\"e9\",\"event_type\":\"click\",\"timestamp\":1}",
+          event("e7", "u3", "impression", T0 + FIVE_MINUTES - 1),
+          event("e8", "u3", "page_view", T0 + FIVE_MINUTES + 60_000),
+          event("e3", "u1", "click", T0 + 20_000),
+          "");
+
+  static Stream<String> runners() {
+    return TestRunners.names().stream();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("runners")
+  void computesCtrPerUserAndWindowIntoBothStores(String runner, @TempDir Path dir) throws Throwable {
+    Path input = dir.resolve("events.jsonl");
+    Files.write(input, INPUT, StandardCharsets.UTF_8);
+    CtrPipelineOptions options = TestRunners.ctrOptions(runner);
+    options.setInput(input.toString());
+    options.setOnlineStore(StoreFixtures.freshH2Url());
+    options.setOfflineStore(dir.resolve("offline").toString());
+    options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
+
+    TestPipelineExtension.runInRule(
+        TestPipeline.fromOptions(options),
+        "ctr-" + runner,
+        pipeline -> {
+          CtrPipeline.Outputs outputs = CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
+          PAssert.that(outputs.rows)
+              .containsInAnyOrder(
+                  row("u1", T0, 2, 1, 0.5),
+                  row("u1", T0 + FIVE_MINUTES, 1, 1, 1.0),
+                  row("u2", T0, 0, 1, null),
+                  row("u3", T0, 1, 0, 0.0));
+          PAssert.that(
+                  outputs.deadLetters.apply(
+                      MapElements.into(TypeDescriptors.strings())
+                          .via(deadLetter -> deadLetter.getReason() + "|" + deadLetter.getRawPayload())))
+              .containsInAnyOrder(
+                  "malformed_json|this is not json",
+                  "missing_field|{\"event_id\":\"e9\",\"event_type\":\"click\",\"timestamp\":1}",
+                  "empty_record|");
+          pipeline.run().waitUntilFinish();
+        });
+
+    Map<String, Map<String, Object>> online =
+        OnlineStore.forUrl(options.getOnlineStore()).readAll(FeatureTables.CTR_5MIN, List.of("u1", "u2", "u3"));
+    assertThat(online.get("u1"), equalTo(onlineRow("u1", T0 + FIVE_MINUTES, 1, 1, 1.0)));
+    assertThat(online.get("u2"), equalTo(onlineRow("u2", T0, 0, 1, null)));
+    assertThat(online.get("u3"), equalTo(onlineRow("u3", T0, 1, 0, 0.0)));
+
+    assertThat(deadLetterReasons(dir.resolve("dead-letters.jsonl")),
+        containsInAnyOrder("malformed_json", "missing_field", "empty_record"));
+
+    Path partition = dir.resolve("offline/ctr_5min/date=2025-11-22");
+    List<String> offlineRows = new ArrayList<>();
+    try (Stream<Path> files = Files.list(partition)) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".avro")).collect(Collectors.toList())) {
+        offlineRows.addAll(readOfflineRows(file));
+      }
+    }
+    assertThat(offlineRows, containsInAnyOrder(
+        "u1 " + T0 + " 2 1 0.5", "u1 " + (T0 + FIVE_MINUTES) + " 1 1 1.0", "u2 " + T0 + " 0 1 null",
+        "u3 " + T0 + " 1 0 0.0"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("runners")
+  void readsAvroInputLikeJsonLines(String runner, @TempDir Path dir) throws Throwable {
+    Path input = dir.resolve("events.avro");
+    AvroEventFiles.write(input, List.of(
+        AvroEventFiles.event("a1", "u1", "impression", T0),
+        AvroEventFiles.event("a2", "u1", "click", T0 + 1),
+        AvroEventFiles.event("a3", "u1", "click", T0 + 2)));
+    CtrPipelineOptions options = TestRunners.ctrOptions(runner);
+    options.setInput(input.toString());
+    options.setOnlineStore(StoreFixtures.freshH2Url());
+    options.setOfflineStore(dir.resolve("offline").toString());
+    options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
+
+    TestPipelineExtension.runInRule(
+        TestPipeline.fromOptions(options),
+        "avro-" + runner,
+        pipeline -> {
+          CtrPipeline.Outputs outputs = CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
+          PAssert.that(outputs.rows).containsInAnyOrder(row("u1", T0, 1, 2, 2.0));
+          PAssert.that(outputs.deadLetters).empty();
+          pipeline.run().waitUntilFinish();
+        });
+    assertThat(Files.readAllLines(dir.resolve("dead-letters.jsonl")), hasSize(0));
+  }
+
+  static String event(String id, String user, String type, long timestamp) {
+    return "{\"event_id\":\"" + id + "\",\"user_id\":\"" + user + "\",\"event_type\":\"" + type
+        + "\",\"item_id\":\"ad1\",\"timestamp\":" + timestamp + "}";
+  }
+
+  private static CtrFeatureRow row(String user, long windowStart, long impressions, long clicks, Double ctr) {
+    return CtrFeatureRow.newBuilder()
+        .setUserId(user)
+        .setWindowStart(windowStart)
+        .setWindowEnd(windowStart + FIVE_MINUTES)
+        .setImpressions(impressions)
+        .setClicks(clicks)
+        .setCtr(ctr)
+        .setPaneTiming("ON_TIME")
+        .setPaneIndex(0)
+        .setUpdatedAt(UPDATED_AT)
+        .build();
+  }
+
+  private static Map<String, Object> onlineRow(
+      String user, long windowStart, long impressions, long clicks, Double ctr) {
+    Map<String, Object> row = new java.util.LinkedHashMap<>();
+    row.put("user_id", user);
+    row.put("window_start", windowStart);
+    row.put("window_end", windowStart + FIVE_MINUTES);
+    row.put("impressions", impressions);
+    row.put("clicks", clicks);
+    row.put("ctr", ctr);
+    row.put("updated_at", UPDATED_AT);
+    return row;
+  }
+
+  private static List<String> deadLetterReasons(Path file) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    List<String> reasons = new ArrayList<>();
+    for (String line : Files.readAllLines(file)) {
+      JsonNode node = json.readTree(line);
+      assertThat(node.get("stage").asText(), equalTo("ParseEvents"));
+      reasons.add(node.get("reason").asText());
+    }
+    return reasons;
+  }
+
+  private static List<String> readOfflineRows(Path file) throws IOException {
+    List<String> rows = new ArrayList<>();
+    try (DataFileReader<CtrFeatureRow> reader =
+        new DataFileReader<>(file.toFile(), new SpecificDatumReader<>(CtrFeatureRow.class))) {
+      for (CtrFeatureRow row : reader) {
+        assertThat(row.getPaneTiming(), equalTo("ON_TIME"));
+        rows.add(row.getUserId() + " " + row.getWindowStart() + " " + row.getImpressions() + " " + row.getClicks()
+            + " " + row.getCtr());
+      }
+    }
+    return rows;
+  }
+
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts the local databases the tests use when they are down, and fails loudly when one cannot be started.
+#   PostgreSQL  127.0.0.1:5432, trust auth, database test
+#   MariaDB     127.0.0.1:3306, root without a password, database test
+set -euo pipefail
+
+wait_for() { # name, check command...
+  local name=$1; shift
+  for _ in $(seq 1 30); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  echo "error: $name did not come up within 30 s" >&2
+  return 1
+}
+
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "error: PostgreSQL is not installed (Debian: apt-get install postgresql); the store tests need it" >&2
+    exit 1
+  fi
+  echo "Starting PostgreSQL ..." >&2
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+  wait_for PostgreSQL pg_isready -h 127.0.0.1 -p 5432 -q
+fi
+
+if ! mysqladmin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then
+  if [ ! -x /usr/sbin/mariadbd ]; then
+    echo "error: MariaDB is not installed (Debian: apt-get install mariadb-server)" >&2
+    exit 1
+  fi
+  echo "Starting MariaDB ..." >&2
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_for MariaDB mysqladmin -h 127.0.0.1 -P 3306 -uroot ping
+fi

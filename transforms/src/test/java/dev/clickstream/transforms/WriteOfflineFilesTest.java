@@ -1,0 +1,256 @@
+package dev.clickstream.transforms;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsInAnyOrder;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.CtrFeatureRow;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.avro.file.DataFileReader;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestStream;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+@ExtendWith(TestPipelineExtension.class)
+class WriteOfflineFilesTest {
+  private static final String TABLE = "ctr_5min";
+  private static final Duration FIVE_MINUTES = Duration.standardMinutes(5);
+
+  /** 2024-03-01T12:00:00Z. */
+  private static final long NOON = 1_709_294_400_000L;
+  /** 2024-03-01T23:55:00Z: the last window of the day. */
+  private static final long LAST_WINDOW_OF_MARCH_1 = 1_709_337_300_000L;
+  /** 2024-03-02T00:00:00Z. */
+  private static final long MIDNIGHT = 1_709_337_600_000L;
+
+  private static final CtrFeatureRow ALICE_NOON = row("alice", NOON, 4, 1, 0.25, "ON_TIME", 0);
+  private static final CtrFeatureRow BOB_NOON = row("bob", NOON, 0, 1, null, "ON_TIME", 0);
+  private static final CtrFeatureRow ALICE_BEFORE_MIDNIGHT =
+      row("alice", LAST_WINDOW_OF_MARCH_1, 2, 2, 1.0, "ON_TIME", 0);
+  private static final CtrFeatureRow ALICE_AT_MIDNIGHT = row("alice", MIDNIGHT, 1, 0, 0.0, "ON_TIME", 0);
+
+  @Test
+  void writesRowsUnderTheirTableAndUtcDate(TestPipeline pipeline, @TempDir Path dir) throws IOException {
+    writeWindowed(pipeline, dir, ALICE_NOON, BOB_NOON, ALICE_BEFORE_MIDNIGHT, ALICE_AT_MIDNIGHT);
+
+    pipeline.run().waitUntilFinish();
+
+    Map<String, List<CtrFeatureRow>> partitions = readPartitions(dir.resolve(TABLE));
+    assertThat(partitions.keySet(), containsInAnyOrder("date=2024-03-01", "date=2024-03-02"));
+    assertThat(
+        partitions.get("date=2024-03-01"), containsInAnyOrder(ALICE_NOON, BOB_NOON, ALICE_BEFORE_MIDNIGHT));
+    assertThat(partitions.get("date=2024-03-02"), containsInAnyOrder(ALICE_AT_MIDNIGHT));
+  }
+
+  @Test
+  void namesFilesByWindowAndLeavesNoTemporaryFiles(TestPipeline pipeline, @TempDir Path dir) throws IOException {
+    writeWindowed(pipeline, dir, ALICE_NOON, BOB_NOON, ALICE_BEFORE_MIDNIGHT, ALICE_AT_MIDNIGHT);
+
+    pipeline.run().waitUntilFinish();
+
+    assertThat(
+        relativeFiles(dir),
+        containsInAnyOrder(
+            "ctr_5min/date=2024-03-01/ctr_5min-1709294400000-1709294700000-pane-0-00000-of-00001.avro",
+            "ctr_5min/date=2024-03-01/ctr_5min-1709337300000-1709337600000-pane-0-00000-of-00001.avro",
+            "ctr_5min/date=2024-03-02/ctr_5min-1709337600000-1709337900000-pane-0-00000-of-00001.avro"));
+  }
+
+  @Test
+  void rewritingTheSameInputReplacesTheFilesRatherThanAddingCopies(TestPipeline pipeline, @TempDir Path dir)
+      throws IOException {
+    writeWindowed(pipeline, dir, ALICE_NOON, BOB_NOON, ALICE_AT_MIDNIGHT);
+
+    pipeline.run().waitUntilFinish();
+    List<String> filesAfterFirstRun = relativeFiles(dir);
+    pipeline.run().waitUntilFinish();
+
+    assertThat(relativeFiles(dir), equalTo(filesAfterFirstRun));
+    Map<String, List<CtrFeatureRow>> partitions = readPartitions(dir.resolve(TABLE));
+    assertThat(partitions.get("date=2024-03-01"), containsInAnyOrder(ALICE_NOON, BOB_NOON));
+    assertThat(partitions.get("date=2024-03-02"), containsInAnyOrder(ALICE_AT_MIDNIGHT));
+  }
+
+  /**
+   * As in the CTR pipeline: accumulating panes from {@link CtrPerUser}, one of them late. Each pane's row lands in
+   * the offline store exactly once.
+   */
+  @Test
+  void writesEachPaneOfAStreamOnce(TestPipeline pipeline, @TempDir Path dir) throws IOException {
+    Instant noon = new Instant(NOON);
+    TestStream<ClickEvent> events =
+        TestStream.create(AvroCoder.of(ClickEvent.class))
+            .advanceWatermarkTo(noon)
+            .addElements(event("e1", "impression", noon.plus(Duration.standardMinutes(1))))
+            .addElements(event("e2", "click", noon.plus(Duration.standardMinutes(2))))
+            .advanceWatermarkTo(noon.plus(Duration.standardMinutes(6)))
+            .addElements(event("e3", "impression", noon.plus(Duration.standardMinutes(3))))
+            .advanceWatermarkToInfinity();
+
+    pipeline
+        .apply(events)
+        .apply(CtrPerUser.overFiveMinuteWindows().withAllowedLateness(Duration.standardMinutes(10)))
+        .apply("FormatRows", ParDo.of(new ToRow()))
+        .setCoder(AvroCoder.of(CtrFeatureRow.class))
+        .apply(WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart).to(dir.toString()));
+
+    pipeline.run().waitUntilFinish();
+
+    String partition = "ctr_5min/date=2024-03-01/";
+    String window = "ctr_5min-1709294400000-1709294700000";
+    assertThat(
+        relativeFiles(dir),
+        containsInAnyOrder(
+            partition + window + "-pane-0-00000-of-00001.avro", partition + window + "-pane-1-00000-of-00001.avro"));
+    assertThat(
+        readFile(dir.resolve(partition + window + "-pane-0-00000-of-00001.avro")),
+        containsInAnyOrder(row("alice", NOON, 1, 1, 1.0, "ON_TIME", 0)));
+    assertThat(
+        readFile(dir.resolve(partition + window + "-pane-1-00000-of-00001.avro")),
+        containsInAnyOrder(row("alice", NOON, 2, 1, 0.5, "LATE", 1)));
+  }
+
+  @Test
+  void rejectsABlankDirectory() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart).to(" "));
+    assertThat(e.getMessage(), equalTo("offline store directory must be a path, got ' '"));
+  }
+
+  @Test
+  void expandWithoutADirectoryFailsClearly() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<CtrFeatureRow> rows =
+        pipeline.apply(Create.of(ALICE_NOON).withCoder(AvroCoder.of(CtrFeatureRow.class)));
+
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> rows.apply(WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart)));
+
+    assertThat(e.getMessage(), equalTo("WriteOfflineFiles needs to(directory)"));
+  }
+
+  /** Rows stamped at their window start and put back in 5-minute windows, as they leave the CTR aggregation. */
+  private static void writeWindowed(TestPipeline pipeline, Path dir, CtrFeatureRow... rows) {
+    List<TimestampedValue<CtrFeatureRow>> timestamped = new ArrayList<>();
+    for (CtrFeatureRow row : rows) {
+      timestamped.add(TimestampedValue.of(row, new Instant(row.getWindowStart())));
+    }
+    pipeline
+        .apply(Create.timestamped(timestamped).withCoder(AvroCoder.of(CtrFeatureRow.class)))
+        .apply("WindowIntoFiveMinutes", Window.into(FixedWindows.of(FIVE_MINUTES)))
+        .apply(
+            "WriteOfflineStore",
+            WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart).to(dir.toString()));
+  }
+
+  /** Every record under {@code tableDir}, by partition directory. */
+  private static Map<String, List<CtrFeatureRow>> readPartitions(Path tableDir) throws IOException {
+    Map<String, List<CtrFeatureRow>> partitions = new TreeMap<>();
+    try (Stream<Path> files = Files.walk(tableDir)) {
+      for (Path file : files.filter(Files::isRegularFile).collect(Collectors.toList())) {
+        partitions
+            .computeIfAbsent(tableDir.relativize(file).getName(0).toString(), unused -> new ArrayList<>())
+            .addAll(readFile(file));
+      }
+    }
+    return partitions;
+  }
+
+  private static List<CtrFeatureRow> readFile(Path file) throws IOException {
+    List<CtrFeatureRow> records = new ArrayList<>();
+    try (DataFileReader<CtrFeatureRow> reader =
+        new DataFileReader<>(file.toFile(), new SpecificDatumReader<>(CtrFeatureRow.class))) {
+      reader.forEach(records::add);
+    }
+    return records;
+  }
+
+  /** Every file under {@code dir}, hidden and temporary ones included, relative to it. */
+  private static List<String> relativeFiles(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      return files
+          .filter(Files::isRegularFile)
+          .map(file -> dir.relativize(file).toString())
+          .sorted()
+          .collect(Collectors.toList());
+    }
+  }
+
+  private static TimestampedValue<ClickEvent> event(String id, String type, Instant time) {
+    return TimestampedValue.of(
+        ClickEvent.newBuilder()
+            .setEventId(id)
+            .setUserId("alice")
+            .setEventType(type)
+            .setTimestamp(time.getMillis())
+            .build(),
+        time);
+  }
+
+  private static CtrFeatureRow row(
+      String user, long windowStart, long impressions, long clicks, Double ctr, String paneTiming, long paneIndex) {
+    return CtrFeatureRow.newBuilder()
+        .setUserId(user)
+        .setWindowStart(windowStart)
+        .setWindowEnd(windowStart + FIVE_MINUTES.getMillis())
+        .setImpressions(impressions)
+        .setClicks(clicks)
+        .setCtr(ctr)
+        .setPaneTiming(paneTiming)
+        .setPaneIndex(paneIndex)
+        .setUpdatedAt(0L)
+        .build();
+  }
+
+  /** The pipeline's row formatting, with a fixed updated_at so rows compare exactly. */
+  static final class ToRow extends DoFn<KV<String, CtrCounts>, CtrFeatureRow> {
+    @ProcessElement
+    public void processElement(
+        @Element KV<String, CtrCounts> counts,
+        IntervalWindow window,
+        PaneInfo pane,
+        OutputReceiver<CtrFeatureRow> out) {
+      out.output(
+          row(
+              counts.getKey(),
+              window.start().getMillis(),
+              counts.getValue().impressions(),
+              counts.getValue().clicks(),
+              counts.getValue().ctr(),
+              pane.getTiming().name(),
+              pane.getIndex()));
+    }
+  }
+}

@@ -1,0 +1,216 @@
+package dev.clickstream.transforms;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.clickstream.schemas.CtrFeatureRow;
+import dev.clickstream.store.ConnectionPools;
+import dev.clickstream.store.FeatureTables;
+import dev.clickstream.store.OnlineStore;
+import dev.clickstream.store.StoreFixtures;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.values.PCollection;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Writes to a real store of every supported dialect, then reads the rows back through {@link OnlineStore}.
+ *
+ * <p>Every test asserts on what the store holds after the run, so a pipeline that was never run fails here even
+ * though {@code TestPipelineExtension} does not wrap {@code @ParameterizedTest} bodies in the pipeline's rule.
+ */
+@ExtendWith(TestPipelineExtension.class)
+class WriteToOnlineStoreTest {
+  private static final String NAMESPACE = "WriteToOnlineStore";
+
+  /** 2024-03-01T12:00:00Z and the windows that follow it. */
+  private static final long NOON = 1_709_294_400_000L;
+  private static final long FIVE_MINUTES = 300_000L;
+  private static final long UPDATED_AT = 1_709_294_700_500L;
+
+  private static final CtrFeatureRow ALICE_FIRST_WINDOW = row("alice", NOON, 4, 1, 0.25, "ON_TIME", 0);
+  private static final CtrFeatureRow ALICE_SECOND_WINDOW = row("alice", NOON + FIVE_MINUTES, 2, 1, 0.5, "ON_TIME", 0);
+  private static final CtrFeatureRow BOB_ON_TIME = row("bob", NOON, 1, 0, 0.0, "ON_TIME", 0);
+  private static final CtrFeatureRow BOB_LATE = row("bob", NOON, 2, 1, 0.5, "LATE", 1);
+  private static final CtrFeatureRow CAROL_CLICKS_ONLY = row("carol", NOON, 0, 2, null, "ON_TIME", 0);
+
+  static List<String> dialects() {
+    return StoreFixtures.dialects();
+  }
+
+  @AfterAll
+  static void closePools() {
+    ConnectionPools.closeAll();
+  }
+
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void writesEachRow(String dialect, TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl(dialect);
+    write(pipeline, url, List.of(ALICE_FIRST_WINDOW, BOB_ON_TIME, CAROL_CLICKS_ONLY));
+
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(
+        readBack(url, "alice", "bob", "carol", "dave"),
+        equalTo(stored(ALICE_FIRST_WINDOW, BOB_ON_TIME, CAROL_CLICKS_ONLY)));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(3L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_skipped_not_newer"), equalTo(0L));
+  }
+
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void keepsTheLatestWindowAndTheFullestPaneWhateverTheOrder(String dialect, TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl(dialect);
+    // Out of order on purpose: the older window and the smaller pane come last.
+    write(pipeline, url, List.of(ALICE_SECOND_WINDOW, BOB_LATE, ALICE_FIRST_WINDOW, BOB_ON_TIME));
+
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(readBack(url, "alice", "bob"), equalTo(stored(ALICE_SECOND_WINDOW, BOB_LATE)));
+    // How many rows were applied depends on the order the runner hands them over; none is ever lost.
+    assertThat(
+        PipelineCounters.value(result, NAMESPACE, "rows_applied")
+            + PipelineCounters.value(result, NAMESPACE, "rows_skipped_not_newer"),
+        equalTo(4L));
+  }
+
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void runningTheSameWriteTwiceLeavesTheSameRows(String dialect, TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl(dialect);
+    write(pipeline, url, List.of(ALICE_SECOND_WINDOW, BOB_LATE, CAROL_CLICKS_ONLY));
+    Map<String, Map<String, Object>> expected = stored(ALICE_SECOND_WINDOW, BOB_LATE, CAROL_CLICKS_ONLY);
+
+    PipelineResult first = pipeline.run();
+    first.waitUntilFinish();
+    Map<String, Map<String, Object>> afterFirstRun = readBack(url, "alice", "bob", "carol");
+    PipelineResult second = pipeline.run();
+    second.waitUntilFinish();
+    Map<String, Map<String, Object>> afterSecondRun = readBack(url, "alice", "bob", "carol");
+
+    assertThat(afterFirstRun, equalTo(expected));
+    assertThat(afterSecondRun, equalTo(expected));
+    assertThat(PipelineCounters.value(first, NAMESPACE, "rows_applied"), equalTo(3L));
+    assertThat(PipelineCounters.value(second, NAMESPACE, "rows_applied"), equalTo(0L));
+    assertThat(PipelineCounters.value(second, NAMESPACE, "rows_skipped_not_newer"), equalTo(3L));
+  }
+
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void writesMoreRowsThanFitInOneBatch(String dialect, TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl(dialect);
+    int count = WriteToOnlineStore.DEFAULT_BATCH_SIZE * 2 + 1;
+    List<CtrFeatureRow> rows = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      rows.add(row("user-" + i, NOON, i, 0, i == 0 ? null : 0.0, "ON_TIME", 0));
+    }
+    write(pipeline, url, rows);
+
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    String[] keys = rows.stream().map(CtrFeatureRow::getUserId).toArray(String[]::new);
+    assertThat(readBack(url, keys), equalTo(stored(rows.toArray(new CtrFeatureRow[0]))));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo((long) count));
+  }
+
+  @Test
+  void rejectsAUrlThatIsNotJdbc() {
+    WriteToOnlineStore<CtrFeatureRow> write =
+        WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::toOnlineRow);
+
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> write.withJdbcUrl("postgresql://127.0.0.1:5432/test"));
+
+    assertThat(
+        e.getMessage(),
+        equalTo("jdbcUrl must be a JDBC URL (jdbc:h2:..., jdbc:postgresql:...), got postgresql://127.0.0.1:5432/test"));
+  }
+
+  @Test
+  void expandWithoutAUrlFailsClearly() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<CtrFeatureRow> rows =
+        pipeline.apply(Create.of(ALICE_FIRST_WINDOW).withCoder(AvroCoder.of(CtrFeatureRow.class)));
+
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> rows.apply(WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::toOnlineRow)));
+
+    assertThat(e.getMessage(), equalTo("WriteToOnlineStore needs withJdbcUrl(...)"));
+  }
+
+  private static void write(TestPipeline pipeline, String url, List<CtrFeatureRow> rows) {
+    pipeline
+        .apply(Create.of(rows).withCoder(AvroCoder.of(CtrFeatureRow.class)))
+        .apply(
+            "WriteOnlineStore",
+            WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::toOnlineRow).withJdbcUrl(url));
+  }
+
+  /** Values in {@code ctr_5min} column order, as the CTR pipeline gives them. */
+  static Object[] toOnlineRow(CtrFeatureRow row) {
+    return new Object[] {
+      row.getUserId(),
+      row.getWindowStart(),
+      row.getWindowEnd(),
+      row.getImpressions(),
+      row.getClicks(),
+      row.getCtr(),
+      row.getUpdatedAt()
+    };
+  }
+
+  private static Map<String, Map<String, Object>> readBack(String url, String... keys) {
+    return OnlineStore.forUrl(url).readAll(FeatureTables.CTR_5MIN, List.of(keys));
+  }
+
+  /** What the store should hold for {@code rows}: one row per user, as {@link OnlineStore#readAll} returns it. */
+  private static Map<String, Map<String, Object>> stored(CtrFeatureRow... rows) {
+    Map<String, Map<String, Object>> byUser = new LinkedHashMap<>();
+    for (CtrFeatureRow row : rows) {
+      Map<String, Object> columns = new LinkedHashMap<>();
+      columns.put("user_id", row.getUserId());
+      columns.put("window_start", row.getWindowStart());
+      columns.put("window_end", row.getWindowEnd());
+      columns.put("impressions", row.getImpressions());
+      columns.put("clicks", row.getClicks());
+      columns.put("ctr", row.getCtr());
+      columns.put("updated_at", row.getUpdatedAt());
+      byUser.put(row.getUserId(), columns);
+    }
+    return byUser;
+  }
+
+  private static CtrFeatureRow row(
+      String user, long windowStart, long impressions, long clicks, Double ctr, String paneTiming, long paneIndex) {
+    return CtrFeatureRow.newBuilder()
+        .setUserId(user)
+        .setWindowStart(windowStart)
+        .setWindowEnd(windowStart + FIVE_MINUTES)
+        .setImpressions(impressions)
+        .setClicks(clicks)
+        .setCtr(ctr)
+        .setPaneTiming(paneTiming)
+        .setPaneIndex(paneIndex)
+        .setUpdatedAt(UPDATED_AT + paneIndex)
+        .build();
+  }
+}
