@@ -5,21 +5,16 @@ import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.transforms.AssignEventTime;
-import dev.clickstream.transforms.CtrCounts;
 import dev.clickstream.transforms.CtrPerUser;
+import dev.clickstream.transforms.FormatCtrRows;
 import dev.clickstream.transforms.ParseEvents;
+import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.WriteDeadLetters;
 import dev.clickstream.transforms.WriteOfflineFiles;
 import dev.clickstream.transforms.WriteToOnlineStore;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
-import org.apache.beam.sdk.transforms.windowing.PaneInfo;
-import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 
@@ -81,12 +76,11 @@ public final class CtrPipeline {
                 "ComputeCtr",
                 CtrPerUser.overFiveMinuteWindows()
                     .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness())))
-            .apply("FormatRows", ParDo.of(new ToCtrFeatureRow(clock)))
-            .setCoder(AvroCoder.of(CtrFeatureRow.class));
+            .apply("FormatRows", FormatCtrRows.withClock(clock));
 
     rows.apply(
         "WriteOnlineStore",
-        WriteToOnlineStore.into(FeatureTables.CTR_5MIN, CtrPipeline::toOnlineRow)
+        WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow)
             .withJdbcUrl(options.getOnlineStore()));
     rows.apply(
         "WriteOfflineStore",
@@ -96,59 +90,5 @@ public final class CtrPipeline {
     PCollection<DeadLetter> deadLetters = parsed.get(ParseEvents.DEAD_LETTERS);
     deadLetters.apply("WriteDeadLetters", WriteDeadLetters.toFile(options.getDeadLetter()));
     return new Outputs(rows, deadLetters);
-  }
-
-  /** Values in {@code FeatureTables.CTR_5MIN} column order. */
-  static Object[] toOnlineRow(CtrFeatureRow row) {
-    return new Object[] {
-      row.getUserId(),
-      row.getWindowStart(),
-      row.getWindowEnd(),
-      row.getImpressions(),
-      row.getClicks(),
-      row.getCtr(),
-      row.getUpdatedAt()
-    };
-  }
-
-  /**
-   * Batch runners (Flink's batch mode among them) fire each window exactly once over complete input and leave the
-   * timing UNKNOWN; that single firing is the on-time result, and saying so keeps rows identical across runners.
-   */
-  static PaneInfo.Timing timing(PaneInfo pane) {
-    if (pane.getTiming() == PaneInfo.Timing.UNKNOWN && pane.isFirst() && pane.isLast()) {
-      return PaneInfo.Timing.ON_TIME;
-    }
-    return pane.getTiming();
-  }
-
-  /** Attaches the window bounds and pane to each user's counts. */
-  static final class ToCtrFeatureRow extends DoFn<KV<String, CtrCounts>, CtrFeatureRow> {
-    private final ProcessingClock clock;
-
-    ToCtrFeatureRow(ProcessingClock clock) {
-      this.clock = clock;
-    }
-
-    @ProcessElement
-    public void processElement(
-        @Element KV<String, CtrCounts> userCounts,
-        IntervalWindow window,
-        PaneInfo pane,
-        OutputReceiver<CtrFeatureRow> out) {
-      CtrCounts counts = userCounts.getValue();
-      out.output(
-          CtrFeatureRow.newBuilder()
-              .setUserId(userCounts.getKey())
-              .setWindowStart(window.start().getMillis())
-              .setWindowEnd(window.end().getMillis())
-              .setImpressions(counts.impressions())
-              .setClicks(counts.clicks())
-              .setCtr(counts.ctr())
-              .setPaneTiming(timing(pane).name())
-              .setPaneIndex(pane.getIndex())
-              .setUpdatedAt(clock.nowMillis())
-              .build());
-    }
   }
 }

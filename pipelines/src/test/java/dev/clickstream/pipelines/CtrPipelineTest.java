@@ -65,11 +65,7 @@ class CtrPipelineTest {
   void computesCtrPerUserAndWindowIntoBothStores(String runner, @TempDir Path dir) throws Throwable {
     Path input = dir.resolve("events.jsonl");
     Files.write(input, INPUT, StandardCharsets.UTF_8);
-    CtrPipelineOptions options = TestRunners.ctrOptions(runner);
-    options.setInput(input.toString());
-    options.setOnlineStore(StoreFixtures.freshH2Url());
-    options.setOfflineStore(dir.resolve("offline").toString());
-    options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
+    CtrPipelineOptions options = options(runner, input, dir);
 
     TestPipelineExtension.runInRule(
         TestPipeline.fromOptions(options),
@@ -122,11 +118,7 @@ class CtrPipelineTest {
         AvroEventFiles.event("a1", "u1", "impression", T0),
         AvroEventFiles.event("a2", "u1", "click", T0 + 1),
         AvroEventFiles.event("a3", "u1", "click", T0 + 2)));
-    CtrPipelineOptions options = TestRunners.ctrOptions(runner);
-    options.setInput(input.toString());
-    options.setOnlineStore(StoreFixtures.freshH2Url());
-    options.setOfflineStore(dir.resolve("offline").toString());
-    options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
+    CtrPipelineOptions options = options(runner, input, dir);
 
     TestPipelineExtension.runInRule(
         TestPipeline.fromOptions(options),
@@ -138,6 +130,16 @@ class CtrPipelineTest {
           pipeline.run().waitUntilFinish();
         });
     assertThat(Files.readAllLines(dir.resolve("dead-letters.jsonl")), hasSize(0));
+  }
+
+  /** Options reading {@code input}, writing a fresh H2 store and files under {@code dir}. */
+  private static CtrPipelineOptions options(String runner, Path input, Path dir) {
+    CtrPipelineOptions options = TestRunners.ctrOptions(runner);
+    options.setInput(input.toString());
+    options.setOnlineStore(StoreFixtures.freshH2Url());
+    options.setOfflineStore(dir.resolve("offline").toString());
+    options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
+    return options;
   }
 
   static String event(String id, String user, String type, long timestamp) {

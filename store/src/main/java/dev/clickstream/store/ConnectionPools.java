@@ -61,7 +61,12 @@ public final class ConnectionPools {
     if (!matcher.matches()) {
       return;
     }
-    Path parent = Path.of(matcher.group(1)).toAbsolutePath().getParent();
+    String path = matcher.group(1);
+    if (path.equals("~") || path.startsWith("~/") || path.startsWith("~\\")) {
+      // H2 reads a leading ~ as the home directory; taken literally it would make a directory named ~ here.
+      path = System.getProperty("user.home") + path.substring(1);
+    }
+    Path parent = Path.of(path).toAbsolutePath().getParent();
     try {
       Files.createDirectories(parent);
     } catch (IOException e) {

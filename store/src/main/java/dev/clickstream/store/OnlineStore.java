@@ -9,9 +9,11 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +32,10 @@ public final class OnlineStore {
   private static final Logger LOG = LoggerFactory.getLogger(OnlineStore.class);
   /** Most keys read in one statement; longer lists are read in chunks. */
   static final int MAX_KEYS_PER_READ = 500;
+  /** How often one batch is written when it keeps losing races with concurrent writers. */
+  static final int MAX_WRITE_ATTEMPTS = 5;
+  /** Unique violation (a concurrent insert of the same key), serialization failure, PostgreSQL deadlock. */
+  private static final Set<String> WRITE_CONFLICT_STATES = Set.of("23505", "40001", "40P01");
 
   private static final Set<String> CREATED_TABLES = ConcurrentHashMap.newKeySet();
 
@@ -73,21 +79,46 @@ public final class OnlineStore {
   /**
    * Upserts {@code rows} (values in {@link FeatureTable#columns()} order) in one batch and one transaction.
    *
+   * <p>Safe to call from many threads and workers at once. Rows are written in key order, so two batches over the
+   * same keys take their row locks in the same order and cannot deadlock; a batch that loses a race to insert the
+   * same new key (H2 reports a duplicate key, where PostgreSQL's ON CONFLICT waits) is rolled back and written
+   * again, up to {@value #MAX_WRITE_ATTEMPTS} times. The replace condition makes the retry harmless.
+   *
    * @return how many rows were applied; the rest were older than the stored rows and left them unchanged
    */
   public int upsert(FeatureTable table, List<Object[]> rows) throws SQLException {
     if (rows.isEmpty()) {
       return 0;
     }
+    int width = table.columns().size();
+    for (Object[] row : rows) {
+      if (row.length != width) {
+        throw new IllegalArgumentException(
+            "a row for " + table.name() + " has " + row.length + " values, expected " + width);
+      }
+    }
+    // A stable sort: rows for one key keep their order, so the result is the one of the order given.
+    List<Object[]> inKeyOrder = new ArrayList<>(rows);
+    inKeyOrder.sort(Comparator.comparing(row -> Objects.toString(row[0], "")));
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return upsertOnce(table, inKeyOrder);
+      } catch (SQLException e) {
+        if (attempt == MAX_WRITE_ATTEMPTS || !isWriteConflict(e)) {
+          throw e;
+        }
+        LOG.debug("upsert into {} lost a race with another writer (attempt {}); writing it again",
+            table.name(), attempt, e);
+      }
+    }
+  }
+
+  private int upsertOnce(FeatureTable table, List<Object[]> rows) throws SQLException {
     List<Column> columns = table.columns();
     try (Connection connection = dataSource.getConnection()) {
       connection.setAutoCommit(false);
       try (PreparedStatement statement = connection.prepareStatement(dialect.upsertSql(table))) {
         for (Object[] row : rows) {
-          if (row.length != columns.size()) {
-            throw new IllegalArgumentException(
-                "a row for " + table.name() + " has " + row.length + " values, expected " + columns.size());
-          }
           for (int i = 0; i < row.length; i++) {
             bind(statement, i + 1, columns.get(i), row[i]);
           }
@@ -104,6 +135,18 @@ public final class OnlineStore {
         throw e;
       }
     }
+  }
+
+  /** A duplicate key from a concurrent insert, a deadlock or a serialization failure: worth writing again. */
+  private static boolean isWriteConflict(SQLException e) {
+    for (SQLException next = e; next != null; next = next.getNextException()) {
+      for (Throwable cause = next; cause != null; cause = cause.getCause()) {
+        if (cause instanceof SQLException && WRITE_CONFLICT_STATES.contains(((SQLException) cause).getSQLState())) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** The row stored for {@code key}, as column name to value in table order. */

@@ -24,13 +24,8 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Create;
-import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
-import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
-import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Window;
-import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.joda.time.Duration;
@@ -118,8 +113,7 @@ class WriteOfflineFilesTest {
     pipeline
         .apply(events)
         .apply(CtrPerUser.overFiveMinuteWindows().withAllowedLateness(Duration.standardMinutes(10)))
-        .apply("FormatRows", ParDo.of(new ToRow()))
-        .setCoder(AvroCoder.of(CtrFeatureRow.class))
+        .apply("FormatRows", FormatCtrRows.withClock(() -> 0L))
         .apply(WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart).to(dir.toString()));
 
     pipeline.run().waitUntilFinish();
@@ -232,25 +226,5 @@ class WriteOfflineFilesTest {
         .setPaneIndex(paneIndex)
         .setUpdatedAt(0L)
         .build();
-  }
-
-  /** The pipeline's row formatting, with a fixed updated_at so rows compare exactly. */
-  static final class ToRow extends DoFn<KV<String, CtrCounts>, CtrFeatureRow> {
-    @ProcessElement
-    public void processElement(
-        @Element KV<String, CtrCounts> counts,
-        IntervalWindow window,
-        PaneInfo pane,
-        OutputReceiver<CtrFeatureRow> out) {
-      out.output(
-          row(
-              counts.getKey(),
-              window.start().getMillis(),
-              counts.getValue().impressions(),
-              counts.getValue().clicks(),
-              counts.getValue().ctr(),
-              pane.getTiming().name(),
-              pane.getIndex()));
-    }
   }
 }

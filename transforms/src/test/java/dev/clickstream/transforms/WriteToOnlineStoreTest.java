@@ -133,7 +133,7 @@ class WriteToOnlineStoreTest {
   @Test
   void rejectsAUrlThatIsNotJdbc() {
     WriteToOnlineStore<CtrFeatureRow> write =
-        WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::toOnlineRow);
+        WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow);
 
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> write.withJdbcUrl("postgresql://127.0.0.1:5432/test"));
@@ -152,7 +152,7 @@ class WriteToOnlineStoreTest {
     IllegalStateException e =
         assertThrows(
             IllegalStateException.class,
-            () -> rows.apply(WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::toOnlineRow)));
+            () -> rows.apply(WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow)));
 
     assertThat(e.getMessage(), equalTo("WriteToOnlineStore needs withJdbcUrl(...)"));
   }
@@ -162,21 +162,9 @@ class WriteToOnlineStoreTest {
         .apply(Create.of(rows).withCoder(AvroCoder.of(CtrFeatureRow.class)))
         .apply(
             "WriteOnlineStore",
-            WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::toOnlineRow).withJdbcUrl(url));
+            WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow).withJdbcUrl(url));
   }
 
-  /** Values in {@code ctr_5min} column order, as the CTR pipeline gives them. */
-  static Object[] toOnlineRow(CtrFeatureRow row) {
-    return new Object[] {
-      row.getUserId(),
-      row.getWindowStart(),
-      row.getWindowEnd(),
-      row.getImpressions(),
-      row.getClicks(),
-      row.getCtr(),
-      row.getUpdatedAt()
-    };
-  }
 
   private static Map<String, Map<String, Object>> readBack(String url, String... keys) {
     return OnlineStore.forUrl(url).readAll(FeatureTables.CTR_5MIN, List.of(keys));

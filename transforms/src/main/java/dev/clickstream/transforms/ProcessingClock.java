@@ -1,4 +1,4 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.transforms;
 
 import java.io.Serializable;
 

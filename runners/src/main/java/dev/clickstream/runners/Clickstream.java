@@ -1,0 +1,73 @@
+package dev.clickstream.runners;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/** The {@code ./clickstream} entry point: dispatches to a command. */
+public final class Clickstream {
+  static final String HELP =
+      String.join(
+          "\n",
+          "Usage: ./clickstream COMMAND [--name=value ...]",
+          "",
+          "Commands:",
+          "  demo       the main job on embedded defaults: generate, run CTR on embedded Flink, serve",
+          "  generate   write a deterministic synthetic event stream to a file",
+          "  run ctr    run the CTR pipeline (Flink embedded by default, or --runner=DirectRunner)",
+          "  serve      serve feature vectors from the online store over HTTP",
+          "  test       start the local databases the tests need and run every test (mvn verify)",
+          "",
+          "'./clickstream COMMAND --help' describes a command and its options.");
+
+  private Clickstream() {}
+
+  public static void main(String[] args) {
+    System.exit(run(Arrays.asList(args), System.out, System.err));
+  }
+
+  static int run(List<String> args, PrintStream out, PrintStream err) {
+    if (args.isEmpty() || List.of("--help", "-h", "help").contains(args.get(0))) {
+      out.println(HELP);
+      return args.isEmpty() ? 2 : 0;
+    }
+    List<String> rest = args.subList(1, args.size());
+    try {
+      switch (args.get(0)) {
+        case "demo":
+          return DemoCommand.run(rest, out, err);
+        case "generate":
+          return GenerateCommand.run(rest, out, err);
+        case "run":
+          return RunCommand.run(rest, out, err);
+        case "serve":
+          return ServeCommand.run(rest, out);
+        default:
+          err.println("Unknown command '" + args.get(0) + "'.\n");
+          err.println(HELP);
+          return 2;
+      }
+    } catch (UsageException e) {
+      err.println("error: " + e.getMessage());
+      return 2;
+    } catch (Exception e) {
+      err.println("error: " + describe(e));
+      err.println("(set CLICKSTREAM_DEBUG=1 for the stack trace)");
+      if (System.getenv("CLICKSTREAM_DEBUG") != null) {
+        e.printStackTrace(err);
+      }
+      return 1;
+    }
+  }
+
+  /** The chain of causes, each once: Beam and Flink wrap the useful message several levels deep. */
+  private static String describe(Throwable e) {
+    StringBuilder message = new StringBuilder(String.valueOf(e.getMessage()));
+    for (Throwable cause = e.getCause(); cause != null && cause != cause.getCause(); cause = cause.getCause()) {
+      if (cause.getMessage() != null && !message.toString().contains(cause.getMessage())) {
+        message.append("\n  caused by: ").append(cause.getMessage());
+      }
+    }
+    return message.toString();
+  }
+}

@@ -1,0 +1,77 @@
+package dev.clickstream.runners;
+
+import dev.clickstream.pipelines.ClickstreamOptions;
+import dev.clickstream.serving.FeatureServer;
+import dev.clickstream.store.OnlineStore;
+import io.javalin.Javalin;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code ./clickstream serve}: the HTTP feature server over the online store, until Ctrl-C. */
+final class ServeCommand {
+  static final String HELP =
+      String.join(
+          "\n",
+          "Usage: ./clickstream serve [options]",
+          "",
+          "Serves feature vectors from the online store over HTTP until stopped with Ctrl-C.",
+          "",
+          "  --onlineStore=JDBC_URL   default " + ClickstreamOptions.DEFAULT_ONLINE_STORE,
+          "  --host=HOST              interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+          "  --port=N                 default 8080",
+          "",
+          "Endpoints: GET /features/ctr_5min/{user_id}, POST /features/ctr_5min (a JSON list of user ids),",
+          "GET /health, GET / (index).");
+
+  private static final Set<String> FLAGS = Set.of("onlineStore", "host", "port");
+
+  private ServeCommand() {}
+
+  static int run(List<String> args, PrintStream out) throws InterruptedException {
+    if (Flags.wantsHelp(args)) {
+      out.println(HELP);
+      return 0;
+    }
+    Flags flags = Flags.parse("serve", args, FLAGS);
+    String host = flags.string("host", "127.0.0.1");
+    int port = (int) flags.longValue("port", 8080, 0, 65_535);
+    OnlineStore store = onlineStore(flags.string("onlineStore", ClickstreamOptions.DEFAULT_ONLINE_STORE));
+    Javalin server = start(store, host, port);
+    out.printf("Serving features from %s on http://%s:%d/ (Ctrl-C stops)%n", store.redactedUrl(), host, server.port());
+    out.printf("Try: curl http://%s:%d/features/ctr_5min/u0%n", host, server.port());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.stop();
+      stopped.countDown();
+    }, "stop-feature-server"));
+    stopped.await();
+    return 0;
+  }
+
+  static OnlineStore onlineStore(String url) {
+    try {
+      return OnlineStore.forUrl(url);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  static Javalin start(OnlineStore store, String host, int port) {
+    try {
+      return FeatureServer.start(store, host, port);
+    } catch (RuntimeException e) {
+      throw new UsageException(
+          "cannot listen on " + host + ":" + port + " (" + rootMessage(e) + "); pick another with --port=N");
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable cause = e;
+    while (cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause.getMessage();
+  }
+}

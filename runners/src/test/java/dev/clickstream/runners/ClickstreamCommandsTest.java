@@ -1,0 +1,145 @@
+package dev.clickstream.runners;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasSize;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clickstream.store.FeatureTables;
+import dev.clickstream.store.OnlineStore;
+import dev.clickstream.store.StoreFixtures;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The launcher's commands, called as a user would, with real files, stores and runners. */
+class ClickstreamCommandsTest {
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int run(String... args) {
+    return Clickstream.run(
+        List.of(args),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  private String stdout() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private String stderr() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void everyCommandHasHelp() {
+    assertThat(run("--help"), equalTo(0));
+    assertThat(stdout(), containsString("Commands:"));
+    for (String command : List.of("generate", "serve", "demo")) {
+      assertThat(run(command, "--help"), equalTo(0));
+      assertThat(stdout(), containsString("Usage: ./clickstream " + command));
+    }
+    assertThat(run("run", "ctr", "--help"), equalTo(0));
+    assertThat(stdout(), containsString("--onlineStore"));
+    assertThat(stdout(), containsString("--flinkMaster"));
+  }
+
+  @Test
+  void mistakesAreExplained() {
+    assertThat(run("frobnicate"), equalTo(2));
+    assertThat(stderr(), containsString("Unknown command 'frobnicate'"));
+
+    assertThat(run("generate", "--evnets=5", "--output=x"), equalTo(2));
+    assertThat(stderr(), containsString("unknown flag --evnets"));
+    assertThat(stderr(), containsString("--events"));
+
+    assertThat(run("generate", "--events=5"), equalTo(2));
+    assertThat(stderr(), containsString("--output=FILE is required"));
+
+    assertThat(run("generate", "--output=x.jsonl", "--clickRatio=much"), equalTo(2));
+    assertThat(stderr(), containsString("--clickRatio=much is not a number"));
+
+    assertThat(run("run", "sessions", "--input=x"), equalTo(2));
+    assertThat(stderr(), containsString("unknown pipeline 'sessions'; available: ctr"));
+
+    assertThat(run("run", "ctr", "--input=/no/such/events-*.jsonl"), equalTo(2));
+    assertThat(stderr(), containsString("no input files match --input=/no/such/events-*.jsonl"));
+
+    assertThat(run("run", "ctr", "--inptu=x"), equalTo(2));
+    assertThat(stderr(), containsString("inptu"));
+  }
+
+  @Test
+  void generateWritesTheRequestedFileAndReportsIt(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("nested/events.jsonl");
+    assertThat(run("generate", "--output=" + file, "--events=2000", "--users=10", "--malformedRatio=0.05"),
+        equalTo(0));
+    List<String> lines = Files.readAllLines(file);
+    assertThat(lines, hasSize(2000));
+    long malformed = lines.stream().filter(line -> !parses(line)).count();
+    assertThat(stdout(), containsString("Wrote 2,000 records (" + malformed + " malformed) for 10 users"));
+
+    Path avro = dir.resolve("events.avro");
+    assertThat(run("generate", "--output=" + avro, "--events=100"), equalTo(0));
+    assertThat(Files.size(avro) > 0, equalTo(true));
+    assertThat(run("generate", "--output=" + avro, "--malformedRatio=0.1"), equalTo(2));
+    assertThat(stderr(), containsString("cannot hold malformed records"));
+  }
+
+  @Test
+  void runCtrOnTheDirectRunnerFillsTheStoreAndCountsDeadLetters(@TempDir Path dir) throws Exception {
+    Path events = dir.resolve("events.jsonl");
+    assertThat(run("generate", "--output=" + events, "--events=1500", "--users=20", "--malformedRatio=0.02"),
+        equalTo(0));
+    long malformed = Files.readAllLines(events).stream().filter(line -> !parses(line)).count();
+    String store = StoreFixtures.freshH2Url();
+    Path deadLetters = dir.resolve("dead.jsonl");
+
+    assertThat(
+        run("run", "ctr", "--runner=DirectRunner", "--input=" + events, "--onlineStore=" + store,
+            "--offlineStore=" + dir.resolve("offline"), "--deadLetter=" + deadLetters),
+        equalTo(0));
+
+    assertThat(stdout(), containsString("Running the CTR pipeline on DirectRunner"));
+    assertThat(stdout(), containsString("ParseEvents/dead_letters"));
+    assertThat((long) Files.readAllLines(deadLetters).size(), equalTo(malformed));
+    Map<String, Map<String, Object>> rows =
+        OnlineStore.forUrl(store).readAll(FeatureTables.CTR_5MIN, List.of("u0", "u1"));
+    assertThat(rows.keySet(), hasSize(2));
+  }
+
+  @Test
+  void demoRunsEndToEndOnEmbeddedFlinkAndServesVectors(@TempDir Path dir) throws Exception {
+    assertThat(
+        run("demo", "--events=3000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
+        equalTo(0));
+    String printed = stdout();
+    assertThat(printed, containsString("== 2/3 Running the CTR pipeline on embedded Flink"));
+    assertThat(printed, containsString("GET /features/ctr_5min/u0 -> 200"));
+    assertThat(printed, containsString("POST /features/ctr_5min -> 200"));
+    assertThat(printed, containsString("\"status\":\"not_found\""));
+    String onlineStore = "jdbc:h2:file:" + dir + "/online;AUTO_SERVER=TRUE";
+    Map<String, Object> u0 = OnlineStore.forUrl(onlineStore).read(FeatureTables.CTR_5MIN, "u0").orElseThrow();
+    assertThat(printed, containsString("\"impressions\":" + u0.get("impressions")));
+    assertThat(Files.exists(dir.resolve("dead-letters/ctr.jsonl")), equalTo(true));
+  }
+
+  private static boolean parses(String line) {
+    try {
+      JsonNode node = new ObjectMapper().readTree(line);
+      return node != null && node.isObject() && node.hasNonNull("user_id") && !node.get("user_id").asText().isEmpty()
+          && node.get("timestamp") != null && node.get("timestamp").isIntegralNumber();
+    } catch (Exception e) {
+      return false;
+    }
+  }
+}

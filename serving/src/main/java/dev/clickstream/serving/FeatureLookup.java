@@ -1,0 +1,95 @@
+package dev.clickstream.serving;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.clickstream.store.FeatureTable;
+import dev.clickstream.store.FeatureTable.Column;
+import dev.clickstream.store.FeatureTable.Role;
+import dev.clickstream.store.OnlineStore;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The server's only access to the online store: reads rows and turns them into response entries.
+ *
+ * <p>A found entry is {@code {"feature_view", "entity": {key: id}, "status": "ok", "features": {...}, times...}}:
+ * the table's FEATURE columns, in table order, under {@code features}, and its TIME columns (epoch milliseconds)
+ * at the top level. A missing one is {@code {"entity": {key: id}, "status": "not_found"}}. Values are passed
+ * through as stored, so a NULL feature stays JSON null.
+ */
+final class FeatureLookup {
+  static final String FOUND = "ok";
+  static final String NOT_FOUND = "not_found";
+
+  private final OnlineStore store;
+
+  FeatureLookup(OnlineStore store) {
+    this.store = requireNonNull(store, "store");
+  }
+
+  /** The entry for {@code id}, or empty when the store has no row for it. */
+  Optional<Map<String, Object>> one(FeatureTable table, String id) {
+    ensureTable(table);
+    return store.read(table, id).map(row -> found(table, row));
+  }
+
+  /** One entry per requested id, in request order: duplicates repeat, missing ids are "not_found" entries. */
+  List<Map<String, Object>> many(FeatureTable table, List<String> ids) {
+    ensureTable(table);
+    Map<String, Map<String, Object>> rows = store.readAll(table, ids);
+    List<Map<String, Object>> entries = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      Map<String, Object> row = rows.get(id);
+      entries.add(row == null ? notFound(table, id) : found(table, row));
+    }
+    return entries;
+  }
+
+  boolean storeReachable() {
+    return store.isReachable();
+  }
+
+  /**
+   * A server may start before any pipeline has written: an empty store then answers "not found" rather than
+   * failing on a missing table. Cheap after the first call per table.
+   */
+  private void ensureTable(FeatureTable table) {
+    store.ensureTable(table);
+  }
+
+  private static Map<String, Object> found(FeatureTable table, Map<String, Object> row) {
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("feature_view", table.name());
+    entry.put("entity", entity(table, (String) row.get(table.key().name())));
+    entry.put("status", FOUND);
+    Map<String, Object> features = new LinkedHashMap<>();
+    for (Column column : table.columns()) {
+      if (column.role() == Role.FEATURE) {
+        features.put(column.name(), row.get(column.name()));
+      }
+    }
+    entry.put("features", features);
+    for (Column column : table.columns()) {
+      if (column.role() == Role.TIME) {
+        entry.put(column.name(), row.get(column.name()));
+      }
+    }
+    return entry;
+  }
+
+  private static Map<String, Object> notFound(FeatureTable table, String id) {
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("entity", entity(table, id));
+    entry.put("status", NOT_FOUND);
+    return entry;
+  }
+
+  private static Map<String, Object> entity(FeatureTable table, String id) {
+    Map<String, Object> entity = new LinkedHashMap<>();
+    entity.put(table.key().name(), id);
+    return entity;
+  }
+}
