@@ -2,6 +2,7 @@ package dev.clickstream.runners;
 
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.CtrPipelineOptions;
+import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import io.javalin.Javalin;
 import java.io.IOException;
@@ -10,10 +11,15 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * {@code ./clickstream demo}: the main job on embedded defaults. Generates events, runs the CTR pipeline on
@@ -26,6 +32,7 @@ final class DemoCommand {
           "\n",
           "Usage: ./clickstream demo [options]",
           "",
+          "0. clears what an earlier demo left in DATA (ctr_5min rows, offline files, dead letters)",
           "1. generates ~100k events (1% malformed on purpose) into DATA/demo/events.jsonl",
           "2. runs the CTR pipeline on embedded Flink into the H2 online store (DATA/online) and the",
           "   offline store (DATA/offline); malformed records go to DATA/dead-letters/ctr.jsonl",
@@ -59,6 +66,8 @@ final class DemoCommand {
         dataDir.equals("./data")
             ? ClickstreamOptions.DEFAULT_ONLINE_STORE
             : "jdbc:h2:file:" + dataDir + "/online;AUTO_SERVER=TRUE";
+
+    clearPreviousRun(onlineStore, offlineStore, deadLetters, out);
 
     out.println("== 1/3 Generating events");
     GenerateCommand.run(
@@ -111,6 +120,26 @@ final class DemoCommand {
       }
     }
     return 0;
+  }
+
+  /**
+   * The demo shows what one run computes. A stored row is only replaced by a newer window or a fuller pane, so
+   * rows left by an earlier demo over other events would otherwise hide this run's.
+   */
+  private static void clearPreviousRun(String onlineStore, String offlineStore, String deadLetters, PrintStream out)
+      throws IOException {
+    OnlineStore.forUrl(onlineStore).clear(FeatureTables.CTR_5MIN);
+    Path offlineRows = Path.of(offlineStore, FeatureTables.CTR_5MIN.name());
+    if (Files.exists(offlineRows)) {
+      try (Stream<Path> paths = Files.walk(offlineRows)) {
+        for (Path path : paths.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
+          Files.delete(path);
+        }
+      }
+    }
+    Files.deleteIfExists(Path.of(deadLetters));
+    out.printf("Starting from nothing: cleared %s in the online store, %s and %s%n%n",
+        FeatureTables.CTR_5MIN.name(), offlineRows, deadLetters);
   }
 
   private static Javalin startOnFreePortIfTaken(OnlineStore store, int port, PrintStream out) {

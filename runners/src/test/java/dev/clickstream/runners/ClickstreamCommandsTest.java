@@ -119,10 +119,16 @@ class ClickstreamCommandsTest {
 
   @Test
   void demoRunsEndToEndOnEmbeddedFlinkAndServesVectors(@TempDir Path dir) throws Exception {
+    // A first demo over other events: the second must not show any of its rows.
+    assertThat(
+        run("demo", "--events=4000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
+        equalTo(0));
+    out.reset();
     assertThat(
         run("demo", "--events=3000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
         equalTo(0));
     String printed = stdout();
+    assertThat(printed, containsString("Starting from nothing: cleared ctr_5min in the online store"));
     assertThat(printed, containsString("== 2/3 Running the CTR pipeline on embedded Flink"));
     assertThat(printed, containsString("GET /features/ctr_5min/u0 -> 200"));
     assertThat(printed, containsString("POST /features/ctr_5min -> 200"));
@@ -130,7 +136,31 @@ class ClickstreamCommandsTest {
     String onlineStore = "jdbc:h2:file:" + dir + "/online;AUTO_SERVER=TRUE";
     Map<String, Object> u0 = OnlineStore.forUrl(onlineStore).read(FeatureTables.CTR_5MIN, "u0").orElseThrow();
     assertThat(printed, containsString("\"impressions\":" + u0.get("impressions")));
+    assertThat(
+        u0.get("window_start") + " " + u0.get("impressions") + " " + u0.get("clicks"),
+        equalTo(latestWindowOf("u0", Files.readAllLines(dir.resolve("demo/events.jsonl")))));
     assertThat(Files.exists(dir.resolve("dead-letters/ctr.jsonl")), equalTo(true));
+  }
+
+  /** "window_start impressions clicks" of the user's latest 5-minute window, computed from the raw lines. */
+  private static String latestWindowOf(String user, List<String> lines) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    java.util.TreeMap<Long, long[]> windows = new java.util.TreeMap<>();
+    for (String line : lines) {
+      if (!parses(line)) {
+        continue;
+      }
+      JsonNode event = json.readTree(line);
+      String type = event.get("event_type").asText();
+      if (!event.get("user_id").asText().equals(user) || !(type.equals("impression") || type.equals("click"))) {
+        continue;
+      }
+      long timestamp = event.get("timestamp").asLong();
+      long[] counts = windows.computeIfAbsent(timestamp - timestamp % 300_000, start -> new long[2]);
+      counts[type.equals("impression") ? 0 : 1]++;
+    }
+    Map.Entry<Long, long[]> latest = windows.lastEntry();
+    return latest.getKey() + " " + latest.getValue()[0] + " " + latest.getValue()[1];
   }
 
   private static boolean parses(String line) {

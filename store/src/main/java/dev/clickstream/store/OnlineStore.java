@@ -149,6 +149,17 @@ public final class OnlineStore {
     return false;
   }
 
+  /** Deletes every row of {@code table} (creating it when missing), for a run that must start from nothing. */
+  public void clear(FeatureTable table) {
+    ensureTable(table);
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.executeUpdate("DELETE FROM " + table.name());
+    } catch (SQLException e) {
+      throw unavailable("cannot clear " + table.name(), e);
+    }
+  }
+
   /** The row stored for {@code key}, as column name to value in table order. */
   public Optional<Map<String, Object>> read(FeatureTable table, String key) {
     return Optional.ofNullable(readAll(table, List.of(key)).get(key));

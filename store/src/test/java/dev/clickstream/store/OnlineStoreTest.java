@@ -80,6 +80,21 @@ class OnlineStoreTest {
 
   @ParameterizedTest
   @MethodSource("dialects")
+  void clearDeletesEveryRowAndCreatesAMissingTable(String dialect) throws SQLException {
+    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    store.clear(CTR_5MIN);
+    assertThat(store.read(CTR_5MIN, "u1"), is(Optional.empty()));
+
+    store.upsert(CTR_5MIN, rows(row("u1", T0, 10, 1, 0.1, T0 + 1), row("u2", T0, 2, 0, 0.0, T0 + 1)));
+    store.clear(CTR_5MIN);
+    assertThat(store.readAll(CTR_5MIN, List.of("u1", "u2")), is(Map.of()));
+
+    // An older window is accepted again once the newer row is gone.
+    assertThat(store.upsert(CTR_5MIN, rows(row("u1", T0 - WINDOW, 1, 0, 0.0, T0 + 2))), is(1));
+  }
+
+  @ParameterizedTest
+  @MethodSource("dialects")
   void ensureTableKeepsAnExistingTableAndItsRows(String dialect) throws SQLException {
     String url = StoreFixtures.freshStoreUrl(dialect);
     OnlineStore first = OnlineStore.forUrl(url);
