@@ -24,7 +24,7 @@ public interface ClickstreamOptions extends PipelineOptions {
   void setInputFormat(String value);
 
   @Description(
-      "JDBC URL of the online store: jdbc:h2:file:PATH (embedded) or jdbc:postgresql://HOST:PORT/DB."
+      "JDBC URL of the online store: jdbc:h2:file:PATH (embedded), jdbc:postgresql://HOST:PORT/DB or jdbc:mariadb://HOST:PORT/DB (jdbc:mysql:// too)."
           + " Tables are created when missing.")
   @Default.String(DEFAULT_ONLINE_STORE)
   String getOnlineStore();

@@ -36,6 +36,7 @@ final class RunCommand {
           "  --input=FILE_OR_GLOB                events: JSON lines, or Avro container files (*.avro)",
           "  --onlineStore=JDBC_URL              default " + dev.clickstream.pipelines.ClickstreamOptions.DEFAULT_ONLINE_STORE,
           "                                      or jdbc:postgresql://HOST:PORT/DB?user=USER",
+          "                                      or jdbc:mariadb://HOST:PORT/DB?user=USER (jdbc:mysql:// too)",
           "  --offlineStore=DIR                  default ./data/offline",
           "  --deadLetter=PATH                   default ./data/dead-letters/ctr.jsonl",
           "",

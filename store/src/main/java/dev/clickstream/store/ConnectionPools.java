@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -19,6 +21,17 @@ public final class ConnectionPools {
   private static final int MAX_POOL_SIZE = 8;
   private static final long CONNECTION_TIMEOUT_MS = 10_000;
   private static final Pattern H2_FILE = Pattern.compile("^jdbc:h2:(?:file:)?([^;:][^;]*)(;.*)?$");
+  private static final String MARIADB_DRIVER = "org.mariadb.jdbc.Driver";
+
+  /**
+   * Driver options every MariaDB connection needs, whatever the URL says. {@code permitMysqlScheme}: the MariaDB
+   * driver takes {@code jdbc:mysql:} URLs only with it. {@code useAffectedRows=true}: an upsert that leaves a row
+   * unchanged counts 0, not 1 as a found row, so {@link OnlineStore#upsert} can tell it from an insert. {@code
+   * useBulkStmts=false} and {@code useBulkStmtsForInserts=false}: a batch is sent statement by statement
+   * (pipelined), so every row gets its own count instead of {@code SUCCESS_NO_INFO} for the whole batch.
+   */
+  static final List<String> MARIADB_OPTIONS =
+      List.of("permitMysqlScheme", "useAffectedRows=true", "useBulkStmts=false", "useBulkStmtsForInserts=false");
   private static final Map<String, HikariDataSource> POOLS = new ConcurrentHashMap<>();
 
   static {
@@ -39,10 +52,39 @@ public final class ConnectionPools {
     POOLS.clear();
   }
 
+  /**
+   * The URL handed to the driver: {@code jdbcUrl} itself, except that a MariaDB or MySQL URL gets {@link
+   * #MARIADB_OPTIONS} in place of any value it gave them. Messages keep showing {@code jdbcUrl} as it was given.
+   */
+  static String driverUrl(String jdbcUrl) {
+    if (Dialect.fromJdbcUrl(jdbcUrl) != Dialect.MARIADB) {
+      return jdbcUrl;
+    }
+    int query = jdbcUrl.indexOf('?');
+    List<String> options = new ArrayList<>();
+    if (query >= 0) {
+      for (String option : jdbcUrl.substring(query + 1).split("&")) {
+        if (!option.isEmpty() && MARIADB_OPTIONS.stream().noneMatch(ours -> sameOption(ours, option))) {
+          options.add(option);
+        }
+      }
+    }
+    options.addAll(MARIADB_OPTIONS);
+    return (query < 0 ? jdbcUrl : jdbcUrl.substring(0, query)) + "?" + String.join("&", options);
+  }
+
+  private static boolean sameOption(String a, String b) {
+    return a.split("=", 2)[0].equalsIgnoreCase(b.split("=", 2)[0]);
+  }
+
   private static HikariDataSource open(String jdbcUrl) {
     createH2Directory(jdbcUrl);
     HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(jdbcUrl);
+    config.setJdbcUrl(driverUrl(jdbcUrl));
+    if (Dialect.fromJdbcUrl(jdbcUrl) == Dialect.MARIADB) {
+      // By name, so that no other driver on the class path (MySQL's own) takes a jdbc:mysql: URL.
+      config.setDriverClassName(MARIADB_DRIVER);
+    }
     config.setMaximumPoolSize(MAX_POOL_SIZE);
     config.setMinimumIdle(1);
     config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);

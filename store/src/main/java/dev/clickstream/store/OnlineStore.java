@@ -34,8 +34,13 @@ public final class OnlineStore {
   static final int MAX_KEYS_PER_READ = 500;
   /** How often one batch is written when it keeps losing races with concurrent writers. */
   static final int MAX_WRITE_ATTEMPTS = 5;
-  /** Unique violation (a concurrent insert of the same key), serialization failure, PostgreSQL deadlock. */
+  /**
+   * Unique violation (H2: a concurrent insert of the same key), serialization failure or deadlock (MariaDB reports
+   * its deadlocks so), PostgreSQL deadlock.
+   */
   private static final Set<String> WRITE_CONFLICT_STATES = Set.of("23505", "40001", "40P01");
+  /** MariaDB's deadlock and lock wait timeout, by error code: the lock wait timeout has no SQLState of its own. */
+  private static final Set<Integer> MARIADB_WRITE_CONFLICT_CODES = Set.of(1213, 1205);
 
   private static final Set<String> CREATED_TABLES = ConcurrentHashMap.newKeySet();
 
@@ -80,9 +85,15 @@ public final class OnlineStore {
    * Upserts {@code rows} (values in {@link FeatureTable#columns()} order) in one batch and one transaction.
    *
    * <p>Safe to call from many threads and workers at once. Rows are written in key order, so two batches over the
-   * same keys take their row locks in the same order and cannot deadlock; a batch that loses a race to insert the
-   * same new key (H2 reports a duplicate key, where PostgreSQL's ON CONFLICT waits) is rolled back and written
-   * again, up to {@value #MAX_WRITE_ATTEMPTS} times. The replace condition makes the retry harmless.
+   * same keys take their row locks in the same order and cannot deadlock on each other. A batch that loses a race
+   * to insert the same new key (H2 reports a duplicate key, where PostgreSQL's ON CONFLICT waits), that the
+   * database picks as the victim of a deadlock with some other transaction, or that gives up waiting for a row lock
+   * on MariaDB, is rolled back and written again, up to {@value #MAX_WRITE_ATTEMPTS} times. The replace condition
+   * makes the retry harmless.
+   *
+   * <p>Every row is checked before it is written: a wrong number of values, a null in a column that is not
+   * nullable, or an infinite or NaN double (MariaDB cannot store them, so no store takes them) rejects the whole
+   * batch with an {@link IllegalArgumentException}.
    *
    * @return how many rows were applied; the rest were older than the stored rows and left them unchanged
    */
@@ -126,7 +137,11 @@ public final class OnlineStore {
         }
         int applied = 0;
         for (int count : statement.executeBatch()) {
-          applied += count == Statement.SUCCESS_NO_INFO ? 1 : count;
+          // One count per row: 1 when H2 or PostgreSQL applied it; 1 for an insert and 2 for an update on MariaDB;
+          // 0 when the row was refused. ConnectionPools keeps MariaDB from answering SUCCESS_NO_INFO.
+          if (count > 0 || count == Statement.SUCCESS_NO_INFO) {
+            applied++;
+          }
         }
         connection.commit();
         return applied;
@@ -137,16 +152,24 @@ public final class OnlineStore {
     }
   }
 
-  /** A duplicate key from a concurrent insert, a deadlock or a serialization failure: worth writing again. */
-  private static boolean isWriteConflict(SQLException e) {
+  /**
+   * A duplicate key from a concurrent insert, a deadlock, a serialization failure or a lock wait timeout: worth
+   * writing again.
+   */
+  private boolean isWriteConflict(SQLException e) {
     for (SQLException next = e; next != null; next = next.getNextException()) {
       for (Throwable cause = next; cause != null; cause = cause.getCause()) {
-        if (cause instanceof SQLException && WRITE_CONFLICT_STATES.contains(((SQLException) cause).getSQLState())) {
+        if (cause instanceof SQLException && isWriteConflictItself((SQLException) cause)) {
           return true;
         }
       }
     }
     return false;
+  }
+
+  private boolean isWriteConflictItself(SQLException e) {
+    return WRITE_CONFLICT_STATES.contains(e.getSQLState())
+        || (dialect == Dialect.MARIADB && MARIADB_WRITE_CONFLICT_CODES.contains(e.getErrorCode()));
   }
 
   /** Deletes every row of {@code table} (creating it when missing), for a run that must start from nothing. */
@@ -239,7 +262,13 @@ public final class OnlineStore {
         statement.setLong(index, ((Number) value).longValue());
         break;
       case DOUBLE:
-        statement.setDouble(index, ((Number) value).doubleValue());
+        double number = ((Number) value).doubleValue();
+        if (!Double.isFinite(number)) {
+          // MariaDB has no infinity or NaN; refusing them everywhere keeps every store holding the same rows.
+          throw new IllegalArgumentException(
+              "column " + column.name() + " must be a finite number or null, got " + number);
+        }
+        statement.setDouble(index, number);
         break;
       default:
         throw new AssertionError(column.type());

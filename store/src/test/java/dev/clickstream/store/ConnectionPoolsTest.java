@@ -20,7 +20,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link ConnectionPools}: one pool per URL, and embedded H2 stores in directories that do not exist yet. */
+/**
+ * {@link ConnectionPools}: one pool per URL, embedded H2 stores in directories that do not exist yet, and the driver
+ * options MariaDB URLs always get.
+ */
 class ConnectionPoolsTest {
   private static final long T0 = 1_704_067_200_000L;
 
@@ -71,6 +74,37 @@ class ConnectionPoolsTest {
 
     assertThat(ConnectionPools.get(url), is(sameInstance(ConnectionPools.get(url))));
   }
+
+  @Test
+  void h2AndPostgresqlUrlsReachTheDriverAsGiven() {
+    String h2 = "jdbc:h2:mem:x;DB_CLOSE_DELAY=-1";
+    String postgresql = "jdbc:postgresql://db:5432/features?user=app&password=s3cr3t";
+
+    assertThat(ConnectionPools.driverUrl(h2), is(h2));
+    assertThat(ConnectionPools.driverUrl(postgresql), is(postgresql));
+  }
+
+  @Test
+  void mariadbUrlsGetTheOptionsExactCountsNeed() {
+    assertThat(ConnectionPools.driverUrl("jdbc:mariadb://db:3306/features"),
+        is("jdbc:mariadb://db:3306/features?" + OPTIONS));
+    assertThat(ConnectionPools.driverUrl("jdbc:mariadb://db/features?user=app&password=s3cr3t"),
+        is("jdbc:mariadb://db/features?user=app&password=s3cr3t&" + OPTIONS));
+    assertThat(ConnectionPools.driverUrl("jdbc:mysql://db:3306/features?user=app"),
+        is("jdbc:mysql://db:3306/features?user=app&" + OPTIONS));
+  }
+
+  /** Options the counts depend on are replaced, whatever their case or value; the others are kept in order. */
+  @Test
+  void mariadbUrlsCannotTurnThoseOptionsOff() {
+    assertThat(
+        ConnectionPools.driverUrl(
+            "jdbc:mysql://db/f?useBulkStmts=true&user=app&USEAFFECTEDROWS=false&permitMysqlScheme=x&connectTimeout=5"),
+        is("jdbc:mysql://db/f?user=app&connectTimeout=5&" + OPTIONS));
+  }
+
+  private static final String OPTIONS =
+      "permitMysqlScheme&useAffectedRows=true&useBulkStmts=false&useBulkStmtsForInserts=false";
 
   private static void deleteRecursively(Path path) throws IOException {
     if (!Files.exists(path)) {

@@ -17,11 +17,15 @@ import org.junit.jupiter.api.Test;
 
 /** The SQL each {@link Dialect} builds, and which URLs pick which dialect. */
 class DialectTest {
-  /** SQL keywords and the two aliases ({@code t}, {@code s}) the dialects use; anything else must be a name. */
+  /**
+   * SQL keywords, the two aliases ({@code t}, {@code s}) the dialects use, MariaDB's character set, collation and
+   * engine, and its session variable ({@code @replace_row}); anything else must be a name.
+   */
   private static final Set<String> SQL_WORDS =
       Set.of("merge", "into", "t", "using", "values", "cast", "as", "varchar", "bigint", "double", "precision",
           "s", "on", "when", "matched", "and", "or", "then", "update", "set", "not", "insert", "conflict", "do",
-          "excluded", "where", "select", "from", "in", "create", "table", "if", "exists", "null", "primary", "key");
+          "excluded", "where", "select", "from", "in", "create", "table", "if", "exists", "null", "primary", "key",
+          "duplicate", "character", "utf8mb4", "collate", "utf8mb4_bin", "engine", "innodb", "replace_row");
 
   private static final Pattern WORD = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -53,8 +57,28 @@ class DialectTest {
             + " AND EXCLUDED.impressions + EXCLUDED.clicks > t.impressions + t.clicks)"));
   }
 
+  /**
+   * The condition is evaluated once, in the first assignment, before any column changes; every assignment then
+   * reads the variable. Evaluated again in later assignments, it would see the new window_start and counts.
+   */
   @Test
-  void createTableOfCtr5minIsTheSameInEveryDialect() {
+  void mariadbUpsertOfCtr5min() {
+    assertThat(Dialect.MARIADB.upsertSql(CTR_5MIN),
+        is("INSERT INTO ctr_5min (user_id, window_start, window_end, impressions, clicks, ctr, updated_at)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
+            + " window_start = IF((@replace_row := (VALUES(window_start) > window_start"
+            + " OR (VALUES(window_start) = window_start"
+            + " AND VALUES(impressions) + VALUES(clicks) > impressions + clicks))),"
+            + " VALUES(window_start), window_start),"
+            + " window_end = IF(@replace_row, VALUES(window_end), window_end),"
+            + " impressions = IF(@replace_row, VALUES(impressions), impressions),"
+            + " clicks = IF(@replace_row, VALUES(clicks), clicks),"
+            + " ctr = IF(@replace_row, VALUES(ctr), ctr),"
+            + " updated_at = IF(@replace_row, VALUES(updated_at), updated_at)"));
+  }
+
+  @Test
+  void createTableOfCtr5minIsTheSameInH2AndPostgresql() {
     String expected =
         "CREATE TABLE IF NOT EXISTS ctr_5min (user_id VARCHAR(256) NOT NULL, window_start BIGINT NOT NULL,"
             + " window_end BIGINT NOT NULL, impressions BIGINT NOT NULL, clicks BIGINT NOT NULL,"
@@ -62,6 +86,16 @@ class DialectTest {
 
     assertThat(Dialect.H2.createTableSql(CTR_5MIN), is(expected));
     assertThat(Dialect.POSTGRESQL.createTableSql(CTR_5MIN), is(expected));
+  }
+
+  /** On MariaDB the key compares byte for byte (the server default ignores case), in an InnoDB table. */
+  @Test
+  void mariadbCreateTableOfCtr5min() {
+    assertThat(Dialect.MARIADB.createTableSql(CTR_5MIN),
+        is("CREATE TABLE IF NOT EXISTS ctr_5min (user_id VARCHAR(256) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            + " NOT NULL, window_start BIGINT NOT NULL, window_end BIGINT NOT NULL, impressions BIGINT NOT NULL,"
+            + " clicks BIGINT NOT NULL, ctr DOUBLE PRECISION, updated_at BIGINT NOT NULL, PRIMARY KEY (user_id))"
+            + " ENGINE=InnoDB"));
   }
 
   @Test
@@ -106,20 +140,29 @@ class DialectTest {
     assertThat(Dialect.fromJdbcUrl("jdbc:h2:file:./data/online-store"), is(Dialect.H2));
     assertThat(Dialect.fromJdbcUrl("jdbc:h2:mem:x;DB_CLOSE_DELAY=-1"), is(Dialect.H2));
     assertThat(Dialect.fromJdbcUrl("jdbc:postgresql://127.0.0.1:5432/features?user=app"), is(Dialect.POSTGRESQL));
+    assertThat(Dialect.fromJdbcUrl("jdbc:mariadb://127.0.0.1:3306/features?user=app"), is(Dialect.MARIADB));
+    assertThat(Dialect.fromJdbcUrl("jdbc:mysql://127.0.0.1:3306/features?user=app"), is(Dialect.MARIADB));
   }
 
   @Test
   void fromJdbcUrlNamesTheSupportedUrlsWhenItCannotServeOne() {
-    IllegalArgumentException mysql =
-        assertThrows(IllegalArgumentException.class, () -> Dialect.fromJdbcUrl("jdbc:mysql://localhost:3306/f"));
+    IllegalArgumentException sqlServer =
+        assertThrows(IllegalArgumentException.class,
+            () -> Dialect.fromJdbcUrl("jdbc:sqlserver://localhost:1433;databaseName=f"));
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> Dialect.fromJdbcUrl(null));
     IllegalArgumentException upperCase =
         assertThrows(IllegalArgumentException.class, () -> Dialect.fromJdbcUrl("JDBC:H2:mem:x"));
+    IllegalArgumentException withoutJdbc =
+        assertThrows(IllegalArgumentException.class, () -> Dialect.fromJdbcUrl("mariadb://localhost:3306/f"));
 
     String supported =
-        ": use jdbc:h2:file:PATH (embedded, the default) or jdbc:postgresql://HOST:PORT/DATABASE";
-    assertThat(mysql.getMessage(), is("unsupported online store URL 'jdbc:mysql://localhost:3306/f'" + supported));
+        ": use jdbc:h2:file:PATH (embedded, the default), jdbc:postgresql://HOST:PORT/DATABASE"
+            + " or jdbc:mariadb://HOST:PORT/DATABASE (jdbc:mysql:// works too)";
+    assertThat(sqlServer.getMessage(),
+        is("unsupported online store URL 'jdbc:sqlserver://localhost:1433;databaseName=f'" + supported));
     assertThat(missing.getMessage(), is("unsupported online store URL 'null'" + supported));
     assertThat(upperCase.getMessage(), is("unsupported online store URL 'JDBC:H2:mem:x'" + supported));
+    assertThat(withoutJdbc.getMessage(),
+        is("unsupported online store URL 'mariadb://localhost:3306/f'" + supported));
   }
 }

@@ -3,6 +3,8 @@ package dev.clickstream.store;
 import static dev.clickstream.store.FeatureTables.CTR_5MIN;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.startsWith;
@@ -35,7 +37,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** {@link OnlineStore} against real H2 and real PostgreSQL: every test runs once per dialect, on a fresh store. */
+/**
+ * {@link OnlineStore} against real H2, PostgreSQL and MariaDB: every test runs once per dialect, on a fresh store.
+ */
 class OnlineStoreTest {
   private static final long MINUTE = 60_000L;
   private static final long WINDOW = 5 * MINUTE;
@@ -190,10 +194,19 @@ class OnlineStoreTest {
         assertThrows(IllegalArgumentException.class,
             () -> store.upsert(CTR_5MIN, rows(row("u1", T0, 1, 0, 0.0, T0),
                 new Object[] {"u3", T0, T0 + WINDOW, null, 0L, null, T0})));
+    // MariaDB cannot store them, so no dialect takes them.
+    IllegalArgumentException infinite =
+        assertThrows(IllegalArgumentException.class,
+            () -> store.upsert(CTR_5MIN, rows(row("u1", T0, 1, 0, 0.0, T0), row("u4", T0, 0, 1, 1.0 / 0, T0))));
+    IllegalArgumentException notANumber =
+        assertThrows(IllegalArgumentException.class,
+            () -> store.upsert(CTR_5MIN, rows(row("u5", T0, 0, 0, 0.0 / 0, T0), row("u6", T0, 1, 0, 0.0, T0))));
 
     assertThat(wrongLength.getMessage(), is("a row for ctr_5min has 3 values, expected 7"));
     assertThat(nullFeature.getMessage(), is("column impressions may not be null"));
-    assertThat(store.readAll(CTR_5MIN, List.of("u1", "u2", "u3")), is(Map.of()));
+    assertThat(infinite.getMessage(), is("column ctr must be a finite number or null, got Infinity"));
+    assertThat(notANumber.getMessage(), is("column ctr must be a finite number or null, got NaN"));
+    assertThat(store.readAll(CTR_5MIN, List.of("u1", "u2", "u3", "u4", "u5", "u6")), is(Map.of()));
   }
 
   // ---------------------------------------------------------------- the replace condition
@@ -261,6 +274,78 @@ class OnlineStoreTest {
     assertThat(store.read(CTR_5MIN, "u1"), is(Optional.of(expected("u1", T0, 10, 2, 0.2, T0 + MINUTE))));
   }
 
+  /**
+   * One batch holding an insert, a replacement, a refused older window and a rewrite of the stored row counts
+   * exactly the two rows applied, although MariaDB reports 1 for the insert and 2 for the replacement.
+   */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void upsertCountsExactlyTheRowsApplied(String dialect) throws SQLException {
+    OnlineStore store = freshStore(dialect);
+    store.upsert(CTR_5MIN,
+        rows(row("u1", T0, 10, 1, 0.1, T0 + MINUTE), row("u2", T0 + WINDOW, 4, 2, 0.5, T0 + WINDOW + MINUTE),
+            row("u3", T0, 6, 3, 0.5, T0 + 2 * MINUTE)));
+
+    int applied =
+        store.upsert(CTR_5MIN,
+            rows(
+                row("u0", T0, 1, 0, 0.0, T0 + 3 * MINUTE), // new: inserted
+                row("u1", T0 + WINDOW, 2, 1, 0.5, T0 + WINDOW + MINUTE), // newer window: replaces
+                row("u2", T0, 90, 9, 0.1, T0 + 3 * MINUTE), // older window: refused
+                row("u3", T0, 6, 3, 0.5, T0 + 2 * MINUTE))); // the stored row again: refused
+
+    assertThat(applied, is(2));
+    assertThat(store.readAll(CTR_5MIN, List.of("u0", "u1", "u2", "u3")),
+        is(Map.of(
+            "u0", expected("u0", T0, 1, 0, 0.0, T0 + 3 * MINUTE),
+            "u1", expected("u1", T0 + WINDOW, 2, 1, 0.5, T0 + WINDOW + MINUTE),
+            "u2", expected("u2", T0 + WINDOW, 4, 2, 0.5, T0 + WINDOW + MINUTE),
+            "u3", expected("u3", T0, 6, 3, 0.5, T0 + 2 * MINUTE))));
+  }
+
+  /**
+   * The driver options the counts depend on are the pool's, not the URL's: a MariaDB URL asking for bulk batches
+   * (one SUCCESS_NO_INFO for the batch) and found rows (1 for a row left unchanged) still gets exact counts.
+   */
+  @Test
+  void mariadbCountsStayExactWhateverTheUrlAsksFor() throws SQLException {
+    String url = StoreFixtures.freshStoreUrl("mariadb") + "&useBulkStmts=true&USEAFFECTEDROWS=false";
+    OnlineStore store = OnlineStore.forUrl(url);
+    store.ensureTable(CTR_5MIN);
+    store.upsert(CTR_5MIN, rows(row("u1", T0, 10, 1, 0.1, T0 + MINUTE), row("u2", T0, 4, 2, 0.5, T0 + MINUTE)));
+
+    int applied =
+        store.upsert(CTR_5MIN,
+            rows(row("u0", T0, 1, 0, 0.0, T0), row("u1", T0, 10, 1, 0.1, T0 + MINUTE),
+                row("u2", T0 - WINDOW, 9, 9, 0.5, T0), row("u3", T0, 2, 2, 1.0, T0)));
+
+    assertThat(applied, is(2));
+    assertThat(store.readAll(CTR_5MIN, List.of("u0", "u1", "u2", "u3")),
+        is(Map.of(
+            "u0", expected("u0", T0, 1, 0, 0.0, T0),
+            "u1", expected("u1", T0, 10, 1, 0.1, T0 + MINUTE),
+            "u2", expected("u2", T0, 4, 2, 0.5, T0 + MINUTE),
+            "u3", expected("u3", T0, 2, 2, 1.0, T0))));
+  }
+
+  /** Keys are compared exactly everywhere: MariaDB's default collation would make these one user. */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void keysDifferingOnlyInCaseOrAccentsAreDifferentUsers(String dialect) throws SQLException {
+    OnlineStore store = freshStore(dialect);
+
+    int applied =
+        store.upsert(CTR_5MIN,
+            rows(row("user", T0, 1, 0, 0.0, T0), row("User", T0, 2, 0, 0.0, T0), row("usér", T0, 3, 0, 0.0, T0)));
+
+    assertThat(applied, is(3));
+    assertThat(store.readAll(CTR_5MIN, List.of("user", "User", "usér", "USER")),
+        is(Map.of(
+            "user", expected("user", T0, 1, 0, 0.0, T0),
+            "User", expected("User", T0, 2, 0, 0.0, T0),
+            "usér", expected("usér", T0, 3, 0, 0.0, T0))));
+  }
+
   @ParameterizedTest
   @MethodSource("dialects")
   void writingTheSameBatchTwiceLeavesIdenticalRows(String dialect) throws SQLException {
@@ -326,7 +411,7 @@ class OnlineStoreTest {
             long windowStart = T0 + (b * writers + writer) * WINDOW;
             List<Object[]> batch = new ArrayList<>();
             for (int u = 0; u < users; u++) {
-              batch.add(row("u" + u, windowStart, u, 1, 1.0 / u, windowStart + MINUTE));
+              batch.add(row("u" + u, windowStart, u, 1, ctr(u, 1), windowStart + MINUTE));
             }
             Collections.shuffle(batch, random);
             applied += store.upsert(CTR_5MIN, batch);
@@ -346,10 +431,94 @@ class OnlineStoreTest {
     Map<String, Map<String, Object>> expected = new LinkedHashMap<>();
     List<String> keys = new ArrayList<>();
     for (int u = 0; u < users; u++) {
-      expected.put("u" + u, expected("u" + u, latest, u, 1, 1.0 / u, latest + MINUTE));
+      expected.put("u" + u, expected("u" + u, latest, u, 1, ctr(u, 1), latest + MINUTE));
       keys.add("u" + u);
     }
     assertThat(store.readAll(CTR_5MIN, keys), is(expected));
+  }
+
+  /**
+   * Key order keeps writers from deadlocking on each other, not on other transactions. A batch that MariaDB picks as
+   * the victim of a deadlock is written again: here another transaction, made heavier so that InnoDB does not pick
+   * it, holds u2 while the batch holds u1 and waits for u2, then asks for u1.
+   */
+  @Test
+  @Timeout(60)
+  void mariadbWritesABatchAgainAfterLosingADeadlock() throws Exception {
+    String url = StoreFixtures.freshStoreUrl("mariadb");
+    OnlineStore store = freshStore("mariadb", url);
+    List<Object[]> seed = new ArrayList<>(rows(row("u1", T0, 1, 0, 0.0, T0), row("u2", T0, 1, 0, 0.0, T0)));
+    for (int i = 0; i < 100; i++) {
+      // Sorted after u1 and u2, so that updating them locks neither u2 nor the gap before it.
+      seed.add(row(String.format(Locale.ROOT, "z%03d", i), T0, 1, 0, 0.0, T0));
+    }
+    store.upsert(CTR_5MIN, seed);
+    ExecutorService executor = Executors.newSingleThreadExecutor();
+    try (Connection other = DriverManager.getConnection(url);
+        Statement statement = other.createStatement();
+        Connection admin = DriverManager.getConnection(url);
+        Statement monitor = admin.createStatement()) {
+      long deadlocksBefore = status(monitor, "Innodb_deadlocks");
+      other.setAutoCommit(false);
+      statement.executeUpdate("UPDATE ctr_5min SET updated_at = updated_at + 1 WHERE user_id >= 'z'");
+      statement.executeQuery("SELECT user_id FROM ctr_5min WHERE user_id = 'u2' FOR UPDATE").close();
+      Future<Integer> applied =
+          executor.submit(() -> store.upsert(CTR_5MIN,
+              rows(row("u1", T0 + WINDOW, 2, 1, 0.5, T0 + WINDOW), row("u2", T0 + WINDOW, 3, 1, 0.3333, T0 + WINDOW))));
+      awaitLockWait(monitor, applied); // the batch holds u1 and waits for u2
+
+      statement.executeQuery("SELECT user_id FROM ctr_5min WHERE user_id = 'u1' FOR UPDATE").close();
+      other.commit();
+
+      assertThat(applied.get(), is(2));
+      assertThat(status(monitor, "Innodb_deadlocks"), is(greaterThan(deadlocksBefore)));
+    } finally {
+      executor.shutdownNow();
+    }
+    assertThat(store.readAll(CTR_5MIN, List.of("u1", "u2")),
+        is(Map.of(
+            "u1", expected("u1", T0 + WINDOW, 2, 1, 0.5, T0 + WINDOW),
+            "u2", expected("u2", T0 + WINDOW, 3, 1, 0.3333, T0 + WINDOW))));
+  }
+
+  /**
+   * A batch that gives up waiting for a row lock (MariaDB error 1205, which has no SQLState of its own) is written
+   * again too. The writer waits at most a second here; the lock is held for a second and a half after it starts
+   * waiting, so its first attempt times out and a later one succeeds.
+   */
+  @Test
+  @Timeout(60)
+  void mariadbWritesABatchAgainAfterALockWaitTimeout() throws Exception {
+    String url = StoreFixtures.freshStoreUrl("mariadb");
+    String impatientUrl = url + "&sessionVariables=innodb_lock_wait_timeout=1";
+    OnlineStore store = freshStore("mariadb", impatientUrl);
+    store.upsert(CTR_5MIN, rows(row("u1", T0, 1, 0, 0.0, T0)));
+    ExecutorService executor = Executors.newSingleThreadExecutor();
+    try (Connection other = DriverManager.getConnection(url);
+        Statement statement = other.createStatement();
+        Connection admin = DriverManager.getConnection(url);
+        Statement monitor = admin.createStatement();
+        Connection pooled = ConnectionPools.get(impatientUrl).getConnection();
+        Statement setting = pooled.createStatement();
+        ResultSet timeout = setting.executeQuery("SELECT @@innodb_lock_wait_timeout")) {
+      timeout.next();
+      assertThat(timeout.getLong(1), is(1L));
+      long waitsBefore = status(monitor, "Innodb_row_lock_waits");
+      other.setAutoCommit(false);
+      statement.executeQuery("SELECT user_id FROM ctr_5min WHERE user_id = 'u1' FOR UPDATE").close();
+      Future<Integer> applied =
+          executor.submit(() -> store.upsert(CTR_5MIN, rows(row("u1", T0 + WINDOW, 2, 1, 0.5, T0 + WINDOW))));
+
+      awaitLockWait(monitor, applied);
+      Thread.sleep(1_500);
+      other.commit();
+
+      assertThat(applied.get(), is(1));
+      assertThat(status(monitor, "Innodb_row_lock_waits"), is(greaterThanOrEqualTo(waitsBefore + 2)));
+    } finally {
+      executor.shutdownNow();
+    }
+    assertThat(store.read(CTR_5MIN, "u1"), is(Optional.of(expected("u1", T0 + WINDOW, 2, 1, 0.5, T0 + WINDOW))));
   }
 
   // ---------------------------------------------------------------- readAll
@@ -437,27 +606,91 @@ class OnlineStoreTest {
             "jdbc:postgresql://db:5432/features?user=app&password=s3cr3t&ssl=true", null, Dialect.POSTGRESQL);
     OnlineStore upperCase =
         new OnlineStore("jdbc:h2:tcp://db/features;USER=app;PASSWORD=s3cr3t;MODE=PostgreSQL", null, Dialect.H2);
+    // Through forUrl, whose pool hands the driver a URL with options added: messages show the URL as given.
+    OnlineStore mysql = OnlineStore.forUrl("jdbc:mysql://127.0.0.1:1/features?user=app&password=s3cr3t");
+    OnlineStore mariadb =
+        OnlineStore.forUrl("jdbc:mariadb://127.0.0.1:1/features?password=s3cr3t&user=app&keyStorePassword=k3y");
 
     assertThat(store.redactedUrl(), is("jdbc:postgresql://db:5432/features?user=app&password=***&ssl=true"));
     assertThat(upperCase.redactedUrl(), is("jdbc:h2:tcp://db/features;USER=app;PASSWORD=***;MODE=PostgreSQL"));
+    assertThat(mysql.redactedUrl(), is("jdbc:mysql://127.0.0.1:1/features?user=app&password=***"));
+    assertThat(mariadb.redactedUrl(),
+        is("jdbc:mariadb://127.0.0.1:1/features?password=***&user=app&keyStorePassword=***"));
+  }
+
+  /** The MariaDB driver takes jdbc:mysql: URLs only when told to; the pool tells it, and messages never show it. */
+  @Test
+  void aMysqlUrlServesTheMariadbStore() throws SQLException {
+    String mariadbUrl = StoreFixtures.freshStoreUrl("mariadb");
+    String mysqlUrl = mariadbUrl.replace("jdbc:mariadb:", "jdbc:mysql:");
+    OnlineStore mysql = OnlineStore.forUrl(mysqlUrl);
+    mysql.ensureTable(CTR_5MIN);
+
+    int applied = mysql.upsert(CTR_5MIN, rows(row("u1", T0, 12, 1, 0.0833, T0 + MINUTE)));
+
+    assertThat(mysql.dialect(), is(Dialect.MARIADB));
+    assertThat(applied, is(1));
+    assertThat(mysql.redactedUrl(), is(mysqlUrl));
+    assertThat(OnlineStore.forUrl(mariadbUrl).read(CTR_5MIN, "u1"),
+        is(Optional.of(expected("u1", T0, 12, 1, 0.0833, T0 + MINUTE))));
   }
 
   @Test
   void forUrlRejectsAnUnsupportedUrl() {
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> OnlineStore.forUrl("jdbc:mysql://localhost/features"));
+        assertThrows(IllegalArgumentException.class,
+            () -> OnlineStore.forUrl("jdbc:sqlserver://localhost;databaseName=features"));
 
     assertThat(e.getMessage(),
-        is("unsupported online store URL 'jdbc:mysql://localhost/features': use jdbc:h2:file:PATH (embedded, the"
-            + " default) or jdbc:postgresql://HOST:PORT/DATABASE"));
+        is("unsupported online store URL 'jdbc:sqlserver://localhost;databaseName=features': use jdbc:h2:file:PATH"
+            + " (embedded, the default), jdbc:postgresql://HOST:PORT/DATABASE or jdbc:mariadb://HOST:PORT/DATABASE"
+            + " (jdbc:mysql:// works too)"));
   }
 
   // ---------------------------------------------------------------- helpers
 
   private static OnlineStore freshStore(String dialect) {
-    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    return freshStore(dialect, StoreFixtures.freshStoreUrl(dialect));
+  }
+
+  private static OnlineStore freshStore(String dialect, String url) {
+    OnlineStore store = OnlineStore.forUrl(url);
+    assertThat(store.dialect().name().toLowerCase(Locale.ROOT), is(dialect));
     store.ensureTable(CTR_5MIN);
     return store;
+  }
+
+  /**
+   * Waits until a MariaDB transaction waits for a row lock, or until {@code write} is done (its result then tells
+   * more than a wait would).
+   */
+  private static void awaitLockWait(Statement monitor, Future<?> write) throws Exception {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!write.isDone()) {
+      try (ResultSet waiting =
+          monitor.executeQuery("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'")) {
+        waiting.next();
+        if (waiting.getLong(1) > 0) {
+          return;
+        }
+      }
+      assertThat("a transaction waits for a row lock within 20 s", System.nanoTime() < deadline, is(true));
+      // InnoDB refreshes this table only when it has not been read for 100 ms.
+      Thread.sleep(150);
+    }
+  }
+
+  /** A server-wide InnoDB counter; other clients can only make it larger. */
+  private static long status(Statement monitor, String variable) throws SQLException {
+    try (ResultSet status = monitor.executeQuery("SHOW GLOBAL STATUS LIKE '" + variable + "'")) {
+      status.next();
+      return status.getLong(2);
+    }
+  }
+
+  /** Clicks per impression, or null without impressions, as the pipeline computes it. */
+  private static Double ctr(long impressions, long clicks) {
+    return impressions == 0 ? null : (double) clicks / impressions;
   }
 
   /** A CTR_5MIN row in column order; the window is five minutes from {@code windowStart}. */
@@ -501,8 +734,13 @@ class OnlineStoreTest {
   /** Another JDBC URL naming the same database, so it gets its own pool. */
   private static String sameDatabaseOtherUrl(String dialect, String url, String worker) {
     // For H2 only a setting it knows may vary the URL: a lock timeout that differs by a few milliseconds.
-    return dialect.equals("h2")
-        ? url + ";IFEXISTS=TRUE;LOCK_TIMEOUT=" + (10_000 + Math.abs(worker.hashCode() % 1000))
-        : url + "&ApplicationName=" + worker;
+    switch (dialect) {
+      case "h2":
+        return url + ";IFEXISTS=TRUE;LOCK_TIMEOUT=" + (10_000 + Math.abs(worker.hashCode() % 1000));
+      case "mariadb":
+        return url + "&connectionAttributes=program_name:" + worker;
+      default:
+        return url + "&ApplicationName=" + worker;
+    }
   }
 }

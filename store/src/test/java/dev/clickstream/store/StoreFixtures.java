@@ -7,17 +7,33 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Real databases for tests: a fresh in-memory H2 database, or a fresh schema in the local PostgreSQL
- * (127.0.0.1:5432, trust auth, database {@code test}; .ci/run starts it). Each call gives an isolated store, so
- * tests never see each other's rows.
+ * Real databases for tests: a fresh in-memory H2 database, a fresh schema in the local PostgreSQL (127.0.0.1:5432,
+ * trust auth, database {@code test}) or a fresh database in the local MariaDB (127.0.0.1:3306, root without a
+ * password); .ci/run starts both servers. Each call gives an isolated store, so tests never see each other's rows.
  */
 public final class StoreFixtures {
   /** Overridable for machines where PostgreSQL lives elsewhere. */
   public static final String POSTGRES_BASE_URL =
       System.getProperty("clickstream.test.postgres", "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+
+  /**
+   * Overridable for machines where MariaDB (or MySQL) lives elsewhere: a URL whose user may create and drop
+   * databases. Fresh stores are databases next to the one it names.
+   */
+  public static final String MARIADB_BASE_URL =
+      System.getProperty("clickstream.test.mariadb", "jdbc:mariadb://127.0.0.1:3306/test?user=root");
+
+  /** A MariaDB or MySQL URL, split around its database name. */
+  private static final Pattern MARIADB_URL = Pattern.compile("^(jdbc:(?:mariadb|mysql)://[^/?]+)(?:/[^?]*)?(\\?.*)?$");
+
+  /** The names fresh schemas and databases get: {@code t_<epoch seconds>_<12 hex digits>}. */
+  private static final Pattern FRESH_NAME = Pattern.compile("t_(\\d+)_[0-9a-f]{12}");
 
   /**
    * A PostgreSQL URL on a closed port (nothing listens on 1), with a password that must never show up in messages.
@@ -57,7 +73,7 @@ public final class StoreFixtures {
 
   /** Dialect names, for parameterized tests over every supported store. */
   public static List<String> dialects() {
-    return List.of("h2", "postgresql");
+    return List.of("h2", "postgresql", "mariadb");
   }
 
   /** A fresh, empty store of the given dialect name ({@link #dialects()}). */
@@ -67,6 +83,8 @@ public final class StoreFixtures {
         return freshH2Url();
       case "postgresql":
         return freshPostgresUrl();
+      case "mariadb":
+        return freshMariadbUrl();
       default:
         throw new IllegalArgumentException("unknown test dialect " + dialect + ", expected one of " + dialects());
     }
@@ -82,8 +100,7 @@ public final class StoreFixtures {
    * do not pile them up.
    */
   public static String freshPostgresUrl() {
-    String schema =
-        "t_" + System.currentTimeMillis() / 1000 + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String schema = freshName();
     try (Connection connection = DriverManager.getConnection(POSTGRES_BASE_URL);
         Statement statement = connection.createStatement()) {
       dropStaleSchemasOnce(statement);
@@ -98,28 +115,78 @@ public final class StoreFixtures {
     return POSTGRES_BASE_URL + "&currentSchema=" + schema;
   }
 
+  /**
+   * A new database in the local MariaDB, as {@code jdbc:mariadb://127.0.0.1:3306/<database>?user=root}; fails loudly,
+   * with what to do, when MariaDB is not running. Databases are named as {@link #freshPostgresUrl()} names schemas,
+   * and the first call in a JVM drops those older than a day.
+   */
+  public static String freshMariadbUrl() {
+    Matcher base = MARIADB_URL.matcher(MARIADB_BASE_URL);
+    if (!base.matches()) {
+      throw new IllegalStateException(
+          "clickstream.test.mariadb must look like jdbc:mariadb://HOST:PORT/DATABASE?user=USER, got "
+              + MARIADB_BASE_URL);
+    }
+    String database = freshName();
+    try (Connection connection = DriverManager.getConnection(ConnectionPools.driverUrl(MARIADB_BASE_URL));
+        Statement statement = connection.createStatement()) {
+      dropStaleMariadbDatabasesOnce(statement);
+      statement.execute("CREATE DATABASE " + database);
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          "MariaDB is not reachable at " + MARIADB_BASE_URL + " (" + e.getMessage() + "). Start it with"
+              + " 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd', or run"
+              + " scripts/start-services.sh, which starts it (.ci/run does).",
+          e);
+    }
+    return base.group(1) + "/" + database + Objects.toString(base.group(2), "");
+  }
+
+  private static String freshName() {
+    return "t_" + System.currentTimeMillis() / 1000 + "_"
+        + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+  }
+
+  private static boolean staleMariadbDatabasesDropped;
   private static boolean staleSchemasDropped;
 
-  private static synchronized void dropStaleSchemasOnce(Statement statement) throws SQLException {
-    if (staleSchemasDropped) {
-      return;
+  private static synchronized void dropStaleMariadbDatabasesOnce(Statement statement) throws SQLException {
+    if (!staleMariadbDatabasesDropped) {
+      staleMariadbDatabasesDropped = true;
+      dropStale(
+          statement,
+          "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 't\\_%'",
+          "DROP DATABASE IF EXISTS %s");
     }
-    staleSchemasDropped = true;
+  }
+
+  private static synchronized void dropStaleSchemasOnce(Statement statement) throws SQLException {
+    if (!staleSchemasDropped) {
+      staleSchemasDropped = true;
+      dropStale(
+          statement,
+          "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'",
+          "DROP SCHEMA IF EXISTS %s CASCADE");
+    }
+  }
+
+  /**
+   * Drops what {@code listNames} lists that these fixtures made ({@link #FRESH_NAME}) over a day ago; anything else
+   * on the server is left alone.
+   */
+  private static void dropStale(Statement statement, String listNames, String dropFormat) throws SQLException {
     long dayAgo = System.currentTimeMillis() / 1000 - 86_400;
     List<String> stale = new java.util.ArrayList<>();
-    try (java.sql.ResultSet schemas =
-        statement.executeQuery("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")) {
-      while (schemas.next()) {
-        String name = schemas.getString(1);
-        String[] parts = name.split("_");
-        // Older runs named schemas t_<random hex>: those are stale too.
-        if (parts.length != 3 || !parts[1].matches("\\d+") || Long.parseLong(parts[1]) < dayAgo) {
-          stale.add(name);
+    try (java.sql.ResultSet names = statement.executeQuery(listNames)) {
+      while (names.next()) {
+        Matcher fresh = FRESH_NAME.matcher(names.getString(1));
+        if (fresh.matches() && Long.parseLong(fresh.group(1)) < dayAgo) {
+          stale.add(names.getString(1));
         }
       }
     }
     for (String name : stale) {
-      statement.execute("DROP SCHEMA IF EXISTS " + name + " CASCADE");
+      statement.execute(String.format(dropFormat, name));
     }
   }
 }

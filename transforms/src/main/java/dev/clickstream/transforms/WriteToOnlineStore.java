@@ -50,7 +50,7 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
 
   public WriteToOnlineStore<T> withJdbcUrl(String url) {
     if (url == null || !url.startsWith("jdbc:")) {
-      throw new IllegalArgumentException("jdbcUrl must be a JDBC URL (jdbc:h2:..., jdbc:postgresql:...), got " + url);
+      throw new IllegalArgumentException("jdbcUrl must be a JDBC URL (jdbc:h2:..., jdbc:postgresql:..., jdbc:mariadb:...), got " + url);
     }
     return new WriteToOnlineStore<>(table, url, toRow);
   }

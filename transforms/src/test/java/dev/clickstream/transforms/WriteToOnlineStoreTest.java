@@ -140,7 +140,9 @@ class WriteToOnlineStoreTest {
 
     assertThat(
         e.getMessage(),
-        equalTo("jdbcUrl must be a JDBC URL (jdbc:h2:..., jdbc:postgresql:...), got postgresql://127.0.0.1:5432/test"));
+        equalTo(
+            "jdbcUrl must be a JDBC URL (jdbc:h2:..., jdbc:postgresql:..., jdbc:mariadb:...), got"
+                + " postgresql://127.0.0.1:5432/test"));
   }
 
   @Test
