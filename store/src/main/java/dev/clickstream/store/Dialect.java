@@ -16,7 +16,8 @@ public enum Dialect {
       String values =
           table.columns().stream().map(c -> "CAST(? AS " + sqlType(c) + ")").collect(Collectors.joining(", "));
       return "MERGE INTO " + table.name() + " t USING (VALUES (" + values + ")) AS s("
-          + String.join(", ", table.columnNames()) + ") ON t." + table.key().name() + " = s." + table.key().name()
+          + String.join(", ", table.columnNames()) + ") ON "
+          + keyNames(table).stream().map(k -> "t." + k + " = s." + k).collect(Collectors.joining(" AND "))
           + " WHEN MATCHED AND (" + condition(table, "s.", "t.") + ") THEN UPDATE SET "
           + assignments(table, "s.")
           + " WHEN NOT MATCHED THEN INSERT (" + String.join(", ", table.columnNames()) + ") VALUES ("
@@ -28,7 +29,8 @@ public enum Dialect {
     @Override
     String upsertSql(FeatureTable table) {
       return "INSERT INTO " + table.name() + " AS t (" + String.join(", ", table.columnNames()) + ") VALUES ("
-          + placeholders(table.columns().size()) + ") ON CONFLICT (" + table.key().name() + ") DO UPDATE SET "
+          + placeholders(table.columns().size()) + ") ON CONFLICT (" + String.join(", ", keyNames(table))
+          + ") DO UPDATE SET "
           + assignments(table, "EXCLUDED.") + " WHERE " + condition(table, "EXCLUDED.", "t.");
     }
   },
@@ -45,7 +47,7 @@ public enum Dialect {
     String upsertSql(FeatureTable table) {
       List<String> columns = table.columnNames();
       List<String> updates = new ArrayList<>();
-      for (String column : columns.subList(1, columns.size())) {
+      for (String column : valueColumns(table)) {
         String replace =
             updates.isEmpty()
                 ? "(" + REPLACE_VARIABLE + " := (" + valuesCondition(table) + "))"
@@ -56,12 +58,30 @@ public enum Dialect {
           + placeholders(columns.size()) + ") ON DUPLICATE KEY UPDATE " + String.join(", ", updates);
     }
 
-    /** Keys compare byte for byte, as in H2 and PostgreSQL; the server's default collation ignores case. */
+    /** Strings compare byte for byte, as in H2 and PostgreSQL; the server's default collation ignores case. */
     @Override
     String columnType(Column column) {
-      return column.type() == ColumnType.KEY
+      return column.type() == ColumnType.KEY || column.type() == ColumnType.STRING
           ? sqlType(column) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
           : sqlType(column);
+    }
+
+    /** MariaDB has no CREATE INDEX IF NOT EXISTS before 10.1.4 and MySQL none at all: indexes go in the table. */
+    @Override
+    String createTableSql(FeatureTable table) {
+      String sql = super.createTableSql(table);
+      String withoutOptions = sql.substring(0, sql.length() - tableOptions().length() - 1);
+      StringBuilder indexes = new StringBuilder();
+      for (List<String> index : table.indexes()) {
+        indexes.append(", INDEX ").append(indexName(table, index)).append(" (").append(String.join(", ", index))
+            .append(")");
+      }
+      return withoutOptions + indexes + ")" + tableOptions();
+    }
+
+    @Override
+    List<String> createIndexSql(FeatureTable table) {
+      return List.of();
     }
 
     /** Row locks and transactions, whatever the server's default engine. */
@@ -100,8 +120,30 @@ public enum Dialect {
         table.columns().stream()
             .map(c -> c.name() + " " + columnType(c) + (c.nullable() ? "" : " NOT NULL"))
             .collect(Collectors.joining(", "));
-    return "CREATE TABLE IF NOT EXISTS " + table.name() + " (" + columns + ", PRIMARY KEY (" + table.key().name()
-        + "))" + tableOptions();
+    return "CREATE TABLE IF NOT EXISTS " + table.name() + " (" + columns + ", PRIMARY KEY ("
+        + String.join(", ", keyNames(table)) + "))" + tableOptions();
+  }
+
+  /** The statements that create the table's secondary indexes when missing, run after {@link #createTableSql}. */
+  List<String> createIndexSql(FeatureTable table) {
+    List<String> statements = new ArrayList<>();
+    for (List<String> index : table.indexes()) {
+      statements.add("CREATE INDEX IF NOT EXISTS " + indexName(table, index) + " ON " + table.name() + " ("
+          + String.join(", ", index) + ")");
+    }
+    return statements;
+  }
+
+  /** Deletes an entity's rows whose {@code rangeColumn} is below a bound; bind the entity, then the bound. */
+  String deleteBeforeSql(FeatureTable table, Column entityColumn, Column rangeColumn) {
+    return "DELETE FROM " + table.name() + " WHERE " + entityColumn.name() + " = ? AND " + rangeColumn.name()
+        + " < ?";
+  }
+
+  /** {@code <table>_by_<columns>}, cut to the 63 characters every dialect allows. */
+  static String indexName(FeatureTable table, List<String> columns) {
+    String name = table.name() + "_by_" + String.join("_", columns);
+    return name.length() <= 63 ? name : name.substring(0, 54) + "_" + Integer.toHexString(name.hashCode());
   }
 
   /** The type of {@code column} in CREATE TABLE. */
@@ -122,6 +164,7 @@ public enum Dialect {
   static String sqlType(Column column) {
     switch (column.type()) {
       case KEY:
+      case STRING:
         return "VARCHAR(256)";
       case BIGINT:
         return "BIGINT";
@@ -141,9 +184,19 @@ public enum Dialect {
     return NEW_COLUMN.matcher(table.replaceCondition()).replaceAll("VALUES($1)").replace("OLD.", "");
   }
 
+  private static List<String> keyNames(FeatureTable table) {
+    return table.keyColumns().stream().map(Column::name).collect(Collectors.toList());
+  }
+
+  /** The columns an upsert may change: all but the primary key. */
+  private static List<String> valueColumns(FeatureTable table) {
+    List<String> columns = new ArrayList<>(table.columnNames());
+    columns.removeAll(keyNames(table));
+    return columns;
+  }
+
   private static String assignments(FeatureTable table, String newPrefix) {
-    List<String> columns = table.columnNames();
-    return columns.subList(1, columns.size()).stream()
+    return valueColumns(table).stream()
         .map(c -> c + " = " + newPrefix + c)
         .collect(Collectors.joining(", "));
   }

@@ -22,16 +22,23 @@ public final class FeatureTable implements Serializable {
 
   /** Column types, mapped to SQL by {@link Dialect}. */
   public enum ColumnType {
+    /** The entity key: a string of up to 256 characters, compared byte for byte. */
     KEY,
+    /** A string that is not the entity key, compared byte for byte like it. */
+    STRING,
     BIGINT,
     DOUBLE
   }
 
-  /** What a column means to a reader: the entity key, a feature value, or a time describing the values. */
+  /**
+   * What a column means to a reader: part of the primary key, a feature value, a time describing the values, or an
+   * attribute of the row (such as the user of a raw event).
+   */
   public enum Role {
     KEY,
     FEATURE,
-    TIME
+    TIME,
+    ATTRIBUTE
   }
 
   /** One column: a name, a type, its role and whether it may hold NULL. */
@@ -69,11 +76,13 @@ public final class FeatureTable implements Serializable {
   private final String name;
   private final List<Column> columns;
   private final String replaceCondition;
+  private final List<List<String>> indexes;
 
-  private FeatureTable(String name, List<Column> columns, String replaceCondition) {
+  private FeatureTable(String name, List<Column> columns, String replaceCondition, List<List<String>> indexes) {
     this.name = name;
     this.columns = List.copyOf(columns);
     this.replaceCondition = replaceCondition;
+    this.indexes = List.copyOf(indexes);
   }
 
   /** Starts a table whose entity key is the string column {@code keyColumn}. */
@@ -88,6 +97,32 @@ public final class FeatureTable implements Serializable {
   /** The entity key: always the first column. */
   public Column key() {
     return columns.get(0);
+  }
+
+  /** The primary key: the entity key, then any {@link Builder#timeKey} columns. */
+  public List<Column> keyColumns() {
+    List<Column> keys = new ArrayList<>();
+    for (Column column : columns) {
+      if (column.role() == Role.KEY) {
+        keys.add(column);
+      }
+    }
+    return keys;
+  }
+
+  /** Secondary indexes, each a list of column names, created with the table. */
+  public List<List<String>> indexes() {
+    return indexes;
+  }
+
+  /** The column called {@code name}; fails when the table has none, so names from elsewhere never reach SQL. */
+  public Column column(String name) {
+    for (Column column : columns) {
+      if (column.name().equals(name)) {
+        return column;
+      }
+    }
+    throw new IllegalArgumentException("table " + this.name + " has no column " + name + ": it has " + columnNames());
   }
 
   /** Every column, the key first, in the order rows are passed to {@link OnlineStore#upsert}. */
@@ -129,6 +164,7 @@ public final class FeatureTable implements Serializable {
   public static final class Builder {
     private final String name;
     private final List<Column> columns = new ArrayList<>();
+    private final List<List<String>> indexes = new ArrayList<>();
     private String replaceCondition;
 
     private Builder(String name, String keyColumn) {
@@ -142,9 +178,39 @@ public final class FeatureTable implements Serializable {
       return this;
     }
 
+    /**
+     * A time (epoch milliseconds) that is part of the primary key after the entity key, such as the start of a tile:
+     * the table then holds one row per entity and time. Add it right after the entity key.
+     */
+    public Builder timeKey(String column) {
+      if (columns.size() != keyCount()) {
+        throw new IllegalStateException("table " + name + ": add timeKey(" + column + ") right after the entity key");
+      }
+      columns.add(new Column(column, ColumnType.BIGINT, Role.KEY, false));
+      return this;
+    }
+
+    /** A string describing the row, such as the user a raw event belongs to. */
+    public Builder stringAttribute(String column) {
+      columns.add(new Column(column, ColumnType.STRING, Role.ATTRIBUTE, false));
+      return this;
+    }
+
+    /** A secondary index over {@code columns}, in that order, for range reads. */
+    public Builder index(String... columnNames) {
+      indexes.add(List.of(columnNames));
+      return this;
+    }
+
     /** A whole-number feature. */
     public Builder longFeature(String column) {
       columns.add(new Column(column, ColumnType.BIGINT, Role.FEATURE, false));
+      return this;
+    }
+
+    /** A whole-number feature that is NULL where it is undefined. */
+    public Builder nullableLongFeature(String column) {
+      columns.add(new Column(column, ColumnType.BIGINT, Role.FEATURE, true));
       return this;
     }
 
@@ -169,7 +235,17 @@ public final class FeatureTable implements Serializable {
       if (distinct != columns.size()) {
         throw new IllegalStateException("table " + name + " names a column twice");
       }
-      return new FeatureTable(name, columns, replaceCondition);
+      List<String> names = columns.stream().map(Column::name).collect(java.util.stream.Collectors.toList());
+      for (List<String> index : indexes) {
+        if (index.isEmpty() || !names.containsAll(index)) {
+          throw new IllegalStateException("table " + name + ": index " + index + " must name columns of " + names);
+        }
+      }
+      return new FeatureTable(name, columns, replaceCondition, indexes);
+    }
+
+    private int keyCount() {
+      return (int) columns.stream().filter(c -> c.role() == Role.KEY).count();
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.clickstream.store;
 
+import dev.clickstream.features.FeatureDefinitions;
 import java.util.List;
 import java.util.Optional;
 
@@ -24,7 +25,14 @@ public final class FeatureTables {
                   + " AND NEW.impressions + NEW.clicks > OLD.impressions + OLD.clicks)")
           .build();
 
-  private static final List<FeatureTable> ALL = List.of(CTR_5MIN);
+  /**
+   * One row per user: clicks over the last 1, 10, 30 and 60 minutes as of the user's latest click. Declared by
+   * {@link FeatureDefinitions#CLICK_COUNTS}, with the raw-events and tiles tables of the other two patterns.
+   */
+  public static final FeatureTable CLICK_COUNTS = FeatureDefinitions.CLICK_COUNTS.precomputedTable();
+
+  /** The pre-computed feature views, served by name. */
+  private static final List<FeatureTable> ALL = List.of(CTR_5MIN, CLICK_COUNTS);
 
   private FeatureTables() {}
 

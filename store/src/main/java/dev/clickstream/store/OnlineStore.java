@@ -72,6 +72,9 @@ public final class OnlineStore {
     try (Connection connection = dataSource.getConnection();
         Statement statement = connection.createStatement()) {
       statement.execute(dialect.createTableSql(table));
+      for (String createIndex : dialect.createIndexSql(table)) {
+        statement.execute(createIndex);
+      }
     } catch (SQLException e) {
       // Two workers may race on CREATE TABLE IF NOT EXISTS (PostgreSQL reports a duplicate type): fine if it exists.
       if (!tableExists(table)) {
@@ -84,7 +87,7 @@ public final class OnlineStore {
   /**
    * Upserts {@code rows} (values in {@link FeatureTable#columns()} order) in one batch and one transaction.
    *
-   * <p>Safe to call from many threads and workers at once. Rows are written in key order, so two batches over the
+   * <p>Safe to call from many threads and workers at once. Rows are written in primary-key order, so two batches over the
    * same keys take their row locks in the same order and cannot deadlock on each other. A batch that loses a race
    * to insert the same new key (H2 reports a duplicate key, where PostgreSQL's ON CONFLICT waits), that the
    * database picks as the victim of a deadlock with some other transaction, or that gives up waiting for a row lock
@@ -110,7 +113,7 @@ public final class OnlineStore {
     }
     // A stable sort: rows for one key keep their order, so the result is the one of the order given.
     List<Object[]> inKeyOrder = new ArrayList<>(rows);
-    inKeyOrder.sort(Comparator.comparing(row -> Objects.toString(row[0], "")));
+    inKeyOrder.sort(primaryKeyOrder(table));
     for (int attempt = 1; ; attempt++) {
       try {
         return upsertOnce(table, inKeyOrder);
@@ -122,6 +125,16 @@ public final class OnlineStore {
             table.name(), attempt, e);
       }
     }
+  }
+
+  /** Orders rows by their primary key: the entity as a string, then any time keys as numbers. */
+  private static Comparator<Object[]> primaryKeyOrder(FeatureTable table) {
+    Comparator<Object[]> order = Comparator.comparing(row -> Objects.toString(row[0], ""));
+    for (int i = 1; i < table.keyColumns().size(); i++) {
+      int index = i;
+      order = order.thenComparing(row -> row[index] == null ? Long.MIN_VALUE : ((Number) row[index]).longValue());
+    }
+    return order;
   }
 
   private int upsertOnce(FeatureTable table, List<Object[]> rows) throws SQLException {
@@ -181,6 +194,102 @@ public final class OnlineStore {
     } catch (SQLException e) {
       throw unavailable("cannot clear " + table.name(), e);
     }
+  }
+
+  /**
+   * Deletes, for each entity in {@code bounds}, its rows whose {@code rangeColumn} is below the entity's bound, in
+   * one transaction: how a table of raw events keeps only what the longest window can still read. Column names must
+   * be columns of {@code table}.
+   *
+   * @return how many rows were deleted
+   */
+  public int deleteBefore(FeatureTable table, String entityColumn, Map<String, Long> bounds, String rangeColumn)
+      throws SQLException {
+    if (bounds.isEmpty()) {
+      return 0;
+    }
+    String sql = dialect.deleteBeforeSql(table, table.column(entityColumn), table.column(rangeColumn));
+    // Entities in order, so concurrent deletes take their locks in the same order.
+    Map<String, Long> inOrder = new java.util.TreeMap<>(bounds);
+    for (int attempt = 1; ; attempt++) {
+      try (Connection connection = dataSource.getConnection()) {
+        connection.setAutoCommit(false);
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+          for (Map.Entry<String, Long> bound : inOrder.entrySet()) {
+            statement.setString(1, bound.getKey());
+            statement.setLong(2, bound.getValue());
+            statement.addBatch();
+          }
+          int deleted = 0;
+          for (int count : statement.executeBatch()) {
+            deleted += Math.max(count, 0);
+          }
+          connection.commit();
+          return deleted;
+        } catch (SQLException | RuntimeException e) {
+          connection.rollback();
+          throw e;
+        }
+      } catch (SQLException e) {
+        if (attempt == MAX_WRITE_ATTEMPTS || !isWriteConflict(e)) {
+          throw e;
+        }
+        LOG.debug("delete from {} lost a race with another writer (attempt {}); deleting again",
+            table.name(), attempt, e);
+      }
+    }
+  }
+
+  /** Reads what a {@link ResultSet} holds; may throw {@link SQLException} like the JDBC calls it makes. */
+  @FunctionalInterface
+  interface ResultReader<T> {
+    T read(ResultSet resultSet) throws SQLException;
+  }
+
+  /**
+   * Runs one query with bound {@code parameters} (String, Long, Integer or Double) and hands its result to {@code
+   * reader}. Package-private: its SQL comes only from statements derived from the registry's definitions.
+   */
+  <T> T query(String sql, List<Object> parameters, ResultReader<T> reader) {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = connection.prepareStatement(sql)) {
+      for (int i = 0; i < parameters.size(); i++) {
+        Object parameter = parameters.get(i);
+        if (parameter instanceof String) {
+          statement.setString(i + 1, (String) parameter);
+        } else if (parameter instanceof Long || parameter instanceof Integer) {
+          statement.setLong(i + 1, ((Number) parameter).longValue());
+        } else if (parameter instanceof Double) {
+          statement.setDouble(i + 1, (Double) parameter);
+        } else {
+          throw new IllegalArgumentException("cannot bind parameter " + (i + 1) + ": " + parameter);
+        }
+      }
+      try (ResultSet resultSet = statement.executeQuery()) {
+        return reader.read(resultSet);
+      }
+    } catch (SQLException e) {
+      throw unavailable("cannot run a read", e);
+    }
+  }
+
+  /**
+   * Every row of {@code table} in primary-key order, as column name to value: for inspecting small tables and for
+   * tests, not for serving.
+   */
+  public List<Map<String, Object>> readTable(FeatureTable table) {
+    String orderBy =
+        table.keyColumns().stream().map(Column::name).collect(java.util.stream.Collectors.joining(", "));
+    return query(
+        "SELECT " + String.join(", ", table.columnNames()) + " FROM " + table.name() + " ORDER BY " + orderBy,
+        List.of(),
+        resultSet -> {
+          List<Map<String, Object>> rows = new ArrayList<>();
+          while (resultSet.next()) {
+            rows.add(readRow(table, resultSet));
+          }
+          return rows;
+        });
   }
 
   /** The row stored for {@code key}, as column name to value in table order. */
@@ -251,11 +360,12 @@ public final class OnlineStore {
       if (!column.nullable()) {
         throw new IllegalArgumentException("column " + column.name() + " may not be null");
       }
-      statement.setNull(index, column.type() == FeatureTable.ColumnType.DOUBLE ? Types.DOUBLE : Types.BIGINT);
+      statement.setNull(index, sqlType(column.type()));
       return;
     }
     switch (column.type()) {
       case KEY:
+      case STRING:
         statement.setString(index, (String) value);
         break;
       case BIGINT:
@@ -275,12 +385,27 @@ public final class OnlineStore {
     }
   }
 
+  private static int sqlType(FeatureTable.ColumnType type) {
+    switch (type) {
+      case KEY:
+      case STRING:
+        return Types.VARCHAR;
+      case BIGINT:
+        return Types.BIGINT;
+      case DOUBLE:
+        return Types.DOUBLE;
+      default:
+        throw new AssertionError(type);
+    }
+  }
+
   private static Map<String, Object> readRow(FeatureTable table, ResultSet resultSet) throws SQLException {
     Map<String, Object> row = new LinkedHashMap<>();
     for (Column column : table.columns()) {
       Object value;
       switch (column.type()) {
         case KEY:
+        case STRING:
           value = resultSet.getString(column.name());
           break;
         case BIGINT:

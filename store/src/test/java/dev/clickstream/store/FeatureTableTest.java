@@ -109,7 +109,8 @@ class FeatureTableTest {
 
   @Test
   void theRegistryResolvesOnlyItsOwnNames() {
-    assertThat(FeatureTables.all(), is(List.of(FeatureTables.CTR_5MIN)));
+    assertThat(FeatureTables.all(), is(List.of(FeatureTables.CTR_5MIN, FeatureTables.CLICK_COUNTS)));
+    assertThat(FeatureTables.byName("click_counts").orElseThrow(), is(FeatureTables.CLICK_COUNTS));
     assertThat(FeatureTables.byName("ctr_5min").orElseThrow(), is(FeatureTables.CTR_5MIN));
     assertThat(FeatureTables.byName("CTR_5MIN").isPresent(), is(false));
     assertThat(FeatureTables.byName("ctr_5min; DROP TABLE ctr_5min").isPresent(), is(false));

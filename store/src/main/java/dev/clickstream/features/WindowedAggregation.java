@@ -1,0 +1,389 @@
+package dev.clickstream.features;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.clickstream.features.Aggregation.Component;
+import dev.clickstream.store.FeatureTable;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * One declarative definition of a rolling windowed aggregation feature, from which every serving pattern is derived:
+ *
+ * <pre>{@code
+ * WindowedAggregation.named("click_counts")
+ *     .filter("event_type", "click")
+ *     .groupBy("user_id")
+ *     .window(minutes(1), minutes(10), minutes(30), minutes(60))
+ *     .agg(count().as("click_count"))
+ *     .rawEventsTable("click_events")
+ *     .tilesTable("click_tiles")
+ *     .build();
+ * }</pre>
+ *
+ * <ul>
+ *   <li>pre-computed: {@link #precomputedTable()}, one row per entity as of its latest matching event, kept by a
+ *       streaming per-entity counter;
+ *   <li>on-demand: {@link #rawEventsTable()} holds every matching event, and {@link OnDemandQuery} aggregates it
+ *       in one SQL statement at request time;
+ *   <li>tiled: {@link #tilesTable()} holds one partial per entity and tile (a minute), and {@link TiledQuery} adds
+ *       whole tiles and reads raw events only for the partial tiles at the window edges.
+ * </ul>
+ *
+ * <p>All three reduce events to {@link Partial}s and call the same {@link Aggregation#result}, so they agree.
+ */
+public final class WindowedAggregation implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Column of the time the pre-computed row is as of: the entity's latest matching event. */
+  public static final String EVENT_TIME = "event_time";
+  /** Processing time a row was written. */
+  public static final String UPDATED_AT = "updated_at";
+  /** Raw events: the event's id (the key), and its value when the feature reads one. */
+  public static final String EVENT_ID = "event_id";
+  public static final String VALUE = "event_value";
+  /** Tiles: the tile's first millisecond, and the partial's components. */
+  public static final String TILE_START = "tile_start";
+  public static final String EVENT_COUNT = "event_count";
+  public static final String LATEST_TIME = "latest_time";
+  public static final String VALUE_COUNT = "value_count";
+  public static final String VALUE_SUM = "value_sum";
+  public static final String VALUE_MIN = "value_min";
+  public static final String VALUE_MAX = "value_max";
+  public static final String LAST_TIME = "last_time";
+  public static final String LAST_VALUE = "last_value";
+
+  private static final long DEFAULT_TILE_MILLIS = 60_000L;
+  private static final long DEFAULT_RETENTION_MARGIN_MILLIS = 5 * 60_000L;
+
+  private final String name;
+  private final EventFilter filter;
+  private final String entityField;
+  private final String valueField;
+  private final List<FeatureWindow> windows;
+  private final List<Aggregation> aggregations;
+  private final long tileMillis;
+  private final long retentionMarginMillis;
+  private final FeatureTable precomputedTable;
+  private final FeatureTable rawEventsTable;
+  private final FeatureTable tilesTable;
+
+  private WindowedAggregation(Builder builder) {
+    this.name = builder.name;
+    this.filter = builder.filter;
+    this.entityField = builder.entityField;
+    this.valueField = builder.valueField;
+    this.windows = List.copyOf(new TreeSet<>(builder.windows));
+    this.aggregations = List.copyOf(builder.aggregations);
+    this.tileMillis = builder.tileMillis;
+    this.retentionMarginMillis = builder.retentionMarginMillis;
+    this.precomputedTable = declarePrecomputedTable();
+    this.rawEventsTable = builder.rawEventsTable == null ? null : declareRawEventsTable(builder.rawEventsTable);
+    this.tilesTable = builder.tilesTable == null ? null : declareTilesTable(builder.tilesTable);
+  }
+
+  /** Starts a definition; {@code name} is also the pre-computed table's name. */
+  public static Builder named(String name) {
+    return new Builder(name);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The events it aggregates; null for every event. */
+  public EventFilter filter() {
+    return filter;
+  }
+
+  /** The event field that names the entity, such as {@code user_id}. */
+  public String entityField() {
+    return entityField;
+  }
+
+  /** The numeric event field the value aggregations read; null when there are only counts. */
+  public String valueField() {
+    return valueField;
+  }
+
+  /** The windows, shortest first. */
+  public List<FeatureWindow> windows() {
+    return windows;
+  }
+
+  public FeatureWindow longestWindow() {
+    return windows.get(windows.size() - 1);
+  }
+
+  public List<Aggregation> aggregations() {
+    return aggregations;
+  }
+
+  /** The tile length of the tiled pattern. */
+  public long tileMillis() {
+    return tileMillis;
+  }
+
+  /** Raw events of an entity older than its latest event by more than this are deleted. */
+  public long retentionMillis() {
+    return longestWindow().lengthMillis() + retentionMarginMillis;
+  }
+
+  /** Every partial component some aggregation reads. */
+  public Set<Component> components() {
+    Set<Component> components = EnumSet.of(Component.COUNT);
+    aggregations.forEach(a -> components.addAll(a.components()));
+    return components;
+  }
+
+  public boolean readsValues() {
+    return valueField != null;
+  }
+
+  /** The feature column names, aggregation by aggregation, shortest window first. */
+  public List<String> featureColumns() {
+    List<String> columns = new ArrayList<>();
+    for (Aggregation aggregation : aggregations) {
+      for (FeatureWindow window : windows) {
+        columns.add(aggregation.columnPrefix() + "_" + window.label());
+      }
+    }
+    return columns;
+  }
+
+  /** The feature values as named by {@link #featureColumns()}, from one merged partial per window. */
+  public Map<String, Object> features(Partial[] perWindow) {
+    checkPerWindow(perWindow);
+    Map<String, Object> features = new LinkedHashMap<>();
+    for (Aggregation aggregation : aggregations) {
+      for (int w = 0; w < windows.size(); w++) {
+        features.put(aggregation.columnPrefix() + "_" + windows.get(w).label(), aggregation.result(perWindow[w]));
+      }
+    }
+    return features;
+  }
+
+  /**
+   * One row per entity: the features as of the entity's latest matching event ({@value #EVENT_TIME}). A row
+   * replaces the stored one for a later event time, or for the same event time with more events in the longest
+   * window (an event that arrived late), so replays and out-of-order writes never move an entity back.
+   */
+  public FeatureTable precomputedTable() {
+    return precomputedTable;
+  }
+
+  /** Every matching event, keyed by {@value #EVENT_ID}; null when the definition has no raw-events table. */
+  public FeatureTable rawEventsTable() {
+    return rawEventsTable;
+  }
+
+  /** One partial per entity and tile; null when the definition has no tiles table. */
+  public FeatureTable tilesTable() {
+    return tilesTable;
+  }
+
+  /** A {@link #precomputedTable()} row, values in column order. */
+  public Object[] precomputedRow(String entity, long eventTime, Partial[] perWindow, long updatedAt) {
+    List<Object> row = new ArrayList<>();
+    row.add(entity);
+    row.add(eventTime);
+    row.addAll(features(perWindow).values());
+    row.add(updatedAt);
+    return row.toArray();
+  }
+
+  /** A {@link #rawEventsTable()} row. */
+  public Object[] rawEventRow(String eventId, String entity, long timestamp, Double value) {
+    return readsValues()
+        ? new Object[] {eventId, entity, timestamp, value}
+        : new Object[] {eventId, entity, timestamp};
+  }
+
+  /** A {@link #tilesTable()} row for the tile starting at {@code tileStart}. */
+  public Object[] tileRow(String entity, long tileStart, Partial partial, long updatedAt) {
+    List<Object> row = new ArrayList<>(Arrays.asList(entity, tileStart, partial.count(), partial.latestTimestamp()));
+    if (readsValues()) {
+      boolean any = partial.valueCount() > 0;
+      row.add(partial.valueCount());
+      row.add(any ? partial.sum() : null);
+      row.add(any ? partial.min() : null);
+      row.add(any ? partial.max() : null);
+      row.add(any ? partial.lastTimestamp() : null);
+      row.add(any ? partial.lastValue() : null);
+    }
+    row.add(updatedAt);
+    return row.toArray();
+  }
+
+  /** The first millisecond of the tile holding {@code timestamp}. */
+  public long tileStart(long timestamp) {
+    return Math.floorDiv(timestamp, tileMillis) * tileMillis;
+  }
+
+  /** The name of a feature column of {@code aggregation} over {@code window}. */
+  public static String column(Aggregation aggregation, FeatureWindow window) {
+    return aggregation.columnPrefix() + "_" + window.label();
+  }
+
+  private void checkPerWindow(Partial[] perWindow) {
+    if (perWindow.length != windows.size()) {
+      throw new IllegalArgumentException(
+          "expected one partial per window (" + windows + "), got " + perWindow.length);
+    }
+  }
+
+  private FeatureTable declarePrecomputedTable() {
+    FeatureTable.Builder table = FeatureTable.builder(name, entityField).time(EVENT_TIME);
+    for (Aggregation aggregation : aggregations) {
+      for (FeatureWindow window : windows) {
+        aggregation.declareColumn(table, window);
+      }
+    }
+    String longestCount = countColumnOfLongestWindow();
+    return table
+        .time(UPDATED_AT)
+        .replaceWhen(
+            "NEW." + EVENT_TIME + " > OLD." + EVENT_TIME + " OR (NEW." + EVENT_TIME + " = OLD." + EVENT_TIME
+                + " AND NEW." + longestCount + " > OLD." + longestCount + ")")
+        .build();
+  }
+
+  private String countColumnOfLongestWindow() {
+    for (Aggregation aggregation : aggregations) {
+      if (aggregation.kind().equals("count")) {
+        return column(aggregation, longestWindow());
+      }
+    }
+    throw new IllegalStateException(
+        "feature " + name + " needs count() among its aggregations: rows of the same event time are ordered by it");
+  }
+
+  private FeatureTable declareRawEventsTable(String tableName) {
+    FeatureTable.Builder table =
+        FeatureTable.builder(tableName, EVENT_ID).stringAttribute(entityField).time(EVENT_TIME);
+    if (readsValues()) {
+      table.nullableDoubleFeature(VALUE);
+    }
+    // Events never change: the first write of an event id stands, and a replay writes nothing.
+    return table.index(entityField, EVENT_TIME).replaceWhen("1 = 0").build();
+  }
+
+  private FeatureTable declareTilesTable(String tableName) {
+    FeatureTable.Builder table = FeatureTable.builder(tableName, entityField).timeKey(TILE_START).longFeature(EVENT_COUNT)
+        .time(LATEST_TIME);
+    if (readsValues()) {
+      table
+          .longFeature(VALUE_COUNT)
+          .nullableDoubleFeature(VALUE_SUM)
+          .nullableDoubleFeature(VALUE_MIN)
+          .nullableDoubleFeature(VALUE_MAX)
+          .nullableLongFeature(LAST_TIME)
+          .nullableDoubleFeature(LAST_VALUE);
+    }
+    // A later pane of the same tile holds every event of the earlier ones, and more.
+    return table.time(UPDATED_AT).replaceWhen("NEW." + EVENT_COUNT + " > OLD." + EVENT_COUNT).build();
+  }
+
+  @Override
+  public String toString() {
+    return name + ": events" + (filter == null ? "" : ".filter(" + filter + ")") + ".groupBy(" + entityField
+        + ").window" + windows + ".agg" + aggregations;
+  }
+
+  /** Builds a {@link WindowedAggregation}; see the class documentation for the shape. */
+  public static final class Builder {
+    private final String name;
+    private EventFilter filter;
+    private String entityField;
+    private String valueField;
+    private final List<FeatureWindow> windows = new ArrayList<>();
+    private final List<Aggregation> aggregations = new ArrayList<>();
+    private long tileMillis = DEFAULT_TILE_MILLIS;
+    private long retentionMarginMillis = DEFAULT_RETENTION_MARGIN_MILLIS;
+    private String rawEventsTable;
+    private String tilesTable;
+
+    private Builder(String name) {
+      this.name = requireNonNull(name, "name");
+    }
+
+    /** Only events whose {@code field} equals {@code value}. */
+    public Builder filter(String field, String value) {
+      this.filter = EventFilter.fieldEquals(field, value);
+      return this;
+    }
+
+    public Builder groupBy(String entityField) {
+      this.entityField = requireNonNull(entityField, "entityField");
+      return this;
+    }
+
+    public Builder window(FeatureWindow... windows) {
+      this.windows.addAll(Arrays.asList(windows));
+      return this;
+    }
+
+    /** The numeric event field that sum, avg, min, max and last read. */
+    public Builder value(String field) {
+      this.valueField = requireNonNull(field, "field");
+      return this;
+    }
+
+    public Builder agg(Aggregation... aggregations) {
+      this.aggregations.addAll(Arrays.asList(aggregations));
+      return this;
+    }
+
+    /** Where the raw-events pipeline keeps every matching event, for the on-demand and tiled patterns. */
+    public Builder rawEventsTable(String table) {
+      this.rawEventsTable = requireNonNull(table, "table");
+      return this;
+    }
+
+    /** Where the raw-events pipeline keeps per-tile partials, for the tiled pattern. */
+    public Builder tilesTable(String table) {
+      this.tilesTable = requireNonNull(table, "table");
+      return this;
+    }
+
+    /** How much longer than the longest window raw events are kept; 5 minutes unless set. */
+    public Builder retentionMargin(java.time.Duration margin) {
+      this.retentionMarginMillis = margin.toMillis();
+      return this;
+    }
+
+    public WindowedAggregation build() {
+      if (entityField == null) {
+        throw new IllegalStateException("feature " + name + " needs groupBy(entityField)");
+      }
+      if (windows.isEmpty()) {
+        throw new IllegalStateException("feature " + name + " needs at least one window(...)");
+      }
+      if (aggregations.isEmpty()) {
+        throw new IllegalStateException("feature " + name + " needs at least one agg(...)");
+      }
+      boolean needsValues = aggregations.stream().anyMatch(Aggregation::needsValues);
+      if (needsValues && valueField == null) {
+        throw new IllegalStateException(
+            "feature " + name + " aggregates values (" + aggregations + "): say which field with value(field)");
+      }
+      if (tilesTable != null && rawEventsTable == null) {
+        throw new IllegalStateException(
+            "feature " + name + " has tiles but no raw-events table: tiled reads need raw events at the edges");
+      }
+      long distinct = aggregations.stream().map(Aggregation::columnPrefix).distinct().count();
+      if (distinct != aggregations.size()) {
+        throw new IllegalStateException(
+            "feature " + name + " names two aggregations alike: give each its own as(prefix)");
+      }
+      return new WindowedAggregation(this);
+    }
+  }
+}
