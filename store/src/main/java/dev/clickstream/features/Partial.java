@@ -34,6 +34,14 @@ public final class Partial implements Serializable {
     return new Partial().add(timestamp, value);
   }
 
+  /** A partial of {@code count} events without values, the latest at {@code latestTimestamp}. */
+  public static Partial ofCount(long count, long latestTimestamp) {
+    Partial partial = new Partial();
+    partial.count = count;
+    partial.latestTimestamp = latestTimestamp;
+    return partial;
+  }
+
   /** A partial rebuilt from stored components, as {@link #count()} and the other getters return them. */
   public static Partial fromComponents(
       long count, long latestTimestamp, long valueCount, double sum, double min, double max, long lastTimestamp,

@@ -104,8 +104,7 @@ public final class TiledQuery {
     long latest = rows.getLong(4);
     long valueCount = feature.readsValues() ? rows.getLong(5) : 0;
     if (valueCount == 0) {
-      return Partial.fromComponents(count, latest, 0, 0, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY,
-          Long.MIN_VALUE, Double.NaN);
+      return Partial.ofCount(count, latest);
     }
     return Partial.fromComponents(count, latest, valueCount, rows.getDouble(6), rows.getDouble(7),
         rows.getDouble(8), rows.getLong(9), rows.getDouble(10));
