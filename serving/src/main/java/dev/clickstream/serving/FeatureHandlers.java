@@ -2,15 +2,16 @@ package dev.clickstream.serving;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.clickstream.serving.FeatureView.Computed;
+import dev.clickstream.serving.FeatureView.Precomputed;
 import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTables;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
 import io.javalin.http.NotFoundResponse;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * The request handlers: each reads its path and body, asks {@link FeatureLookup}, and writes JSON. Bad input and
@@ -22,16 +23,27 @@ final class FeatureHandlers {
 
   private final FeatureLookup lookup;
   private final UserIds userIds;
+  private final Clock clock;
 
-  FeatureHandlers(FeatureLookup lookup, UserIds userIds) {
+  FeatureHandlers(FeatureLookup lookup, UserIds userIds, Clock clock) {
     this.lookup = requireNonNull(lookup, "lookup");
     this.userIds = requireNonNull(userIds, "userIds");
+    this.clock = requireNonNull(clock, "clock");
   }
 
-  /** {@code GET /features/{feature_view}/{user_id}}: one entity's features, or 404. */
+  /**
+   * {@code GET /features/{feature_view}/{user_id}}: one entity's features. A pre-computed view answers its stored
+   * row, or 404; an on-demand or tiled view always answers, as of {@code as_of} (default now).
+   */
   void one(Context ctx) {
-    FeatureTable table = featureView(ctx);
-    String id = UserIds.check(ctx.pathParam(USER_ID), table.key().name());
+    FeatureView view = featureView(ctx);
+    String id = UserIds.check(ctx.pathParam(USER_ID), view.entityKey());
+    if (view instanceof Computed computed) {
+      ctx.json(lookup.computed(computed, id, asOf(ctx)));
+      return;
+    }
+    AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
+    FeatureTable table = ((Precomputed) view).table();
     Map<String, Object> entry =
         lookup.one(table, id)
             .orElseThrow(
@@ -40,14 +52,21 @@ final class FeatureHandlers {
     ctx.json(entry);
   }
 
-  /** {@code POST /features/{feature_view}}: many entities' features, one result per requested id, in order. */
+  /**
+   * {@code POST /features/{feature_view}}: many entities' features, one result per requested id, in order; for an
+   * on-demand or tiled view all as of the same {@code as_of} (default now).
+   */
   void many(Context ctx) {
-    FeatureTable table = featureView(ctx);
+    FeatureView view = featureView(ctx);
+    if (view instanceof Computed computed) {
+      long asOf = asOf(ctx);
+      List<String> ids = userIds.parse(ctx.body());
+      ctx.json(results(view, lookup.computedMany(computed, ids, asOf)));
+      return;
+    }
+    AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
     List<String> ids = userIds.parse(ctx.body());
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("feature_view", table.name());
-    body.put("results", lookup.many(table, ids));
-    ctx.json(body);
+    ctx.json(results(view, lookup.many(((Precomputed) view).table(), ids)));
   }
 
   /** {@code GET /health}: up when the online store answers, 503 when it does not. */
@@ -59,12 +78,24 @@ final class FeatureHandlers {
     ctx.status(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
   }
 
-  /** The table a request names, resolved through the registry only; 404 naming the known views otherwise. */
-  private static FeatureTable featureView(Context ctx) {
+  private static Map<String, Object> results(FeatureView view, List<Map<String, Object>> entries) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("feature_view", view.name());
+    body.put("results", entries);
+    return body;
+  }
+
+  /** The request's {@code as_of}, or now by the server's clock; a 400 when it is malformed. */
+  private long asOf(Context ctx) {
+    return AsOf.parse(ctx.queryParams(AsOf.PARAM), clock.millis());
+  }
+
+  /** The view a request names, resolved through the registries only; 404 naming the known views otherwise. */
+  private static FeatureView featureView(Context ctx) {
     String name = ctx.pathParam(FEATURE_VIEW);
-    return FeatureTables.byName(name)
+    return FeatureViews.byName(name)
         .orElseThrow(
             () -> new NotFoundResponse("unknown feature view '" + name + "': known feature views are "
-                + FeatureTables.all().stream().map(FeatureTable::name).collect(Collectors.toList())));
+                + FeatureViews.names()));
   }
 }

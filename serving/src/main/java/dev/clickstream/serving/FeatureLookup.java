@@ -2,10 +2,13 @@ package dev.clickstream.serving;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.store.FeatureTable;
 import dev.clickstream.store.FeatureTable.Column;
 import dev.clickstream.store.FeatureTable.Role;
 import dev.clickstream.store.OnlineStore;
+import dev.clickstream.store.WindowedFeatureReads;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,15 +22,24 @@ import java.util.Optional;
  * the table's FEATURE columns, in table order, under {@code features}, and its TIME columns (epoch milliseconds)
  * at the top level. A missing one is {@code {"entity": {key: id}, "status": "not_found"}}. Values are passed
  * through as stored, so a NULL feature stays JSON null.
+ *
+ * <p>A computed (on-demand or tiled) view always has an entry, since no events is an answer too (zero counts):
+ * {@code {"feature_view", "entity": {key: id}, "status": "ok", "features": {...}, "event_time", "as_of"}}, the
+ * shape of its pre-computed table's entries without {@code updated_at} (nothing was written) and with the requested
+ * {@code as_of}, the time its features are as of. Its {@code event_time} is the entity's latest matching event at
+ * or before {@code as_of} within the longest window, null when there is none; a pre-computed row's is the latest
+ * event it has seen, and its features are as of that time.
  */
 final class FeatureLookup {
   static final String FOUND = "ok";
   static final String NOT_FOUND = "not_found";
 
   private final OnlineStore store;
+  private final WindowedFeatureReads reads;
 
   FeatureLookup(OnlineStore store) {
     this.store = requireNonNull(store, "store");
+    this.reads = WindowedFeatureReads.forStore(store);
   }
 
   /** The entry for {@code id}, or empty when the store has no row for it. */
@@ -48,6 +60,33 @@ final class FeatureLookup {
     return entries;
   }
 
+  /** The entry of a computed view for {@code id} as of {@code asOf}: one read of the store. */
+  Map<String, Object> computed(Computed view, String id, long asOf) {
+    WindowedAggregation feature = view.feature();
+    WindowedFeatureReads.Answer answer =
+        view.pattern() == FeatureView.Pattern.ON_DEMAND
+            ? reads.onDemand(feature, id, asOf)
+            : reads.tiled(feature, id, asOf);
+    Map<String, Object> entry = new LinkedHashMap<>();
+    entry.put("feature_view", view.name());
+    entry.put("entity", entity(feature.entityField(), id));
+    entry.put("status", FOUND);
+    entry.put("features", feature.features(answer.perWindow()));
+    entry.put(Computed.EVENT_TIME, answer.latestEventTime());
+    entry.put(Computed.AS_OF, asOf);
+    return entry;
+  }
+
+  /** One entry per requested id, in request order, all as of {@code asOf}: one read per distinct id. */
+  List<Map<String, Object>> computedMany(Computed view, List<String> ids, long asOf) {
+    Map<String, Map<String, Object>> byId = new LinkedHashMap<>();
+    List<Map<String, Object>> entries = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      entries.add(byId.computeIfAbsent(id, distinct -> computed(view, distinct, asOf)));
+    }
+    return entries;
+  }
+
   boolean storeReachable() {
     return store.isReachable();
   }
@@ -63,7 +102,7 @@ final class FeatureLookup {
   private static Map<String, Object> found(FeatureTable table, Map<String, Object> row) {
     Map<String, Object> entry = new LinkedHashMap<>();
     entry.put("feature_view", table.name());
-    entry.put("entity", entity(table, (String) row.get(table.key().name())));
+    entry.put("entity", entity(table.key().name(), (String) row.get(table.key().name())));
     entry.put("status", FOUND);
     Map<String, Object> features = new LinkedHashMap<>();
     for (Column column : table.columns()) {
@@ -82,14 +121,14 @@ final class FeatureLookup {
 
   private static Map<String, Object> notFound(FeatureTable table, String id) {
     Map<String, Object> entry = new LinkedHashMap<>();
-    entry.put("entity", entity(table, id));
+    entry.put("entity", entity(table.key().name(), id));
     entry.put("status", NOT_FOUND);
     return entry;
   }
 
-  private static Map<String, Object> entity(FeatureTable table, String id) {
+  private static Map<String, Object> entity(String key, String id) {
     Map<String, Object> entity = new LinkedHashMap<>();
-    entity.put(table.key().name(), id);
+    entity.put(key, id);
     return entity;
   }
 }

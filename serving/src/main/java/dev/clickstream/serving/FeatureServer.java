@@ -3,10 +3,6 @@ package dev.clickstream.serving;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTable.Column;
-import dev.clickstream.store.FeatureTable.Role;
-import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreUnavailableException;
 import io.javalin.Javalin;
@@ -17,29 +13,50 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.javalin.json.JavalinJackson;
 import io.javalin.router.EndpointNotFound;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP feature server: online-store rows as JSON, by feature view and entity id.
+ * The HTTP feature server: features as JSON, by feature view and entity id.
  *
- * <p>Endpoints (also listed by {@code GET /}):
+ * <p>A feature view is one of three patterns ({@link FeatureViews}):
  *
  * <ul>
- *   <li>{@code GET /features/{feature_view}/{user_id}}: one entity's latest features; 404 when there are none.
- *   <li>{@code POST /features/{feature_view}} with {@code ["u1","u2"]} or {@code {"user_ids":["u1","u2"]}}: one
- *       result per requested id, in request order, from one store read.
- *   <li>{@code GET /health}: 200 when the online store answers, 503 when it does not.
+ *   <li>pre-computed, such as {@code ctr_5min} and {@code click_counts}: the row a pipeline keeps per entity, as
+ *       stored; a pre-computed view takes no {@code as_of} (400 if given) and answers 404 for an entity without
+ *       a row;
+ *   <li>on-demand, {@code <feature>_on_demand} such as {@code click_counts_on_demand}: every window of the feature
+ *       aggregated from its raw events at request time;
+ *   <li>tiled, {@code <feature>_tiled} such as {@code click_counts_tiled}: the same windows from per-minute tiles,
+ *       plus the raw events of the partial tiles at the window edges.
  * </ul>
  *
- * <p>Feature views are resolved through {@link FeatureTables} only, so no request text reaches SQL but as a bound
- * value. Every error is JSON {@code {"status": N, "error": "..."}}: 400 for bad input, 404 for an unknown view,
- * entity or route, 503 when the store is unavailable, 500 otherwise; never a stack trace or SQL.
+ * <p>On-demand and tiled views answer as of {@code ?as_of=EPOCH_MS} (each window is {@code [as_of - length,
+ * as_of]}, both ends included), or as of now by the server's clock; as of a pre-computed row's {@code event_time}
+ * they equal that row. They always answer: an entity without events in the windows has zero counts and a null
+ * {@code event_time}. Their responses have the pre-computed view's shape, without {@code updated_at} and with
+ * {@code as_of} (see {@link FeatureLookup}).
+ *
+ * <p>Endpoints (also listed by {@code GET /}, with every feature view):
+ *
+ * <ul>
+ *   <li>{@code GET /features/{feature_view}/{user_id}[?as_of=EPOCH_MS]}: one entity's features.
+ *   <li>{@code POST /features/{feature_view}[?as_of=EPOCH_MS]} with {@code ["u1","u2"]} or {@code
+ *       {"user_ids":["u1","u2"]}}: one result per requested id, in request order; from one store read for a
+ *       pre-computed view, one read per distinct id for an on-demand or tiled view, all as of the same time.
+ *   <li>{@code GET /health}: 200 when the online store answers, 503 when it does not.
+ *   <li>{@code GET /}: the endpoints and feature views.
+ * </ul>
+ *
+ * <p>A view name only selects a view derived from the registries, and ids and times reach SQL only as bound values,
+ * so no request text is ever SQL. Every error is JSON {@code {"status": N, "error": "..."}}: 400 for bad input
+ * (including a malformed {@code as_of}), 404 for an unknown view, entity or route, 503 when the store is
+ * unavailable, 500 otherwise; never a stack trace or SQL.
  */
 public final class FeatureServer {
   private static final Logger LOG = LoggerFactory.getLogger(FeatureServer.class);
@@ -51,9 +68,18 @@ public final class FeatureServer {
 
   /** A configured server over {@code store}, not started: call {@link Javalin#start(String, int)}. */
   public static Javalin create(OnlineStore store) {
+    return create(store, Clock.systemUTC());
+  }
+
+  /**
+   * {@link #create(OnlineStore)} whose on-demand and tiled views answer as of {@code clock}'s now when a request
+   * gives no {@code as_of}.
+   */
+  public static Javalin create(OnlineStore store, Clock clock) {
     requireNonNull(store, "store");
+    requireNonNull(clock, "clock");
     ObjectMapper mapper = new ObjectMapper();
-    FeatureHandlers handlers = new FeatureHandlers(new FeatureLookup(store), new UserIds(mapper));
+    FeatureHandlers handlers = new FeatureHandlers(new FeatureLookup(store), new UserIds(mapper), clock);
     List<Route> routes = routes(handlers);
     return Javalin.create(
         config -> {
@@ -80,10 +106,12 @@ public final class FeatureServer {
   private static List<Route> routes(FeatureHandlers handlers) {
     List<Route> routes = new ArrayList<>(); // complete before the first request: the index lists it all
     routes.add(new Route(HandlerType.GET, "/features/{feature_view}/{user_id}",
-        "the latest features of one entity; 404 when it has none", handlers::one));
+        "the features of one entity: a pre-computed view's latest row, 404 when it has none; an on-demand or tiled"
+            + " view's windows as of ?" + AsOf.PARAM + "=EPOCH_MS (default now), zero counts when it has no events",
+        handlers::one));
     routes.add(new Route(HandlerType.POST, "/features/{feature_view}",
-        "the latest features of many entities, one result per id in request order; the body is "
-            + UserIds.BODY,
+        "the features of many entities, one result per id in request order, on-demand and tiled views as of ?"
+            + AsOf.PARAM + "=EPOCH_MS (default now); the body is " + UserIds.BODY,
         handlers::many));
     routes.add(new Route(HandlerType.GET, "/health", "200 when the online store answers, 503 when it does not",
         handlers::health));
@@ -101,24 +129,22 @@ public final class FeatureServer {
       endpoints.add(endpoint);
     }
     List<Map<String, Object>> views = new ArrayList<>();
-    for (FeatureTable table : FeatureTables.all()) {
-      Map<String, Object> view = new LinkedHashMap<>();
-      view.put("name", table.name());
-      view.put("entity_key", table.key().name());
-      view.put("features", columns(table, Role.FEATURE));
-      view.put("times", columns(table, Role.TIME));
-      view.put("example", "/features/" + table.name() + "/{" + table.key().name() + "}");
-      views.add(view);
+    for (FeatureView view : FeatureViews.all()) {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("name", view.name());
+      entry.put("pattern", view.pattern().label());
+      entry.put("entity_key", view.entityKey());
+      entry.put("features", view.features());
+      entry.put("times", view.times());
+      String path = "/features/" + view.name() + "/{" + view.entityKey() + "}";
+      entry.put("example", view instanceof FeatureView.Computed ? path + "?" + AsOf.PARAM + "={epoch_ms}" : path);
+      views.add(entry);
     }
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("service", "clickstream feature server");
     index.put("endpoints", endpoints);
     index.put("feature_views", views);
     return index;
-  }
-
-  private static List<String> columns(FeatureTable table, Role role) {
-    return table.columns().stream().filter(c -> c.role() == role).map(Column::name).collect(Collectors.toList());
   }
 
   private static void httpError(HttpResponseException e, Context ctx) {

@@ -11,7 +11,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.Partial;
+import dev.clickstream.features.RollingWindows;
+import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.store.ConnectionPools;
+import dev.clickstream.store.FeatureTable;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import io.javalin.Javalin;
@@ -24,10 +29,17 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,8 +48,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The feature server on a random port over real H2 and real PostgreSQL stores, called over HTTP. Responses are
- * compared as whole JSON documents.
+ * The feature server on a random port over real H2, PostgreSQL and MariaDB stores, called over HTTP. Responses
+ * are compared as whole JSON documents.
  */
 class FeatureServerTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -115,11 +127,9 @@ class FeatureServerTest {
     Reply many = post("/features/CTR_5MIN", "[\"u7\"]");
 
     assertThat(one.status, is(404));
-    assertThat(one.body,
-        is(json("{'status':404,'error':'unknown feature view \\'ctr_1h\\': known feature views are [ctr_5min]'}")));
+    assertThat(one.body, is(error(404, "unknown feature view 'ctr_1h': known feature views are " + KNOWN_VIEWS)));
     assertThat(many.status, is(404));
-    assertThat(many.body,
-        is(json("{'status':404,'error':'unknown feature view \\'CTR_5MIN\\': known feature views are [ctr_5min]'}")));
+    assertThat(many.body, is(error(404, "unknown feature view 'CTR_5MIN': known feature views are " + KNOWN_VIEWS)));
   }
 
   @ParameterizedTest
@@ -154,6 +164,24 @@ class FeatureServerTest {
     assertThat(blank.body, is(error(400, "user_id is blank: user ids are non-blank strings")));
     assertThat(control.status, is(400));
     assertThat(control.body, is(error(400, "user_id holds a control character: user ids are printable text")));
+  }
+
+  /** Only the registries make views: ctr_5min has no definition, so no computed views; names are exact. */
+  @Test
+  void aComputedViewNameOutsideTheRegistryIs404() throws Exception {
+    serve(seededStore("h2"));
+
+    for (String name :
+        List.of("ctr_5min_on_demand", "ctr_5min_tiled", "click_counts_on_demand_tiled", "Click_Counts_Tiled",
+            "click_counts_ondemand", "click_events", "click_tiles")) {
+      Reply one = get("/features/" + name + "/u1?as_of=" + E1);
+      Reply many = post("/features/" + name + "?as_of=" + E1, "[\"u1\"]");
+
+      assertThat(name, one.status, is(404));
+      assertThat(name, one.body,
+          is(error(404, "unknown feature view '" + name + "': known feature views are " + KNOWN_VIEWS)));
+      assertThat(name, many.status, is(404));
+    }
   }
 
   /** Jetty refuses these before routing; the answer is still a JSON error. */
@@ -270,6 +298,185 @@ class FeatureServerTest {
     assertThat(reply.body, is(error(400, message)));
   }
 
+  // ---------------------------------------------------------------- click counts three ways
+
+  /**
+   * The key property: as of a pre-computed row's event_time, the on-demand and tiled views answer that row's
+   * counts. u1's latest click is mid-tile, u2's on a tile boundary; both have two clicks in their latest millisecond
+   * and a click exactly on, and one millisecond past, the start of every window.
+   */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void onDemandAndTiledAsOfAPrecomputedRowsEventTimeEqualThatRow(String dialect) throws Exception {
+    serve(clickStore(dialect));
+
+    for (String user : List.of("u1", "u2")) {
+      long latest = LATEST_CLICK.get(user);
+      Reply precomputed = get("/features/click_counts/" + user);
+      Reply onDemand = get("/features/click_counts_on_demand/" + user + "?as_of=" + latest);
+      Reply tiled = get("/features/click_counts_tiled/" + user + "?as_of=" + latest);
+
+      assertThat(user, precomputed.status, is(200));
+      assertThat(user, precomputed.body, is(precomputedClicks(user, 3, 5, 7, 9, latest, latest + 5_000)));
+      assertThat(user, onDemand.status, is(200));
+      assertThat(user, onDemand.body, is(computedClicks("click_counts_on_demand", user, 3, 5, 7, 9, latest, latest)));
+      assertThat(user, tiled.status, is(200));
+      assertThat(user, tiled.body, is(computedClicks("click_counts_tiled", user, 3, 5, 7, 9, latest, latest)));
+      for (Reply computed : List.of(onDemand, tiled)) {
+        assertThat(user, computed.body.get("features"), is(precomputed.body.get("features")));
+        assertThat(user, computed.body.get("event_time"), is(precomputed.body.get("event_time")));
+      }
+    }
+  }
+
+  /**
+   * Windows are {@code [as_of - length, as_of]}: one millisecond before the latest click drops its two clicks and
+   * takes in each click one millisecond past a window's start; the hour after it still holds it at its very end.
+   */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void everyWindowHoldsBothOfItsEnds(String dialect) throws Exception {
+    serve(clickStore(dialect));
+
+    for (String user : List.of("u1", "u2")) {
+      long latest = LATEST_CLICK.get(user);
+      for (String view : List.of("click_counts_on_demand", "click_counts_tiled")) {
+        String path = "/features/" + view + "/" + user + "?as_of=";
+        String context = view + " " + user;
+
+        assertThat(context, get(path + (latest - 1)).body,
+            is(computedClicks(view, user, 2, 4, 6, 8, latest - MINUTE, latest - 1)));
+        assertThat(context, get(path + (latest + HOUR)).body,
+            is(computedClicks(view, user, 0, 0, 0, 2, latest, latest + HOUR)));
+        assertThat(context, get(path + (latest + HOUR + 1)).body,
+            is(computedClicks(view, user, 0, 0, 0, 0, null, latest + HOUR + 1)));
+      }
+    }
+  }
+
+  /** A computed view always has an answer, even over a store no pipeline has written to yet. */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void aUserWithoutClicksHasZeroCountsOnDemandAndTiledButNoPrecomputedRow(String dialect) throws Exception {
+    serve(OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect))); // no table yet
+
+    Reply precomputed = get("/features/click_counts/u3");
+    Reply onDemand = get("/features/click_counts_on_demand/u3?as_of=" + E1);
+    Reply tiled = get("/features/click_counts_tiled/u3?as_of=" + E1);
+
+    assertThat(precomputed.status, is(404));
+    assertThat(precomputed.body, is(error(404, "no click_counts features for user_id 'u3'")));
+    assertThat(onDemand.status, is(200));
+    assertThat(onDemand.body, is(computedClicks("click_counts_on_demand", "u3", 0, 0, 0, 0, null, E1)));
+    assertThat(tiled.status, is(200));
+    assertThat(tiled.body, is(computedClicks("click_counts_tiled", "u3", 0, 0, 0, 0, null, E1)));
+  }
+
+  /**
+   * One result per id in request order, all as of the same time. As of u1's latest click, u2's clicks in the hour
+   * are the two at and just before the start of its own hour (E2 - 60 min, 29.5 s earlier); U1 is not u1.
+   */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void postToAComputedViewAnswersEveryIdInOrderAsOfOneTime(String dialect) throws Exception {
+    serve(clickStore(dialect));
+    String ids = "[\"u3\",\"u1\",\"U1\",\"u2\",\"u1\"]";
+
+    for (String view : List.of("click_counts_on_demand", "click_counts_tiled")) {
+      Reply reply = post("/features/" + view + "?as_of=" + E1, ids);
+
+      ObjectNode expected = JsonNodeFactory.instance.objectNode().put("feature_view", view);
+      expected.putArray("results")
+          .add(computedClicks(view, "u3", 0, 0, 0, 0, null, E1))
+          .add(computedClicks(view, "u1", 3, 5, 7, 9, E1, E1))
+          .add(computedClicks(view, "U1", 4, 4, 4, 4, E1 - 1, E1))
+          .add(computedClicks(view, "u2", 2, 2, 2, 2, E2 - HOUR, E1))
+          .add(computedClicks(view, "u1", 3, 5, 7, 9, E1, E1));
+      assertThat(view, reply.status, is(200));
+      assertThat(view, reply.body, is(asParsed(expected)));
+    }
+  }
+
+  /** Without as_of, computed views answer as of now by the server's clock, here fixed at u1's latest click. */
+  @Test
+  void asOfDefaultsToNowByTheServersClock() throws Exception {
+    serve(clickStore("h2"), Clock.fixed(Instant.ofEpochMilli(E1), ZoneOffset.UTC));
+
+    Reply onDemand = get("/features/click_counts_on_demand/u1");
+    Reply tiled = get("/features/click_counts_tiled/u1");
+    Reply many = post("/features/click_counts_tiled", "[\"u1\"]");
+
+    assertThat(onDemand.body, is(computedClicks("click_counts_on_demand", "u1", 3, 5, 7, 9, E1, E1)));
+    assertThat(tiled.body, is(computedClicks("click_counts_tiled", "u1", 3, 5, 7, 9, E1, E1)));
+    assertThat(many.body.get("results").get(0), is(computedClicks("click_counts_tiled", "u1", 3, 5, 7, 9, E1, E1)));
+  }
+
+  @Test
+  void asOfFromZeroToTheLastMillisecondOfYear9999IsAccepted() throws Exception {
+    serve(clickStore("h2"));
+
+    Reply first = get("/features/click_counts_on_demand/u1?as_of=0");
+    Reply last = get("/features/click_counts_tiled/u1?as_of=253402300799999");
+    Reply leadingZeros = get("/features/click_counts_tiled/u1?as_of=000" + E1);
+
+    assertThat(first.body, is(computedClicks("click_counts_on_demand", "u1", 0, 0, 0, 0, null, 0)));
+    assertThat(last.body, is(computedClicks("click_counts_tiled", "u1", 0, 0, 0, 0, null, 253_402_300_799_999L)));
+    assertThat(leadingZeros.body, is(computedClicks("click_counts_tiled", "u1", 3, 5, 7, 9, E1, E1)));
+  }
+
+  /** Every malformed as_of (the raw query string after {@code as_of=}), and the message that says what was wrong. */
+  static Stream<Arguments> badAsOfs() {
+    String expected = ": send epoch milliseconds from 0 to 253402300799999 (9999-12-31T23:59:59.999Z),"
+        + " like ?as_of=1704067200000";
+    return Stream.of(
+        Arguments.of("abc", "as_of must be epoch milliseconds, got 'abc'" + expected),
+        Arguments.of("", "as_of must be epoch milliseconds, got ''" + expected),
+        Arguments.of("1.5", "as_of must be epoch milliseconds, got '1.5'" + expected),
+        Arguments.of("1e12", "as_of must be epoch milliseconds, got '1e12'" + expected),
+        Arguments.of("%2B5", "as_of must be epoch milliseconds, got '+5'" + expected),
+        Arguments.of("%205", "as_of must be epoch milliseconds, got ' 5'" + expected),
+        Arguments.of("2024-01-01T00:00:00Z", "as_of must be epoch milliseconds, got '2024-01-01T00:00:00Z'" + expected),
+        Arguments.of("1' OR '1'='1", "as_of must be epoch milliseconds, got '1' OR '1'='1'" + expected),
+        Arguments.of("x".repeat(100), "as_of must be epoch milliseconds, got '" + "x".repeat(40) + "...'" + expected),
+        Arguments.of("-1", "as_of is negative, got '-1'" + expected),
+        Arguments.of("253402300800000", "as_of is after the year 9999, got '253402300800000'" + expected),
+        Arguments.of("99999999999999999999", "as_of is after the year 9999, got '99999999999999999999'" + expected),
+        Arguments.of("1&as_of=2", "as_of is given 2 times: give it once; " + expected.substring(2)));
+  }
+
+  @ParameterizedTest
+  @MethodSource("badAsOfs")
+  void aBadAsOfIs400SayingWhatToSend(String asOf, String message) throws Exception {
+    serve(clickStore("h2"));
+    String query = "?as_of=" + asOf.replace(" ", "%20").replace("'", "%27");
+
+    for (Reply reply :
+        List.of(get("/features/click_counts_on_demand/u1" + query), get("/features/click_counts_tiled/u1" + query),
+            post("/features/click_counts_on_demand" + query, "[\"u1\"]"))) {
+      assertThat(reply.status, is(400));
+      assertThat(reply.contentType, is("application/json"));
+      assertThat(reply.body, is(error(400, message)));
+    }
+  }
+
+  /** A pre-computed view is as of its latest event: asking for another time is a mistake, not something to ignore. */
+  @Test
+  void asOfOnAPrecomputedViewIs400() throws Exception {
+    serve(clickStore("h2"));
+
+    Reply one = get("/features/click_counts/u1?as_of=" + E1);
+    Reply many = post("/features/ctr_5min?as_of=" + E1, "[\"u7\"]");
+
+    assertThat(one.status, is(400));
+    assertThat(one.body,
+        is(error(400, "as_of applies only to on-demand and tiled views, and click_counts is pre-computed: drop"
+            + " as_of, or name an on-demand or tiled view (GET / lists them)")));
+    assertThat(many.status, is(400));
+    assertThat(many.body,
+        is(error(400, "as_of applies only to on-demand and tiled views, and ctr_5min is pre-computed: drop"
+            + " as_of, or name an on-demand or tiled view (GET / lists them)")));
+  }
+
   // ---------------------------------------------------------------- health and an unavailable store
 
   @ParameterizedTest
@@ -293,6 +500,10 @@ class FeatureServerTest {
     Reply many = post("/features/ctr_5min", "[\"u7\"]");
     Reply badBody = post("/features/ctr_5min", "[7]");
     Reply unknownView = get("/features/nope/u7");
+    Reply onDemand = get("/features/click_counts_on_demand/u7?as_of=" + E1);
+    Reply tiled = get("/features/click_counts_tiled/u7");
+    Reply computedMany = post("/features/click_counts_tiled?as_of=" + E1, "[\"u7\"]");
+    Reply badAsOf = get("/features/click_counts_on_demand/u7?as_of=abc");
 
     assertThat(health.status, is(503));
     assertThat(health.body, is(json("{'status':'down','online_store':'unreachable'}")));
@@ -300,9 +511,14 @@ class FeatureServerTest {
     assertThat(one.raw, is("{\"status\":503,\"error\":\"online store unavailable; retry later\"}"));
     assertThat(many.status, is(503));
     assertThat(many.raw, is("{\"status\":503,\"error\":\"online store unavailable; retry later\"}"));
+    for (Reply computed : List.of(onDemand, tiled, computedMany)) {
+      assertThat(computed.status, is(503));
+      assertThat(computed.raw, is("{\"status\":503,\"error\":\"online store unavailable; retry later\"}"));
+    }
     // What does not need the store still answers as usual.
     assertThat(badBody.status, is(400));
     assertThat(unknownView.status, is(404));
+    assertThat(badAsOf.status, is(400));
     assertThat(Duration.ofNanos(System.nanoTime() - start), is(lessThan(Duration.ofSeconds(5))));
   }
 
@@ -336,19 +552,38 @@ class FeatureServerTest {
             {"service": "clickstream feature server",
              "endpoints": [
                {"method": "GET", "path": "/features/{feature_view}/{user_id}",
-                "description": "the latest features of one entity; 404 when it has none"},
+                "description": "the features of one entity: a pre-computed view's latest row, 404 when it has none; \
+            an on-demand or tiled view's windows as of ?as_of=EPOCH_MS (default now), zero counts when it has no \
+            events"},
                {"method": "POST", "path": "/features/{feature_view}",
-                "description": "the latest features of many entities, one result per id in request order; the body \
+                "description": "the features of many entities, one result per id in request order, on-demand and \
+            tiled views as of ?as_of=EPOCH_MS (default now); the body \
             is a JSON array of 1 to 1000 user ids, like [\\"u1\\",\\"u2\\"], or an object \
             {\\"user_ids\\": [\\"u1\\",\\"u2\\"]}"},
                {"method": "GET", "path": "/health",
                 "description": "200 when the online store answers, 503 when it does not"},
                {"method": "GET", "path": "/", "description": "this index"}],
              "feature_views": [
-               {"name": "ctr_5min", "entity_key": "user_id",
+               {"name": "ctr_5min", "pattern": "pre-computed", "entity_key": "user_id",
                 "features": ["impressions", "clicks", "ctr"],
                 "times": ["window_start", "window_end", "updated_at"],
-                "example": "/features/ctr_5min/{user_id}"}]}
+                "example": "/features/ctr_5min/{user_id}"},
+               {"name": "click_counts", "pattern": "pre-computed", "entity_key": "user_id",
+                "features": ["click_count_1_min", "click_count_10_min", "click_count_30_min", "click_count_1_hour"],
+                "times": ["event_time", "updated_at"],
+                "example": "/features/click_counts/{user_id}"},
+               {"name": "click_counts_sliding", "pattern": "pre-computed", "entity_key": "user_id",
+                "features": ["click_count_1_min", "click_count_10_min", "click_count_30_min", "click_count_1_hour"],
+                "times": ["window_end", "updated_at"],
+                "example": "/features/click_counts_sliding/{user_id}"},
+               {"name": "click_counts_on_demand", "pattern": "on-demand", "entity_key": "user_id",
+                "features": ["click_count_1_min", "click_count_10_min", "click_count_30_min", "click_count_1_hour"],
+                "times": ["event_time", "as_of"],
+                "example": "/features/click_counts_on_demand/{user_id}?as_of={epoch_ms}"},
+               {"name": "click_counts_tiled", "pattern": "tiled", "entity_key": "user_id",
+                "features": ["click_count_1_min", "click_count_10_min", "click_count_30_min", "click_count_1_hour"],
+                "times": ["event_time", "as_of"],
+                "example": "/features/click_counts_tiled/{user_id}?as_of={epoch_ms}"}]}
             """)));
   }
 
@@ -396,6 +631,107 @@ class FeatureServerTest {
           + "'features':{'impressions':0,'clicks':0,'ctr':null},"
           + "'window_start':1704067500000,'window_end':1704067800000,'updated_at':1704067560000}";
 
+  private static final WindowedAggregation CLICKS = FeatureDefinitions.CLICK_COUNTS;
+  private static final long MINUTE = 60_000L;
+  private static final long HOUR = 60 * MINUTE;
+  /** u1's latest click: mid-tile, 30.5 s into 02:00. */
+  private static final long E1 = T0 + 2 * HOUR + 30_500;
+  /** u2's latest click: on a tile boundary, 03:00. */
+  private static final long E2 = T0 + 3 * HOUR;
+  private static final Map<String, Long> LATEST_CLICK = Map.of("u1", E1, "u2", E2);
+  /**
+   * How long before its latest click each of u1's and u2's clicks is: two in the latest millisecond, then one on and
+   * one just past the start of each window (as of the latest click), and one two hours back. As of the latest
+   * click the windows hold 3, 5, 7 and 9 clicks.
+   */
+  private static final List<Long> CLICKS_BEFORE_LATEST =
+      List.of(0L, 0L, MINUTE, MINUTE + 1, 10 * MINUTE, 10 * MINUTE + 1, 30 * MINUTE, 30 * MINUTE + 1, HOUR,
+          HOUR + 1, 2 * HOUR);
+
+  private static final List<String> KNOWN_VIEWS =
+      List.of("ctr_5min", "click_counts", "click_counts_sliding", "click_counts_on_demand", "click_counts_tiled");
+
+  /**
+   * A fresh store holding what the click pipelines would write for u1, u2 ({@link #CLICKS_BEFORE_LATEST}) and U1
+   * (four clicks 1 ms before u1's latest): every raw click, the per-minute tiles, and u1's and u2's pre-computed rows
+   * as of their latest click, computed in memory, written 5 s after it.
+   */
+  private static OnlineStore clickStore(String dialect) throws SQLException {
+    Map<String, List<Long>> clicks = new LinkedHashMap<>();
+    for (Map.Entry<String, Long> user : new TreeMap<>(LATEST_CLICK).entrySet()) {
+      clicks.put(user.getKey(), CLICKS_BEFORE_LATEST.stream().map(before -> user.getValue() - before).toList());
+    }
+    clicks.put("U1", List.of(E1 - 1, E1 - 1, E1 - 1, E1 - 1));
+
+    List<Object[]> raw = new ArrayList<>();
+    List<Object[]> tiles = new ArrayList<>();
+    List<Object[]> precomputed = new ArrayList<>();
+    for (Map.Entry<String, List<Long>> user : clicks.entrySet()) {
+      NavigableMap<Long, Partial> byTime = new TreeMap<>();
+      NavigableMap<Long, Partial> byTile = new TreeMap<>();
+      for (long time : user.getValue()) {
+        raw.add(CLICKS.rawEventRow(user.getKey() + "-" + raw.size(), user.getKey(), time, null));
+        byTime.computeIfAbsent(time, t -> new Partial()).add(time, null);
+        byTile.computeIfAbsent(CLICKS.tileStart(time), t -> new Partial()).add(time, null);
+      }
+      byTile.forEach((start, partial) -> tiles.add(CLICKS.tileRow(user.getKey(), start, partial, start + MINUTE)));
+      Long latest = LATEST_CLICK.get(user.getKey());
+      if (latest != null) {
+        Partial[] perWindow = RollingWindows.aggregate(CLICKS.windows(), byTime, latest);
+        precomputed.add(CLICKS.precomputedRow(user.getKey(), latest, perWindow, latest + 5_000));
+      }
+    }
+    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    for (FeatureTable table : List.of(CLICKS.rawEventsTable(), CLICKS.tilesTable(), CLICKS.precomputedTable())) {
+      store.ensureTable(table);
+    }
+    assertThat(store.upsert(CLICKS.rawEventsTable(), raw), is(26));
+    assertThat(store.upsert(CLICKS.tilesTable(), tiles), is(tiles.size()));
+    assertThat(store.upsert(CLICKS.precomputedTable(), precomputed), is(2));
+    return store;
+  }
+
+  /** A click_counts row as {@code GET /features/click_counts/{user}} returns it. */
+  private static JsonNode precomputedClicks(
+      String user, long oneMin, long tenMin, long thirtyMin, long oneHour, long eventTime, long updatedAt) {
+    ObjectNode entry = clicksEntry("click_counts", user, oneMin, tenMin, thirtyMin, oneHour);
+    entry.put("event_time", eventTime);
+    entry.put("updated_at", updatedAt);
+    return asParsed(entry);
+  }
+
+  /** An on-demand or tiled answer: the pre-computed shape, without updated_at and with as_of. */
+  private static JsonNode computedClicks(
+      String view, String user, long oneMin, long tenMin, long thirtyMin, long oneHour, Long eventTime,
+      long asOf) {
+    ObjectNode entry = clicksEntry(view, user, oneMin, tenMin, thirtyMin, oneHour);
+    entry.put("event_time", eventTime);
+    entry.put("as_of", asOf);
+    return asParsed(entry);
+  }
+
+  /** {@code node} as a response parses: small numbers are ints there, where {@code put(long)} made longs. */
+  private static JsonNode asParsed(JsonNode node) {
+    try {
+      return JSON.readTree(node.toString());
+    } catch (IOException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  private static ObjectNode clicksEntry(
+      String view, String user, long oneMin, long tenMin, long thirtyMin, long oneHour) {
+    ObjectNode entry = JsonNodeFactory.instance.objectNode().put("feature_view", view);
+    entry.putObject("entity").put("user_id", user);
+    entry.put("status", "ok");
+    entry.putObject("features")
+        .put("click_count_1_min", oneMin)
+        .put("click_count_10_min", tenMin)
+        .put("click_count_30_min", thirtyMin)
+        .put("click_count_1_hour", oneHour);
+    return entry;
+  }
+
   /** A fresh store holding u7 (12 impressions, 1 click) and u2 (no events: ctr undefined). */
   private static OnlineStore seededStore(String dialect) throws SQLException {
     OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
@@ -411,6 +747,10 @@ class FeatureServerTest {
 
   private void serve(OnlineStore store) {
     app = FeatureServer.start(store, "127.0.0.1", 0);
+  }
+
+  private void serve(OnlineStore store, Clock clock) {
+    app = FeatureServer.create(store, clock).start("127.0.0.1", 0);
   }
 
   private Reply get(String path) throws IOException, InterruptedException {

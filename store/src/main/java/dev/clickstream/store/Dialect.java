@@ -27,6 +27,11 @@ public enum Dialect {
 
   POSTGRESQL {
     @Override
+    String storedBytesSql() {
+      return "SELECT pg_total_relation_size(to_regclass(?))";
+    }
+
+    @Override
     String upsertSql(FeatureTable table) {
       return "INSERT INTO " + table.name() + " AS t (" + String.join(", ", table.columnNames()) + ") VALUES ("
           + placeholders(table.columns().size()) + ") ON CONFLICT (" + String.join(", ", keyNames(table))
@@ -84,6 +89,13 @@ public enum Dialect {
       return List.of();
     }
 
+    /** InnoDB's page counts: estimates the server refreshes on ANALYZE TABLE. */
+    @Override
+    String storedBytesSql() {
+      return "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = DATABASE()"
+          + " AND table_name = ?";
+    }
+
     /** Row locks and transactions, whatever the server's default engine. */
     @Override
     String tableOptions() {
@@ -110,6 +122,11 @@ public enum Dialect {
     throw new IllegalArgumentException(
         "unsupported online store URL '" + jdbcUrl + "': use jdbc:h2:file:PATH (embedded, the default),"
             + " jdbc:postgresql://HOST:PORT/DATABASE or jdbc:mariadb://HOST:PORT/DATABASE (jdbc:mysql:// works too)");
+  }
+
+  /** The bytes a table and its indexes take on disk; bind the table name. H2 counts whole pages. */
+  String storedBytesSql() {
+    return "SELECT DISK_SPACE_USED(?)";
   }
 
   /** An upsert of one row, columns in {@link FeatureTable#columns()} order, guarded by the replace condition. */

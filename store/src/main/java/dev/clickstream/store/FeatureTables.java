@@ -1,6 +1,7 @@
 package dev.clickstream.store;
 
 import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.WindowedAggregation;
 import java.util.List;
 import java.util.Optional;
 
@@ -31,10 +32,34 @@ public final class FeatureTables {
    */
   public static final FeatureTable CLICK_COUNTS = FeatureDefinitions.CLICK_COUNTS.precomputedTable();
 
+  /**
+   * The same click counts from hopping windows ({@code ./clickstream run click-counts --counter=sliding}): one row
+   * per user holding its latest window end, each count over {@code [window_end - W, window_end)}, windows every
+   * minute. A row replaces the stored one for a later window end, or the same one with more clicks in the hour.
+   */
+  public static final FeatureTable CLICK_COUNTS_SLIDING =
+      slidingCounts(FeatureDefinitions.CLICK_COUNTS, "click_counts_sliding");
+
   /** The pre-computed feature views, served by name. */
-  private static final List<FeatureTable> ALL = List.of(CTR_5MIN, CLICK_COUNTS);
+  private static final List<FeatureTable> ALL = List.of(CTR_5MIN, CLICK_COUNTS, CLICK_COUNTS_SLIDING);
 
   private FeatureTables() {}
+
+  /** A table of hopping-window counts with the feature columns of {@code feature}, which may only count. */
+  private static FeatureTable slidingCounts(WindowedAggregation feature, String name) {
+    if (feature.aggregations().stream().anyMatch(aggregation -> !aggregation.kind().equals("count"))) {
+      throw new IllegalArgumentException("hopping-window tables only count; " + feature + " aggregates more");
+    }
+    FeatureTable.Builder table = FeatureTable.builder(name, feature.entityField()).time("window_end");
+    List<String> columns = feature.featureColumns();
+    columns.forEach(table::longFeature);
+    String longest = columns.get(columns.size() - 1);
+    return table
+        .time(WindowedAggregation.UPDATED_AT)
+        .replaceWhen("NEW.window_end > OLD.window_end OR (NEW.window_end = OLD.window_end AND NEW." + longest
+            + " > OLD." + longest + ")")
+        .build();
+  }
 
   public static List<FeatureTable> all() {
     return ALL;

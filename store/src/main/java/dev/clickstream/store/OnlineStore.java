@@ -292,6 +292,17 @@ public final class OnlineStore {
         });
   }
 
+  /** The bytes {@code table} and its indexes take on disk, as the database reports them (for benchmarks). */
+  public long storedBytes(FeatureTable table) {
+    ensureTable(table);
+    if (dialect == Dialect.MARIADB) {
+      // information_schema's sizes are only refreshed by statistics updates.
+      query("ANALYZE TABLE " + table.name(), List.of(), resultSet -> null);
+    }
+    String name = dialect == Dialect.H2 ? table.name().toUpperCase(java.util.Locale.ROOT) : table.name();
+    return query(dialect.storedBytesSql(), List.of(name), resultSet -> resultSet.next() ? resultSet.getLong(1) : 0L);
+  }
+
   /** The row stored for {@code key}, as column name to value in table order. */
   public Optional<Map<String, Object>> read(FeatureTable table, String key) {
     return Optional.ofNullable(readAll(table, List.of(key)).get(key));

@@ -109,7 +109,13 @@ class FeatureTableTest {
 
   @Test
   void theRegistryResolvesOnlyItsOwnNames() {
-    assertThat(FeatureTables.all(), is(List.of(FeatureTables.CTR_5MIN, FeatureTables.CLICK_COUNTS)));
+    assertThat(FeatureTables.all(), is(List.of(FeatureTables.CTR_5MIN, FeatureTables.CLICK_COUNTS, FeatureTables.CLICK_COUNTS_SLIDING)));
+    assertThat(FeatureTables.CLICK_COUNTS_SLIDING.columnNames(),
+        is(List.of("user_id", "window_end", "click_count_1_min", "click_count_10_min", "click_count_30_min",
+            "click_count_1_hour", "updated_at")));
+    assertThat(FeatureTables.CLICK_COUNTS.columnNames(),
+        is(List.of("user_id", "event_time", "click_count_1_min", "click_count_10_min", "click_count_30_min",
+            "click_count_1_hour", "updated_at")));
     assertThat(FeatureTables.byName("click_counts").orElseThrow(), is(FeatureTables.CLICK_COUNTS));
     assertThat(FeatureTables.byName("ctr_5min").orElseThrow(), is(FeatureTables.CTR_5MIN));
     assertThat(FeatureTables.byName("CTR_5MIN").isPresent(), is(false));

@@ -1,0 +1,61 @@
+package dev.clickstream.serving;
+
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.serving.FeatureView.Computed;
+import dev.clickstream.serving.FeatureView.Pattern;
+import dev.clickstream.serving.FeatureView.Precomputed;
+import dev.clickstream.store.FeatureTable;
+import dev.clickstream.store.FeatureTables;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Every view the server answers, derived from the registries and nowhere else: each table of {@link
+ * FeatureTables#all()} as a pre-computed view, then for each definition of {@link FeatureDefinitions#all()} an
+ * {@code <name>_on_demand} view when it has a raw-events table and a {@code <name>_tiled} view when it has a tiles
+ * table. A request's view name only ever selects one of these, so it never reaches SQL.
+ */
+final class FeatureViews {
+  private static final List<FeatureView> ALL = derive(FeatureTables.all(), FeatureDefinitions.all());
+
+  private FeatureViews() {}
+
+  static List<FeatureView> all() {
+    return ALL;
+  }
+
+  static Optional<FeatureView> byName(String name) {
+    return ALL.stream().filter(view -> view.name().equals(name)).findFirst();
+  }
+
+  static List<String> names() {
+    return ALL.stream().map(FeatureView::name).collect(Collectors.toList());
+  }
+
+  /** The views of {@code tables} and {@code features}, in that order; fails if two would share a name. */
+  static List<FeatureView> derive(List<FeatureTable> tables, List<WindowedAggregation> features) {
+    List<FeatureView> views = new ArrayList<>();
+    tables.forEach(table -> views.add(new Precomputed(table)));
+    for (WindowedAggregation feature : features) {
+      if (feature.rawEventsTable() != null) {
+        views.add(new Computed(feature, Pattern.ON_DEMAND));
+      }
+      if (feature.tilesTable() != null) {
+        views.add(new Computed(feature, Pattern.TILED));
+      }
+    }
+    Set<String> names = new HashSet<>();
+    for (FeatureView view : views) {
+      if (!names.add(view.name())) {
+        throw new IllegalStateException(
+            "two feature views are named " + view.name() + ": rename a table or a feature definition");
+      }
+    }
+    return List.copyOf(views);
+  }
+}

@@ -1,0 +1,82 @@
+package dev.clickstream.serving;
+
+import static dev.clickstream.features.Aggregation.count;
+import static dev.clickstream.features.FeatureWindow.minutes;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.is;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.store.FeatureTable;
+import dev.clickstream.store.FeatureTables;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** How views are derived from the registries: which patterns a definition gets, their names, and name clashes. */
+class FeatureViewsTest {
+  /** Raw events but no tiles: on demand only. */
+  private static final WindowedAggregation VIEWS =
+      WindowedAggregation.named("views")
+          .filter("event_type", "view")
+          .groupBy("user_id")
+          .window(minutes(5))
+          .agg(count().as("view_count"))
+          .rawEventsTable("view_events")
+          .build();
+
+  /** Neither raw events nor tiles: pre-computed only, so no computed view. */
+  private static final WindowedAggregation SCROLLS =
+      WindowedAggregation.named("scrolls")
+          .groupBy("user_id")
+          .window(minutes(5))
+          .agg(count().as("scroll_count"))
+          .build();
+
+  @Test
+  void aDefinitionGetsAComputedViewPerTableItHas() {
+    List<FeatureView> views =
+        FeatureViews.derive(List.of(FeatureTables.CTR_5MIN), List.of(FeatureDefinitions.CLICK_COUNTS, VIEWS, SCROLLS));
+
+    assertThat(views.stream().map(v -> v.name() + ":" + v.pattern().label()).collect(Collectors.toList()),
+        contains("ctr_5min:pre-computed", "click_counts_on_demand:on-demand", "click_counts_tiled:tiled",
+            "views_on_demand:on-demand"));
+    assertThat(views.get(3).features(), contains("view_count_5_min"));
+    assertThat(views.get(3).times(), contains("event_time", "as_of"));
+    assertThat(views.get(3).entityKey(), is("user_id"));
+  }
+
+  @Test
+  void theServedViewsAreTheRegistriesViews() {
+    assertThat(FeatureViews.names(),
+        is(FeatureViews.derive(FeatureTables.all(), FeatureDefinitions.all()).stream().map(FeatureView::name)
+            .collect(Collectors.toList())));
+    assertThat(FeatureViews.byName("click_counts_tiled").orElseThrow(),
+        is(new FeatureView.Computed(FeatureDefinitions.CLICK_COUNTS, FeatureView.Pattern.TILED)));
+    assertThat(FeatureViews.byName("click_counts_Tiled").isPresent(), is(false));
+  }
+
+  @Test
+  void twoViewsOfOneNameAreRefused() {
+    FeatureTable clash =
+        FeatureTable.builder("click_counts_tiled", "user_id").longFeature("n").replaceWhen("1 = 1").build();
+
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class,
+            () -> FeatureViews.derive(List.of(clash), List.of(FeatureDefinitions.CLICK_COUNTS)));
+
+    assertThat(e.getMessage(),
+        is("two feature views are named click_counts_tiled: rename a table or a feature definition"));
+  }
+
+  @Test
+  void aComputedViewNeedsTheTableItReads() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class,
+            () -> new FeatureView.Computed(VIEWS, FeatureView.Pattern.TILED));
+
+    assertThat(e.getMessage(), is("feature views has no tiles table, so it has no tiled view"));
+  }
+}
