@@ -36,4 +36,26 @@ public interface ClickstreamOptions extends PipelineOptions {
   String getOfflineStore();
 
   void setOfflineStore(String value);
+
+  @Description(
+      "File that receives dead letters (rejected records with reason and raw payload) as JSON lines;"
+          + " default ./data/dead-letters/PIPELINE.jsonl.")
+  @Default.String("")
+  String getDeadLetter();
+
+  void setDeadLetter(String value);
+
+  @Description(
+      "How long after the watermark passes an event's window late events still update features: 0, 500ms, 30s,"
+          + " 10m, 1h or ISO-8601 (PT10M).")
+  @Default.String("0")
+  String getAllowedLateness();
+
+  void setAllowedLateness(String value);
+
+  /** {@link #getDeadLetter()}, or {@code ./data/dead-letters/<pipeline>.jsonl} when it is not set. */
+  static String deadLetterPath(ClickstreamOptions options, String pipeline) {
+    String path = options.getDeadLetter();
+    return path == null || path.isEmpty() ? "./data/dead-letters/" + pipeline + ".jsonl" : path;
+  }
 }

@@ -4,7 +4,6 @@ import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.FeatureTables;
-import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.CtrPerUser;
 import dev.clickstream.transforms.FormatCtrRows;
 import dev.clickstream.transforms.ParseEvents;
@@ -61,17 +60,24 @@ public final class CtrPipeline {
     return pipeline.run();
   }
 
-  /** Adds the whole CTR pipeline to {@code pipeline}. */
+  /** Adds the whole CTR pipeline to {@code pipeline}: read, parse, compute, write, dead letters. */
   public static Outputs build(Pipeline pipeline, CtrPipelineOptions options, ProcessingClock clock) {
-    PCollectionTuple parsed =
-        pipeline
-            .apply("ReadEvents", ReadEventRecords.from(options.getInput(), options.getInputFormat()))
-            .apply("ParseEvents", ParseEvents.fromJsonLines());
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
+    PCollection<CtrFeatureRow> rows = buildFrom(EventInput.stamped(parsed), options, clock);
+    PCollection<DeadLetter> deadLetters = parsed.get(ParseEvents.DEAD_LETTERS);
+    deadLetters.apply(
+        "WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "ctr")));
+    return new Outputs(rows, deadLetters);
+  }
 
+  /**
+   * The CTR steps over parsed events stamped with their event time: computes the rows and writes them to the
+   * online and offline stores. {@link AllPipelines} shares one parse between every pipeline this way.
+   */
+  public static PCollection<CtrFeatureRow> buildFrom(
+      PCollection<ClickEvent> events, ClickstreamOptions options, ProcessingClock clock) {
     PCollection<CtrFeatureRow> rows =
-        parsed
-            .get(ParseEvents.EVENTS)
-            .apply("AssignEventTime", AssignEventTime.fromEventTimestamp())
+        events
             .apply(
                 "ComputeCtr",
                 CtrPerUser.overFiveMinuteWindows()
@@ -86,9 +92,6 @@ public final class CtrPipeline {
         "WriteOfflineStore",
         WriteOfflineFiles.of(CtrFeatureRow.class, FeatureTables.CTR_5MIN.name(), CtrFeatureRow::getWindowStart)
             .to(options.getOfflineStore()));
-
-    PCollection<DeadLetter> deadLetters = parsed.get(ParseEvents.DEAD_LETTERS);
-    deadLetters.apply("WriteDeadLetters", WriteDeadLetters.toFile(options.getDeadLetter()));
-    return new Outputs(rows, deadLetters);
+    return rows;
   }
 }

@@ -18,9 +18,6 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -92,8 +89,8 @@ class CtrPipelineEndToEndTest {
             + row.get("impressions") + " " + row.get("clicks") + " " + row.get("ctr")));
     assertThat(actual, equalTo(expected));
     assertThat((long) Files.readAllLines(dir.resolve("dead-letters.jsonl")).size(), equalTo((long) malformed));
-    assertThat(counter(result, "ParseEvents", "dead_letters"), equalTo((long) malformed));
-    assertThat(counter(result, "ParseEvents", "events_parsed"), equalTo((long) valid.size()));
+    assertThat(PipelineCountersReader.counter(result, "ParseEvents", "dead_letters"), equalTo((long) malformed));
+    assertThat(PipelineCountersReader.counter(result, "ParseEvents", "events_parsed"), equalTo((long) valid.size()));
   }
 
   /** user -> "start end impressions clicks ctr" of the latest window holding an impression or a click. */
@@ -128,16 +125,5 @@ class CtrPipelineEndToEndTest {
       default:
         return "garbage " + i;
     }
-  }
-
-  private static long counter(PipelineResult result, String namespace, String name) {
-    long total = 0;
-    for (MetricResult<Long> counter :
-        result.metrics()
-            .queryMetrics(MetricsFilter.builder().addNameFilter(MetricNameFilter.named(namespace, name)).build())
-            .getCounters()) {
-      total += counter.getAttempted();
-    }
-    return total;
   }
 }

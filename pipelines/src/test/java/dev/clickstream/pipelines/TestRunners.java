@@ -4,6 +4,7 @@ import java.util.List;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.runners.flink.FlinkRunner;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /** The runners pipeline tests run on: Beam's Direct runner and a real Flink mini cluster embedded in the JVM. */
@@ -18,7 +19,12 @@ final class TestRunners {
   }
 
   static CtrPipelineOptions ctrOptions(String runner) {
-    CtrPipelineOptions options = PipelineOptionsFactory.as(CtrPipelineOptions.class);
+    return options(runner, CtrPipelineOptions.class);
+  }
+
+  /** Options of {@code type} for {@code runner}; Flink runs embedded with parallelism 2. */
+  static <T extends PipelineOptions> T options(String runner, Class<T> type) {
+    T options = PipelineOptionsFactory.as(type);
     switch (runner) {
       case DIRECT:
         options.setRunner(DirectRunner.class);

@@ -12,10 +12,11 @@ public final class Clickstream {
           "Usage: ./clickstream COMMAND [--name=value ...]",
           "",
           "Commands:",
-          "  demo       the main job on embedded defaults: generate, run CTR on embedded Flink, serve",
+          "  demo       the main job on embedded defaults: generate, run every pipeline on embedded Flink, serve",
           "  generate   write a deterministic synthetic event stream to a file",
-          "  run ctr    run the CTR pipeline (Flink embedded by default, or --runner=DirectRunner)",
+          "  run        run a pipeline: ctr, click-counts, raw-events or all (embedded Flink by default)",
           "  serve      serve feature vectors from the online store over HTTP",
+          "  bench      bench serving: load events, then time pre-computed, on-demand and tiled lookups",
           "  test       start the local databases the tests need and run every test (mvn verify)",
           "",
           "'./clickstream COMMAND --help' describes a command and its options.");
@@ -42,6 +43,8 @@ public final class Clickstream {
           return RunCommand.run(rest, out, err);
         case "serve":
           return ServeCommand.run(rest, out);
+        case "bench":
+          return BenchCommand.run(rest, out, err);
         default:
           err.println("Unknown command '" + args.get(0) + "'.\n");
           err.println(HELP);

@@ -22,8 +22,13 @@ final class ServeCommand {
           "  --host=HOST              interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
           "  --port=N                 default 8080",
           "",
-          "Endpoints: GET /features/ctr_5min/{user_id}, POST /features/ctr_5min (a JSON list of user ids),",
-          "GET /health, GET / (index).");
+          "Endpoints (GET / lists them all, with every feature view):",
+          "  GET  /features/ctr_5min/{user_id}                       latest 5-minute CTR window",
+          "  GET  /features/click_counts/{user_id}                   click counts, pre-computed",
+          "  GET  /features/click_counts_on_demand/{user_id}?as_of=MS  computed from click_events now",
+          "  GET  /features/click_counts_tiled/{user_id}?as_of=MS      from click_tiles plus edge events",
+          "  POST /features/{view}  with a JSON list of user ids     one result per id",
+          "  GET  /health");
 
   private static final Set<String> FLAGS = Set.of("onlineStore", "host", "port");
 

@@ -44,13 +44,19 @@ class ClickstreamCommandsTest {
   void everyCommandHasHelp() {
     assertThat(run("--help"), equalTo(0));
     assertThat(stdout(), containsString("Commands:"));
-    for (String command : List.of("generate", "serve", "demo")) {
+    for (String command : List.of("generate", "serve", "demo", "bench")) {
       assertThat(run(command, "--help"), equalTo(0));
       assertThat(stdout(), containsString("Usage: ./clickstream " + command));
     }
     assertThat(run("run", "ctr", "--help"), equalTo(0));
     assertThat(stdout(), containsString("--onlineStore"));
     assertThat(stdout(), containsString("--flinkMaster"));
+    for (String pipeline : List.of("click-counts", "raw-events", "all")) {
+      assertThat(run("run", pipeline, "--help"), equalTo(0));
+      assertThat(stdout(), containsString("--allowedLateness"));
+    }
+    assertThat(run("run", "click-counts", "--help"), equalTo(0));
+    assertThat(stdout(), containsString("--counter"));
   }
 
   @Test
@@ -69,7 +75,10 @@ class ClickstreamCommandsTest {
     assertThat(stderr(), containsString("--clickRatio=much is not a number"));
 
     assertThat(run("run", "sessions", "--input=x"), equalTo(2));
-    assertThat(stderr(), containsString("unknown pipeline 'sessions'; available: ctr"));
+    assertThat(stderr(), containsString("unknown pipeline 'sessions'; available: ctr, click-counts, raw-events, all"));
+
+    assertThat(run("bench", "throughput"), equalTo(2));
+    assertThat(stderr(), containsString("bench: unknown benchmark 'throughput'; available: serving"));
 
     assertThat(run("run", "ctr", "--input=/no/such/events-*.jsonl"), equalTo(2));
     assertThat(stderr(), containsString("no input files match --input=/no/such/events-*.jsonl"));
@@ -109,12 +118,22 @@ class ClickstreamCommandsTest {
             "--offlineStore=" + dir.resolve("offline"), "--deadLetter=" + deadLetters),
         equalTo(0));
 
-    assertThat(stdout(), containsString("Running the CTR pipeline on DirectRunner"));
+    assertThat(stdout(), containsString("Running the ctr pipeline on DirectRunner"));
     assertThat(stdout(), containsString("ParseEvents/dead_letters"));
     assertThat((long) Files.readAllLines(deadLetters).size(), equalTo(malformed));
     Map<String, Map<String, Object>> rows =
         OnlineStore.forUrl(store).readAll(FeatureTables.CTR_5MIN, List.of("u0", "u1"));
     assertThat(rows.keySet(), hasSize(2));
+  }
+
+  @Test
+  void aCounterThatDoesNotExistIsAUsageError(@TempDir Path dir) throws Exception {
+    Path events = dir.resolve("events.jsonl");
+    Files.writeString(events, "");
+
+    assertThat(run("run", "click-counts", "--runner=DirectRunner", "--input=" + events, "--counter=hopping"),
+        equalTo(2));
+    assertThat(stderr(), containsString("run click-counts: --counter must be stateful or sliding, got 'hopping'"));
   }
 
   @Test
@@ -128,8 +147,9 @@ class ClickstreamCommandsTest {
         run("demo", "--events=3000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
         equalTo(0));
     String printed = stdout();
-    assertThat(printed, containsString("Starting from nothing: cleared ctr_5min in the online store"));
-    assertThat(printed, containsString("== 2/3 Running the CTR pipeline on embedded Flink"));
+    assertThat(printed, containsString("Starting from nothing: cleared ctr_5min, click_counts, click_counts_sliding,"
+        + " click_events, click_tiles in the online store"));
+    assertThat(printed, containsString("== 2/3 Running every pipeline on embedded Flink"));
     assertThat(printed, containsString("GET /features/ctr_5min/u0 -> 200"));
     assertThat(printed, containsString("POST /features/ctr_5min -> 200"));
     assertThat(printed, containsString("\"status\":\"not_found\""));
@@ -139,7 +159,19 @@ class ClickstreamCommandsTest {
     assertThat(
         u0.get("window_start") + " " + u0.get("impressions") + " " + u0.get("clicks"),
         equalTo(latestWindowOf("u0", Files.readAllLines(dir.resolve("demo/events.jsonl")))));
-    assertThat(Files.exists(dir.resolve("dead-letters/ctr.jsonl")), equalTo(true));
+    assertThat(Files.exists(dir.resolve("dead-letters/all.jsonl")), equalTo(true));
+    // Click counts three ways, as of u0's latest click: the same four numbers each time.
+    Map<String, Object> counts =
+        OnlineStore.forUrl(onlineStore).read(FeatureTables.CLICK_COUNTS, "u0").orElseThrow();
+    String features = "\"features\":{\"click_count_1_min\":" + counts.get("click_count_1_min")
+        + ",\"click_count_10_min\":" + counts.get("click_count_10_min")
+        + ",\"click_count_30_min\":" + counts.get("click_count_30_min")
+        + ",\"click_count_1_hour\":" + counts.get("click_count_1_hour") + "}";
+    for (String view : List.of("click_counts/u0", "click_counts_on_demand/u0?as_of=" + counts.get("event_time"),
+        "click_counts_tiled/u0?as_of=" + counts.get("event_time"))) {
+      assertThat(printed, containsString("GET /features/" + view + " -> 200"));
+    }
+    assertThat(printed.split(java.util.regex.Pattern.quote(features), -1).length - 1, equalTo(3));
   }
 
   /** "window_start impressions clicks" of the user's latest 5-minute window, computed from the raw lines. */

@@ -298,6 +298,14 @@ public final class OnlineStore {
     if (dialect == Dialect.MARIADB) {
       // information_schema's sizes are only refreshed by statistics updates.
       query("ANALYZE TABLE " + table.name(), List.of(), resultSet -> null);
+    } else if (dialect == Dialect.H2) {
+      // H2 counts pages written to the file; an in-memory database always reports 0.
+      try (Connection connection = dataSource.getConnection();
+          Statement statement = connection.createStatement()) {
+        statement.execute("CHECKPOINT");
+      } catch (SQLException e) {
+        throw unavailable("cannot checkpoint", e);
+      }
     }
     String name = dialect == Dialect.H2 ? table.name().toUpperCase(java.util.Locale.ROOT) : table.name();
     return query(dialect.storedBytesSql(), List.of(name), resultSet -> resultSet.next() ? resultSet.getLong(1) : 0L);

@@ -84,6 +84,25 @@ class OnlineStoreTest {
 
   @ParameterizedTest
   @MethodSource("dialects")
+  void storedBytesGrowWithTheRows(String dialect, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws SQLException {
+    // An in-memory H2 database has no file to measure.
+    String url = dialect.equals("h2") ? "jdbc:h2:file:" + dir.resolve("online") : StoreFixtures.freshStoreUrl(dialect);
+    OnlineStore store = OnlineStore.forUrl(url);
+    store.ensureTable(CTR_5MIN);
+    long empty = store.storedBytes(CTR_5MIN);
+    List<Object[]> many = new java.util.ArrayList<>();
+    for (int i = 0; i < 20_000; i++) {
+      many.add(row("user-with-a-long-name-" + i, T0, 10, 1, 0.1, T0 + 1));
+    }
+    store.upsert(CTR_5MIN, many);
+
+    // Sizes are whatever the database reports (pages, estimates): 20,000 rows of ~80 bytes take over 1 MB.
+    assertThat(store.storedBytes(CTR_5MIN) - empty > 1_000_000, is(true));
+  }
+
+  @ParameterizedTest
+  @MethodSource("dialects")
   void clearDeletesEveryRowAndCreatesAMissingTable(String dialect) throws SQLException {
     OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
     store.clear(CTR_5MIN);

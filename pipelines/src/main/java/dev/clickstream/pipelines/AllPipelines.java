@@ -1,0 +1,51 @@
+package dev.clickstream.pipelines;
+
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.transforms.ParseEvents;
+import dev.clickstream.transforms.ProcessingClock;
+import dev.clickstream.transforms.WriteDeadLetters;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+
+/**
+ * Every pipeline in one job over one read and one parse of the input: {@link CtrPipeline} ({@code ctr_5min}),
+ * {@link ClickCountsPipeline} ({@code click_counts}, or {@code click_counts_sliding}) and {@link RawEventsPipeline}
+ * ({@code click_events}, {@code click_tiles}). Dead letters of every step go to one file.
+ */
+public final class AllPipelines {
+
+  private AllPipelines() {}
+
+  public static void main(String[] args) {
+    AllPipelinesOptions options =
+        PipelineOptionsFactory.fromArgs(args).withValidation().as(AllPipelinesOptions.class);
+    run(options).waitUntilFinish();
+  }
+
+  public static PipelineResult run(AllPipelinesOptions options) {
+    Pipeline pipeline = Pipeline.create(options);
+    build(pipeline, options, ProcessingClock.SYSTEM);
+    return pipeline.run();
+  }
+
+  /** Adds every pipeline to {@code pipeline}; returns every dead letter. */
+  public static PCollection<DeadLetter> build(Pipeline pipeline, AllPipelinesOptions options, ProcessingClock clock) {
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
+    PCollection<ClickEvent> events = EventInput.stamped(parsed);
+    CtrPipeline.buildFrom(events, options, clock);
+    ClickCountsPipeline.Outputs clickCounts = ClickCountsPipeline.buildFrom(events, options, clock);
+    RawEventsPipeline.buildFrom(events, options, clock);
+    PCollection<DeadLetter> deadLetters =
+        PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
+            .and(clickCounts.deadLetters)
+            .apply("AllDeadLetters", Flatten.pCollections());
+    deadLetters.apply("WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "all")));
+    return deadLetters;
+  }
+}

@@ -1,0 +1,167 @@
+package dev.clickstream.pipelines;
+
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureWindow;
+import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.store.FeatureTables;
+import dev.clickstream.transforms.EntityPartials;
+import dev.clickstream.transforms.FeatureEvent;
+import dev.clickstream.transforms.ParseEvents;
+import dev.clickstream.transforms.ProcessingClock;
+import dev.clickstream.transforms.RollingAggregate;
+import dev.clickstream.transforms.SelectFeatureEvents;
+import dev.clickstream.transforms.SlidingWindowCount;
+import dev.clickstream.transforms.WriteDeadLetters;
+import dev.clickstream.transforms.WriteToOnlineStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.joda.time.Duration;
+
+/**
+ * Clicks per user over the last 1, 10, 30 and 60 minutes, pre-computed in the stream from the one definition
+ * {@link FeatureDefinitions#CLICK_COUNTS}.
+ *
+ * <p>Steps:
+ *
+ * <ol>
+ *   <li>ReadEvents, ParseEvents, AssignEventTime: as in {@link CtrPipeline}.
+ *   <li>SelectClickCounts: the feature's events (clicks), keyed by user.
+ *   <li>With {@code --counter=stateful} (the default): RollingClickCounts, a per-user rolling counter that emits
+ *       the user's counts as of its latest click whenever they change; WriteOnlineStore upserts them into {@code
+ *       click_counts}. Events that arrive after the allowed lateness go to the dead letters.
+ *   <li>With {@code --counter=sliding}: SlidingClickCounts, hopping windows every minute; WriteOnlineStore upserts
+ *       each user's latest window into {@code click_counts_sliding}.
+ *   <li>WriteDeadLetters: rejected and too-late records as JSON lines.
+ * </ol>
+ */
+public final class ClickCountsPipeline {
+  public static final WindowedAggregation FEATURE = FeatureDefinitions.CLICK_COUNTS;
+  /** How often the hopping windows of {@code --counter=sliding} start. */
+  public static final Duration SLIDING_PERIOD = Duration.standardMinutes(1);
+
+  /** The graph's outputs, for tests and summaries; one of the two row collections is null. */
+  public static final class Outputs {
+    public final PCollection<EntityPartials> rollingRows;
+    public final PCollection<SlidingWindowCount.Counts> slidingRows;
+    public final PCollection<DeadLetter> deadLetters;
+
+    Outputs(
+        PCollection<EntityPartials> rollingRows,
+        PCollection<SlidingWindowCount.Counts> slidingRows,
+        PCollection<DeadLetter> deadLetters) {
+      this.rollingRows = rollingRows;
+      this.slidingRows = slidingRows;
+      this.deadLetters = deadLetters;
+    }
+  }
+
+  private ClickCountsPipeline() {}
+
+  public static void main(String[] args) {
+    ClickCountsPipelineOptions options =
+        PipelineOptionsFactory.fromArgs(args).withValidation().as(ClickCountsPipelineOptions.class);
+    run(options).waitUntilFinish();
+  }
+
+  public static PipelineResult run(ClickCountsPipelineOptions options) {
+    Pipeline pipeline = Pipeline.create(options);
+    build(pipeline, options, ProcessingClock.SYSTEM);
+    return pipeline.run();
+  }
+
+  /** Adds the whole click-counts pipeline to {@code pipeline}. */
+  public static Outputs build(Pipeline pipeline, ClickCountsPipelineOptions options, ProcessingClock clock) {
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
+    Outputs outputs = buildFrom(EventInput.stamped(parsed), options, clock);
+    PCollection<DeadLetter> deadLetters =
+        PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
+            .and(outputs.deadLetters)
+            .apply("AllDeadLetters", Flatten.pCollections());
+    deadLetters.apply(
+        "WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "click-counts")));
+    return new Outputs(outputs.rollingRows, outputs.slidingRows, deadLetters);
+  }
+
+  /**
+   * The click-count steps over parsed events stamped with their event time; the returned dead letters are the
+   * events that arrived too late, for the caller to write with its others.
+   */
+  public static Outputs buildFrom(
+      PCollection<ClickEvent> events, ClickCountsPipelineOptions options, ProcessingClock clock) {
+    Duration allowedLateness = DurationOption.parse("allowedLateness", options.getAllowedLateness());
+    PCollection<FeatureEvent> clicks = events.apply("SelectClickCounts", SelectFeatureEvents.of(FEATURE));
+    String counter = options.getCounter() == null ? "" : options.getCounter().toLowerCase(Locale.ROOT);
+    switch (counter) {
+      case ClickCountsPipelineOptions.STATEFUL:
+        return rolling(clicks, options.getOnlineStore(), allowedLateness, clock);
+      case ClickCountsPipelineOptions.SLIDING:
+        return sliding(clicks, options.getOnlineStore(), allowedLateness, clock);
+      default:
+        throw new IllegalArgumentException(
+            "--counter must be " + ClickCountsPipelineOptions.STATEFUL + " or " + ClickCountsPipelineOptions.SLIDING
+                + ", got '" + options.getCounter() + "'");
+    }
+  }
+
+  private static Outputs rolling(
+      PCollection<FeatureEvent> clicks, String onlineStore, Duration allowedLateness, ProcessingClock clock) {
+    PCollectionTuple counted =
+        clicks.apply("RollingClickCounts", RollingAggregate.of(FEATURE).withAllowedLateness(allowedLateness));
+    PCollection<EntityPartials> rows = counted.get(RollingAggregate.ROWS);
+    WindowedAggregation feature = FEATURE;
+    rows.apply(
+        "WriteOnlineStore",
+        WriteToOnlineStore.into(
+                feature.precomputedTable(),
+                (EntityPartials row) ->
+                    feature.precomputedRow(row.entity(), row.time(), row.partials(), clock.nowMillis()))
+            .withJdbcUrl(onlineStore));
+    PCollection<DeadLetter> tooLate =
+        counted.get(RollingAggregate.TOO_LATE).apply("TooLateToDeadLetters", TooLateEvents.toDeadLetters(
+            "RollingClickCounts", allowedLateness));
+    return new Outputs(rows, null, tooLate);
+  }
+
+  private static Outputs sliding(
+      PCollection<FeatureEvent> clicks, String onlineStore, Duration allowedLateness, ProcessingClock clock) {
+    List<Duration> sizes = new ArrayList<>();
+    for (FeatureWindow window : FEATURE.windows()) {
+      sizes.add(Duration.millis(window.lengthMillis()));
+    }
+    PCollection<SlidingWindowCount.Counts> rows =
+        clicks.apply(
+            "SlidingClickCounts",
+            SlidingWindowCount.of(SLIDING_PERIOD, sizes).withAllowedLateness(allowedLateness));
+    rows.apply(
+        "WriteOnlineStore",
+        WriteToOnlineStore.into(FeatureTables.CLICK_COUNTS_SLIDING, (SlidingWindowCount.Counts row) -> slidingRow(
+                row, clock.nowMillis()))
+            .withJdbcUrl(onlineStore));
+    PCollection<DeadLetter> none =
+        clicks.getPipeline().apply("NoTooLateEvents", TooLateEvents.none());
+    return new Outputs(null, rows, none);
+  }
+
+  /** A {@link FeatureTables#CLICK_COUNTS_SLIDING} row. */
+  static Object[] slidingRow(SlidingWindowCount.Counts counts, long updatedAt) {
+    long[] values = counts.counts();
+    Object[] row = new Object[values.length + 3];
+    row[0] = counts.entity();
+    row[1] = counts.windowEnd();
+    for (int i = 0; i < values.length; i++) {
+      row[i + 2] = values[i];
+    }
+    row[row.length - 1] = updatedAt;
+    return row;
+  }
+}
