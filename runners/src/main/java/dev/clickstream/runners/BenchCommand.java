@@ -69,6 +69,8 @@ final class BenchCommand {
       Set.of("events", "users", "span", "onlineStore", "clients", "requests", "warmup", "dataDir", "report",
           "skipLoad");
   private static final WindowedAggregation FEATURE = FeatureDefinitions.CLICK_COUNTS;
+  /** Measurement rounds; each measures every pattern once. */
+  private static final int ROUNDS = 4;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private BenchCommand() {}
@@ -78,15 +80,37 @@ final class BenchCommand {
     final String pattern;
     final long[] httpNanos;
     final double httpSeconds;
+    final long[] oneClientNanos;
     final long[] readNanos;
     final long mismatches;
 
-    Measurement(String pattern, long[] httpNanos, double httpSeconds, long[] readNanos, long mismatches) {
+    Measurement(
+        String pattern, long[] httpNanos, double httpSeconds, long[] oneClientNanos, long[] readNanos,
+        long mismatches) {
       this.pattern = pattern;
       this.httpNanos = httpNanos;
       this.httpSeconds = httpSeconds;
+      this.oneClientNanos = oneClientNanos;
       this.readNanos = readNanos;
       this.mismatches = mismatches;
+    }
+
+    /** The measurements of one pattern over several rounds, as one. */
+    static Measurement merge(List<Measurement> rounds) {
+      double seconds = 0;
+      long mismatches = 0;
+      for (Measurement round : rounds) {
+        seconds += round.httpSeconds;
+        mismatches += round.mismatches;
+      }
+      return new Measurement(rounds.get(0).pattern, sorted(rounds, m -> m.httpNanos), seconds,
+          sorted(rounds, m -> m.oneClientNanos), sorted(rounds, m -> m.readNanos), mismatches);
+    }
+
+    private static long[] sorted(List<Measurement> rounds, Function<Measurement, long[]> nanos) {
+      long[] all = rounds.stream().flatMapToLong(m -> Arrays.stream(nanos.apply(m))).toArray();
+      Arrays.sort(all);
+      return all;
     }
   }
 
@@ -125,15 +149,45 @@ final class BenchCommand {
     try {
       String base = "http://127.0.0.1:" + server.port() + "/features/";
       WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
-      measurements.add(measure("pre-computed", rows, clients, requests, warmup,
-          row -> base + "click_counts/" + row.get("user_id"),
-          row -> store.read(FeatureTables.CLICK_COUNTS, (String) row.get("user_id")).isPresent(), out));
-      measurements.add(measure("on-demand", rows, clients, requests, warmup,
-          row -> base + "click_counts_on_demand/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
-          row -> reads.onDemand(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time")) != null, out));
-      measurements.add(measure("tiled", rows, clients, requests, warmup,
-          row -> base + "click_counts_tiled/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
-          row -> reads.tiled(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time")) != null, out));
+      List<Pattern> patterns = List.of(
+          new Pattern("pre-computed", row -> base + "click_counts/" + row.get("user_id"),
+              row -> store.read(FeatureTables.CLICK_COUNTS, (String) row.get("user_id"))),
+          new Pattern("on-demand",
+              row -> base + "click_counts_on_demand/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
+              row -> reads.onDemand(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time"))),
+          new Pattern("tiled",
+              row -> base + "click_counts_tiled/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
+              row -> reads.tiled(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time"))));
+      HttpClient client =
+          HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+      // Every pattern warms up before any is measured, so the first one does not pay for the JIT and the pools.
+      AtomicLong warmupMismatches = new AtomicLong();
+      for (Pattern pattern : patterns) {
+        runClients(client, rows, clients, warmup, pattern.uri, warmupMismatches, new long[warmup], 1);
+      }
+      // Rounds interleave the patterns, so JIT compilation and background work late in the run weigh on each alike.
+      List<List<Measurement>> rounds = new ArrayList<>();
+      for (int round = 0; round < ROUNDS; round++) {
+        List<Measurement> thisRound = new ArrayList<>();
+        for (Pattern pattern : patterns) {
+          thisRound.add(measure(client, pattern, rows, clients, Math.max(1, requests / ROUNDS), round));
+        }
+        rounds.add(thisRound);
+      }
+      for (int p = 0; p < patterns.size(); p++) {
+        List<Measurement> ofPattern = new ArrayList<>();
+        for (List<Measurement> round : rounds) {
+          ofPattern.add(round.get(p));
+        }
+        Measurement merged = Measurement.merge(ofPattern);
+        measurements.add(merged);
+        out.printf(Locale.ROOT,
+            "  %-13s %d clients: p50 %.2f ms p99 %.2f ms %,.0f lookups/s; 1 client: p50 %.2f ms p99 %.2f ms;"
+                + " store read p50 %.3f ms p99 %.3f ms%n",
+            merged.pattern, clients, millis(merged.httpNanos, 0.50), millis(merged.httpNanos, 0.99),
+            merged.httpNanos.length / merged.httpSeconds, millis(merged.oneClientNanos, 0.50),
+            millis(merged.oneClientNanos, 0.99), millis(merged.readNanos, 0.50), millis(merged.readNanos, 0.99));
+      }
     } finally {
       server.stop();
     }
@@ -176,41 +230,43 @@ final class BenchCommand {
     return List.of(FeatureTables.CTR_5MIN, FeatureTables.CLICK_COUNTS, FEATURE.rawEventsTable(), FEATURE.tilesTable());
   }
 
+  /** A lookup pattern: its HTTP request for a pre-computed row, and the same read without HTTP. */
+  private static final class Pattern {
+    final String name;
+    final Function<Map<String, Object>, String> uri;
+    final Function<Map<String, Object>, Object> storeRead;
+
+    Pattern(String name, Function<Map<String, Object>, String> uri, Function<Map<String, Object>, Object> storeRead) {
+      this.name = name;
+      this.uri = uri;
+      this.storeRead = storeRead;
+    }
+  }
+
   /**
-   * Sends {@code warmup + requests} lookups from {@code clients} threads, each for a random pre-computed row, and
-   * checks each answer's counts against the row; then times {@code storeRead} alone on this thread.
+   * Sends {@code requests} lookups from {@code clients} threads, each for a random pre-computed row, checking each
+   * answer's counts against the row; then a quarter as many from one client (latency without queueing), then times
+   * the store read alone on this thread.
    */
   private static Measurement measure(
-      String pattern,
-      List<Map<String, Object>> rows,
-      int clients,
-      int requests,
-      int warmup,
-      Function<Map<String, Object>, String> uri,
-      Function<Map<String, Object>, Boolean> storeRead,
-      PrintStream out)
+      HttpClient client, Pattern pattern, List<Map<String, Object>> rows, int clients, int requests, int round)
       throws Exception {
-    HttpClient client =
-        HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     AtomicLong mismatches = new AtomicLong();
-    runClients(client, rows, clients, warmup, uri, mismatches, new long[warmup], 1);
     long[] latencies = new long[requests];
     long started = System.nanoTime();
-    runClients(client, rows, clients, requests, uri, mismatches, latencies, 2);
+    runClients(client, rows, clients, requests, pattern.uri, mismatches, latencies, 2 + 2 * round);
     double seconds = (System.nanoTime() - started) / 1e9;
-    long[] reads = new long[Math.min(requests, 5_000)];
-    Random random = new Random(3);
+    long[] oneClient = new long[Math.max(1, requests / 4)];
+    runClients(client, rows, 1, oneClient.length, pattern.uri, mismatches, oneClient, 3 + 2 * round);
+    long[] reads = new long[Math.max(1, requests / 4)];
+    Random random = new Random(round);
     for (int i = 0; i < reads.length; i++) {
       Map<String, Object> row = rows.get(random.nextInt(rows.size()));
       long start = System.nanoTime();
-      storeRead.apply(row);
+      pattern.storeRead.apply(row);
       reads[i] = System.nanoTime() - start;
     }
-    Arrays.sort(latencies);
-    Arrays.sort(reads);
-    out.printf(Locale.ROOT, "  %-13s HTTP p50 %.2f ms  p99 %.2f ms  %,.0f lookups/s;  store read p50 %.2f ms%n",
-        pattern, millis(latencies, 0.50), millis(latencies, 0.99), requests / seconds, millis(reads, 0.50));
-    return new Measurement(pattern, latencies, seconds, reads, mismatches.get());
+    return new Measurement(pattern.name, latencies, seconds, oneClient, reads, mismatches.get());
   }
 
   private static void runClients(
@@ -286,14 +342,17 @@ final class BenchCommand {
         "Serving benchmark: %,d events, %,d users with clicks, %d concurrent HTTP clients%n", events, users, clients));
     text.append(String.format(Locale.ROOT, "Store: %s; %s; %d cores, Java %s; %s%n%n", store, os(),
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), Instant.now()));
-    text.append("| pattern | HTTP p50 ms | HTTP p95 ms | HTTP p99 ms | lookups/s | store read p50 ms | store read p99 ms"
-        + " | answers checked | mismatches |\n");
-    text.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    text.append(String.format(Locale.ROOT,
+        "| pattern | HTTP p50 ms | HTTP p95 ms | HTTP p99 ms | lookups/s (%d clients) | 1 client p50 ms"
+            + " | 1 client p99 ms | store read p50 ms | store read p99 ms | answers checked | mismatches |%n", clients));
+    text.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Measurement m : measurements) {
-      text.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %,.0f | %.3f | %.3f | %,d | %,d |%n",
+      text.append(String.format(Locale.ROOT,
+          "| %s | %.3f | %.3f | %.3f | %,.0f | %.3f | %.3f | %.3f | %.3f | %,d | %,d |%n",
           m.pattern, millis(m.httpNanos, 0.50), millis(m.httpNanos, 0.95), millis(m.httpNanos, 0.99),
-          m.httpNanos.length / m.httpSeconds, millis(m.readNanos, 0.50), millis(m.readNanos, 0.99),
-          m.httpNanos.length, m.mismatches));
+          m.httpNanos.length / m.httpSeconds, millis(m.oneClientNanos, 0.50), millis(m.oneClientNanos, 0.99),
+          millis(m.readNanos, 0.50), millis(m.readNanos, 0.99), m.httpNanos.length + m.oneClientNanos.length,
+          m.mismatches));
     }
     text.append("\n| table | bytes on disk |\n|---|---:|\n");
     sizes.forEach((table, bytes) -> text.append(String.format(Locale.ROOT, "| %s | %,d |%n", table, bytes)));
