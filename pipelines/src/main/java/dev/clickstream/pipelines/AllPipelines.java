@@ -8,10 +8,14 @@ import dev.clickstream.transforms.WriteDeadLetters;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import java.util.function.Function;
 import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PDone;
+import org.apache.beam.sdk.values.POutput;
 
 /**
  * Every pipeline in one job over one read and one parse of the input: {@link CtrPipeline} ({@code ctr_5min}),
@@ -38,14 +42,32 @@ public final class AllPipelines {
   public static PCollection<DeadLetter> build(Pipeline pipeline, AllPipelinesOptions options, ProcessingClock clock) {
     PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
     PCollection<ClickEvent> events = EventInput.stamped(parsed);
-    CtrPipeline.buildFrom(events, options, clock);
-    ClickCountsPipeline.Outputs clickCounts = ClickCountsPipeline.buildFrom(events, options, clock);
-    RawEventsPipeline.buildFrom(events, options, clock);
+    // Each pipeline under a name of its own, so their steps keep unique names side by side.
+    events.apply("Ctr", step(input -> {
+      CtrPipeline.buildFrom(input, options, clock);
+      return PDone.in(input.getPipeline());
+    }));
+    PCollection<DeadLetter> tooLate =
+        events.apply("ClickCounts", step(input -> ClickCountsPipeline.buildFrom(input, options, clock).deadLetters));
+    events.apply("RawEvents", step(input -> {
+      RawEventsPipeline.buildFrom(input, options, clock);
+      return PDone.in(input.getPipeline());
+    }));
     PCollection<DeadLetter> deadLetters =
         PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
-            .and(clickCounts.deadLetters)
+            .and(tooLate)
             .apply("AllDeadLetters", Flatten.pCollections());
     deadLetters.apply("WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "all")));
     return deadLetters;
+  }
+
+  private static <OutputT extends POutput> PTransform<PCollection<ClickEvent>, OutputT> step(
+      Function<PCollection<ClickEvent>, OutputT> build) {
+    return new PTransform<PCollection<ClickEvent>, OutputT>() {
+      @Override
+      public OutputT expand(PCollection<ClickEvent> input) {
+        return build.apply(input);
+      }
+    };
   }
 }
