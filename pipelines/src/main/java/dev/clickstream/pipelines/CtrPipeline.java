@@ -1,5 +1,6 @@
 package dev.clickstream.pipelines;
 
+import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
@@ -80,7 +81,7 @@ public final class CtrPipeline {
         events
             .apply(
                 "ComputeCtr",
-                CtrPerUser.overFiveMinuteWindows()
+                CtrPerUser.of(FeatureDefinitions.CTR_5MIN)
                     .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness())))
             .apply("FormatRows", FormatCtrRows.withClock(clock));
 

@@ -13,6 +13,9 @@ import java.util.Set;
  *
  * <p>Every pattern (streaming state, on-demand SQL, tiles) computes partials and then calls {@link #result}, so
  * adding an aggregation is one more constant here: a name, its components and its result.
+ *
+ * <p>A {@link TumblingAggregation} may also count only some of its events, with {@link #where}; a {@link
+ * WindowedAggregation} filters all its events at once instead.
  */
 public final class Aggregation implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -46,19 +49,22 @@ public final class Aggregation implements Serializable {
   private final ResultType resultType;
   private final Set<Component> components;
   private final Result result;
+  private final EventFilter filter;
 
   private Aggregation(
-      String kind, String columnPrefix, ResultType resultType, Set<Component> components, Result result) {
+      String kind, String columnPrefix, ResultType resultType, Set<Component> components, Result result,
+      EventFilter filter) {
     this.kind = kind;
     this.columnPrefix = columnPrefix;
     this.resultType = resultType;
     this.components = components;
     this.result = result;
+    this.filter = filter;
   }
 
   /** The number of matching events. */
   public static Aggregation count() {
-    return new Aggregation("count", "count", ResultType.LONG, EnumSet.of(Component.COUNT), Partial::count);
+    return new Aggregation("count", "count", ResultType.LONG, EnumSet.of(Component.COUNT), Partial::count, null);
   }
 
   /** The sum of the values; null when no event carries one. */
@@ -88,15 +94,35 @@ public final class Aggregation implements Serializable {
   private static Aggregation valueAggregation(String kind, Set<Component> components, Result valueResult) {
     return new Aggregation(
         kind, kind, ResultType.NULLABLE_DOUBLE, components,
-        p -> p.valueCount() == 0 ? null : valueResult.of(p));
+        p -> p.valueCount() == 0 ? null : valueResult.of(p), null);
   }
 
   /**
-   * Names this aggregation's columns: {@code PREFIX_WINDOW}, such as {@code click_count_10_min}. The default prefix
-   * is the kind ({@code count}, {@code sum}, ...).
+   * Names this aggregation's columns: {@code PREFIX_WINDOW}, such as {@code click_count_10_min}, in a {@link
+   * WindowedAggregation}; the column itself, such as {@code clicks}, in a {@link TumblingAggregation}, which has one
+   * window. The default prefix is the kind ({@code count}, {@code sum}, ...).
    */
   public Aggregation as(String prefix) {
-    return new Aggregation(kind, requireNonNull(prefix, "prefix"), resultType, components, result);
+    return new Aggregation(kind, requireNonNull(prefix, "prefix"), resultType, components, result, filter);
+  }
+
+  /**
+   * Counts only the events whose {@code field} equals {@code value}, such as {@code count().where("event_type",
+   * "click")}: several conditional counts over the same events make a ratio (see {@link TumblingAggregation}).
+   * Only {@code count()} takes a condition: nothing computes a conditional sum, avg, min, max or last yet.
+   */
+  public Aggregation where(String field, String value) {
+    if (!kind.equals("count")) {
+      throw new IllegalArgumentException(
+          "where(" + field + ", " + value + ") applies to count() only, not to " + kind + "()");
+    }
+    return new Aggregation(
+        kind, columnPrefix, resultType, components, result, EventFilter.fieldEquals(field, value));
+  }
+
+  /** The events it counts, set by {@link #where}; null for every event of its feature. */
+  public EventFilter filter() {
+    return filter;
   }
 
   /** {@code count}, {@code sum}, {@code avg}, {@code min}, {@code max} or {@code last}. */
@@ -138,6 +164,6 @@ public final class Aggregation implements Serializable {
 
   @Override
   public String toString() {
-    return kind + "() as " + columnPrefix;
+    return kind + "()" + (filter == null ? "" : ".where(" + filter + ")") + " as " + columnPrefix;
   }
 }

@@ -383,6 +383,14 @@ public final class WindowedAggregation implements Serializable {
         throw new IllegalStateException(
             "feature " + name + " names two aggregations alike: give each its own as(prefix)");
       }
+      // Its patterns keep one partial per entity for all its events: a per-aggregation condition would be ignored.
+      for (Aggregation aggregation : aggregations) {
+        if (aggregation.filter() != null) {
+          throw new IllegalStateException(
+              "feature " + name + " counts with a condition (" + aggregation + "): a rolling feature filters all"
+                  + " its events with filter(field, value)");
+        }
+      }
       return new WindowedAggregation(this);
     }
   }

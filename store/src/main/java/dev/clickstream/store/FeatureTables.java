@@ -11,20 +11,9 @@ public final class FeatureTables {
   /**
    * One row per user holding the user's latest 5-minute CTR window. A row replaces the stored one only for a
    * later window, or for the same window with more events (a later, accumulating pane), so replays and
-   * out-of-order writes never move a user back in time.
+   * out-of-order writes never move a user back in time. Declared by {@link FeatureDefinitions#CTR_5MIN}.
    */
-  public static final FeatureTable CTR_5MIN =
-      FeatureTable.builder("ctr_5min", "user_id")
-          .time("window_start")
-          .time("window_end")
-          .longFeature("impressions")
-          .longFeature("clicks")
-          .nullableDoubleFeature("ctr")
-          .time("updated_at")
-          .replaceWhen(
-              "NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
-                  + " AND NEW.impressions + NEW.clicks > OLD.impressions + OLD.clicks)")
-          .build();
+  public static final FeatureTable CTR_5MIN = FeatureDefinitions.CTR_5MIN.table();
 
   /**
    * One row per user: clicks over the last 1, 10, 30 and 60 minutes as of the user's latest click. Declared by

@@ -185,12 +185,15 @@ public final class OnlineStore {
         || (dialect == Dialect.MARIADB && MARIADB_WRITE_CONFLICT_CODES.contains(e.getErrorCode()));
   }
 
-  /** Deletes every row of {@code table} (creating it when missing), for a run that must start from nothing. */
+  /**
+   * Deletes every row of {@code table} (creating it when missing), for a run that must start from nothing. A
+   * truncate, not a delete, so the space is given back and table sizes measure what a run wrote.
+   */
   public void clear(FeatureTable table) {
     ensureTable(table);
     try (Connection connection = dataSource.getConnection();
         Statement statement = connection.createStatement()) {
-      statement.executeUpdate("DELETE FROM " + table.name());
+      statement.executeUpdate("TRUNCATE TABLE " + table.name());
     } catch (SQLException e) {
       throw unavailable("cannot clear " + table.name(), e);
     }

@@ -1,18 +1,32 @@
 package dev.clickstream.transforms;
 
+import static java.util.Objects.requireNonNull;
+
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 
 /**
- * The CTR combine: counts {@code impression} and {@code click} event types. Other event types are ignored.
+ * The CTR combine: counts the event types it is given as impressions and as clicks (for {@code ctr_5min}, {@code
+ * impression} and {@code click}; {@link CtrPerUser#of} reads them from the feature's definition). Other event types
+ * are ignored.
  *
  * <p>Associative and commutative, so runners combine partially before the shuffle and only the two counts cross
  * the network.
  */
 public final class CountImpressionsAndClicks extends CombineFn<String, CtrCounts, CtrCounts> {
-  public static final String IMPRESSION = "impression";
-  public static final String CLICK = "click";
+  private final String impressionType;
+  private final String clickType;
+
+  /** Counts events of {@code impressionType} as impressions and of {@code clickType} as clicks. */
+  public CountImpressionsAndClicks(String impressionType, String clickType) {
+    this.impressionType = requireNonNull(impressionType, "impressionType");
+    this.clickType = requireNonNull(clickType, "clickType");
+    if (impressionType.equals(clickType)) {
+      throw new IllegalArgumentException(
+          "impressionType and clickType must differ, got " + impressionType + " for both");
+    }
+  }
 
   @Override
   public CtrCounts createAccumulator() {
@@ -21,10 +35,10 @@ public final class CountImpressionsAndClicks extends CombineFn<String, CtrCounts
 
   @Override
   public CtrCounts addInput(CtrCounts counts, String eventType) {
-    if (IMPRESSION.equals(eventType)) {
+    if (impressionType.equals(eventType)) {
       return new CtrCounts(counts.impressions() + 1, counts.clicks());
     }
-    if (CLICK.equals(eventType)) {
+    if (clickType.equals(eventType)) {
       return new CtrCounts(counts.impressions(), counts.clicks() + 1);
     }
     return counts;

@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.sameInstance;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith(TestPipelineExtension.class)
 class CountImpressionsAndClicksTest {
-  private static final CountImpressionsAndClicks COUNT = new CountImpressionsAndClicks();
+  private static final CountImpressionsAndClicks COUNT = new CountImpressionsAndClicks("impression", "click");
 
   private static final List<String> EVENT_TYPES =
       List.of("impression", "click", "view", "impression", "purchase", "impression", "click", "impression");
@@ -50,6 +51,20 @@ class CountImpressionsAndClicksTest {
     for (String other : Arrays.asList("view", "purchase", "Impression", "CLICK", " click", "", null)) {
       assertThat("event type " + other, COUNT.addInput(counts, other), equalTo(new CtrCounts(3, 1)));
     }
+  }
+
+  @Test
+  void countsTheEventTypesItIsGiven() {
+    CountImpressionsAndClicks viewsAndPurchases = new CountImpressionsAndClicks("view", "purchase");
+
+    CombineFnTester.testCombineFn(viewsAndPurchases, new ArrayList<>(EVENT_TYPES), new CtrCounts(1, 1));
+  }
+
+  @Test
+  void rejectsOneEventTypeForBothCounts() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new CountImpressionsAndClicks("click", "click"));
+    assertThat(e.getMessage(), equalTo("impressionType and clickType must differ, got click for both"));
   }
 
   @Test

@@ -1,9 +1,13 @@
 package dev.clickstream.transforms;
 
+import static dev.clickstream.features.Aggregation.count;
+import static dev.clickstream.features.FeatureWindow.minutes;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.clickstream.features.Aggregation;
+import dev.clickstream.features.TumblingAggregation;
 import dev.clickstream.schemas.ClickEvent;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
@@ -28,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * CTR per user over 5-minute event-time windows, one test per lateness case (as in Beam's {@code LeaderBoardTest}):
- * on time, early, late but allowed, too late; then window alignment and several users.
+ * on time, early, late but allowed, too late; then window alignment, several users, and a declaration other than CTR's.
  */
 @ExtendWith(TestPipelineExtension.class)
 class CtrPerUserTest {
@@ -38,6 +42,20 @@ class CtrPerUserTest {
   private static final Duration FIVE_MINUTES = Duration.standardMinutes(5);
   private static final Duration ALLOWED_LATENESS = Duration.standardMinutes(10);
   private static final Duration EARLY_FIRING_DELAY = Duration.standardMinutes(1);
+
+  private static final Duration TEN_MINUTES = Duration.standardMinutes(10);
+
+  private static final Aggregation VIEWS = count().where("event_type", "view").as("views");
+  private static final Aggregation PURCHASES = count().where("event_type", "purchase").as("purchases");
+
+  /** A declaration other than CTR's: views and purchases per user over 10-minute windows. */
+  private static final TumblingAggregation VIEWS_AND_PURCHASES =
+      TumblingAggregation.named("purchase_rate_10min")
+          .groupBy("user_id")
+          .window(minutes(10))
+          .agg(VIEWS, PURCHASES)
+          .ratio("purchase_rate", "purchases", "views")
+          .build();
 
   private static final IntervalWindow FIRST_WINDOW = new IntervalWindow(BASE, FIVE_MINUTES);
   private static final IntervalWindow SECOND_WINDOW = new IntervalWindow(BASE.plus(FIVE_MINUTES), FIVE_MINUTES);
@@ -236,6 +254,82 @@ class CtrPerUserTest {
   }
 
   @Test
+  void countsTheEventTypesOverTheWindowsOfItsDeclaration(TestPipeline pipeline) {
+    IntervalWindow firstTenMinutes = new IntervalWindow(BASE, TEN_MINUTES);
+    IntervalWindow secondTenMinutes = new IntervalWindow(BASE.plus(TEN_MINUTES), TEN_MINUTES);
+
+    PCollection<KV<String, CtrCounts>> viewsAndPurchases =
+        pipeline
+            .apply(
+                Create.timestamped(
+                        event("e1", "alice", "view", Duration.standardMinutes(1)),
+                        // Impressions and clicks are not what this declaration counts.
+                        event("e2", "alice", "impression", Duration.standardMinutes(2)),
+                        event("e3", "alice", "click", Duration.standardMinutes(3)),
+                        event("e4", "alice", "view", Duration.standardMinutes(4)),
+                        // Five-minute windows would split alice's views from her purchase; ten-minute ones do not.
+                        event("e5", "alice", "purchase", Duration.standardMinutes(7)),
+                        event("e6", "bob", "purchase", TEN_MINUTES.minus(Duration.millis(1))),
+                        event("e7", "bob", "view", TEN_MINUTES),
+                        event("e8", "carol", "impression", Duration.standardMinutes(5)),
+                        event("e9", "carol", "click", Duration.standardMinutes(6)))
+                    .withCoder(AvroCoder.of(ClickEvent.class)))
+            .apply(CtrPerUser.of(VIEWS_AND_PURCHASES));
+
+    PAssert.that(viewsAndPurchases)
+        .inOnTimePane(firstTenMinutes)
+        .containsInAnyOrder(KV.of("alice", new CtrCounts(2, 1)), KV.of("bob", new CtrCounts(0, 1)));
+    PAssert.that(viewsAndPurchases)
+        .inOnTimePane(secondTenMinutes)
+        .containsInAnyOrder(KV.of("bob", new CtrCounts(1, 0)));
+    PAssert.that(viewsAndPurchases)
+        .containsInAnyOrder(
+            KV.of("alice", new CtrCounts(2, 1)), KV.of("bob", new CtrCounts(0, 1)), KV.of("bob", new CtrCounts(1, 0)));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void rejectsADeclarationItCannotComputeSayingWhy() {
+    assertThat(
+        rejection(tenMinutes()
+            .agg(VIEWS, PURCHASES, count().as("events"))
+            .ratio("rate", "purchases", "views")),
+        equalTo("CtrPerUser cannot compute feature f: it needs exactly two counts and one ratio, got"
+            + " [count().where(event_type = view) as views, count().where(event_type = purchase) as purchases,"
+            + " count() as events] and [rate = purchases / views]"));
+    assertThat(
+        rejection(tenMinutes().agg(VIEWS, PURCHASES)),
+        equalTo("CtrPerUser cannot compute feature f: it needs exactly two counts and one ratio, got"
+            + " [count().where(event_type = view) as views, count().where(event_type = purchase) as purchases]"
+            + " and []"));
+    assertThat(
+        rejection(tenMinutes().agg(VIEWS, PURCHASES).ratio("rate", "views", "views")),
+        equalTo("CtrPerUser cannot compute feature f: its ratio rate = views / views must divide one count by the"
+            + " other"));
+    assertThat(
+        rejection(tenMinutes().agg(count().as("events"), PURCHASES).ratio("rate", "purchases", "events")),
+        equalTo("CtrPerUser cannot compute feature f: count() as events counts every event; CtrPerUser needs a"
+            + " where(field, value) on each count"));
+    assertThat(
+        rejection(tenMinutes()
+            .agg(VIEWS, count().where("item_id", "ad-1").as("ad_events"))
+            .ratio("rate", "ad_events", "views")),
+        equalTo("CtrPerUser cannot compute feature f: its counts test different fields (event_type = view,"
+            + " item_id = ad-1); CtrPerUser reads one"));
+    assertThat(
+        rejection(tenMinutes()
+            .agg(count().where("event_type", "view").as("a"), count().where("event_type", "view").as("b"))
+            .ratio("rate", "a", "b")),
+        equalTo("CtrPerUser cannot compute feature f: both its counts match event_type = view"));
+    assertThat(
+        rejection(tenMinutes()
+            .agg(count().where("kind", "view").as("views"), count().where("kind", "purchase").as("purchases"))
+            .ratio("rate", "purchases", "views")),
+        equalTo("CtrPerUser cannot compute feature f: it reads the field 'kind', which click events do not have;"
+            + " fields: [event_id, user_id, event_type, item_id, session_id, timestamp]"));
+  }
+
+  @Test
   void rejectsBadSettingsNamingTheParameterAndTheValue() {
     CtrPerUser ctr = CtrPerUser.overFiveMinuteWindows();
 
@@ -254,6 +348,15 @@ class CtrPerUserTest {
     IllegalArgumentException noDelay =
         assertThrows(IllegalArgumentException.class, () -> ctr.withEarlyFiringsEvery(null));
     assertThat(noDelay.getMessage(), equalTo("earlyFiringDelay must be a positive duration, got null"));
+  }
+
+  private static TumblingAggregation.Builder tenMinutes() {
+    return TumblingAggregation.named("f").groupBy("user_id").window(minutes(10));
+  }
+
+  private static String rejection(TumblingAggregation.Builder feature) {
+    TumblingAggregation declared = feature.build();
+    return assertThrows(IllegalArgumentException.class, () -> CtrPerUser.of(declared)).getMessage();
   }
 
   private static TimestampedValue<ClickEvent> event(String id, String user, String type, Duration afterBase) {
