@@ -71,6 +71,7 @@ final class BenchCommand {
   private static final WindowedAggregation FEATURE = FeatureDefinitions.CLICK_COUNTS;
   /** Measurement rounds; each measures every pattern once. */
   private static final int ROUNDS = 4;
+  private static final int HEAVIEST_READS = 1_000;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private BenchCommand() {}
@@ -146,6 +147,8 @@ final class BenchCommand {
         requests, warmup, clients, rows.size());
     Javalin server = ServeCommand.start(store, "127.0.0.1", 0);
     List<Measurement> measurements = new ArrayList<>();
+    Map<String, Object> heaviest = heaviestUser(rows);
+    Map<String, long[]> heaviestReads = new java.util.LinkedHashMap<>();
     try {
       String base = "http://127.0.0.1:" + server.port() + "/features/";
       WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
@@ -174,6 +177,17 @@ final class BenchCommand {
         }
         rounds.add(thisRound);
       }
+      // The entity whose hour holds the most clicks: the worst case of the on-demand scan.
+      for (Pattern pattern : patterns) {
+        long[] nanos = new long[HEAVIEST_READS];
+        for (int i = 0; i < nanos.length; i++) {
+          long start = System.nanoTime();
+          pattern.storeRead.apply(heaviest);
+          nanos[i] = System.nanoTime() - start;
+        }
+        Arrays.sort(nanos);
+        heaviestReads.put(pattern.name, nanos);
+      }
       for (int p = 0; p < patterns.size(); p++) {
         List<Measurement> ofPattern = new ArrayList<>();
         for (List<Measurement> round : rounds) {
@@ -192,7 +206,8 @@ final class BenchCommand {
       server.stop();
     }
 
-    String text = report(measurements, sizes(store), events, rows.size(), clients, store.redactedUrl());
+    String text = report(measurements, sizes(store), events, rows.size(), clients, store.redactedUrl())
+        + heaviestReport(heaviest, heaviestReads);
     out.println();
     out.println(text);
     Files.createDirectories(report.toAbsolutePath().getParent());
@@ -356,6 +371,29 @@ final class BenchCommand {
     }
     text.append("\n| table | bytes on disk |\n|---|---:|\n");
     sizes.forEach((table, bytes) -> text.append(String.format(Locale.ROOT, "| %s | %,d |%n", table, bytes)));
+    return text.toString();
+  }
+
+  private static Map<String, Object> heaviestUser(List<Map<String, Object>> rows) {
+    String hour = FEATURE.featureColumns().get(FEATURE.featureColumns().size() - 1);
+    Map<String, Object> heaviest = rows.get(0);
+    for (Map<String, Object> row : rows) {
+      if ((Long) row.get(hour) > (Long) heaviest.get(hour)) {
+        heaviest = row;
+      }
+    }
+    return heaviest;
+  }
+
+  private static String heaviestReport(Map<String, Object> heaviest, Map<String, long[]> reads) {
+    String hour = FEATURE.featureColumns().get(FEATURE.featureColumns().size() - 1);
+    StringBuilder text = new StringBuilder();
+    text.append(String.format(Locale.ROOT,
+        "%nThe heaviest user, %s, with %,d clicks in the hour before its latest click: store read alone,"
+            + " %,d reads each%n%n| pattern | p50 ms | p99 ms |%n|---|---:|---:|%n",
+        heaviest.get("user_id"), heaviest.get(hour), HEAVIEST_READS));
+    reads.forEach((pattern, nanos) -> text.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f |%n",
+        pattern, millis(nanos, 0.50), millis(nanos, 0.99))));
     return text.toString();
   }
 
