@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
@@ -26,7 +24,6 @@ import org.apache.beam.sdk.state.TimerSpec;
 import org.apache.beam.sdk.state.TimerSpecs;
 import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
@@ -37,8 +34,6 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
-import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
@@ -112,9 +107,7 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
    * watermark passes its latest event time plus the longest window plus this.
    */
   public RollingAggregate withAllowedLateness(Duration lateness) {
-    if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
-      throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
-    }
+    FeatureSteps.checkAllowedLateness(lateness);
     return new RollingAggregate(feature, lateness);
   }
 
@@ -122,15 +115,10 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
   public PCollectionTuple expand(PCollection<FeatureEvent> events) {
     PCollectionTuple result =
         events
-            .apply(
-                "KeyByEntity",
-                MapElements.into(
-                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(FeatureEvent.class)))
-                    .via((FeatureEvent event) -> KV.of(event.entity(), event)))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), FeatureEvent.Coder.of()))
+            .apply("KeyByEntity", FeatureSteps.keyByEntity())
             .apply("RewindowIntoGlobalWindow", Window.<KV<String, FeatureEvent>>into(new GlobalWindows()))
             .apply(
-                "Aggregate" + camel(feature.name()),
+                "Aggregate" + FeatureSteps.camelCase(feature.name()),
                 ParDo.of(new RollingAggregateFn(feature.windows(), allowedLateness.getMillis()))
                     .withOutputTags(ROWS, TupleTagList.of(TOO_LATE)));
     result.get(ROWS).setCoder(EntityPartials.Coder.of());
@@ -138,15 +126,6 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
     return result;
   }
 
-  private static String camel(String name) {
-    StringBuilder out = new StringBuilder();
-    for (String part : name.split("_")) {
-      if (!part.isEmpty()) {
-        out.append(Character.toUpperCase(part.charAt(0))).append(part.substring(1));
-      }
-    }
-    return out.toString();
-  }
 
   /** Keeps one entity's partials by timestamp over its longest window, and emits its row on every change. */
   static final class RollingAggregateFn extends DoFn<KV<String, FeatureEvent>, EntityPartials> {

@@ -34,7 +34,7 @@ public final class SelectFeatureEvents extends PTransform<PCollection<ClickEvent
   @Override
   public PCollection<FeatureEvent> expand(PCollection<ClickEvent> events) {
     return events
-        .apply("Select" + camel(feature.name()), ParDo.of(new SelectFn(feature)))
+        .apply("Select" + FeatureSteps.camelCase(feature.name()), ParDo.of(new SelectFn(feature)))
         .setCoder(FeatureEvent.Coder.of());
   }
 
@@ -51,15 +51,6 @@ public final class SelectFeatureEvents extends PTransform<PCollection<ClickEvent
     }
   }
 
-  private static String camel(String name) {
-    StringBuilder out = new StringBuilder();
-    for (String part : name.split("_")) {
-      if (!part.isEmpty()) {
-        out.append(Character.toUpperCase(part.charAt(0))).append(part.substring(1));
-      }
-    }
-    return out.toString();
-  }
 
   static final class SelectFn extends DoFn<ClickEvent, FeatureEvent> {
     private final WindowedAggregation feature;

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +14,6 @@ import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.CannotProvideCoderException;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
-import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.SortedMapCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
@@ -23,7 +21,6 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.AfterPane;
@@ -33,8 +30,6 @@ import org.apache.beam.sdk.transforms.windowing.SlidingWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 
 /**
@@ -102,9 +97,7 @@ public final class SlidingWindowCount
 
   /** How long after a window's end late events still update it. */
   public SlidingWindowCount withAllowedLateness(Duration lateness) {
-    if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
-      throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
-    }
+    FeatureSteps.checkAllowedLateness(lateness);
     return new SlidingWindowCount(period, sizes, lateness);
   }
 
@@ -113,12 +106,7 @@ public final class SlidingWindowCount
     Duration longest = sizes.stream().max(Duration::compareTo).orElseThrow();
     long[] sizeMillis = sizes.stream().mapToLong(Duration::getMillis).toArray();
     return events
-        .apply(
-            "KeyByEntity",
-            MapElements.into(
-                    TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(FeatureEvent.class)))
-                .via((FeatureEvent event) -> KV.of(event.entity(), event)))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), FeatureEvent.Coder.of()))
+        .apply("KeyByEntity", FeatureSteps.keyByEntity())
         .apply(
             "WindowIntoSlidingWindows",
             Window.<KV<String, FeatureEvent>>into(SlidingWindows.of(longest).every(period))

@@ -7,12 +7,9 @@ import dev.clickstream.features.WindowedAggregation;
 import org.apache.beam.sdk.coders.CannotProvideCoderException;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.AfterPane;
@@ -22,8 +19,6 @@ import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 
 /**
@@ -62,21 +57,14 @@ public final class TileAggregate extends PTransform<PCollection<FeatureEvent>, P
 
   /** How long after a tile's end late events still update it. */
   public TileAggregate withAllowedLateness(Duration lateness) {
-    if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
-      throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
-    }
+    FeatureSteps.checkAllowedLateness(lateness);
     return new TileAggregate(feature, lateness);
   }
 
   @Override
   public PCollection<EntityPartials> expand(PCollection<FeatureEvent> events) {
     return events
-        .apply(
-            "KeyByEntity",
-            MapElements.into(
-                    TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(FeatureEvent.class)))
-                .via((FeatureEvent event) -> KV.of(event.entity(), event)))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), FeatureEvent.Coder.of()))
+        .apply("KeyByEntity", FeatureSteps.keyByEntity())
         .apply(
             "WindowIntoTiles",
             Window.<KV<String, FeatureEvent>>into(FixedWindows.of(Duration.millis(feature.tileMillis())))
