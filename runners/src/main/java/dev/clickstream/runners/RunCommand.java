@@ -137,11 +137,6 @@ final class RunCommand {
     return 0;
   }
 
-  /** Beam options for the CTR pipeline, embedded Flink unless --runner says otherwise. */
-  static CtrPipelineOptions ctrOptions(List<String> args) {
-    return options("ctr", args).as(CtrPipelineOptions.class);
-  }
-
   /** Beam options for {@code pipeline}, embedded Flink unless --runner says otherwise. */
   static ClickstreamOptions options(String pipeline, List<String> args) {
     PipelineSpec spec = PIPELINES.get(pipeline);
@@ -157,10 +152,6 @@ final class RunCommand {
       throw new UsageException(
           "run " + pipeline + ": " + e.getMessage() + " (see ./clickstream run " + pipeline + " --help)");
     }
-  }
-
-  static Pipeline pipelineFor(CtrPipelineOptions options) {
-    return pipelineFor("ctr", options);
   }
 
   /** The graph of {@code pipeline}; a bad option value (such as --counter) is a usage error. */

@@ -153,8 +153,13 @@ public final class Aggregation implements Serializable {
   }
 
   /** Adds this aggregation's result column for {@code window} to a table being declared. */
+  /** The name of this aggregation's feature column over {@code window}, such as {@code click_count_1_hour}. */
+  public String column(FeatureWindow window) {
+    return columnPrefix + "_" + window.label();
+  }
+
   void declareColumn(FeatureTable.Builder table, FeatureWindow window) {
-    String column = columnPrefix + "_" + window.label();
+    String column = column(window);
     if (resultType == ResultType.LONG) {
       table.longFeature(column);
     } else {

@@ -152,7 +152,7 @@ public final class WindowedAggregation implements Serializable {
     List<String> columns = new ArrayList<>();
     for (Aggregation aggregation : aggregations) {
       for (FeatureWindow window : windows) {
-        columns.add(aggregation.columnPrefix() + "_" + window.label());
+        columns.add(aggregation.column(window));
       }
     }
     return columns;
@@ -164,7 +164,7 @@ public final class WindowedAggregation implements Serializable {
     Map<String, Object> features = new LinkedHashMap<>();
     for (Aggregation aggregation : aggregations) {
       for (int w = 0; w < windows.size(); w++) {
-        features.put(aggregation.columnPrefix() + "_" + windows.get(w).label(), aggregation.result(perWindow[w]));
+        features.put(aggregation.column(windows.get(w)), aggregation.result(perWindow[w]));
       }
     }
     return features;
@@ -227,11 +227,6 @@ public final class WindowedAggregation implements Serializable {
     return Math.floorDiv(timestamp, tileMillis) * tileMillis;
   }
 
-  /** The name of a feature column of {@code aggregation} over {@code window}. */
-  public static String column(Aggregation aggregation, FeatureWindow window) {
-    return aggregation.columnPrefix() + "_" + window.label();
-  }
-
   private void checkPerWindow(Partial[] perWindow) {
     if (perWindow.length != windows.size()) {
       throw new IllegalArgumentException(
@@ -258,7 +253,7 @@ public final class WindowedAggregation implements Serializable {
   private String countColumnOfLongestWindow() {
     for (Aggregation aggregation : aggregations) {
       if (aggregation.kind().equals("count")) {
-        return column(aggregation, longestWindow());
+        return aggregation.column(longestWindow());
       }
     }
     throw new IllegalStateException(

@@ -114,35 +114,10 @@ public final class OnlineStore {
     // A stable sort: rows for one key keep their order, so the result is the one of the order given.
     List<Object[]> inKeyOrder = new ArrayList<>(rows);
     inKeyOrder.sort(primaryKeyOrder(table));
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return upsertOnce(table, inKeyOrder);
-      } catch (SQLException e) {
-        if (attempt == MAX_WRITE_ATTEMPTS || !isWriteConflict(e)) {
-          throw e;
-        }
-        LOG.debug("upsert into {} lost a race with another writer (attempt {}); writing it again",
-            table.name(), attempt, e);
-      }
-    }
-  }
-
-  /** Orders rows by their primary key: the entity as a string, then any time keys as numbers. */
-  private static Comparator<Object[]> primaryKeyOrder(FeatureTable table) {
-    Comparator<Object[]> order = Comparator.comparing(row -> Objects.toString(row[0], ""));
-    for (int i = 1; i < table.keyColumns().size(); i++) {
-      int index = i;
-      order = order.thenComparing(row -> row[index] == null ? Long.MIN_VALUE : ((Number) row[index]).longValue());
-    }
-    return order;
-  }
-
-  private int upsertOnce(FeatureTable table, List<Object[]> rows) throws SQLException {
     List<Column> columns = table.columns();
-    try (Connection connection = dataSource.getConnection()) {
-      connection.setAutoCommit(false);
+    return inWriteTransaction("upsert into " + table.name(), connection -> {
       try (PreparedStatement statement = connection.prepareStatement(dialect.upsertSql(table))) {
-        for (Object[] row : rows) {
+        for (Object[] row : inKeyOrder) {
           for (int i = 0; i < row.length; i++) {
             bind(statement, i + 1, columns.get(i), row[i]);
           }
@@ -156,13 +131,51 @@ public final class OnlineStore {
             applied++;
           }
         }
-        connection.commit();
         return applied;
-      } catch (SQLException | RuntimeException e) {
-        connection.rollback();
-        throw e;
+      }
+    });
+  }
+
+  /** Work on one connection inside a transaction. */
+  @FunctionalInterface
+  private interface TransactionWork<T> {
+    T run(Connection connection) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} in one transaction, committed when it returns and rolled back when it throws; a transaction
+   * that loses a race with another writer ({@link #isWriteConflict}) runs again, up to {@value #MAX_WRITE_ATTEMPTS}
+   * times.
+   */
+  private <T> T inWriteTransaction(String what, TransactionWork<T> work) throws SQLException {
+    for (int attempt = 1; ; attempt++) {
+      try (Connection connection = dataSource.getConnection()) {
+        connection.setAutoCommit(false);
+        try {
+          T result = work.run(connection);
+          connection.commit();
+          return result;
+        } catch (SQLException | RuntimeException e) {
+          connection.rollback();
+          throw e;
+        }
+      } catch (SQLException e) {
+        if (attempt == MAX_WRITE_ATTEMPTS || !isWriteConflict(e)) {
+          throw e;
+        }
+        LOG.debug("{} lost a race with another writer (attempt {}); running it again", what, attempt, e);
       }
     }
+  }
+
+  /** Orders rows by their primary key: the entity as a string, then any time keys as numbers. */
+  private static Comparator<Object[]> primaryKeyOrder(FeatureTable table) {
+    Comparator<Object[]> order = Comparator.comparing(row -> Objects.toString(row[0], ""));
+    for (int i = 1; i < table.keyColumns().size(); i++) {
+      int index = i;
+      order = order.thenComparing(row -> row[index] == null ? Long.MIN_VALUE : ((Number) row[index]).longValue());
+    }
+    return order;
   }
 
   /**
@@ -191,11 +204,16 @@ public final class OnlineStore {
    */
   public void clear(FeatureTable table) {
     ensureTable(table);
+    execute("TRUNCATE TABLE " + table.name(), "cannot clear " + table.name());
+  }
+
+  /** Runs one statement whose SQL comes from the registry; {@code failure} says what could not be done. */
+  private void execute(String sql, String failure) {
     try (Connection connection = dataSource.getConnection();
         Statement statement = connection.createStatement()) {
-      statement.executeUpdate("TRUNCATE TABLE " + table.name());
+      statement.execute(sql);
     } catch (SQLException e) {
-      throw unavailable("cannot clear " + table.name(), e);
+      throw unavailable(failure, e);
     }
   }
 
@@ -214,33 +232,20 @@ public final class OnlineStore {
     String sql = dialect.deleteBeforeSql(table, table.column(entityColumn), table.column(rangeColumn));
     // Entities in order, so concurrent deletes take their locks in the same order.
     Map<String, Long> inOrder = new java.util.TreeMap<>(bounds);
-    for (int attempt = 1; ; attempt++) {
-      try (Connection connection = dataSource.getConnection()) {
-        connection.setAutoCommit(false);
-        try (PreparedStatement statement = connection.prepareStatement(sql)) {
-          for (Map.Entry<String, Long> bound : inOrder.entrySet()) {
-            statement.setString(1, bound.getKey());
-            statement.setLong(2, bound.getValue());
-            statement.addBatch();
-          }
-          int deleted = 0;
-          for (int count : statement.executeBatch()) {
-            deleted += Math.max(count, 0);
-          }
-          connection.commit();
-          return deleted;
-        } catch (SQLException | RuntimeException e) {
-          connection.rollback();
-          throw e;
+    return inWriteTransaction("delete from " + table.name(), connection -> {
+      try (PreparedStatement statement = connection.prepareStatement(sql)) {
+        for (Map.Entry<String, Long> bound : inOrder.entrySet()) {
+          statement.setString(1, bound.getKey());
+          statement.setLong(2, bound.getValue());
+          statement.addBatch();
         }
-      } catch (SQLException e) {
-        if (attempt == MAX_WRITE_ATTEMPTS || !isWriteConflict(e)) {
-          throw e;
+        int deleted = 0;
+        for (int count : statement.executeBatch()) {
+          deleted += Math.max(count, 0);
         }
-        LOG.debug("delete from {} lost a race with another writer (attempt {}); deleting again",
-            table.name(), attempt, e);
+        return deleted;
       }
-    }
+    });
   }
 
   /** Reads what a {@link ResultSet} holds; may throw {@link SQLException} like the JDBC calls it makes. */
@@ -303,12 +308,7 @@ public final class OnlineStore {
       query("ANALYZE TABLE " + table.name(), List.of(), resultSet -> null);
     } else if (dialect == Dialect.H2) {
       // H2 counts pages written to the file; an in-memory database always reports 0.
-      try (Connection connection = dataSource.getConnection();
-          Statement statement = connection.createStatement()) {
-        statement.execute("CHECKPOINT");
-      } catch (SQLException e) {
-        throw unavailable("cannot checkpoint", e);
-      }
+      execute("CHECKPOINT", "cannot checkpoint");
     }
     String name = dialect == Dialect.H2 ? table.name().toUpperCase(java.util.Locale.ROOT) : table.name();
     return query(dialect.storedBytesSql(), List.of(name), resultSet -> resultSet.next() ? resultSet.getLong(1) : 0L);
