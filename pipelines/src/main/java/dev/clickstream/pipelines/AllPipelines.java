@@ -4,7 +4,6 @@ import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.ProcessingClock;
-import dev.clickstream.transforms.WriteDeadLetters;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -20,7 +19,8 @@ import org.apache.beam.sdk.values.POutput;
 /**
  * Every pipeline in one job over one read and one parse of the input: {@link CtrPipeline} ({@code ctr_5min}),
  * {@link ClickCountsPipeline} ({@code click_counts}, or {@code click_counts_sliding}) and {@link RawEventsPipeline}
- * ({@code click_events}, {@code click_tiles}). Dead letters of every step go to one file.
+ * ({@code click_events}, {@code click_tiles}). Dead letters of every step go to one file, or to the dead-letter
+ * topic when the events come from Kafka.
  */
 public final class AllPipelines {
 
@@ -40,8 +40,8 @@ public final class AllPipelines {
 
   /** Adds every pipeline to {@code pipeline}; returns every dead letter. */
   public static PCollection<DeadLetter> build(Pipeline pipeline, AllPipelinesOptions options, ProcessingClock clock) {
-    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
-    PCollection<ClickEvent> events = EventInput.stamped(parsed);
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, "all");
+    PCollection<ClickEvent> events = EventInput.stamped(parsed, options);
     // Each pipeline under a name of its own, so their steps keep unique names side by side.
     events.apply("Ctr", step(input -> {
       CtrPipeline.buildFrom(input, options, clock);
@@ -57,7 +57,7 @@ public final class AllPipelines {
         PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
             .and(tooLate)
             .apply("AllDeadLetters", Flatten.pCollections());
-    deadLetters.apply("WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "all")));
+    EventInput.writeDeadLetters(deadLetters, options, "all");
     return deadLetters;
   }
 

@@ -13,7 +13,6 @@ import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.RollingAggregate;
 import dev.clickstream.transforms.SelectFeatureEvents;
 import dev.clickstream.transforms.SlidingWindowCount;
-import dev.clickstream.transforms.WriteDeadLetters;
 import dev.clickstream.transforms.WriteToOnlineStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +40,7 @@ import org.joda.time.Duration;
  *       click_counts}. Events that arrive after the allowed lateness go to the dead letters.
  *   <li>With {@code --counter=sliding}: SlidingClickCounts, hopping windows every minute; WriteOnlineStore upserts
  *       each user's latest window into {@code click_counts_sliding}.
- *   <li>WriteDeadLetters: rejected and too-late records as JSON lines.
+ *   <li>WriteDeadLetters: rejected and too-late records, to the dead-letter file (or topic, for Kafka).
  * </ol>
  */
 public final class ClickCountsPipeline {
@@ -81,14 +80,13 @@ public final class ClickCountsPipeline {
 
   /** Adds the whole click-counts pipeline to {@code pipeline}. */
   public static Outputs build(Pipeline pipeline, ClickCountsPipelineOptions options, ProcessingClock clock) {
-    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
-    Outputs outputs = buildFrom(EventInput.stamped(parsed), options, clock);
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, "click-counts");
+    Outputs outputs = buildFrom(EventInput.stamped(parsed, options), options, clock);
     PCollection<DeadLetter> deadLetters =
         PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
             .and(outputs.deadLetters)
             .apply("AllDeadLetters", Flatten.pCollections());
-    deadLetters.apply(
-        "WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "click-counts")));
+    EventInput.writeDeadLetters(deadLetters, options, "click-counts");
     return new Outputs(outputs.rollingRows, outputs.slidingRows, deadLetters);
   }
 

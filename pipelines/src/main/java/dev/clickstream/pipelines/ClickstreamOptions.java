@@ -3,25 +3,83 @@ package dev.clickstream.pipelines;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
-import org.apache.beam.sdk.options.Validation;
 
 /** Options every clickstream pipeline shares: where events come from and where features go. */
 public interface ClickstreamOptions extends PipelineOptions {
   /** H2 in a file under ./data; AUTO_SERVER lets `serve` read it while a pipeline writes. */
   String DEFAULT_ONLINE_STORE = "jdbc:h2:file:./data/online;AUTO_SERVER=TRUE";
 
+  @Description("Where events come from: file (--input) or kafka (--bootstrapServers, --topic).")
+  @Default.String("file")
+  String getSource();
+
+  void setSource(String value);
+
   @Description(
-      "Events to read: a file path or glob. JSON lines (one event per line) or Avro container files (.avro).")
-  @Validation.Required
+      "Events to read with --source=file: a file path or glob. JSON lines (one event per line) or Avro container"
+          + " files (.avro).")
   String getInput();
 
   void setInput(String value);
 
-  @Description("Input format: auto (Avro for *.avro, else JSON lines), json or avro.")
+  @Description(
+      "Event format. Files: auto (Avro for *.avro, else JSON lines), json or avro. Kafka messages: auto (JSON"
+          + " when a message starts with '{', else Avro binary), json or avro.")
   @Default.String("auto")
   String getInputFormat();
 
   void setInputFormat(String value);
+
+  @Description("Kafka brokers to read from and write dead letters to, with --source=kafka: HOST:PORT[,HOST:PORT].")
+  @Default.String("127.0.0.1:9092")
+  String getBootstrapServers();
+
+  void setBootstrapServers(String value);
+
+  @Description("Kafka topic of the events, with --source=kafka.")
+  @Default.String("clickstream_events")
+  String getTopic();
+
+  void setTopic(String value);
+
+  @Description(
+      "Kafka topic for dead letters with --source=kafka: each holds the original message bytes, with the reason,"
+          + " detail, stage and source position in its headers.")
+  @Default.String("clickstream_events_dlq")
+  String getDeadLetterTopic();
+
+  void setDeadLetterTopic(String value);
+
+  @Description(
+      "Kafka consumer group: its committed offsets (committed as checkpoints complete) are where a new run starts;"
+          + " with none, reading starts at the earliest offset. Default clickstream-PIPELINE.")
+  @Default.String("")
+  String getConsumerGroup();
+
+  void setConsumerGroup(String value);
+
+  @Description(
+      "With --source=kafka: stop after this many records (events and bad records alike), then close every window"
+          + " and finish, as a backfill or a test does. Unset: run until cancelled.")
+  Long getMaxRecords();
+
+  void setMaxRecords(Long value);
+
+  @Description(
+      "With --source=kafka: how far behind the latest event time read from a partition its events may still"
+          + " arrive before the watermark passes them (500ms, 5s, 1m, PT1M).")
+  @Default.String("30s")
+  String getMaxOutOfOrderness();
+
+  void setMaxOutOfOrderness(String value);
+
+  @Description(
+      "With --source=kafka: after a partition has been caught up and silent this long, its watermark advances"
+          + " with the wall clock, so windows close without new events.")
+  @Default.String("10s")
+  String getIdleTimeout();
+
+  void setIdleTimeout(String value);
 
   @Description(
       "JDBC URL of the online store: jdbc:h2:file:PATH (embedded), jdbc:postgresql://HOST:PORT/DB or jdbc:mariadb://HOST:PORT/DB (jdbc:mysql:// too)."
@@ -46,12 +104,31 @@ public interface ClickstreamOptions extends PipelineOptions {
   void setDeadLetter(String value);
 
   @Description(
-      "How long after the watermark passes an event's window late events still update features: 0, 500ms, 30s,"
-          + " 10m, 1h or ISO-8601 (PT10M).")
+      "How far behind the watermark an event may arrive and still update features; later ones are dead letters"
+          + " with reason late: 0, 500ms, 30s, 10m, 1h or ISO-8601 (PT10M).")
   @Default.String("0")
   String getAllowedLateness();
 
   void setAllowedLateness(String value);
+
+  /** Whether events come from Kafka; a --source other than file or kafka is an error that says what to use. */
+  public static boolean readsKafka(ClickstreamOptions options) {
+    String source = options.getSource() == null ? "file" : options.getSource();
+    switch (source) {
+      case "file":
+        return false;
+      case "kafka":
+        return true;
+      default:
+        throw new IllegalArgumentException("--source=" + source + " is not supported: use file or kafka");
+    }
+  }
+
+  /** {@link #getConsumerGroup()}, or {@code clickstream-<pipeline>} when it is not set. */
+  public static String consumerGroup(ClickstreamOptions options, String pipeline) {
+    String group = options.getConsumerGroup();
+    return group == null || group.isEmpty() ? "clickstream-" + pipeline : group;
+  }
 
   /** {@link #getDeadLetter()}, or {@code ./data/dead-letters/<pipeline>.jsonl} when it is not set. */
   static String deadLetterPath(ClickstreamOptions options, String pipeline) {

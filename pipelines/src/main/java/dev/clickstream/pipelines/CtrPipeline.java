@@ -9,7 +9,6 @@ import dev.clickstream.transforms.CtrPerUser;
 import dev.clickstream.transforms.FormatCtrRows;
 import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.ProcessingClock;
-import dev.clickstream.transforms.WriteDeadLetters;
 import dev.clickstream.transforms.WriteOfflineFiles;
 import dev.clickstream.transforms.WriteToOnlineStore;
 import org.apache.beam.sdk.Pipeline;
@@ -31,7 +30,7 @@ import org.apache.beam.sdk.values.PCollectionTuple;
  *   <li>FormatRows: one {@link CtrFeatureRow} per window and pane.
  *   <li>WriteOnlineStore: upsert into {@code ctr_5min}, one row per user holding the latest window.
  *   <li>WriteOfflineStore: every row, appended to Avro files partitioned by date.
- *   <li>WriteDeadLetters: rejected records as JSON lines.
+ *   <li>WriteDeadLetters: rejected records, to the dead-letter file (or topic, for Kafka).
  * </ol>
  */
 public final class CtrPipeline {
@@ -63,11 +62,10 @@ public final class CtrPipeline {
 
   /** Adds the whole CTR pipeline to {@code pipeline}: read, parse, compute, write, dead letters. */
   public static Outputs build(Pipeline pipeline, CtrPipelineOptions options, ProcessingClock clock) {
-    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
-    PCollection<CtrFeatureRow> rows = buildFrom(EventInput.stamped(parsed), options, clock);
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, "ctr");
+    PCollection<CtrFeatureRow> rows = buildFrom(EventInput.stamped(parsed, options), options, clock);
     PCollection<DeadLetter> deadLetters = parsed.get(ParseEvents.DEAD_LETTERS);
-    deadLetters.apply(
-        "WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "ctr")));
+    EventInput.writeDeadLetters(deadLetters, options, "ctr");
     return new Outputs(rows, deadLetters);
   }
 

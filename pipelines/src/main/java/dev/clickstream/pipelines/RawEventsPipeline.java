@@ -10,7 +10,6 @@ import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.SelectFeatureEvents;
 import dev.clickstream.transforms.TileAggregate;
-import dev.clickstream.transforms.WriteDeadLetters;
 import dev.clickstream.transforms.WriteToOnlineStore;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -53,11 +52,10 @@ public final class RawEventsPipeline {
 
   /** Adds the whole raw-events pipeline to {@code pipeline}; returns the dead letters. */
   public static PCollection<DeadLetter> build(Pipeline pipeline, ClickstreamOptions options, ProcessingClock clock) {
-    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options);
-    buildFrom(EventInput.stamped(parsed), options, clock);
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, "raw-events");
+    buildFrom(EventInput.stamped(parsed, options), options, clock);
     PCollection<DeadLetter> deadLetters = parsed.get(ParseEvents.DEAD_LETTERS);
-    deadLetters.apply(
-        "WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, "raw-events")));
+    EventInput.writeDeadLetters(deadLetters, options, "raw-events");
     return deadLetters;
   }
 

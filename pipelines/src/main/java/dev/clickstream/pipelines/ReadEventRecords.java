@@ -32,7 +32,8 @@ public final class ReadEventRecords extends PTransform<PBegin, PCollection<Strin
   /** {@code formatOption} is auto, json or avro; auto picks Avro for a pattern ending in .avro. */
   public static ReadEventRecords from(String filePattern, String formatOption) {
     if (filePattern == null || filePattern.isBlank()) {
-      throw new IllegalArgumentException("--input is required: a file path or glob of events");
+      throw new IllegalArgumentException(
+          "--input is required: a file path or glob of events (or read Kafka with --source=kafka)");
     }
     return new ReadEventRecords(filePattern, resolveFormat(filePattern, formatOption));
   }

@@ -225,7 +225,7 @@ final class BenchCommand {
 
   private static void load(
       OnlineStore store, String url, String dataDir, long events, long users, String span, PrintStream out,
-      PrintStream err) {
+      PrintStream err) throws InterruptedException {
     String eventsFile = dataDir + "/bench/events-" + events + ".jsonl";
     out.println("== 1/3 Generating events");
     GenerateCommand.run(

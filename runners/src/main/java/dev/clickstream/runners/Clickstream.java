@@ -13,7 +13,9 @@ public final class Clickstream {
           "",
           "Commands:",
           "  demo       the main job on embedded defaults: generate, run every pipeline on embedded Flink, serve",
-          "  generate   write a deterministic synthetic event stream to a file",
+          "  generate   write a deterministic synthetic event stream to a file, or produce it to Kafka",
+          "  replay     replay a recorded events file to a Kafka topic, one message per record",
+          "  kafka      run a single-node Kafka broker in the foreground (no install needed)",
           "  run        run a pipeline: ctr, click-counts, raw-events or all (embedded Flink by default)",
           "  serve      serve feature vectors from the online store over HTTP",
           "  bench      bench serving: load events, then time pre-computed, on-demand and tiled lookups",
@@ -39,6 +41,10 @@ public final class Clickstream {
           return DemoCommand.run(rest, out, err);
         case "generate":
           return GenerateCommand.run(rest, out, err);
+        case "replay":
+          return ReplayCommand.run(rest, out, err);
+        case "kafka":
+          return KafkaCommand.run(rest, out);
         case "run":
           return RunCommand.run(rest, out, err);
         case "serve":

@@ -1,5 +1,6 @@
 package dev.clickstream.runners;
 
+import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.pipelines.ClickstreamOptions;
@@ -7,8 +8,16 @@ import dev.clickstream.store.FeatureTable;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import io.javalin.Javalin;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,16 +28,23 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * {@code ./clickstream demo}: the main job on embedded defaults. Generates events, runs every pipeline on embedded
- * Flink into the H2 online store and the offline files, starts the feature server and fetches a few vectors over
- * HTTP: CTR, and click counts pre-computed, on demand and tiled, which agree.
+ * {@code ./clickstream demo}: the main job on embedded defaults. Starts a Kafka broker in the JVM, runs every
+ * pipeline in streaming mode on embedded Flink while a generator produces events to the topic, into the H2 online
+ * store and the offline files; then starts the feature server and fetches a few vectors over HTTP: CTR, and click
+ * counts pre-computed, on demand and tiled, which agree.
  */
 final class DemoCommand {
   static final String HELP =
@@ -36,21 +52,26 @@ final class DemoCommand {
           "\n",
           "Usage: ./clickstream demo [options]",
           "",
-          "0. clears what an earlier demo left in DATA (feature rows, offline files, dead letters)",
-          "1. generates ~100k events (1% malformed on purpose) into DATA/demo/events.jsonl",
-          "2. runs every pipeline ('run all') on embedded Flink into the H2 online store (DATA/online):",
-          "   ctr_5min, click_counts, click_events and click_tiles, plus CTR rows in the offline store",
-          "   (DATA/offline); malformed records go to DATA/dead-letters/all.jsonl",
+          "0. clears what an earlier demo left in DATA (feature rows, offline files)",
+          "1. starts a real Kafka broker inside this process (from Kafka's test kit; its data is temporary)",
+          "2. runs every pipeline ('run all --source=kafka') in streaming mode on embedded Flink while ~100k",
+          "   events (1% malformed on purpose, event times over the last hour) are produced to the topic",
+          "   (and recorded in DATA/demo/events.jsonl, for ./clickstream replay);",
+          "   features land in the H2 online store (DATA/online) as events arrive: ctr_5min, click_counts,",
+          "   click_events, click_tiles, plus CTR rows in the offline store (DATA/offline); malformed records go",
+          "   to the dead-letter topic. The job ends once it has read every record and closed every window",
           "3. starts the feature server and prints vectors fetched over HTTP: CTR, and click counts",
           "   pre-computed, on demand and tiled, as of the same time",
           "",
           "  --dataDir=DATA       where everything is written (default ./data)",
-          "  --events=N           events to generate (default 100000)",
+          "  --events=N           events to produce (default 100000)",
+          "  --rate=N             events per second (default 10000)",
           "  --users=N            distinct users (default 1000)",
           "  --port=N             server port (default 8080; a free port is used if it is taken)",
           "  --keepServing=BOOL   keep the server up until Ctrl-C (default: true in a terminal, else false)");
 
-  private static final Set<String> FLAGS = Set.of("events", "users", "port", "keepServing", "dataDir");
+  private static final Set<String> FLAGS = Set.of("events", "rate", "users", "port", "keepServing", "dataDir");
+  private static final long PROGRESS_SECONDS = 2;
 
   private DemoCommand() {}
 
@@ -61,40 +82,69 @@ final class DemoCommand {
     }
     Flags flags = Flags.parse("demo", args, FLAGS);
     long events = flags.longValue("events", 100_000, 1, 100_000_000);
+    double rate = flags.doubleValue("rate", 10_000, 1, 10_000_000);
     long users = flags.longValue("users", 1_000, 1, 10_000_000);
     int port = (int) flags.longValue("port", 8080, 0, 65_535);
     boolean keepServing = flags.booleanValue("keepServing", System.console() != null);
     String dataDir = flags.string("dataDir", "./data");
-    String eventsFile = dataDir + "/demo/events.jsonl";
-    String deadLetters = dataDir + "/dead-letters/all.jsonl";
     String offlineStore = dataDir + "/offline";
+    String eventsFile = dataDir + "/demo/events.jsonl";
     String onlineStore =
         dataDir.equals("./data")
             ? ClickstreamOptions.DEFAULT_ONLINE_STORE
             : "jdbc:h2:file:" + dataDir + "/online;AUTO_SERVER=TRUE";
 
-    clearPreviousRun(onlineStore, offlineStore, deadLetters, out);
+    clearPreviousRun(onlineStore, offlineStore, out);
+    OnlineStore store = OnlineStore.forUrl(onlineStore);
 
-    out.println("== 1/3 Generating events");
-    GenerateCommand.run(
-        List.of("--output=" + eventsFile, "--events=" + events, "--users=" + users, "--malformedRatio=0.01"),
-        out,
-        err);
+    out.println("== 1/3 Starting a Kafka broker in this process");
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
+      String kafka = broker.bootstrapServers();
+      KafkaTopics.ensure(kafka, EmbeddedKafkaBroker.EVENTS_TOPIC, EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
+      out.printf("Kafka is on %s: topics %s and %s%n", kafka, EmbeddedKafkaBroker.EVENTS_TOPIC,
+          EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
 
-    out.println("\n== 2/3 Running every pipeline on embedded Flink");
-    ClickstreamOptions options =
-        RunCommand.options(
-            "all",
-            List.of(
-                "--runner=FlinkRunner",
-                "--input=" + eventsFile,
-                "--onlineStore=" + onlineStore,
-                "--offlineStore=" + offlineStore,
-                "--deadLetter=" + deadLetters));
-    RunCommand.printCounters(RunCommand.runWithHeartbeat(RunCommand.pipelineFor("all", options), out), out);
+      out.printf(Locale.ROOT, "%n== 2/3 Streaming %,d events through every pipeline on embedded Flink%n", events);
+      ClickstreamOptions options =
+          RunCommand.options(
+              "all",
+              List.of(
+                  "--runner=FlinkRunner",
+                  "--source=kafka",
+                  "--bootstrapServers=" + kafka,
+                  "--maxRecords=" + events,
+                  "--streaming=true",
+                  "--onlineStore=" + onlineStore,
+                  "--offlineStore=" + offlineStore));
+      CompletableFuture<PipelineResult> pipeline =
+          CompletableFuture.supplyAsync(
+              () -> RunCommand.runWithHeartbeat(RunCommand.pipelineFor("all", options), out),
+              runnable -> new Thread(runnable, "demo-pipeline").start());
+      ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(
+          task -> {
+            Thread thread = new Thread(task, "demo-progress");
+            thread.setDaemon(true);
+            return thread;
+          });
+      progress.scheduleAtFixedRate(
+          () -> showProgress(store, out), PROGRESS_SECONDS, PROGRESS_SECONDS, TimeUnit.SECONDS);
+      try {
+        GenerateCommand.run(
+            // Event times cover the last hour, so every window of the click counts has something to say.
+            List.of("--kafka=" + kafka, "--events=" + events, "--rate=" + rate, "--users=" + users,
+                "--start=" + (System.currentTimeMillis() - 3_600_000L), "--span=1h", "--malformedRatio=0.01",
+                "--output=" + eventsFile),
+            out,
+            err);
+        out.println("Every event is in Kafka; the pipelines finish reading, close the last windows and stop.");
+        RunCommand.printCounters(pipeline.get(), out);
+      } finally {
+        progress.shutdownNow();
+      }
+      showDeadLetters(kafka, out);
+    }
 
     out.println("\n== 3/3 Serving features");
-    OnlineStore store = OnlineStore.forUrl(onlineStore);
     Javalin server = startOnFreePortIfTaken(store, port, out);
     String base = "http://localhost:" + server.port();
     try {
@@ -122,7 +172,7 @@ final class DemoCommand {
       out.printf("  curl '%s/features/click_counts_on_demand/u0?as_of=%s'%n", base, eventTime);
       out.printf("  curl '%s/features/click_counts_tiled/u0?as_of=%s'%n", base, eventTime);
       out.printf("  curl -X POST -H 'Content-Type: application/json' -d '[\"u0\",\"u1\"]' %s/features/ctr_5min%n", base);
-      out.printf("Dead letters: %s   Offline rows: %s/ctr_5min/%n", deadLetters, offlineStore);
+      out.printf("Offline rows: %s/ctr_5min/%n", offlineStore);
       if (keepServing) {
         out.println("Serving until Ctrl-C. (./clickstream serve serves the same store later.)");
         CountDownLatch forever = new CountDownLatch(1);
@@ -143,7 +193,7 @@ final class DemoCommand {
    * The demo shows what one run computes. A stored row is only replaced by a newer window or a fuller pane, so
    * rows left by an earlier demo over other events would otherwise hide this run's.
    */
-  private static void clearPreviousRun(String onlineStore, String offlineStore, String deadLetters, PrintStream out)
+  private static void clearPreviousRun(String onlineStore, String offlineStore, PrintStream out)
       throws IOException {
     OnlineStore store = OnlineStore.forUrl(onlineStore);
     List<FeatureTable> tables = new ArrayList<>(FeatureTables.all());
@@ -163,9 +213,49 @@ final class DemoCommand {
         }
       }
     }
-    Files.deleteIfExists(Path.of(deadLetters));
-    out.printf("Starting from nothing: cleared %s in the online store, %s and %s%n%n",
-        tables.stream().map(FeatureTable::name).collect(Collectors.joining(", ")), offlineRows, deadLetters);
+    out.printf("Starting from nothing: cleared %s in the online store, and %s%n%n",
+        tables.stream().map(FeatureTable::name).collect(Collectors.joining(", ")), offlineRows);
+  }
+
+  /** One line while events stream: how far the features have got. */
+  private static void showProgress(OnlineStore store, PrintStream out) {
+    try {
+      int users = store.readTable(FeatureTables.CLICK_COUNTS).size();
+      String u0 = store.read(FeatureTables.CLICK_COUNTS, "u0")
+          .map(row -> FeatureDefinitions.CLICK_COUNTS.featureColumns().stream()
+              .map(column -> column + "=" + row.get(column))
+              .collect(Collectors.joining(" ")))
+          .orElse("no clicks yet");
+      out.printf(Locale.ROOT, "  live: click_counts rows for %,d users; u0: %s%n", users, u0);
+    } catch (RuntimeException e) {
+      out.println("  live: the online store is not readable yet (" + e.getMessage() + ")");
+    }
+  }
+
+  /** How many records went to the dead-letter topic, and why the first one did. */
+  private static void showDeadLetters(String kafka, PrintStream out) {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+    properties.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-dead-letters");
+    properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      TopicPartition partition = new TopicPartition(EmbeddedKafkaBroker.DEAD_LETTER_TOPIC, 0);
+      consumer.assign(List.of(partition));
+      long count = consumer.endOffsets(List.of(partition)).get(partition);
+      out.printf(Locale.ROOT, "Dead letters: %,d in topic %s", count, EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
+      for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofSeconds(5))) {
+        out.printf(", the first: reason=%s detail=\"%s\" payload=%s%n",
+            header(record, "reason"), header(record, "detail"), new String(record.value(), StandardCharsets.UTF_8));
+        return;
+      }
+      out.println();
+    }
+  }
+
+  private static String header(ConsumerRecord<byte[], byte[]> record, String key) {
+    Header header = record.headers().lastHeader(key);
+    return header == null ? "" : new String(header.value(), StandardCharsets.UTF_8);
   }
 
   private static Javalin startOnFreePortIfTaken(OnlineStore store, int port, PrintStream out) {

@@ -2,6 +2,7 @@ package dev.clickstream.runners;
 
 import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.transforms.ClickEventDecoder;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,15 +20,26 @@ import org.apache.avro.specific.SpecificDatumWriter;
 
 /** {@code ./clickstream generate}: writes a deterministic synthetic event stream to a file. */
 final class GenerateCommand {
+  static final String DEFAULT_TOPIC = "clickstream_events";
+
   static final String HELP =
       String.join(
           "\n",
           "Usage: ./clickstream generate --output=FILE [options]",
+          "       ./clickstream generate --kafka=HOST:PORT [--topic=T] [--rate=N] [--format=avro|json] [options]",
           "",
-          "Writes a deterministic synthetic clickstream (same options, same file) in arrival order:",
-          "JSON lines, or an Avro container file when FILE ends in .avro.",
+          "Writes a deterministic synthetic clickstream (same options, same records) in arrival order:",
+          "JSON lines, or an Avro container file when FILE ends in .avro; or produces it to a Kafka topic,",
+          "one message per record (keyed by user), at a target rate or as fast as the broker takes it.",
           "",
-          "  --output=FILE          where to write (required); parent directories are created",
+          "  --output=FILE          where to write; parent directories are created",
+          "  --kafka=HOST:PORT      produce to this Kafka broker (the topic is created if missing); with --output",
+          "                         too, FILE records what was produced, as JSON lines",
+          "  --topic=T              Kafka topic (default " + DEFAULT_TOPIC + ")",
+          "  --rate=N               Kafka: records per second (default 0: as fast as possible); with a rate,",
+          "                         event times follow the wall clock: --start defaults to now, --span to",
+          "                         events / rate",
+          "  --format=avro|json     Kafka: message encoding of valid events (default avro: Avro binary)",
           "  --events=N             number of records (default 100000)",
           "  --users=N              distinct users u0..u{N-1} (default 1000)",
           "  --items=N              distinct items item0..item{N-1} (default 200)",
@@ -38,25 +50,30 @@ final class GenerateCommand {
           "  --otherRatio=R         share of page_view events, which CTR ignores (default 0.05)",
           "  --skew=S               Zipf exponent of user activity; 0 is uniform (default 1.0)",
           "  --jitter=DURATION      event time lags arrival by up to this, so events arrive out of order (default 30s)",
-          "  --malformedRatio=R     share of deliberately malformed records, JSON lines only (default 0)",
+          "  --malformedRatio=R     share of deliberately malformed records; not in Avro files (default 0)",
           "",
-          "Example: ./clickstream generate --output=data/events.jsonl --events=1000000 --malformedRatio=0.01");
+          "Examples: ./clickstream generate --output=data/events.jsonl --events=1000000 --malformedRatio=0.01",
+          "          ./clickstream generate --kafka=127.0.0.1:9092 --events=600000 --rate=10000");
 
   private static final Set<String> FLAGS =
       Set.of(
           "output", "events", "users", "items", "seed", "start", "span", "clickRatio", "otherRatio", "skew", "jitter",
-          "malformedRatio");
+          "malformedRatio", "kafka", "topic", "rate", "format");
 
   private GenerateCommand() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
+  static int run(List<String> args, PrintStream out, PrintStream err) throws InterruptedException {
     if (Flags.wantsHelp(args)) {
       out.println(HELP);
       return 0;
     }
     Flags flags = Flags.parse("generate", args, FLAGS);
-    if (!flags.has("output")) {
-      throw new UsageException("generate: --output=FILE is required (see ./clickstream generate --help)");
+    if (!flags.has("output") && !flags.has("kafka")) {
+      throw new UsageException(
+          "generate: give --output=FILE or --kafka=HOST:PORT, or both (see ./clickstream generate --help)");
+    }
+    if (flags.has("kafka")) {
+      return produce(flags, out, err);
     }
     EventGenerator.Settings settings = settings(flags);
     Path output = Path.of(flags.string("output", null));
@@ -73,6 +90,63 @@ final class GenerateCommand {
         Locale.ROOT,
         "Wrote %,d records (%,d malformed) for %,d users to %s in %.1f s%n",
         counts[0], counts[1], settings.users, output, seconds);
+    return 0;
+  }
+
+  /** Produces the stream to Kafka; with a rate, event times follow the wall clock. */
+  private static int produce(Flags flags, PrintStream out, PrintStream err) throws InterruptedException {
+    String bootstrapServers = flags.string("kafka", null);
+    String topic = flags.string("topic", DEFAULT_TOPIC);
+    double rate = flags.doubleValue("rate", 0, 0, 10_000_000);
+    String format = flags.string("format", "avro");
+    if (!format.equals("avro") && !format.equals("json")) {
+      throw new UsageException("generate: --format=" + format + " is not supported: use avro or json");
+    }
+    EventGenerator.Settings settings = settings(flags);
+    if (!flags.has("start")) {
+      settings.startMillis = System.currentTimeMillis();
+    }
+    if (rate > 0 && !flags.has("span")) {
+      settings.spanMillis = Math.max(1, (long) (settings.events / rate * 1000));
+    }
+    KafkaTopics.ensure(bootstrapServers, topic);
+    out.printf(Locale.ROOT, "Producing %,d records (%s) to %s at %s, %s%n",
+        settings.events, format, topic, bootstrapServers,
+        rate > 0 ? String.format(Locale.ROOT, "%,.0f records/s", rate) : "as fast as possible");
+    long[] malformed = new long[1];
+    String recordTo = flags.string("output", null);
+    if (recordTo != null && recordTo.toLowerCase(Locale.ROOT).endsWith(".avro")) {
+      throw new UsageException("generate: with --kafka, --output records JSON lines; use a .jsonl file");
+    }
+    KafkaEventProducer producer = new KafkaEventProducer(bootstrapServers, topic, rate, settings.events, err);
+    try (producer; BufferedWriter recorded = recordTo == null ? null : newWriter(Path.of(recordTo))) {
+      new EventGenerator(settings).generate(record -> {
+        byte[] key = null;
+        byte[] value;
+        if (record.event == null) {
+          malformed[0]++;
+          value = record.malformedLine.getBytes(StandardCharsets.UTF_8);
+        } else {
+          key = record.event.getUserId().getBytes(StandardCharsets.UTF_8);
+          value = format.equals("avro")
+              ? ClickEventDecoder.toAvro(record.event)
+              : EventGenerator.toJsonLine(record.event).getBytes(StandardCharsets.UTF_8);
+        }
+        if (recorded != null) {
+          writeLine(recorded, record.event == null ? record.malformedLine : EventGenerator.toJsonLine(record.event));
+        }
+        try {
+          producer.send(key, value);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted after " + producer.sent() + " records", e);
+        }
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + recordTo + ": " + e.getMessage(), e);
+    }
+    out.printf(Locale.ROOT, "Produced %,d records (%,d malformed) for %,d users to %s in %.1f s%n",
+        producer.sent(), malformed[0], settings.users, topic, producer.secondsSinceStart());
     return 0;
   }
 
@@ -148,6 +222,15 @@ final class GenerateCommand {
       throw new UncheckedIOException("cannot write " + output + ": " + e.getMessage(), e);
     }
     return counts;
+  }
+
+  private static BufferedWriter newWriter(Path output) {
+    try {
+      Files.createDirectories(output.toAbsolutePath().getParent());
+      return Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + output + ": " + e.getMessage(), e);
+    }
   }
 
   private static void append(DataFileWriter<ClickEvent> writer, ClickEvent event) {

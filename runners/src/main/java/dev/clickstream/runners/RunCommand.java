@@ -17,10 +17,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
@@ -86,6 +89,7 @@ final class RunCommand {
   private static String help() {
     List<String> lines = new ArrayList<>();
     lines.add("Usage: ./clickstream run PIPELINE --input=FILE_OR_GLOB [options]");
+    lines.add("       ./clickstream run PIPELINE --source=kafka [--bootstrapServers=HOST:PORT] [options]");
     lines.add("");
     lines.add("Pipelines:");
     for (PipelineSpec spec : PIPELINES.values()) {
@@ -97,12 +101,23 @@ final class RunCommand {
         "  --runner=FlinkRunner|DirectRunner   FlinkRunner (default) runs an embedded Flink cluster in this JVM,",
         "                                      unless --flinkMaster=HOST:PORT names a running one",
         "  --input=FILE_OR_GLOB                events: JSON lines, or Avro container files (*.avro)",
+        "  --source=file|kafka                 default file; kafka reads --topic (default clickstream_events)",
+        "                                      from --bootstrapServers (default 127.0.0.1:9092): Avro binary or",
+        "                                      JSON messages, dead letters to --deadLetterTopic",
+        "                                      (default clickstream_events_dlq)",
+        "  --maxRecords=N                      kafka: stop after N records, close every window and finish",
+        "  --maxOutOfOrderness=DURATION        kafka: how far behind a partition's latest event time events may",
+        "                                      arrive before the watermark passes them (default 30s)",
+        "  --idleTimeout=DURATION              kafka: a silent partition's watermark follows the clock after this",
+        "                                      (default 10s)",
+        "  --checkpointingInterval=MS          Flink: checkpoint every MS; offsets are committed as they complete",
         "  --onlineStore=JDBC_URL              default " + ClickstreamOptions.DEFAULT_ONLINE_STORE,
         "                                      or jdbc:postgresql://HOST:PORT/DB?user=USER",
         "                                      or jdbc:mariadb://HOST:PORT/DB?user=USER (jdbc:mysql:// too)",
         "  --offlineStore=DIR                  default ./data/offline",
-        "  --deadLetter=PATH                   default ./data/dead-letters/PIPELINE.jsonl",
-        "  --allowedLateness=DURATION          how late an event may be and still update features (default 0)",
+        "  --deadLetter=PATH                   files: default ./data/dead-letters/PIPELINE.jsonl",
+        "  --allowedLateness=DURATION          how far behind the watermark an event may arrive and still update",
+        "                                      features (default 0); later ones are dead letters, reason late",
         "  --counter=stateful|sliding          click-counts and all: how click counts are kept (default stateful)",
         "",
         "'./clickstream run PIPELINE --help' lists every option of the pipeline, including the runner's."));
@@ -127,13 +142,35 @@ final class RunCommand {
       return 0;
     }
     ClickstreamOptions options = options(spec.name, rest);
-    checkInputExists(options.getInput());
+    boolean kafka;
+    try {
+      kafka = ClickstreamOptions.readsKafka(options);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("run " + spec.name + ": " + e.getMessage());
+    }
+    String from;
+    String deadLetters;
+    if (kafka) {
+      KafkaTopics.ensure(options.getBootstrapServers(), options.getTopic(), options.getDeadLetterTopic());
+      from = "kafka " + options.getTopic() + "@" + options.getBootstrapServers()
+          + (options.getMaxRecords() == null ? " (until cancelled)" : " (" + options.getMaxRecords() + " records)");
+      deadLetters = "kafka topic " + options.getDeadLetterTopic();
+    } else {
+      checkInputExists(options.getInput());
+      from = options.getInput();
+      deadLetters = ClickstreamOptions.deadLetterPath(options, spec.name);
+    }
     out.printf("Running the %s pipeline on %s: %s -> %s%n",
-        spec.name, options.getRunner().getSimpleName(), options.getInput(), options.getOnlineStore());
-    PipelineResult result = runWithHeartbeat(pipelineFor(spec.name, options), out);
+        spec.name, options.getRunner().getSimpleName(), from, options.getOnlineStore());
+    Supplier<String> status =
+        kafka
+            ? new KafkaLag(options.getBootstrapServers(), options.getTopic(),
+                ClickstreamOptions.consumerGroup(options, spec.name))::describe
+            : () -> "";
+    PipelineResult result = runWithHeartbeat(pipelineFor(spec.name, options), out, status);
     out.println("Done. Counters:");
     printCounters(result, out);
-    out.printf("Dead letters: %s%n", ClickstreamOptions.deadLetterPath(options, spec.name));
+    out.printf("Dead letters: %s%n", deadLetters);
     return 0;
   }
 
@@ -167,6 +204,11 @@ final class RunCommand {
 
   /** Runs to completion, printing a line every {@link #HEARTBEAT_SECONDS} so a long run is visibly alive. */
   static PipelineResult runWithHeartbeat(Pipeline pipeline, PrintStream out) {
+    return runWithHeartbeat(pipeline, out, () -> "");
+  }
+
+  /** As {@link #runWithHeartbeat(Pipeline, PrintStream)}, each heartbeat followed by {@code status}. */
+  static PipelineResult runWithHeartbeat(Pipeline pipeline, PrintStream out, Supplier<String> status) {
     long started = System.nanoTime();
     ScheduledExecutorService heartbeat =
         Executors.newSingleThreadScheduledExecutor(
@@ -176,7 +218,8 @@ final class RunCommand {
               return thread;
             });
     heartbeat.scheduleAtFixedRate(
-        () -> out.printf("  ... still running (%d s)%n", (System.nanoTime() - started) / 1_000_000_000L),
+        () -> out.printf("  ... still running (%d s)%s%n", (System.nanoTime() - started) / 1_000_000_000L,
+            status.get()),
         HEARTBEAT_SECONDS,
         HEARTBEAT_SECONDS,
         TimeUnit.SECONDS);
@@ -193,23 +236,27 @@ final class RunCommand {
     }
   }
 
+  /** Beam's own source and sink counters repeat ours in other words. */
+  private static final Set<String> HIDDEN_NAMESPACES = Set.of("source", "source.splits", "sink", "KafkaIOReader");
+
+  /** Every counter of ours, summed over the steps that report it, sorted by name. */
   static void printCounters(PipelineResult result, PrintStream out) {
     MetricQueryResults metrics = result.metrics().queryMetrics(MetricsFilter.builder().build());
-    List<MetricResult<Long>> counters = new ArrayList<>();
-    metrics.getCounters().forEach(counters::add);
-    counters.sort(
-        (a, b) -> (a.getName().getNamespace() + a.getName().getName())
-            .compareTo(b.getName().getNamespace() + b.getName().getName()));
-    for (MetricResult<Long> counter : counters) {
-      if (!counter.getName().getNamespace().startsWith("org.apache.beam")) {
-        out.printf(
-            Locale.ROOT, "  %-48s %,14d%n",
-            counter.getName().getNamespace() + "/" + counter.getName().getName(), counter.getAttempted());
+    Map<String, Long> totals = new TreeMap<>();
+    for (MetricResult<Long> counter : metrics.getCounters()) {
+      String namespace = counter.getName().getNamespace();
+      if (!namespace.startsWith("org.apache.beam") && !HIDDEN_NAMESPACES.contains(namespace)) {
+        totals.merge(namespace + "/" + counter.getName().getName(), counter.getAttempted(), Long::sum);
       }
     }
+    totals.forEach((name, total) -> out.printf(Locale.ROOT, "  %-48s %,14d%n", name, total));
   }
 
   static void checkInputExists(String input) {
+    if (input == null || input.isBlank()) {
+      throw new UsageException(
+          "--input=FILE_OR_GLOB is required to read files; or read Kafka with --source=kafka (see --help)");
+    }
     try {
       if (FileSystems.match(List.of(input)).get(0).metadata().isEmpty()) {
         throw new FileNotFoundException(input);

@@ -69,17 +69,21 @@ public final class OnlineStore {
     if (CREATED_TABLES.contains(marker)) {
       return;
     }
-    try (Connection connection = dataSource.getConnection();
-        Statement statement = connection.createStatement()) {
-      statement.execute(dialect.createTableSql(table));
-      for (String createIndex : dialect.createIndexSql(table)) {
-        statement.execute(createIndex);
+    // One connection for the create and the check after it: when the database is down, one wait for the pool.
+    try (Connection connection = dataSource.getConnection()) {
+      try (Statement statement = connection.createStatement()) {
+        statement.execute(dialect.createTableSql(table));
+        for (String createIndex : dialect.createIndexSql(table)) {
+          statement.execute(createIndex);
+        }
+      } catch (SQLException e) {
+        // Two workers may race on CREATE TABLE IF NOT EXISTS (PostgreSQL reports a duplicate type): fine if it exists.
+        if (!tableExists(connection, table)) {
+          throw e;
+        }
       }
     } catch (SQLException e) {
-      // Two workers may race on CREATE TABLE IF NOT EXISTS (PostgreSQL reports a duplicate type): fine if it exists.
-      if (!tableExists(table)) {
-        throw unavailable("cannot create table " + table.name(), e);
-      }
+      throw unavailable("cannot create table " + table.name(), e);
     }
     CREATED_TABLES.add(marker);
   }
@@ -156,8 +160,17 @@ public final class OnlineStore {
           connection.commit();
           return result;
         } catch (SQLException | RuntimeException e) {
-          connection.rollback();
+          rollBack(connection, e);
           throw e;
+        } catch (AssertionError e) {
+          if (!isPgjdbcClosedDuringBatch(e)) {
+            throw e;
+          }
+          SQLException closed =
+              new SQLException("the connection closed during a batch (pgjdbc with assertions enabled reports that"
+                  + " as an AssertionError, pgjdbc/pgjdbc#1458)", "08003", e);
+          rollBack(connection, closed);
+          throw closed;
         }
       } catch (SQLException e) {
         if (attempt == MAX_WRITE_ATTEMPTS || !isWriteConflict(e)) {
@@ -166,6 +179,30 @@ public final class OnlineStore {
         LOG.debug("{} lost a race with another writer (attempt {}); running it again", what, attempt, e);
       }
     }
+  }
+
+  /**
+   * Rolls back after {@code failure}. On a broken connection the rollback fails too; that failure is kept on {@code
+   * failure} as suppressed, so the caller still sees (and classifies) what went wrong first. The pool rolls back
+   * or discards the connection when it is returned either way.
+   */
+  private static void rollBack(Connection connection, Exception failure) {
+    try {
+      connection.rollback();
+    } catch (SQLException rollbackFailure) {
+      failure.addSuppressed(rollbackFailure);
+    }
+  }
+
+  /**
+   * pgjdbc 42.7.4 run with assertions enabled ({@code -ea}, as in tests) fails an assertion in {@code
+   * BatchResultHandler.isAutoCommit} instead of throwing the batch's SQLException when the connection closes during
+   * {@code executeBatch} (pgjdbc/pgjdbc#1458, fixed by pgjdbc/pgjdbc#4187): that one is a broken connection. Drop
+   * this once the driver has the fix.
+   */
+  private static boolean isPgjdbcClosedDuringBatch(AssertionError e) {
+    StackTraceElement[] trace = e.getStackTrace();
+    return trace.length > 0 && trace[0].getClassName().equals("org.postgresql.jdbc.BatchResultHandler");
   }
 
   /** Orders rows by their primary key: the entity as a string, then any time keys as numbers. */
@@ -194,7 +231,8 @@ public final class OnlineStore {
   }
 
   private boolean isWriteConflictItself(SQLException e) {
-    return WRITE_CONFLICT_STATES.contains(e.getSQLState())
+    // Set.of(...).contains(null) throws, and not every SQLException has a state (Hikari's "Connection is closed").
+    return (e.getSQLState() != null && WRITE_CONFLICT_STATES.contains(e.getSQLState()))
         || (dialect == Dialect.MARIADB && MARIADB_WRITE_CONFLICT_CODES.contains(e.getErrorCode()));
   }
 
@@ -359,9 +397,8 @@ public final class OnlineStore {
     return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
   }
 
-  private boolean tableExists(FeatureTable table) {
-    try (Connection connection = dataSource.getConnection();
-        Statement statement = connection.createStatement()) {
+  private static boolean tableExists(Connection connection, FeatureTable table) {
+    try (Statement statement = connection.createStatement()) {
       statement.executeQuery("SELECT 1 FROM " + table.name() + " WHERE 1 = 0").close();
       return true;
     } catch (SQLException e) {

@@ -58,8 +58,8 @@ class ParseEventsTest {
           .setTimestamp(NOON + 1)
           .build();
 
-  private static final String LONGEST_ID = "u".repeat(ParseEvents.MAX_ID_LENGTH);
-  private static final String TOO_LONG_ID = "u".repeat(ParseEvents.MAX_ID_LENGTH + 1);
+  private static final String LONGEST_ID = "u".repeat(ClickEventDecoder.MAX_ID_LENGTH);
+  private static final String TOO_LONG_ID = "u".repeat(ClickEventDecoder.MAX_ID_LENGTH + 1);
 
   // ---------------------------------------------------------------------------------------------------------------
   // Valid events
@@ -307,7 +307,7 @@ class ParseEventsTest {
   void parseAcceptsTheBoundaryValues() throws Exception {
     String line =
         "{\"event_id\":\"" + LONGEST_ID + "\",\"user_id\":\"u-1\",\"event_type\":\"view\",\"timestamp\":"
-            + ParseEvents.MAX_TIMESTAMP_MILLIS + "}";
+            + ClickEventDecoder.MAX_TIMESTAMP_MILLIS + "}";
     assertThat(
         ParseEvents.ParseFn.parse(line),
         equalTo(
@@ -376,15 +376,15 @@ class ParseEventsTest {
 
   @Test
   void parseRejectsTheJsonNullLiteral() {
-    ParseEvents.InvalidEventException e =
-        assertThrows(ParseEvents.InvalidEventException.class, () -> ParseEvents.ParseFn.parse("null"));
+    InvalidEventException e =
+        assertThrows(InvalidEventException.class, () -> ParseEvents.ParseFn.parse("null"));
     assertThat(e.reason, equalTo("malformed_json"));
     assertThat(e.getMessage(), containsString("expected a JSON object, got null"));
   }
 
   private static void assertInvalid(String line, String reason, String detail) {
-    ParseEvents.InvalidEventException e =
-        assertThrows(ParseEvents.InvalidEventException.class, () -> ParseEvents.ParseFn.parse(line));
+    InvalidEventException e =
+        assertThrows(InvalidEventException.class, () -> ParseEvents.ParseFn.parse(line));
     assertThat(e.reason, equalTo(reason));
     assertThat(e.getMessage(), equalTo(detail));
   }

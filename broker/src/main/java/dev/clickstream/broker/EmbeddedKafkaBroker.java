@@ -1,0 +1,145 @@
+package dev.clickstream.broker;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import kafka.server.BrokerServer;
+import kafka.testkit.KafkaClusterTestKit;
+import kafka.testkit.TestKitNodes;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * A real single-node Kafka broker (KRaft, combined broker and controller) inside this JVM, started from Kafka's own
+ * test kit ({@link KafkaClusterTestKit}): for tests, the demo and {@code ./clickstream kafka}, where there is no
+ * Docker and no Kafka distribution.
+ *
+ * <p>The client listener is on a fixed port of 127.0.0.1 for the broker's whole life, so {@link #restartBroker()} can
+ * stop and start the broker under running clients, which reconnect to the same address. Its data lives in a
+ * temporary directory that {@link #close()} deletes.
+ */
+public final class EmbeddedKafkaBroker implements AutoCloseable {
+  /** The topic every pipeline reads by default. */
+  public static final String EVENTS_TOPIC = "clickstream_events";
+  /** Where the pipelines put records they cannot use, with the reason in the headers. */
+  public static final String DEAD_LETTER_TOPIC = "clickstream_events_dlq";
+
+  private static final long ADMIN_TIMEOUT_SECONDS = 15;
+
+  private final KafkaClusterTestKit cluster;
+  private final int port;
+
+  private EmbeddedKafkaBroker(KafkaClusterTestKit cluster, int port) {
+    this.cluster = cluster;
+    this.port = port;
+  }
+
+  /** Starts a broker listening on 127.0.0.1:{@code port}, or on a free port when {@code port} is 0. */
+  public static EmbeddedKafkaBroker start(int port) throws Exception {
+    int clientPort = port == 0 ? freePort() : port;
+    KafkaClusterTestKit cluster =
+        new KafkaClusterTestKit.Builder(
+                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
+            .setConfigProp("listeners", "EXTERNAL://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:0")
+            // One node: every internal topic has one replica, and a consumer group starts without waiting.
+            .setConfigProp("offsets.topic.replication.factor", "1")
+            .setConfigProp("offsets.topic.num.partitions", "1")
+            .setConfigProp("transaction.state.log.replication.factor", "1")
+            .setConfigProp("transaction.state.log.min.isr", "1")
+            .setConfigProp("group.initial.rebalance.delay.ms", "0")
+            .setConfigProp("auto.create.topics.enable", "true")
+            .setConfigProp("num.partitions", "1")
+            .build();
+    try {
+      cluster.format();
+      cluster.startup();
+      cluster.waitForReadyBrokers();
+    } catch (Exception e) {
+      cluster.close();
+      throw new IOException(
+          "cannot start the embedded Kafka broker on 127.0.0.1:" + clientPort
+              + (port == 0 ? "" : " (is the port taken? choose another with --port)") + ": " + e.getMessage(),
+          e);
+    }
+    return new EmbeddedKafkaBroker(cluster, clientPort);
+  }
+
+  /** {@code host:port} for clients' {@code bootstrap.servers}. */
+  public String bootstrapServers() {
+    return "127.0.0.1:" + port;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Creates {@code topic} with {@code partitions} partitions, unless it exists. */
+  public void createTopic(String topic, int partitions) throws ExecutionException, InterruptedException {
+    createTopics(bootstrapServers(), Map.of(topic, partitions));
+  }
+
+  /**
+   * Creates the topics that are missing, one replica each: how the launcher prepares a broker it did not start.
+   *
+   * @param partitionsByTopic the partition count of each topic to create
+   */
+  public static void createTopics(String bootstrapServers, Map<String, Integer> partitionsByTopic)
+      throws ExecutionException, InterruptedException {
+    Properties properties = new Properties();
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    // Fail within seconds, not minutes, when nothing listens there.
+    properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_SECONDS));
+    properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_SECONDS));
+    try (Admin admin = Admin.create(properties)) {
+      Set<String> existing = admin.listTopics().names().get(ADMIN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      List<NewTopic> missing =
+          partitionsByTopic.entrySet().stream()
+              .filter(topic -> !existing.contains(topic.getKey()))
+              .map(topic -> new NewTopic(topic.getKey(), topic.getValue(), (short) 1))
+              .collect(Collectors.toList());
+      if (!missing.isEmpty()) {
+        admin.createTopics(missing).all().get(ADMIN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      }
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        throw e;
+      }
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new ExecutionException(
+          "Kafka at " + bootstrapServers + " did not answer within " + ADMIN_TIMEOUT_SECONDS + " s", e);
+    }
+  }
+
+  /**
+   * Stops the broker and starts it again on the same port with the same data, as a broker restart in production:
+   * clients see their connections drop and come back. The controller keeps running.
+   */
+  public void restartBroker() throws Exception {
+    BrokerServer broker = cluster.brokers().values().iterator().next();
+    broker.shutdown();
+    broker.awaitShutdown();
+    broker.startup();
+    cluster.waitForReadyBrokers();
+  }
+
+  /** Stops the broker and deletes its data. */
+  @Override
+  public void close() throws Exception {
+    cluster.close();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,107 @@
+package dev.clickstream.pipelines;
+
+import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.InvalidEventException;
+import java.util.Optional;
+import java.util.function.LongSupplier;
+import org.apache.beam.sdk.io.kafka.KafkaRecord;
+import org.apache.beam.sdk.io.kafka.TimestampPolicy;
+import org.apache.beam.sdk.io.kafka.TimestampPolicyFactory;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.kafka.common.TopicPartition;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * Event time and the watermark of one Kafka partition, from the events' own {@code timestamp}s, with bounded
+ * out-of-orderness; and the one place that decides which events are too late.
+ *
+ * <p><b>Watermark.</b> {@code W = (greatest event timestamp read so far) - maxOutOfOrderness}, never moving back.
+ * When the partition has been caught up and silent for {@code idleTimeout}, {@code W} also advances with the wall
+ * clock from then on, so an idle partition does not hold every window open; a partition that has never held a
+ * record advances to {@code now - maxOutOfOrderness}.
+ *
+ * <p><b>Too late.</b> A valid event whose timestamp is earlier than {@code W - allowedLateness}, with {@code W} as it
+ * was when the event was read, is too late: it is stamped with {@code W} instead of its own time, which is how
+ * {@link ReadKafkaEvents} recognizes it and sends it to the dead letters. Every other event is stamped with its own
+ * time. Because downstream watermarks never pass the source's, an event accepted here is never dropped later by a
+ * window or a timer: within the allowed lateness it always updates its features. The decision depends only on the
+ * order of records within the partition (and on idleness), so replaying a partition gives the same dead letters.
+ *
+ * <p>Records that are not valid events do not move {@code W}; they are stamped with {@code W} and become dead
+ * letters downstream.
+ */
+final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
+  private final ClickEventDecoder.Format format;
+  private final long maxOutOfOrdernessMillis;
+  private final long allowedLatenessMillis;
+  private final long idleTimeoutMillis;
+  private final LongSupplier wallClock;
+
+  /** The greatest valid event timestamp read, or MIN before the first one. */
+  private long maxEventTime;
+  private long watermark;
+  private long lastRecordAt;
+  private boolean hasRecords;
+
+  EventTimePolicy(
+      ClickEventDecoder.Format format,
+      Duration maxOutOfOrderness,
+      Duration allowedLateness,
+      Duration idleTimeout,
+      Optional<Instant> previousWatermark,
+      LongSupplier wallClock) {
+    this.format = format;
+    this.maxOutOfOrdernessMillis = maxOutOfOrderness.getMillis();
+    this.allowedLatenessMillis = allowedLateness.getMillis();
+    this.idleTimeoutMillis = idleTimeout.getMillis();
+    this.wallClock = wallClock;
+    this.watermark = previousWatermark.map(Instant::getMillis).orElse(BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis());
+    // Restored from a checkpoint: judge lateness as before it, which the watermark alone records.
+    this.hasRecords = previousWatermark.isPresent();
+    this.maxEventTime = hasRecords ? watermark + maxOutOfOrdernessMillis : Long.MIN_VALUE;
+    this.lastRecordAt = wallClock.getAsLong();
+  }
+
+  /** The factory KafkaIO calls for each partition it reads, at start and on restore from a checkpoint. */
+  static TimestampPolicyFactory<byte[], byte[]> factory(
+      ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness, Duration idleTimeout) {
+    return (TopicPartition partition, Optional<Instant> previousWatermark) ->
+        new EventTimePolicy(
+            format, maxOutOfOrderness, allowedLateness, idleTimeout, previousWatermark, System::currentTimeMillis);
+  }
+
+  @Override
+  public Instant getTimestampForRecord(PartitionContext context, KafkaRecord<byte[], byte[]> record) {
+    lastRecordAt = wallClock.getAsLong();
+    long eventTime;
+    try {
+      eventTime = ClickEventDecoder.decode(record.getKV().getValue(), format).getTimestamp();
+    } catch (InvalidEventException e) {
+      return new Instant(watermark);
+    }
+    if (eventTime < watermark - allowedLatenessMillis) {
+      return new Instant(watermark);
+    }
+    hasRecords = true;
+    if (eventTime > maxEventTime) {
+      maxEventTime = eventTime;
+      watermark = Math.max(watermark, maxEventTime - maxOutOfOrdernessMillis);
+    }
+    return new Instant(eventTime);
+  }
+
+  @Override
+  public Instant getWatermark(PartitionContext context) {
+    long now = wallClock.getAsLong();
+    long silentFor = now - lastRecordAt;
+    if (context.getMessageBacklog() == 0 && silentFor >= idleTimeoutMillis) {
+      long idleWatermark =
+          hasRecords
+              ? maxEventTime - maxOutOfOrdernessMillis + (silentFor - idleTimeoutMillis)
+              : now - maxOutOfOrdernessMillis;
+      watermark = Math.max(watermark, Math.min(idleWatermark, BoundedWindow.TIMESTAMP_MAX_VALUE.getMillis()));
+    }
+    return new Instant(watermark);
+  }
+}

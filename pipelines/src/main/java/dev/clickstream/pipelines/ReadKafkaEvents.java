@@ -1,0 +1,176 @@
+package dev.clickstream.pipelines;
+
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.DeadLetters;
+import dev.clickstream.transforms.InvalidEventException;
+import dev.clickstream.transforms.ParseEvents;
+import java.util.Map;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.io.kafka.KafkaIO;
+import org.apache.beam.sdk.io.kafka.KafkaRecord;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * Reads click events from a Kafka topic: valid events under {@link ParseEvents#EVENTS}, each at its own event time
+ * ({@link EventTimePolicy}), and everything else under {@link ParseEvents#DEAD_LETTERS} with its exact bytes, the
+ * reason and its {@code topic/partition@offset}.
+ *
+ * <p>KafkaIO only moves bytes: decoding happens in this transform, because a deserializer that throws would fail the
+ * job (KafkaIO's bad-record handler is ignored by the classic Flink runner). Every record read is counted once: {@code
+ * ReadKafkaEvents/records_read = ParseEvents/events_parsed + ParseEvents/dead_letters + EventTime/events_too_late}.
+ *
+ * <p>Offsets are committed to the consumer group as checkpoints are finalized, so a new run resumes there; results
+ * stay exactly once across restarts because every store write is an idempotent upsert.
+ */
+public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> {
+  static final String STAGE = "ReadKafkaEvents";
+  static final String LATE_STAGE = "EventTime";
+
+  private final String bootstrapServers;
+  private final String topic;
+  private final String consumerGroup;
+  private final ClickEventDecoder.Format format;
+  private final Duration maxOutOfOrderness;
+  private final Duration allowedLateness;
+  private final Duration idleTimeout;
+  private final Long maxRecords;
+
+  private ReadKafkaEvents(
+      String bootstrapServers,
+      String topic,
+      String consumerGroup,
+      ClickEventDecoder.Format format,
+      Duration maxOutOfOrderness,
+      Duration allowedLateness,
+      Duration idleTimeout,
+      Long maxRecords) {
+    this.bootstrapServers = bootstrapServers;
+    this.topic = topic;
+    this.consumerGroup = consumerGroup;
+    this.format = format;
+    this.maxOutOfOrderness = maxOutOfOrderness;
+    this.allowedLateness = allowedLateness;
+    this.idleTimeout = idleTimeout;
+    this.maxRecords = maxRecords;
+  }
+
+  /** The source a pipeline's options describe; {@code pipeline} names its default consumer group. */
+  static ReadKafkaEvents from(ClickstreamOptions options, String pipeline) {
+    if (options.getBootstrapServers() == null || options.getBootstrapServers().isBlank()) {
+      throw new IllegalArgumentException("--source=kafka needs --bootstrapServers=HOST:PORT");
+    }
+    if (options.getTopic() == null || options.getTopic().isBlank()) {
+      throw new IllegalArgumentException("--source=kafka needs --topic=TOPIC");
+    }
+    Long maxRecords = options.getMaxRecords();
+    if (maxRecords != null && maxRecords < 1) {
+      throw new IllegalArgumentException("--maxRecords must be at least 1, got " + maxRecords);
+    }
+    return new ReadKafkaEvents(
+        options.getBootstrapServers(),
+        options.getTopic(),
+        ClickstreamOptions.consumerGroup(options, pipeline),
+        ClickEventDecoder.Format.parse(options.getInputFormat()),
+        DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()),
+        DurationOption.parse("allowedLateness", options.getAllowedLateness()),
+        DurationOption.parse("idleTimeout", options.getIdleTimeout()),
+        maxRecords);
+  }
+
+  @Override
+  public PCollectionTuple expand(PBegin begin) {
+    KafkaIO.Read<byte[], byte[]> read =
+        KafkaIO.<byte[], byte[]>read()
+            .withBootstrapServers(bootstrapServers)
+            .withTopic(topic)
+            .withKeyDeserializer(ByteArrayDeserializer.class)
+            .withValueDeserializer(ByteArrayDeserializer.class)
+            .withConsumerConfigUpdates(
+                Map.of(
+                    ConsumerConfig.GROUP_ID_CONFIG, consumerGroup,
+                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false))
+            .withTimestampPolicyFactory(
+                EventTimePolicy.factory(format, maxOutOfOrderness, allowedLateness, idleTimeout))
+            .commitOffsetsInFinalize();
+    if (maxRecords != null) {
+      read = read.withMaxNumRecords(maxRecords);
+    }
+    PCollectionTuple result =
+        begin
+            .apply("ReadFromKafka", read)
+            .apply(
+                "DecodeEvents",
+                ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness))
+                    .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
+    result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
+    result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
+    return result;
+  }
+
+  /** Decodes each message, and sorts out the events {@link EventTimePolicy} found too late. */
+  static final class DecodeFn extends DoFn<KafkaRecord<byte[], byte[]>, ClickEvent> {
+    private final ClickEventDecoder.Format format;
+    private final Duration maxOutOfOrderness;
+    private final Duration allowedLateness;
+
+    private final Counter recordsRead = Metrics.counter(STAGE, "records_read");
+    private final Counter parsed = Metrics.counter(ParseEvents.STAGE, "events_parsed");
+    private final Counter deadLettered = Metrics.counter(ParseEvents.STAGE, "dead_letters");
+    private final Counter tooLate = Metrics.counter(LATE_STAGE, "events_too_late");
+
+    DecodeFn(ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness) {
+      this.format = format;
+      this.maxOutOfOrderness = maxOutOfOrderness;
+      this.allowedLateness = allowedLateness;
+    }
+
+    @ProcessElement
+    public void processElement(
+        @Element KafkaRecord<byte[], byte[]> record, @Timestamp Instant stamped, MultiOutputReceiver out) {
+      recordsRead.inc();
+      byte[] payload = record.getKV().getValue();
+      String source = record.getTopic() + "/" + record.getPartition() + "@" + record.getOffset();
+      ClickEvent event;
+      try {
+        event = ClickEventDecoder.decode(payload, format);
+      } catch (InvalidEventException e) {
+        deadLettered.inc();
+        Metrics.counter(ParseEvents.STAGE, "dead_letters_" + e.reason).inc();
+        out.get(ParseEvents.DEAD_LETTERS)
+            .output(DeadLetters.ofMessage(ParseEvents.STAGE, e.reason, e.getMessage(), payload, source));
+        return;
+      }
+      // EventTimePolicy stamps a too-late event with the partition's watermark instead of its own time.
+      if (stamped.getMillis() != event.getTimestamp()) {
+        tooLate.inc();
+        out.get(ParseEvents.DEAD_LETTERS)
+            .output(DeadLetters.ofMessage(LATE_STAGE, TooLateEvents.REASON, lateDetail(event, stamped), payload, source));
+        return;
+      }
+      parsed.inc();
+      out.get(ParseEvents.EVENTS).output(event);
+    }
+
+    private String lateDetail(ClickEvent event, Instant watermark) {
+      return "event time " + new Instant(event.getTimestamp()) + " is more than the allowed lateness ("
+          + allowedLateness + ") behind the partition's watermark " + watermark
+          + " (the latest event time read before it less --maxOutOfOrderness=" + maxOutOfOrderness
+          + "); raise --allowedLateness or --maxOutOfOrderness to apply such events";
+    }
+  }
+}

@@ -1,0 +1,118 @@
+package dev.clickstream.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.transforms.ClickEventDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.beam.sdk.io.kafka.KafkaRecord;
+import org.apache.beam.sdk.io.kafka.KafkaTimestampType;
+import org.apache.beam.sdk.io.kafka.TimestampPolicy.PartitionContext;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class EventTimePolicyTest {
+  private static final Duration OUT_OF_ORDERNESS = Duration.millis(1_000);
+  private static final Duration IDLE_TIMEOUT = Duration.millis(10_000);
+  private final long[] wallClock = {5_000_000};
+
+  @Test
+  void eventsAreStampedWithTheirOwnTimeUntilTheyFallBehindTheWatermarkLessTheLateness() {
+    EventTimePolicy policy = policy(Duration.millis(500), Optional.empty());
+    List<Long> stamps = new ArrayList<>();
+    // max 10_000 -> W 9_000; 8_600 is late but within 500 ms; 8_499 is too late and stamped at W.
+    for (long time : new long[] {10_000, 9_500, 8_600, 8_500, 8_499, 12_000, 10_999, 11_000}) {
+      stamps.add(stamp(policy, event(time)));
+    }
+    assertThat(stamps, equalTo(List.of(10_000L, 9_500L, 8_600L, 8_500L, 9_000L, 12_000L, 10_999L, 11_000L)));
+    assertThat(policy.getWatermark(context(5)), equalTo(new Instant(11_000)));
+  }
+
+  @Test
+  void badRecordsDoNotMoveTheWatermarkAndAreStampedWithIt() {
+    EventTimePolicy policy = policy(Duration.ZERO, Optional.empty());
+    stamp(policy, event(10_000));
+    // Valid JSON of an event a year ahead, but without a user: it must not drag the watermark forward.
+    byte[] bad = "{\"event_id\":\"e\",\"event_type\":\"click\",\"timestamp\":40000000000}"
+        .getBytes(StandardCharsets.UTF_8);
+    assertThat(stamp(policy, bad), equalTo(9_000L));
+    assertThat(stamp(policy, event(9_000)), equalTo(9_000L));
+    assertThat(policy.getWatermark(context(0)), equalTo(new Instant(9_000)));
+  }
+
+  @Test
+  void anIdlePartitionFollowsTheWallClockOnceCaughtUpForTheIdleTimeout() {
+    EventTimePolicy policy = policy(Duration.ZERO, Optional.empty());
+    stamp(policy, event(100_000));
+    wallClock[0] += 10_000;
+    assertThat("backlog left: not idle", policy.getWatermark(context(3)), equalTo(new Instant(99_000)));
+    assertThat("caught up for exactly the timeout", policy.getWatermark(context(0)), equalTo(new Instant(99_000)));
+    wallClock[0] += 2_500;
+    assertThat(policy.getWatermark(context(0)), equalTo(new Instant(101_500)));
+    // The advanced watermark holds: an event behind it is now too late.
+    assertThat(stamp(policy, event(101_000)), equalTo(101_500L));
+    assertThat(stamp(policy, event(101_500)), equalTo(101_500L));
+    assertThat(policy.getWatermark(context(0)), equalTo(new Instant(101_500)));
+  }
+
+  @Test
+  void aPartitionThatNeverHeldARecordAdvancesToTheWallClockWhenIdle() {
+    EventTimePolicy policy = policy(Duration.ZERO, Optional.empty());
+    assertThat(policy.getWatermark(context(0)), equalTo(BoundedWindow.TIMESTAMP_MIN_VALUE));
+    wallClock[0] += 10_000;
+    assertThat(policy.getWatermark(context(0)), equalTo(new Instant(wallClock[0] - 1_000)));
+  }
+
+  @Test
+  void aRestoredPolicyJudgesLatenessFromTheCheckpointedWatermark() {
+    EventTimePolicy policy = policy(Duration.ZERO, Optional.of(new Instant(50_000)));
+    assertThat(policy.getWatermark(context(5)), equalTo(new Instant(50_000)));
+    assertThat(stamp(policy, event(49_999)), equalTo(50_000L));
+    assertThat(stamp(policy, event(50_500)), equalTo(50_500L));
+    assertThat(policy.getWatermark(context(5)), equalTo(new Instant(50_000)));
+    assertThat(stamp(policy, event(52_000)), equalTo(52_000L));
+    assertThat(policy.getWatermark(context(5)), equalTo(new Instant(51_000)));
+  }
+
+  private EventTimePolicy policy(Duration allowedLateness, Optional<Instant> previousWatermark) {
+    return new EventTimePolicy(
+        ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT, previousWatermark,
+        () -> wallClock[0]);
+  }
+
+  private static long stamp(EventTimePolicy policy, byte[] value) {
+    KafkaRecord<byte[], byte[]> record =
+        new KafkaRecord<>("t", 0, 0, 0, KafkaTimestampType.CREATE_TIME, null, null, value);
+    return policy.getTimestampForRecord(context(1), record).getMillis();
+  }
+
+  private static byte[] event(long timestamp) {
+    return ClickEventDecoder.toAvro(
+        ClickEvent.newBuilder()
+            .setEventId("e" + timestamp)
+            .setUserId("u1")
+            .setEventType("click")
+            .setTimestamp(timestamp)
+            .build());
+  }
+
+  private static PartitionContext context(long backlog) {
+    return new PartitionContext() {
+      @Override
+      public long getMessageBacklog() {
+        return backlog;
+      }
+
+      @Override
+      public Instant getBacklogCheckTime() {
+        return Instant.now();
+      }
+    };
+  }
+}

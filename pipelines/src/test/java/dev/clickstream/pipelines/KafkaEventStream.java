@@ -1,0 +1,188 @@
+package dev.clickstream.pipelines;
+
+import dev.clickstream.broker.TopicReader;
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.store.FeatureTables;
+import dev.clickstream.store.OnlineStore;
+import dev.clickstream.transforms.ClickEventDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.TreeMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * A stream of Kafka messages for one partition, out of order, with some events too late and some records malformed,
+ * and what a pipeline must make of it, computed in plain Java from the documented rules: the watermark is the
+ * greatest event time produced so far less the out-of-orderness bound, and an event earlier than the watermark less
+ * the allowed lateness is too late. Valid events are Avro binary or JSON at random.
+ */
+final class KafkaEventStream {
+  static final long START = 1_763_800_000_000L;
+  static final long MINUTE = 60_000L;
+  static final long[] WINDOWS = {MINUTE, 10 * MINUTE, 30 * MINUTE, 60 * MINUTE};
+
+  final List<byte[]> messages = new ArrayList<>();
+  /** user -> sorted timestamps of the clicks that must be applied. */
+  final Map<String, List<Long>> clicksByUser = new TreeMap<>();
+  int malformed;
+  int tooLate;
+  /** Events behind the watermark but within the allowed lateness: applied all the same. */
+  int lateButApplied;
+
+  /**
+   * @param meanGapMillis mean event-time step between consecutive events
+   * @param jitterMillis each event's time is moved back by up to this much: out of order
+   */
+  KafkaEventStream(
+      long seed, int events, int users, long meanGapMillis, long jitterMillis, long maxOutOfOrderness,
+      long allowedLateness) {
+    Random random = new Random(seed);
+    long clock = START;
+    long maxEventTime = Long.MIN_VALUE;
+    long watermark = Long.MIN_VALUE;
+    for (int i = 0; i < events; i++) {
+      clock += (long) (random.nextDouble() * 2 * meanGapMillis);
+      int roll = random.nextInt(100);
+      if (roll == 0) {
+        messages.add(malformedRecord(i, random));
+        malformed++;
+        continue;
+      }
+      // One in fifty is far behind: too late unless the lateness allowed is generous.
+      long timestamp =
+          roll == 1 ? clock - 20 * MINUTE : clock - (long) (random.nextDouble() * jitterMillis);
+      String user = "u" + random.nextInt(users);
+      int kind = random.nextInt(10);
+      String type = kind < 5 ? "click" : kind < 9 ? "impression" : "page_view";
+      ClickEvent event =
+          ClickEvent.newBuilder()
+              .setEventId("e" + i)
+              .setUserId(user)
+              .setEventType(type)
+              .setItemId(random.nextBoolean() ? "ad-" + random.nextInt(20) : null)
+              .setSessionId(null)
+              .setTimestamp(timestamp)
+              .build();
+      messages.add(random.nextBoolean() ? ClickEventDecoder.toAvro(event) : json(event));
+      if (watermark != Long.MIN_VALUE && timestamp < watermark - allowedLateness) {
+        tooLate++;
+        continue;
+      }
+      if (timestamp < watermark) {
+        lateButApplied++;
+      }
+      if (timestamp > maxEventTime) {
+        maxEventTime = timestamp;
+        watermark = Math.max(watermark, maxEventTime - maxOutOfOrderness);
+      }
+      if (type.equals("click")) {
+        clicksByUser.computeIfAbsent(user, u -> new ArrayList<>()).add(timestamp);
+      }
+    }
+    clicksByUser.values().forEach(Collections::sort);
+  }
+
+  long latestClick(String user) {
+    List<Long> clicks = clicksByUser.get(user);
+    return clicks.get(clicks.size() - 1);
+  }
+
+  /** [latest click, clicks in [latest - W, latest] per window, shortest first] of every user with a click. */
+  Map<String, List<Object>> expectedClickCounts() {
+    Map<String, List<Object>> rows = new TreeMap<>();
+    clicksByUser.forEach((user, clicks) -> {
+      long asOf = latestClick(user);
+      List<Object> row = new ArrayList<>();
+      row.add(asOf);
+      for (long window : WINDOWS) {
+        row.add(clicks.stream().filter(t -> t >= asOf - window && t <= asOf).count());
+      }
+      rows.put(user, row);
+    });
+    return rows;
+  }
+
+  /** user -> [event_time, counts shortest window first] of every stored click_counts row. */
+  static Map<String, List<Object>> storedClickCounts(String url) {
+    Map<String, List<Object>> rows = new TreeMap<>();
+    for (Map<String, Object> row : OnlineStore.forUrl(url).readTable(FeatureTables.CLICK_COUNTS)) {
+      List<Object> values = new ArrayList<>();
+      values.add(row.get("event_time"));
+      FeatureDefinitions.CLICK_COUNTS.featureColumns().forEach(column -> values.add(row.get(column)));
+      rows.put((String) row.get("user_id"), values);
+    }
+    return rows;
+  }
+
+  void produceTo(String bootstrapServers, String topic) throws Exception {
+    produce(bootstrapServers, topic, messages);
+  }
+
+  /** Sends {@code messages} to partition 0 of {@code topic}, in order, and waits until all are acknowledged. */
+  static void produce(String bootstrapServers, String topic, List<byte[]> messages) throws Exception {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ProducerConfig.ACKS_CONFIG, "all");
+    properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    properties.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000);
+    properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    properties.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (byte[] message : messages) {
+        producer.send(new ProducerRecord<>(topic, 0, null, message));
+      }
+      producer.flush();
+    }
+  }
+
+  /** Every record of {@code topic}, waiting up to {@code timeout} for {@code expected} of them. */
+  static List<ConsumerRecord<byte[], byte[]>> readTopic(
+      String bootstrapServers, String topic, int expected, Duration timeout) {
+    return TopicReader.readFromStart(bootstrapServers, topic, expected, timeout);
+  }
+
+  static String header(ConsumerRecord<byte[], byte[]> record, String key) {
+    return new String(record.headers().lastHeader(key).value(), StandardCharsets.UTF_8);
+  }
+
+  private static byte[] json(ClickEvent event) {
+    StringBuilder json = new StringBuilder();
+    json.append("{\"event_id\":\"").append(event.getEventId())
+        .append("\",\"user_id\":\"").append(event.getUserId())
+        .append("\",\"event_type\":\"").append(event.getEventType()).append('"');
+    if (event.getItemId() != null) {
+      json.append(",\"item_id\":\"").append(event.getItemId()).append('"');
+    }
+    json.append(",\"timestamp\":").append(event.getTimestamp()).append('}');
+    return json.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] malformedRecord(int i, Random random) {
+    switch (random.nextInt(4)) {
+      case 0:
+        return ("{\"event_id\":\"e" + i + "\",\"user_id\":").getBytes(StandardCharsets.UTF_8);
+      case 1:
+        return ("{\"event_id\":\"e" + i + "\",\"event_type\":\"click\",\"timestamp\":1}")
+            .getBytes(StandardCharsets.UTF_8);
+      case 2:
+        byte[] garbage = new byte[1 + random.nextInt(30)];
+        random.nextBytes(garbage);
+        garbage[0] = (byte) 0xFF;
+        return garbage;
+      default:
+        return new byte[0];
+    }
+  }
+}

@@ -1,0 +1,245 @@
+package dev.clickstream.transforms;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clickstream.schemas.ClickEvent;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Locale;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DatumReader;
+import org.apache.avro.io.DatumWriter;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
+
+/**
+ * Turns one record (a JSON line, or a Kafka message holding JSON or Avro binary) into a validated {@link
+ * ClickEvent}, or says exactly why it cannot. Every source shares these rules, so a record means the same thing
+ * whether it came from a file or a topic.
+ */
+public final class ClickEventDecoder {
+  /** How message bytes are encoded. */
+  public enum Format {
+    /** JSON when the first non-blank byte is '{', else Avro binary: a '{' can never start a valid Avro event. */
+    AUTO,
+    JSON,
+    /** Avro binary of {@link ClickEvent#getClassSchema()}, without a container or a schema-registry header. */
+    AVRO;
+
+    /** auto, json or avro, in any case. */
+    public static Format parse(String option) {
+      try {
+        return valueOf(option.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException | NullPointerException e) {
+        throw new IllegalArgumentException("unknown event format '" + option + "': use auto, json or avro");
+      }
+    }
+  }
+
+  /** Longest accepted id: the online store keys are VARCHAR(256). */
+  static final int MAX_ID_LENGTH = 256;
+  /** 9999-12-31T23:59:59.999Z: the largest timestamp every store and date format can hold. */
+  static final long MAX_TIMESTAMP_MILLIS = 253_402_300_799_999L;
+
+  // Trailing tokens fail too: otherwise two events run together on one line would keep the first and lose the
+  // second without a dead letter.
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  private static final ThreadLocal<DatumReader<ClickEvent>> AVRO_READER =
+      ThreadLocal.withInitial(() -> new SpecificDatumReader<>(ClickEvent.class));
+  private static final ThreadLocal<BinaryDecoder> AVRO_DECODER = new ThreadLocal<>();
+
+  private ClickEventDecoder() {}
+
+  /** Decodes message bytes in {@code format}. */
+  public static ClickEvent decode(byte[] payload, Format format) throws InvalidEventException {
+    if (payload == null || isBlank(payload)) {
+      throw new InvalidEventException("empty_record", "the record is empty");
+    }
+    switch (format) {
+      case JSON:
+        return fromJson(payload);
+      case AVRO:
+        return fromAvro(payload);
+      default:
+        return startsWithBrace(payload) ? fromJson(payload) : fromAvro(payload);
+    }
+  }
+
+  /** One JSON object with the fields of {@link ClickEvent}, snake_case; unknown fields are ignored. */
+  public static ClickEvent fromJson(String line) throws InvalidEventException {
+    if (line == null || line.isBlank()) {
+      throw new InvalidEventException("empty_record", "the record is empty");
+    }
+    try {
+      return fromJsonTree(JSON.readTree(line));
+    } catch (JsonProcessingException e) {
+      throw new InvalidEventException("malformed_json", "not valid JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  private static ClickEvent fromJson(byte[] payload) throws InvalidEventException {
+    try {
+      return fromJsonTree(JSON.readTree(payload));
+    } catch (JsonProcessingException e) {
+      throw new InvalidEventException("malformed_json", "not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new InvalidEventException("malformed_json", "not valid JSON: " + e.getMessage());
+    }
+  }
+
+  /** Avro binary of one {@link ClickEvent}, every byte of it: trailing bytes are an error, not ignored. */
+  static ClickEvent fromAvro(byte[] payload) throws InvalidEventException {
+    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(payload, AVRO_DECODER.get());
+    AVRO_DECODER.set(decoder);
+    ClickEvent event;
+    try {
+      event = AVRO_READER.get().read(null, decoder);
+      if (!decoder.isEnd()) {
+        throw new InvalidEventException(
+            "malformed_avro", "not one Avro binary ClickEvent: bytes are left after the record");
+      }
+    } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
+        | OutOfMemoryError e) {
+      throw new InvalidEventException(
+          "malformed_avro",
+          "neither a JSON object nor an Avro binary ClickEvent (" + e.getClass().getSimpleName() + ": "
+              + e.getMessage() + ")");
+    }
+    return validated(event);
+  }
+
+  /** Avro binary of {@code event}, as {@link Format#AVRO} reads it. */
+  public static byte[] toAvro(ClickEvent event) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+    BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(bytes, null);
+    DatumWriter<ClickEvent> writer = new SpecificDatumWriter<>(ClickEvent.class);
+    try {
+      writer.write(event, encoder);
+      encoder.flush();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot encode " + event, e);
+    }
+    return bytes.toByteArray();
+  }
+
+  private static ClickEvent fromJsonTree(JsonNode node) throws InvalidEventException {
+    if (node == null || !node.isObject()) {
+      throw new InvalidEventException("malformed_json", "expected a JSON object, got " + describe(node));
+    }
+    return ClickEvent.newBuilder()
+        .setEventId(requiredString(node, "event_id"))
+        .setUserId(requiredString(node, "user_id"))
+        .setEventType(requiredString(node, "event_type"))
+        .setItemId(optionalString(node, "item_id"))
+        .setSessionId(optionalString(node, "session_id"))
+        .setTimestamp(requiredTimestamp(node))
+        .build();
+  }
+
+  /** The JSON rules for values, applied to a decoded Avro event: Avro's types cannot say "1 to 256 characters". */
+  private static ClickEvent validated(ClickEvent event) throws InvalidEventException {
+    checkedString(event.getEventId().toString(), "event_id");
+    checkedString(event.getUserId().toString(), "user_id");
+    checkedString(event.getEventType().toString(), "event_type");
+    if (event.getItemId() != null) {
+      checkedString(event.getItemId().toString(), "item_id");
+    }
+    if (event.getSessionId() != null) {
+      checkedString(event.getSessionId().toString(), "session_id");
+    }
+    checkedTimestamp(event.getTimestamp());
+    return event;
+  }
+
+  private static String requiredString(JsonNode event, String field) throws InvalidEventException {
+    JsonNode value = event.get(field);
+    if (value == null || value.isNull()) {
+      throw new InvalidEventException("missing_field", "required field '" + field + "' is missing");
+    }
+    return checkedString(value, field);
+  }
+
+  private static String optionalString(JsonNode event, String field) throws InvalidEventException {
+    JsonNode value = event.get(field);
+    return value == null || value.isNull() ? null : checkedString(value, field);
+  }
+
+  private static String checkedString(JsonNode value, String field) throws InvalidEventException {
+    if (!value.isTextual()) {
+      throw new InvalidEventException(
+          "invalid_field", "field '" + field + "' must be a string, got " + describe(value));
+    }
+    return checkedString(value.asText(), field);
+  }
+
+  private static String checkedString(String text, String field) throws InvalidEventException {
+    if (text.isBlank() || text.length() > MAX_ID_LENGTH) {
+      throw new InvalidEventException(
+          "invalid_field",
+          "field '" + field + "' must hold 1 to " + MAX_ID_LENGTH + " characters, got " + text.length());
+    }
+    return text;
+  }
+
+  private static long requiredTimestamp(JsonNode event) throws InvalidEventException {
+    JsonNode value = event.get("timestamp");
+    if (value == null || value.isNull()) {
+      throw new InvalidEventException("missing_field", "required field 'timestamp' is missing");
+    }
+    if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+      throw new InvalidEventException(
+          "invalid_field", "field 'timestamp' must be whole epoch milliseconds, got " + describe(value));
+    }
+    return checkedTimestamp(value.asLong());
+  }
+
+  private static long checkedTimestamp(long millis) throws InvalidEventException {
+    if (millis < 0 || millis > MAX_TIMESTAMP_MILLIS) {
+      throw new InvalidEventException(
+          "invalid_field",
+          "field 'timestamp' must be epoch milliseconds between 0 and " + MAX_TIMESTAMP_MILLIS + ", got " + millis);
+    }
+    return millis;
+  }
+
+  private static boolean isBlank(byte[] payload) {
+    for (byte b : payload) {
+      if (!Character.isWhitespace(b)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean startsWithBrace(byte[] payload) {
+    for (byte b : payload) {
+      if (!Character.isWhitespace(b)) {
+        return b == '{';
+      }
+    }
+    return false;
+  }
+
+  private static String describe(JsonNode node) {
+    if (node == null || node.isMissingNode()) {
+      return "nothing";
+    }
+    if (node.isNull()) {
+      return "null";
+    }
+    String text = node.toString();
+    return node.getNodeType().name().toLowerCase(Locale.ROOT) + " "
+        + (text.length() > 40 ? text.substring(0, 40) + "…" : text);
+  }
+}

@@ -1,0 +1,106 @@
+package dev.clickstream.transforms;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.clickstream.schemas.ClickEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class ClickEventDecoderTest {
+  private static final ClickEvent EVENT =
+      ClickEvent.newBuilder()
+          .setEventId("e-1")
+          .setUserId("u-1")
+          .setEventType("click")
+          .setItemId("ad-7")
+          .setSessionId(null)
+          .setTimestamp(1_709_294_400_000L)
+          .build();
+  private static final String JSON =
+      "{\"event_id\":\"e-1\",\"user_id\":\"u-1\",\"event_type\":\"click\",\"item_id\":\"ad-7\","
+          + "\"timestamp\":1709294400000}";
+
+  @Test
+  void avroBinaryRoundTripsAndAutoTellsItFromJson() throws Exception {
+    byte[] avro = ClickEventDecoder.toAvro(EVENT);
+    assertThat(ClickEventDecoder.decode(avro, ClickEventDecoder.Format.AVRO), equalTo(EVENT));
+    assertThat(ClickEventDecoder.decode(avro, ClickEventDecoder.Format.AUTO), equalTo(EVENT));
+    byte[] json = ("  " + JSON).getBytes(StandardCharsets.UTF_8);
+    assertThat(ClickEventDecoder.decode(json, ClickEventDecoder.Format.AUTO), equalTo(EVENT));
+    assertThat(ClickEventDecoder.decode(json, ClickEventDecoder.Format.JSON), equalTo(EVENT));
+  }
+
+  @Test
+  void trailingBytesAfterAnAvroRecordAreRejected() {
+    byte[] avro = ClickEventDecoder.toAvro(EVENT);
+    byte[] longer = Arrays.copyOf(avro, avro.length + 1);
+    assertInvalid(longer, ClickEventDecoder.Format.AVRO, "malformed_avro",
+        "not one Avro binary ClickEvent: bytes are left after the record");
+  }
+
+  @Test
+  void aTruncatedAvroRecordIsRejected() {
+    byte[] avro = ClickEventDecoder.toAvro(EVENT);
+    InvalidEventException e =
+        assertThrows(InvalidEventException.class,
+            () -> ClickEventDecoder.decode(Arrays.copyOf(avro, avro.length - 2), ClickEventDecoder.Format.AVRO));
+    assertThat(e.reason, equalTo("malformed_avro"));
+    assertThat(e.getMessage(), startsWith("neither a JSON object nor an Avro binary ClickEvent (EOFException"));
+  }
+
+  @Test
+  void aHugeDeclaredStringLengthIsRejectedWithoutAllocatingIt() {
+    // Zigzag varint of 2^30: a string of a billion bytes in a five-byte message.
+    byte[] bytes = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x08};
+    InvalidEventException e =
+        assertThrows(InvalidEventException.class,
+            () -> ClickEventDecoder.decode(bytes, ClickEventDecoder.Format.AUTO));
+    assertThat(e.reason, equalTo("malformed_avro"));
+  }
+
+  @Test
+  void avroEventsFollowTheSameValueRulesAsJson() {
+    ClickEvent blankUser = ClickEvent.newBuilder(EVENT).setUserId(" ").build();
+    assertInvalid(ClickEventDecoder.toAvro(blankUser), ClickEventDecoder.Format.AVRO, "invalid_field",
+        "field 'user_id' must hold 1 to 256 characters, got 1");
+    ClickEvent negative = ClickEvent.newBuilder(EVENT).setTimestamp(-1).build();
+    assertInvalid(ClickEventDecoder.toAvro(negative), ClickEventDecoder.Format.AVRO, "invalid_field",
+        "field 'timestamp' must be epoch milliseconds between 0 and 253402300799999, got -1");
+  }
+
+  @Test
+  void emptyAndBlankMessagesAreEmptyRecords() {
+    assertInvalid(new byte[0], ClickEventDecoder.Format.AUTO, "empty_record", "the record is empty");
+    assertInvalid(" \n".getBytes(StandardCharsets.UTF_8), ClickEventDecoder.Format.AVRO, "empty_record",
+        "the record is empty");
+  }
+
+  @Test
+  void invalidUtf8InJsonIsMalformedJson() {
+    byte[] json = JSON.getBytes(StandardCharsets.UTF_8);
+    json[20] = (byte) 0xC3;
+    json[21] = (byte) 0x28;
+    InvalidEventException e =
+        assertThrows(InvalidEventException.class, () -> ClickEventDecoder.decode(json, ClickEventDecoder.Format.AUTO));
+    assertThat(e.reason, equalTo("malformed_json"));
+  }
+
+  @Test
+  void formatNamesParseInAnyCaseAndUnknownOnesSayWhatToUse() {
+    assertThat(ClickEventDecoder.Format.parse("Avro"), equalTo(ClickEventDecoder.Format.AVRO));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> ClickEventDecoder.Format.parse("xml"));
+    assertThat(e.getMessage(), equalTo("unknown event format 'xml': use auto, json or avro"));
+  }
+
+  private static void assertInvalid(byte[] bytes, ClickEventDecoder.Format format, String reason, String detail) {
+    InvalidEventException e =
+        assertThrows(InvalidEventException.class, () -> ClickEventDecoder.decode(bytes, format));
+    assertThat(e.reason, equalTo(reason));
+    assertThat(e.getMessage(), equalTo(detail));
+  }
+}

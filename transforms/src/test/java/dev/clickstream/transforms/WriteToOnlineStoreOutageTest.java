@@ -1,0 +1,400 @@
+package dev.clickstream.transforms;
+
+import static dev.clickstream.store.FeatureTables.CTR_5MIN;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.matchesPattern;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.clickstream.store.ConnectionPools;
+import dev.clickstream.store.OnlineStore;
+import dev.clickstream.store.StoreFixtures;
+import dev.clickstream.store.StoreUnavailableException;
+import java.nio.file.Path;
+import java.sql.BatchUpdateException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLSyntaxErrorException;
+import java.sql.SQLTransientConnectionException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PeriodicImpulse;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.h2.api.ErrorCode;
+import org.h2.message.DbException;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.PSQLState;
+
+/**
+ * {@link WriteToOnlineStore} through real store outages: an H2 TCP server stopped and started again on the same port
+ * and files, and the local PostgreSQL and MariaDB behind a proxy that is cut and restored (those servers are shared
+ * with other tests and keep running). Every row lands with its exact values; only retries and waiting show the outage.
+ */
+@ExtendWith(TestPipelineExtension.class)
+class WriteToOnlineStoreOutageTest {
+  private static final String NAMESPACE = "WriteToOnlineStore";
+
+  /** 2024-03-01T12:00:00Z. */
+  private static final long NOON = 1_709_294_400_000L;
+  private static final long FIVE_MINUTES = 300_000L;
+  private static final long UPDATED_AT = 1_709_294_700_500L;
+
+  /** The streamed rows: one every {@link #TICK}, about six seconds of input. */
+  private static final int STREAMED_ROWS = 600;
+  private static final Duration TICK = Duration.millis(10);
+  /** How many rows the store holds before the outage begins, and how long the store is then down. */
+  private static final int ROWS_BEFORE_OUTAGE = 100;
+  private static final Duration OUTAGE = Duration.standardSeconds(3);
+  /** Longer than the pool's 10 s connection timeout, so that creating the table fails once and is retried. */
+  private static final Duration DOWN_AT_START = Duration.standardSeconds(12);
+  private static final long CONNECTION_TIMEOUT_MS = 10_000;
+  /** The most a write may take to finish after the store is back: the 5 s backoff cap and the pool's 5 s. */
+  private static final Duration RECOVERY_BOUND = Duration.standardSeconds(15);
+  /** Far longer than the outages here; a store that cannot be brought back fails the test in a minute, not ten. */
+  private static final Duration TEST_RETRY_BUDGET = Duration.standardSeconds(60);
+
+  @TempDir Path h2BaseDir;
+
+  static List<String> dialects() {
+    return StoreFixtures.dialects();
+  }
+
+  @AfterEach
+  void closePools() {
+    ConnectionPools.closeAll();
+  }
+
+  /**
+   * The store goes down for three seconds once it holds {@value #ROWS_BEFORE_OUTAGE} rows, while rows keep coming:
+   * the write blocks and retries, and after the store is back every row is there with its values.
+   */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void writesEveryRowThroughAnOutageMidStream(String dialect, TestPipeline pipeline) throws Exception {
+    ExecutorService outages = Executors.newSingleThreadExecutor();
+    try (StoreOutage store = StoreOutage.of(dialect, h2BaseDir)) {
+      String url = store.url();
+      long start = Instant.now().getMillis();
+      pipeline
+          .apply(
+              "TickEveryTenMillis",
+              PeriodicImpulse.create()
+                  .startAt(new Instant(start))
+                  // Fires at the start and at the stop too.
+                  .stopAt(new Instant(start + (STREAMED_ROWS - 1) * TICK.getMillis()))
+                  .withInterval(TICK))
+          .apply(
+              "NumberTicks",
+              MapElements.into(TypeDescriptors.longs())
+                  .via((Instant tick) -> (tick.getMillis() - start) / TICK.getMillis()))
+          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+              .withJdbcUrl(url)
+              .withRetryBudget(TEST_RETRY_BUDGET));
+      AtomicLong restoredAt = new AtomicLong();
+      Future<Integer> rowsWhenStopped =
+          outages.submit(() -> {
+            int stored = awaitRows(url, ROWS_BEFORE_OUTAGE);
+            store.stop();
+            Thread.sleep(OUTAGE.getMillis());
+            store.start();
+            restoredAt.set(System.nanoTime());
+            return stored;
+          });
+
+      PipelineResult result = runUnlessTheOutageFailed(pipeline, rowsWhenStopped);
+      long finishedAt = System.nanoTime();
+
+      assertThat(rowsWhenStopped.get(30, TimeUnit.SECONDS), lessThan(STREAMED_ROWS));
+      assertThat(OnlineStore.forUrl(url).readTable(CTR_5MIN), equalTo(stored(STREAMED_ROWS)));
+      assertThat(
+          PipelineCounters.value(result, NAMESPACE, "rows_applied")
+              + PipelineCounters.value(result, NAMESPACE, "rows_skipped_not_newer"),
+          equalTo((long) STREAMED_ROWS));
+      assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), greaterThan(0L));
+      assertThat(PipelineCounters.value(result, NAMESPACE, "store_unavailable_ms"), greaterThan(0L));
+      assertThat((finishedAt - restoredAt.get()) / 1_000_000, lessThan(RECOVERY_BOUND.getMillis()));
+    } finally {
+      outages.shutdownNow();
+    }
+  }
+
+  /**
+   * The store is down when the pipeline starts, for longer than the pool waits for a connection: creating the table
+   * in {@code @Setup} fails once, is retried, and the rows land once the store is up.
+   */
+  @Test
+  void waitsForAStoreThatIsDownWhenThePipelineStarts(TestPipeline pipeline) throws Exception {
+    ExecutorService outages = Executors.newSingleThreadExecutor();
+    try (StoreOutage store = StoreOutage.of("h2", h2BaseDir)) {
+      store.stop();
+      pipeline
+          .apply(Create.of(LongStream.range(0, 100).boxed().toList()))
+          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+              .withJdbcUrl(store.url())
+              .withRetryBudget(TEST_RETRY_BUDGET));
+      Future<Integer> restart =
+          outages.submit(() -> {
+            Thread.sleep(DOWN_AT_START.getMillis());
+            store.start();
+            return 0;
+          });
+
+      PipelineResult result = runUnlessTheOutageFailed(pipeline, restart);
+
+      assertThat(OnlineStore.forUrl(store.url()).readTable(CTR_5MIN), equalTo(stored(100)));
+      assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(100L));
+      assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), greaterThanOrEqualTo(1L));
+      assertThat(
+          PipelineCounters.value(result, NAMESPACE, "store_unavailable_ms"),
+          greaterThanOrEqualTo(CONNECTION_TIMEOUT_MS));
+    } finally {
+      outages.shutdownNow();
+    }
+  }
+
+  /** A store that stays down past the retry budget fails the bundle, saying what and for how long. */
+  @Test
+  void failsTheBundleWhenTheStoreStaysDownBeyondTheRetryBudget(TestPipeline pipeline) throws Exception {
+    try (StoreOutage store = StoreOutage.of("h2", h2BaseDir)) {
+      store.stop();
+      pipeline
+          .apply(Create.of(0L))
+          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+              .withJdbcUrl(store.url())
+              .withRetryBudget(Duration.standardSeconds(1)));
+
+      // Failing in @Setup, the Direct runner throws what its DoFn cache threw, not a PipelineExecutionException.
+      RuntimeException e = assertThrows(RuntimeException.class, pipeline::run);
+
+      // One attempt waits the pool's connection timeout (10 s), already past the budget.
+      assertThat(
+          givingUp(e).getMessage(),
+          matchesPattern(
+              Pattern.quote("giving up on creating table ctr_5min: the online store " + store.url()
+                      + " has been unreachable for ")
+                  + "\\d+\\.\\d s"
+                  + Pattern.quote(" (1 attempt), beyond the retry budget of 1.0 s; the runner will retry the bundle"
+                      + " or fail the pipeline. Last error: JdbcSQLNonTransientConnectionException [SQLState 90067]:"
+                      + " Connection is broken: ")
+                  + "(?s).*"));
+    }
+  }
+
+  /** A failure that is not about the connection (here a CHECK constraint) is tried five times, then fails. */
+  @Test
+  void failsAfterFiveAttemptsOnAnErrorThatIsNotAConnectionFailure(TestPipeline pipeline) throws Exception {
+    String url = StoreFixtures.freshH2Url();
+    OnlineStore.forUrl(url).ensureTable(CTR_5MIN);
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement statement = connection.createStatement()) {
+      statement.execute("ALTER TABLE ctr_5min ADD CONSTRAINT few_impressions CHECK (impressions < 1000)");
+    }
+    pipeline
+        .apply(Create.of(5_000L))
+        .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+            .withJdbcUrl(url));
+
+    RuntimeException e = assertThrows(RuntimeException.class, pipeline::run);
+
+    assertThat(
+        givingUp(e).getMessage(),
+        startsWith(
+            "giving up on upsert of 1 row into ctr_5min in the online store " + url + " after 5 attempts, 5 of them"
+                + " with an error that is not a connection failure; the runner will retry the bundle or fail the"
+                + " pipeline. Last error: JdbcSQLIntegrityConstraintViolationException [SQLState 23513]: Check"
+                + " constraint violation: "));
+    assertThat(OnlineStore.forUrl(url).readTable(CTR_5MIN), equalTo(List.of()));
+  }
+
+  @Test
+  void rejectsARetryBudgetThatIsNotPositive() {
+    WriteToOnlineStore<Long> write = WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row);
+
+    IllegalArgumentException zero =
+        assertThrows(IllegalArgumentException.class, () -> write.withRetryBudget(Duration.ZERO));
+    IllegalArgumentException negative =
+        assertThrows(IllegalArgumentException.class, () -> write.withRetryBudget(Duration.millis(-1)));
+    IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> write.withRetryBudget(null));
+
+    assertThat(zero.getMessage(), equalTo("retryBudget must be a positive duration, got PT0S"));
+    assertThat(negative.getMessage(), equalTo("retryBudget must be a positive duration, got PT-0.001S"));
+    assertThat(missing.getMessage(), equalTo("retryBudget must be a positive duration, got null"));
+  }
+
+  /** Failures as the drivers and the pool raise them (seen in the outages above), and whether each is transient. */
+  static Stream<Arguments> failures() {
+    PSQLException refused =
+        new PSQLException("Connection to 127.0.0.1:5432 refused.", PSQLState.CONNECTION_UNABLE_TO_CONNECT);
+    PSQLException wrongPassword =
+        new PSQLException("FATAL: password authentication failed for user \"app\"", PSQLState.INVALID_PASSWORD);
+    PSQLException ioError =
+        new PSQLException("An I/O error occurred while sending to the backend.", PSQLState.CONNECTION_FAILURE);
+    BatchUpdateException abortedBatch =
+        new BatchUpdateException("Batch entry 0 INSERT INTO ctr_5min ... was aborted", "08006", new int[0]);
+    abortedBatch.setNextException(ioError);
+    PSQLException duplicate =
+        new PSQLException("duplicate key value violates unique constraint", PSQLState.UNIQUE_VIOLATION);
+    BatchUpdateException duplicateInBatch =
+        new BatchUpdateException("Batch entry 0 INSERT INTO ctr_5min ... was aborted", "23505", new int[0]);
+    duplicateInBatch.setNextException(duplicate);
+    return Stream.of(
+        Arguments.of("the pool timing out on a refused connection", poolTimeout("08001", refused), true),
+        Arguments.of("the pool timing out with every connection busy", poolTimeout(null, null), true),
+        Arguments.of("a batch whose connection broke", abortedBatch, true),
+        Arguments.of("H2: connection broken", h2(ErrorCode.CONNECTION_BROKEN_1, "session closed"), true),
+        Arguments.of("H2: database closed", h2(ErrorCode.DATABASE_CALLED_AT_SHUTDOWN, null), true),
+        Arguments.of("MariaDB: socket error", new SQLNonTransientConnectionException("Socket error", "08000"), true),
+        Arguments.of("PostgreSQL shutting down", new SQLException("terminating connection", "57P01"), true),
+        Arguments.of(
+            "a table that cannot be created while the store is down",
+            new StoreUnavailableException("cannot create table ctr_5min", h2(ErrorCode.CONNECTION_BROKEN_1, "x")),
+            true),
+        Arguments.of("the pool timing out on a refused password", poolTimeout("28P01", wrongPassword), false),
+        Arguments.of("a duplicate key in a batch", duplicateInBatch, false),
+        Arguments.of("H2: check constraint", h2(ErrorCode.CHECK_CONSTRAINT_VIOLATED_1, "few_impressions"), false),
+        Arguments.of("a syntax error", new SQLSyntaxErrorException("syntax error at or near", "42601"), false),
+        Arguments.of(
+            "a table that cannot be created for lack of rights",
+            new StoreUnavailableException("cannot create table ctr_5min", new SQLException("permission denied", "42501")),
+            false),
+        Arguments.of("an SQLException that says nothing", new SQLException("something failed"), false));
+  }
+
+  @ParameterizedTest(name = "{0}: {2}")
+  @MethodSource("failures")
+  void tellsConnectionFailuresFromOthers(String what, Exception failure, boolean expected) {
+    assertThat(what, WriteToOnlineStore.isTransient(failure), equalTo(expected));
+  }
+
+  @Test
+  void describesAFailureByTheErrorInsideIt() {
+    PSQLException refused =
+        new PSQLException("Connection to 127.0.0.1:5432 refused.", PSQLState.CONNECTION_UNABLE_TO_CONNECT);
+
+    assertThat(
+        WriteToOnlineStore.describe(poolTimeout("08001", refused)),
+        equalTo("PSQLException [SQLState 08001]: Connection to 127.0.0.1:5432 refused."));
+  }
+
+  /** What HikariCP throws when no connection came within its connection timeout; {@code cause} is the last failure. */
+  private static SQLTransientConnectionException poolTimeout(String state, SQLException cause) {
+    return new SQLTransientConnectionException(
+        "online-store-0 - Connection is not available, request timed out after 10000ms (total=0, active=0, idle=0,"
+            + " waiting=0)",
+        state,
+        cause);
+  }
+
+  private static SQLException h2(int errorCode, String parameter) {
+    return DbException.getJdbcSQLException(errorCode, null, parameter);
+  }
+
+  /**
+   * Runs {@code pipeline} to the end. When it fails and {@code outage} failed too (the store could not be taken down
+   * or brought back), that is the failure reported: the write giving up is only its consequence.
+   */
+  private static PipelineResult runUnlessTheOutageFailed(TestPipeline pipeline, Future<?> outage) throws Exception {
+    try {
+      PipelineResult result = pipeline.run();
+      result.waitUntilFinish();
+      return result;
+    } catch (RuntimeException e) {
+      if (outage.isDone()) {
+        try {
+          outage.get();
+        } catch (ExecutionException outageFailure) {
+          throw new AssertionError("the outage could not be staged: " + outageFailure.getCause(), e);
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** The message of the SQLException that gave up, from a failed pipeline. */
+  private static SQLException givingUp(RuntimeException e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SQLException && cause.getMessage().startsWith("giving up on ")) {
+        return (SQLException) cause;
+      }
+    }
+    throw new AssertionError("no SQLException that gives up in " + e, e);
+  }
+
+  /** Polls the store until it holds at least {@code rows} rows, and returns how many it holds then. */
+  private static int awaitRows(String url, int rows) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (System.nanoTime() < deadline) {
+      try {
+        int stored = OnlineStore.forUrl(url).readTable(CTR_5MIN).size();
+        if (stored >= rows) {
+          return stored;
+        }
+      } catch (StoreUnavailableException e) {
+        // The table is not there yet.
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("the store never held " + rows + " rows");
+  }
+
+  /** Row {@code index}: user {@code user-NNNN} with {@code index + 1} impressions. */
+  static Object[] row(Long index) {
+    long impressions = index + 1;
+    long clicks = index % 7;
+    return new Object[] {
+      userId(index), NOON, NOON + FIVE_MINUTES, impressions, clicks, (double) clicks / impressions, UPDATED_AT
+    };
+  }
+
+  private static String userId(long index) {
+    return String.format("user-%04d", index);
+  }
+
+  /** What the store holds after rows {@code 0 .. count - 1}, as {@link OnlineStore#readTable} returns it. */
+  private static List<Map<String, Object>> stored(int count) {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (long index = 0; index < count; index++) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("user_id", userId(index));
+      row.put("window_start", NOON);
+      row.put("window_end", NOON + FIVE_MINUTES);
+      row.put("impressions", index + 1);
+      row.put("clicks", index % 7);
+      row.put("ctr", (double) (index % 7) / (index + 1));
+      row.put("updated_at", UPDATED_AT);
+      rows.add(row);
+    }
+    return rows;
+  }
+}
