@@ -39,6 +39,8 @@ import java.util.function.Function;
  * {@code ./clickstream bench serving}: loads generated events through every pipeline, then measures single-entity
  * lookups of the click counts pre-computed, on demand and tiled, over HTTP with concurrent clients and without
  * HTTP (the store read alone), and reports latency percentiles, throughput and bytes stored per table.
+ *
+ * <p>{@code ./clickstream bench freshness} is {@link FreshnessBench}: event-to-servable latency while streaming.
  */
 final class BenchCommand {
   static final String HELP =
@@ -118,14 +120,31 @@ final class BenchCommand {
   }
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-    if (args.isEmpty() || Flags.wantsHelp(args) || !args.get(0).equals("serving")) {
-      if (!args.isEmpty() && !Flags.wantsHelp(args)) {
-        throw new UsageException("bench: unknown benchmark '" + args.get(0) + "'; available: serving");
-      }
-      out.println(HELP);
-      return args.isEmpty() ? 2 : 0;
+    String benchmark = args.isEmpty() ? "" : args.get(0);
+    List<String> rest = args.isEmpty() ? List.of() : args.subList(1, args.size());
+    switch (benchmark) {
+      case "serving":
+        if (Flags.wantsHelp(rest)) {
+          out.println(HELP);
+          return 0;
+        }
+        return serving(rest, out, err);
+      case "freshness":
+        return FreshnessBench.run(rest, out, err);
+      default:
+        if (!args.isEmpty() && !Flags.wantsHelp(args)) {
+          throw new UsageException(
+              "bench: unknown benchmark '" + benchmark + "'; available: serving, freshness");
+        }
+        out.println(HELP);
+        out.println();
+        out.println(FreshnessBench.HELP);
+        return args.isEmpty() ? 2 : 0;
     }
-    Flags flags = Flags.parse("bench serving", args.subList(1, args.size()), FLAGS);
+  }
+
+  private static int serving(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    Flags flags = Flags.parse("bench serving", args, FLAGS);
     long events = flags.longValue("events", 100_000, 1, 100_000_000);
     long users = flags.longValue("users", 10_000, 1, 10_000_000);
     int clients = (int) flags.longValue("clients", 4, 1, 256);

@@ -18,7 +18,8 @@ public final class Clickstream {
           "  kafka      run a single-node Kafka broker in the foreground (no install needed)",
           "  run        run a pipeline: ctr, click-counts, raw-events or all (embedded Flink by default)",
           "  serve      serve feature vectors from the online store over HTTP",
-          "  bench      bench serving: load events, then time pre-computed, on-demand and tiled lookups",
+          "  bench      bench serving: time pre-computed, on-demand and tiled lookups; bench freshness:",
+          "             event-to-servable latency while streaming from Kafka",
           "  test       start the local databases the tests need and run every test (mvn verify)",
           "",
           "'./clickstream COMMAND --help' describes a command and its options.");
