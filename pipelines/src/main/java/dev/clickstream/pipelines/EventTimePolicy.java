@@ -57,8 +57,9 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     this.idleTimeoutMillis = idleTimeout.getMillis();
     this.wallClock = wallClock;
     this.watermark = previousWatermark.map(Instant::getMillis).orElse(BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis());
-    // Restored from a checkpoint: judge lateness as before it, which the watermark alone records.
-    this.hasRecords = previousWatermark.isPresent();
+    // Restored from a checkpoint: judge lateness as before it, which the watermark alone records. A partition
+    // checkpointed before it held a record or went idle is still at the minimum, as if new.
+    this.hasRecords = watermark > BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis();
     this.maxEventTime = hasRecords ? watermark + maxOutOfOrdernessMillis : Long.MIN_VALUE;
     this.lastRecordAt = wallClock.getAsLong();
   }

@@ -80,6 +80,13 @@ class EventTimePolicyTest {
     assertThat(policy.getWatermark(context(5)), equalTo(new Instant(51_000)));
   }
 
+  @Test
+  void aPartitionRestoredBeforeItHeldARecordStillAdvancesToTheWallClockWhenIdle() {
+    EventTimePolicy policy = policy(Duration.ZERO, Optional.of(BoundedWindow.TIMESTAMP_MIN_VALUE));
+    wallClock[0] += 10_000;
+    assertThat(policy.getWatermark(context(0)), equalTo(new Instant(wallClock[0] - 1_000)));
+  }
+
   private EventTimePolicy policy(Duration allowedLateness, Optional<Instant> previousWatermark) {
     return new EventTimePolicy(
         ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT, previousWatermark,
