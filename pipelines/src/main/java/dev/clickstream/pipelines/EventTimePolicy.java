@@ -38,11 +38,12 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
   private final long idleTimeoutMillis;
   private final LongSupplier wallClock;
 
-  /** The greatest valid event timestamp read, or MIN before the first one. */
+  /** The greatest valid event timestamp read (or implied by a restored watermark); {@link #NONE} before any. */
   private long maxEventTime;
   private long watermark;
   private long lastRecordAt;
-  private boolean hasRecords;
+
+  private static final long NONE = Long.MIN_VALUE;
 
   EventTimePolicy(
       ClickEventDecoder.Format format,
@@ -59,8 +60,8 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     this.watermark = previousWatermark.map(Instant::getMillis).orElse(BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis());
     // Restored from a checkpoint: judge lateness as before it, which the watermark alone records. A partition
     // checkpointed before it held a record or went idle is still at the minimum, as if new.
-    this.hasRecords = watermark > BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis();
-    this.maxEventTime = hasRecords ? watermark + maxOutOfOrdernessMillis : Long.MIN_VALUE;
+    this.maxEventTime =
+        watermark > BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis() ? watermark + maxOutOfOrdernessMillis : NONE;
     this.lastRecordAt = wallClock.getAsLong();
   }
 
@@ -84,7 +85,6 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     if (eventTime < watermark - allowedLatenessMillis) {
       return new Instant(watermark);
     }
-    hasRecords = true;
     if (eventTime > maxEventTime) {
       maxEventTime = eventTime;
       watermark = Math.max(watermark, maxEventTime - maxOutOfOrdernessMillis);
@@ -98,7 +98,7 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     long silentFor = now - lastRecordAt;
     if (context.getMessageBacklog() == 0 && silentFor >= idleTimeoutMillis) {
       long idleWatermark =
-          hasRecords
+          maxEventTime != NONE
               ? maxEventTime - maxOutOfOrdernessMillis + (silentFor - idleTimeoutMillis)
               : now - maxOutOfOrdernessMillis;
       watermark = Math.max(watermark, Math.min(idleWatermark, BoundedWindow.TIMESTAMP_MAX_VALUE.getMillis()));

@@ -1,5 +1,9 @@
 package dev.clickstream.pipelines;
 
+import static dev.clickstream.pipelines.ClickEventsFile.MINUTE;
+import static dev.clickstream.pipelines.ClickEventsFile.START;
+import static dev.clickstream.pipelines.ClickEventsFile.WINDOWS;
+
 import dev.clickstream.broker.TopicReader;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.schemas.ClickEvent;
@@ -28,10 +32,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * the allowed lateness is too late. Valid events are Avro binary or JSON at random.
  */
 final class KafkaEventStream {
-  static final long START = 1_763_800_000_000L;
-  static final long MINUTE = 60_000L;
-  static final long[] WINDOWS = {MINUTE, 10 * MINUTE, 30 * MINUTE, 60 * MINUTE};
-
   final List<byte[]> messages = new ArrayList<>();
   /** user -> sorted timestamps of the clicks that must be applied. */
   final Map<String, List<Long>> clicksByUser = new TreeMap<>();

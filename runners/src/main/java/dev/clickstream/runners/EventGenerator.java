@@ -40,6 +40,11 @@ final class EventGenerator {
       this.event = event;
       this.malformedLine = malformedLine;
     }
+
+    /** The record as one JSON line: the event's, or the malformed text as it is. */
+    String jsonLine() {
+      return event == null ? malformedLine : toJsonLine(event);
+    }
   }
 
   /** Malformed records, formatted with (event id, user id, timestamp). */

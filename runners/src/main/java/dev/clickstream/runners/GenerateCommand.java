@@ -114,6 +114,7 @@ final class GenerateCommand {
         settings.events, format, topic, bootstrapServers,
         rate > 0 ? String.format(Locale.ROOT, "%,.0f records/s", rate) : "as fast as possible");
     long[] malformed = new long[1];
+    boolean avro = format.equals("avro");
     String recordTo = flags.string("output", null);
     if (recordTo != null && recordTo.toLowerCase(Locale.ROOT).endsWith(".avro")) {
       throw new UsageException("generate: with --kafka, --output records JSON lines; use a .jsonl file");
@@ -121,19 +122,19 @@ final class GenerateCommand {
     KafkaEventProducer producer = new KafkaEventProducer(bootstrapServers, topic, rate, settings.events, err);
     try (producer; BufferedWriter recorded = recordTo == null ? null : newWriter(Path.of(recordTo))) {
       new EventGenerator(settings).generate(record -> {
+        // Avro messages need the JSON text only to record them.
+        String line = record.event == null || !avro || recorded != null ? record.jsonLine() : null;
         byte[] key = null;
         byte[] value;
         if (record.event == null) {
           malformed[0]++;
-          value = record.malformedLine.getBytes(StandardCharsets.UTF_8);
+          value = line.getBytes(StandardCharsets.UTF_8);
         } else {
           key = record.event.getUserId().getBytes(StandardCharsets.UTF_8);
-          value = format.equals("avro")
-              ? ClickEventDecoder.toAvro(record.event)
-              : EventGenerator.toJsonLine(record.event).getBytes(StandardCharsets.UTF_8);
+          value = avro ? ClickEventDecoder.toAvro(record.event) : line.getBytes(StandardCharsets.UTF_8);
         }
         if (recorded != null) {
-          writeLine(recorded, record.event == null ? record.malformedLine : EventGenerator.toJsonLine(record.event));
+          writeLine(recorded, line);
         }
         try {
           producer.send(key, value);
@@ -206,14 +207,10 @@ final class GenerateCommand {
           new EventGenerator(settings)
               .generate(
                   record -> {
-                    String line;
                     if (record.event == null) {
                       counts[1]++;
-                      line = record.malformedLine;
-                    } else {
-                      line = EventGenerator.toJsonLine(record.event);
                     }
-                    writeLine(writer, line);
+                    writeLine(writer, record.jsonLine());
                     progress(++counts[0], settings.events, progressStep, started, err);
                   });
         }
