@@ -29,13 +29,14 @@ public final class AllPipelines {
   public static void main(String[] args) {
     AllPipelinesOptions options =
         PipelineOptionsFactory.fromArgs(args).withValidation().as(AllPipelinesOptions.class);
-    run(options).waitUntilFinish();
+    run(options);
   }
 
+  /** Runs the pipeline as {@link PipelineMain} does: to the end, unless Flink's CLI submits it detached. */
   public static PipelineResult run(AllPipelinesOptions options) {
     Pipeline pipeline = Pipeline.create(options);
     build(pipeline, options, ProcessingClock.SYSTEM);
-    return pipeline.run();
+    return PipelineMain.run(pipeline);
   }
 
   /** Adds every pipeline to {@code pipeline}; returns every dead letter. */

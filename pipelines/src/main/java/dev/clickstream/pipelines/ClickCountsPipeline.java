@@ -69,13 +69,14 @@ public final class ClickCountsPipeline {
   public static void main(String[] args) {
     ClickCountsPipelineOptions options =
         PipelineOptionsFactory.fromArgs(args).withValidation().as(ClickCountsPipelineOptions.class);
-    run(options).waitUntilFinish();
+    run(options);
   }
 
+  /** Runs the pipeline as {@link PipelineMain} does: to the end, unless Flink's CLI submits it detached. */
   public static PipelineResult run(ClickCountsPipelineOptions options) {
     Pipeline pipeline = Pipeline.create(options);
     build(pipeline, options, ProcessingClock.SYSTEM);
-    return pipeline.run();
+    return PipelineMain.run(pipeline);
   }
 
   /** Adds the whole click-counts pipeline to {@code pipeline}. */

@@ -51,13 +51,14 @@ public final class CtrPipeline {
   public static void main(String[] args) {
     CtrPipelineOptions options =
         PipelineOptionsFactory.fromArgs(args).withValidation().as(CtrPipelineOptions.class);
-    run(options).waitUntilFinish();
+    run(options);
   }
 
+  /** Runs the pipeline as {@link PipelineMain} does: to the end, unless Flink's CLI submits it detached. */
   public static PipelineResult run(CtrPipelineOptions options) {
     Pipeline pipeline = Pipeline.create(options);
     build(pipeline, options, ProcessingClock.SYSTEM);
-    return pipeline.run();
+    return PipelineMain.run(pipeline);
   }
 
   /** Adds the whole CTR pipeline to {@code pipeline}: read, parse, compute, write, dead letters. */

@@ -8,6 +8,7 @@ import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.io.kafka.TimestampPolicy;
 import org.apache.beam.sdk.io.kafka.TimestampPolicyFactory;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.values.KV;
 import org.apache.kafka.common.TopicPartition;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -52,17 +53,57 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
       Duration idleTimeout,
       Optional<Instant> previousWatermark,
       LongSupplier wallClock) {
+    this(format, maxOutOfOrderness, allowedLateness, idleTimeout, restoredState(previousWatermark, maxOutOfOrderness),
+        wallClock);
+  }
+
+  /** A policy that resumes from {@link #state()}; the idle clock restarts now, as after any restore. */
+  EventTimePolicy(
+      ClickEventDecoder.Format format,
+      Duration maxOutOfOrderness,
+      Duration allowedLateness,
+      Duration idleTimeout,
+      KV<Long, Long> state,
+      LongSupplier wallClock) {
     this.format = format;
     this.maxOutOfOrdernessMillis = maxOutOfOrderness.getMillis();
     this.allowedLatenessMillis = allowedLateness.getMillis();
     this.idleTimeoutMillis = idleTimeout.getMillis();
     this.wallClock = wallClock;
-    this.watermark = previousWatermark.map(Instant::getMillis).orElse(BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis());
-    // Restored from a checkpoint: judge lateness as before it, which the watermark alone records. A partition
-    // checkpointed before it held a record or went idle is still at the minimum, as if new.
-    this.maxEventTime =
-        watermark > BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis() ? watermark + maxOutOfOrdernessMillis : NONE;
+    this.maxEventTime = state.getKey();
+    this.watermark = state.getValue();
     this.lastRecordAt = wallClock.getAsLong();
+  }
+
+  /** The state of a partition that has not been read yet. */
+  static KV<Long, Long> initialState() {
+    return KV.of(NONE, BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis());
+  }
+
+  /** Everything that decides lateness and the watermark from here on: the max event time and the watermark. */
+  KV<Long, Long> state() {
+    return KV.of(maxEventTime, watermark);
+  }
+
+  /**
+   * KafkaIO checkpoints only the watermark. Restored from it, lateness is judged as before the checkpoint: a record
+   * moves the watermark exactly when it would have. A partition checkpointed before it held a record or went idle is
+   * still at the minimum, as if new.
+   */
+  private static KV<Long, Long> restoredState(Optional<Instant> previousWatermark, Duration maxOutOfOrderness) {
+    long watermark = previousWatermark.map(Instant::getMillis).orElse(BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis());
+    return watermark > BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis()
+        ? KV.of(watermark + maxOutOfOrderness.getMillis(), watermark)
+        : initialState();
+  }
+
+  /** Restores the idle clock of a policy rebuilt from its {@link #state()} within the same worker. */
+  void lastRecordAt(long wallClockMillis) {
+    lastRecordAt = wallClockMillis;
+  }
+
+  long lastRecordAt() {
+    return lastRecordAt;
   }
 
   /** The factory KafkaIO calls for each partition it reads, at start and on restore from a checkpoint. */
@@ -75,10 +116,20 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
 
   @Override
   public Instant getTimestampForRecord(PartitionContext context, KafkaRecord<byte[], byte[]> record) {
+    return stamp(record.getKV().getValue());
+  }
+
+  @Override
+  public Instant getWatermark(PartitionContext context) {
+    return advance(context.getMessageBacklog());
+  }
+
+  /** The timestamp of the record with value {@code value}, the next one read from the partition. */
+  Instant stamp(byte[] value) {
     lastRecordAt = wallClock.getAsLong();
     long eventTime;
     try {
-      eventTime = ClickEventDecoder.decode(record.getKV().getValue(), format).getTimestamp();
+      eventTime = ClickEventDecoder.decode(value, format).getTimestamp();
     } catch (InvalidEventException e) {
       return new Instant(watermark);
     }
@@ -92,11 +143,11 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     return new Instant(eventTime);
   }
 
-  @Override
-  public Instant getWatermark(PartitionContext context) {
+  /** The watermark, advanced with the wall clock if the partition is caught up ({@code backlog} 0) and idle. */
+  Instant advance(long backlog) {
     long now = wallClock.getAsLong();
     long silentFor = now - lastRecordAt;
-    if (context.getMessageBacklog() == 0 && silentFor >= idleTimeoutMillis) {
+    if (backlog == 0 && silentFor >= idleTimeoutMillis) {
       long idleWatermark =
           maxEventTime != NONE
               ? maxEventTime - maxOutOfOrdernessMillis + (silentFor - idleTimeoutMillis)

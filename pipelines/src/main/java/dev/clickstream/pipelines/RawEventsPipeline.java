@@ -41,13 +41,14 @@ public final class RawEventsPipeline {
   public static void main(String[] args) {
     ClickstreamOptions options =
         PipelineOptionsFactory.fromArgs(args).withValidation().as(ClickstreamOptions.class);
-    run(options).waitUntilFinish();
+    run(options);
   }
 
+  /** Runs the pipeline as {@link PipelineMain} does: to the end, unless Flink's CLI submits it detached. */
   public static PipelineResult run(ClickstreamOptions options) {
     Pipeline pipeline = Pipeline.create(options);
     build(pipeline, options, ProcessingClock.SYSTEM);
-    return pipeline.run();
+    return PipelineMain.run(pipeline);
   }
 
   /** Adds the whole raw-events pipeline to {@code pipeline}; returns the dead letters. */

@@ -7,6 +7,7 @@ import dev.clickstream.transforms.DeadLetters;
 import dev.clickstream.transforms.InvalidEventException;
 import dev.clickstream.transforms.ParseEvents;
 import java.util.Map;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
@@ -29,12 +30,15 @@ import org.joda.time.Instant;
  * ({@link EventTimePolicy}), and everything else under {@link ParseEvents#DEAD_LETTERS} with its exact bytes, the
  * reason and its {@code topic/partition@offset}.
  *
- * <p>KafkaIO only moves bytes: decoding happens in this transform, because a deserializer that throws would fail the
+ * <p>The readers only move bytes: decoding happens in this transform, because a deserializer that throws would fail the
  * job (KafkaIO's bad-record handler is ignored by the classic Flink runner). Every record read is counted once: {@code
  * ReadKafkaEvents/records_read = ParseEvents/events_parsed + ParseEvents/dead_letters + EventTime/events_too_late}.
  *
- * <p>Offsets are committed to the consumer group as checkpoints are finalized, so a new run resumes there; results
- * stay exactly once across restarts because every store write is an idempotent upsert.
+ * <p>An unbounded read ({@code --maxRecords} unset) goes through {@link ReadKafkaPartitions}, whose positions and
+ * event-time state are checkpointed with the job and restore exactly once from a checkpoint or a savepoint; it commits
+ * the positions it has read to the consumer group, where a new job starts. A bounded read uses KafkaIO and commits
+ * as its checkpoints are finalized. Store writes are idempotent upserts, so replaying from a checkpoint rewrites the
+ * same rows.
  */
 public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> {
   static final String STAGE = "ReadKafkaEvents";
@@ -80,6 +84,9 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     if (maxRecords != null && maxRecords < 1) {
       throw new IllegalArgumentException("--maxRecords must be at least 1, got " + maxRecords);
     }
+    if (maxRecords == null) {
+      shortenFlinkBundles(options.as(FlinkPipelineOptions.class));
+    }
     return new ReadKafkaEvents(
         options.getBootstrapServers(),
         options.getTopic(),
@@ -91,8 +98,46 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
         maxRecords);
   }
 
+  /** Flink's default bundle time, which {@link #shortenFlinkBundles} replaces. */
+  static final long FLINK_DEFAULT_BUNDLE_MILLIS = 1_000;
+
+  /** What {@link #shortenFlinkBundles} sets: windows close and rows land within tens of milliseconds. */
+  static final long STREAMING_BUNDLE_MILLIS = 20;
+
+  /**
+   * Beam's Flink runner emits an operator's output watermark only between bundles, and closes a bundle when the bundle
+   * time has passed since the last one closed; a checkpoint closes one too. {@link ReadKafkaPartitions} keeps a bundle
+   * open almost all the time, so with checkpoints more often than the default 1 s bundle the watermark never left
+   * the reader (FlinkClusterIT: 500 ms checkpoints, no window ever closed). Unless {@code --maxBundleTimeMills} says
+   * otherwise, unbounded reads on Flink use 20 ms bundles, which also keep event-to-servable latency low.
+   */
+  private static void shortenFlinkBundles(FlinkPipelineOptions flink) {
+    if (flink.getMaxBundleTimeMills() == FLINK_DEFAULT_BUNDLE_MILLIS) {
+      flink.setMaxBundleTimeMills(STREAMING_BUNDLE_MILLIS);
+    }
+  }
+
   @Override
   public PCollectionTuple expand(PBegin begin) {
+    PCollection<KafkaRecord<byte[], byte[]>> records =
+        maxRecords == null
+            ? begin.apply(
+                "ReadFromKafka",
+                new ReadKafkaPartitions(
+                    bootstrapServers, topic, consumerGroup, format, maxOutOfOrderness, allowedLateness, idleTimeout))
+            : begin.apply("ReadFromKafka", boundedRead());
+    PCollectionTuple result =
+        records.apply(
+            "DecodeEvents",
+            ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness))
+                .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
+    result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
+    result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
+    return result;
+  }
+
+  /** The first {@code maxRecords} records, with KafkaIO: a bounded read has no savepoint to resume from. */
+  private PTransform<PBegin, PCollection<KafkaRecord<byte[], byte[]>>> boundedRead() {
     KafkaIO.Read<byte[], byte[]> read =
         KafkaIO.<byte[], byte[]>read()
             .withBootstrapServers(bootstrapServers)
@@ -107,19 +152,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .withTimestampPolicyFactory(
                 EventTimePolicy.factory(format, maxOutOfOrderness, allowedLateness, idleTimeout))
             .commitOffsetsInFinalize();
-    if (maxRecords != null) {
-      read = read.withMaxNumRecords(maxRecords);
-    }
-    PCollectionTuple result =
-        begin
-            .apply("ReadFromKafka", read)
-            .apply(
-                "DecodeEvents",
-                ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness))
-                    .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
-    result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
-    result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
-    return result;
+    return read.withMaxNumRecords(maxRecords);
   }
 
   /** Decodes each message, and sorts out the events {@link EventTimePolicy} found too late. */

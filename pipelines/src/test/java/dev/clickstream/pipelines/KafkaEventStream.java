@@ -31,25 +31,31 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * greatest event time produced so far less the out-of-orderness bound, and an event earlier than the watermark less
  * the allowed lateness is too late. Valid events are Avro binary or JSON at random.
  */
-final class KafkaEventStream {
-  final List<byte[]> messages = new ArrayList<>();
+public final class KafkaEventStream {
+  private static final long CTR_WINDOW = 5 * MINUTE;
+
+  public final List<byte[]> messages = new ArrayList<>();
   /** user -> sorted timestamps of the clicks that must be applied. */
   final Map<String, List<Long>> clicksByUser = new TreeMap<>();
-  int malformed;
-  int tooLate;
+  /** user -> 5-minute window start -> {impressions, clicks} of the events that must be applied. */
+  private final Map<String, TreeMap<Long, long[]>> ctrWindowsByUser = new TreeMap<>();
+  public int malformed;
+  public int tooLate;
   /** Events behind the watermark but within the allowed lateness: applied all the same. */
   int lateButApplied;
+  private final long maxOutOfOrderness;
+  private long maxEventTime = Long.MIN_VALUE;
 
   /**
    * @param meanGapMillis mean event-time step between consecutive events
    * @param jitterMillis each event's time is moved back by up to this much: out of order
    */
-  KafkaEventStream(
+  public KafkaEventStream(
       long seed, int events, int users, long meanGapMillis, long jitterMillis, long maxOutOfOrderness,
       long allowedLateness) {
+    this.maxOutOfOrderness = maxOutOfOrderness;
     Random random = new Random(seed);
     long clock = START;
-    long maxEventTime = Long.MIN_VALUE;
     long watermark = Long.MIN_VALUE;
     for (int i = 0; i < events; i++) {
       clock += (long) (random.nextDouble() * 2 * meanGapMillis);
@@ -89,6 +95,11 @@ final class KafkaEventStream {
       if (type.equals("click")) {
         clicksByUser.computeIfAbsent(user, u -> new ArrayList<>()).add(timestamp);
       }
+      if (!type.equals("page_view")) {
+        ctrWindowsByUser.computeIfAbsent(user, u -> new TreeMap<>())
+            .computeIfAbsent(timestamp - Math.floorMod(timestamp, CTR_WINDOW), start -> new long[2])
+            [type.equals("click") ? 1 : 0]++;
+      }
     }
     clicksByUser.values().forEach(Collections::sort);
   }
@@ -98,8 +109,47 @@ final class KafkaEventStream {
     return clicks.get(clicks.size() - 1);
   }
 
+  /**
+   * Appends a page view far enough ahead that the watermark passes every event before it, so every CTR window
+   * closes: a stream's last windows otherwise wait for more events. Page views count in no feature.
+   */
+  public void closeWindows() {
+    long timestamp = maxEventTime + CTR_WINDOW + maxOutOfOrderness;
+    ClickEvent event = ClickEvent.newBuilder().setEventId("closer").setUserId("closer").setEventType("page_view")
+        .setItemId(null).setSessionId(null).setTimestamp(timestamp).build();
+    messages.add(json(event));
+    maxEventTime = timestamp;
+  }
+
+  /** user -> "window_start window_end impressions clicks ctr" of the latest window with an impression or a click. */
+  public Map<String, String> expectedCtr() {
+    Map<String, String> rows = new TreeMap<>();
+    ctrWindowsByUser.forEach((user, windows) -> {
+      Map.Entry<Long, long[]> latest = windows.lastEntry();
+      long impressions = latest.getValue()[0];
+      long clicks = latest.getValue()[1];
+      Double ctr = impressions == 0 ? null : (double) clicks / impressions;
+      rows.put(user, ctrRow(latest.getKey(), latest.getKey() + CTR_WINDOW, impressions, clicks, ctr));
+    });
+    return rows;
+  }
+
+  /** user -> "window_start window_end impressions clicks ctr" of every stored ctr_5min row. */
+  public static Map<String, String> storedCtr(String url) {
+    Map<String, String> rows = new TreeMap<>();
+    for (Map<String, Object> row : OnlineStore.forUrl(url).readTable(FeatureTables.CTR_5MIN)) {
+      rows.put((String) row.get("user_id"), ctrRow(row.get("window_start"), row.get("window_end"),
+          row.get("impressions"), row.get("clicks"), row.get("ctr")));
+    }
+    return rows;
+  }
+
+  private static String ctrRow(Object start, Object end, Object impressions, Object clicks, Object ctr) {
+    return start + " " + end + " " + impressions + " " + clicks + " " + ctr;
+  }
+
   /** [latest click, clicks in [latest - W, latest] per window, shortest first] of every user with a click. */
-  Map<String, List<Object>> expectedClickCounts() {
+  public Map<String, List<Object>> expectedClickCounts() {
     Map<String, List<Object>> rows = new TreeMap<>();
     clicksByUser.forEach((user, clicks) -> {
       long asOf = latestClick(user);
@@ -114,7 +164,7 @@ final class KafkaEventStream {
   }
 
   /** user -> [event_time, counts shortest window first] of every stored click_counts row. */
-  static Map<String, List<Object>> storedClickCounts(String url) {
+  public static Map<String, List<Object>> storedClickCounts(String url) {
     Map<String, List<Object>> rows = new TreeMap<>();
     for (Map<String, Object> row : OnlineStore.forUrl(url).readTable(FeatureTables.CLICK_COUNTS)) {
       List<Object> values = new ArrayList<>();
@@ -130,7 +180,7 @@ final class KafkaEventStream {
   }
 
   /** Sends {@code messages} to partition 0 of {@code topic}, in order, and waits until all are acknowledged. */
-  static void produce(String bootstrapServers, String topic, List<byte[]> messages) throws Exception {
+  public static void produce(String bootstrapServers, String topic, List<byte[]> messages) throws Exception {
     Properties properties = new Properties();
     properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     properties.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -148,12 +198,12 @@ final class KafkaEventStream {
   }
 
   /** Every record of {@code topic}, waiting up to {@code timeout} for {@code expected} of them. */
-  static List<ConsumerRecord<byte[], byte[]>> readTopic(
+  public static List<ConsumerRecord<byte[], byte[]>> readTopic(
       String bootstrapServers, String topic, int expected, Duration timeout) {
     return TopicReader.readFromStart(bootstrapServers, topic, expected, timeout);
   }
 
-  static String header(ConsumerRecord<byte[], byte[]> record, String key) {
+  public static String header(ConsumerRecord<byte[], byte[]> record, String key) {
     return new String(record.headers().lastHeader(key).value(), StandardCharsets.UTF_8);
   }
 

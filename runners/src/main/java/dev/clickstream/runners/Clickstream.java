@@ -17,6 +17,7 @@ public final class Clickstream {
           "  replay     replay a recorded events file to a Kafka topic, one message per record",
           "  kafka      run a single-node Kafka broker in the foreground (no install needed)",
           "  run        run a pipeline: ctr, click-counts, raw-events or all (embedded Flink by default)",
+          "  cluster    start, stop or inspect a local Flink session cluster (JobManager + TaskManagers)",
           "  serve      serve feature vectors from the online store over HTTP",
           "  bench      bench serving: time pre-computed, on-demand and tiled lookups; bench freshness:",
           "             event-to-servable latency while streaming from Kafka",
@@ -48,6 +49,8 @@ public final class Clickstream {
           return KafkaCommand.run(rest, out);
         case "run":
           return RunCommand.run(rest, out, err);
+        case "cluster":
+          return ClusterCommand.run(rest, out);
         case "serve":
           return ServeCommand.run(rest, out);
         case "bench":

@@ -12,11 +12,13 @@ import dev.clickstream.transforms.ProcessingClock;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
@@ -24,6 +26,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
@@ -124,7 +127,7 @@ final class RunCommand {
     return String.join("\n", lines);
   }
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
+  static int run(List<String> args, PrintStream out, PrintStream err) throws IOException, InterruptedException {
     if (args.isEmpty() || args.get(0).startsWith("-") || args.get(0).equals("help")) {
       out.println(HELP);
       return args.isEmpty() ? 2 : 0;
@@ -162,6 +165,10 @@ final class RunCommand {
     }
     out.printf("Running the %s pipeline on %s: %s -> %s%n",
         spec.name, options.getRunner().getSimpleName(), from, options.getOnlineStore());
+    FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
+    if (!flink.getAttachedMode() && submitsToCluster(List.of("--flinkMaster=" + flink.getFlinkMaster()))) {
+      return submitDetached(spec.name, options, out);
+    }
     Supplier<String> status =
         kafka
             ? new KafkaLag(options.getBootstrapServers(), options.getTopic(),
@@ -181,6 +188,14 @@ final class RunCommand {
     if (beamArgs.stream().noneMatch(arg -> arg.startsWith("--runner="))) {
       beamArgs.add("--runner=FlinkRunner");
     }
+    // A name the web UI, the REST API and Flink's CLI show, the same on every run.
+    addUnlessSet(beamArgs, "jobName", "clickstream-" + pipeline);
+    // Fixed, so state saved at one parallelism restores at another (Flink rescales by key group, up to this).
+    addUnlessSet(beamArgs, "maxParallelism", String.valueOf(MAX_PARALLELISM));
+    mapStateBackend(beamArgs);
+    if (submitsToCluster(beamArgs)) {
+      clusterDefaults(beamArgs);
+    }
     if (beamArgs.contains("--source=kafka")) {
       // Beam on Flink ends a bundle after 1 s and the store writer upserts per bundle: rows would wait up to 1.5 s.
       // 20 ms bundles bring event-to-servable p99 from 1.4 s to about 0.13 s (docs/benchmarks.md, Freshness).
@@ -190,14 +205,147 @@ final class RunCommand {
         addUnlessSet(beamArgs, "shutdownSourcesAfterIdleMs", "0");
       }
     }
+    ClickstreamOptions options;
     try {
-      return PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0]))
+      options = PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0]))
           .withValidation()
           .as(spec.optionsClass);
     } catch (IllegalArgumentException e) {
       throw new UsageException(
           "run " + pipeline + ": " + e.getMessage() + " (see ./clickstream run " + pipeline + " --help)");
     }
+    if (submitsToCluster(beamArgs)) {
+      absolutePaths(options, pipeline);
+    }
+    return options;
+  }
+
+  /** Flink's key groups: the most a job's keyed state can ever be spread over. */
+  static final int MAX_PARALLELISM = 128;
+
+  /** Parallelism of a job sent to a cluster when --parallelism is not given. */
+  static final int CLUSTER_PARALLELISM = 2;
+
+  /** Checkpoint interval of an unbounded job sent to a cluster when --checkpointingInterval is not given. */
+  static final long CLUSTER_CHECKPOINT_MILLIS = 10_000;
+
+  /** Whether --flinkMaster names a running cluster rather than the embedded one. */
+  static boolean submitsToCluster(List<String> args) {
+    String master = valueOf(args, "flinkMaster");
+    return master != null && !master.isBlank() && !master.startsWith("[");
+  }
+
+  private static String valueOf(List<String> args, String name) {
+    return args.stream().filter(arg -> arg.startsWith("--" + name + "=")).reduce((first, last) -> last)
+        .map(arg -> arg.substring(name.length() + 3)).orElse(null);
+  }
+
+  private static boolean unbounded(List<String> args) {
+    return "kafka".equals(valueOf(args, "source")) && valueOf(args, "maxRecords") == null;
+  }
+
+  /**
+   * A cluster runs the job from the shaded jar, which must travel with it; an unbounded job is handed over
+   * (detached), checkpoints so that it can recover and commit its Kafka offsets, and keeps its last checkpoint
+   * when cancelled so that it can be resumed from it.
+   */
+  private static void clusterDefaults(List<String> args) {
+    addUnlessSet(args, "filesToStage", ClusterCommand.jobJar().toString());
+    addUnlessSet(args, "parallelism", String.valueOf(CLUSTER_PARALLELISM));
+    if (unbounded(args)) {
+      addUnlessSet(args, "attachedMode", "false");
+      addUnlessSet(args, "checkpointingInterval", String.valueOf(CLUSTER_CHECKPOINT_MILLIS));
+      addUnlessSet(args, "externalizedCheckpointsEnabled", "true");
+      addUnlessSet(args, "retainExternalizedCheckpointsOnCancellation", "true");
+    }
+  }
+
+  /**
+   * --stateBackend=heap|hashmap|rocksdb, Flink's own names, onto Beam's (filesystem is Beam's name for the heap
+   * backend), with a checkpoint directory under ./data when none is given: Beam requires one.
+   */
+  private static void mapStateBackend(List<String> args) {
+    String backend = valueOf(args, "stateBackend");
+    if (backend == null) {
+      return;
+    }
+    String beamName;
+    switch (backend.toLowerCase(Locale.ROOT)) {
+      case "heap":
+      case "hashmap":
+      case "filesystem":
+        beamName = "filesystem";
+        break;
+      case "rocksdb":
+        beamName = "rocksdb";
+        break;
+      default:
+        throw new UsageException("--stateBackend=" + backend + " must be heap (also called hashmap) or rocksdb");
+    }
+    args.removeIf(arg -> arg.startsWith("--stateBackend="));
+    args.add("--stateBackend=" + beamName);
+    addUnlessSet(args, "stateBackendStoragePath", Paths.get("data", "checkpoints").toAbsolutePath().toUri().toString());
+  }
+
+  /** Paths a cluster's processes resolve from their own working directory: made absolute here. */
+  private static void absolutePaths(ClickstreamOptions options, String pipeline) {
+    options.setOfflineStore(absolute(options.getOfflineStore()));
+    options.setDeadLetter(absolute(ClickstreamOptions.deadLetterPath(options, pipeline)));
+    if (options.getInput() != null) {
+      options.setInput(absolute(options.getInput()));
+    }
+    String h2File = "jdbc:h2:file:";
+    String store = options.getOnlineStore();
+    if (store.startsWith(h2File) && !store.startsWith(h2File + "/")) {
+      String path = store.substring(h2File.length());
+      int settings = path.indexOf(';');
+      String file = settings < 0 ? path : path.substring(0, settings);
+      options.setOnlineStore(h2File + Paths.get(file).toAbsolutePath().normalize()
+          + (settings < 0 ? "" : path.substring(settings)));
+    }
+  }
+
+  /** A local path made absolute; a URL such as gs://bucket/dir stays as it is. */
+  private static String absolute(String path) {
+    return path.contains("://") ? path : Paths.get(path).toAbsolutePath().normalize().toString();
+  }
+
+  /**
+   * Submits an unbounded job to a cluster and returns: the job runs there until it is stopped. Prints its id and
+   * how to watch, stop and resume it.
+   */
+  private static int submitDetached(String pipeline, ClickstreamOptions options, PrintStream out)
+      throws IOException, InterruptedException {
+    FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
+    Pipeline graph = pipelineFor(pipeline, options);
+    long submitted = System.currentTimeMillis();
+    graph.run();
+    FlinkRest rest = new FlinkRest(flink.getFlinkMaster());
+    String jobName = flink.getJobName();
+    Optional<FlinkRest.Job> job = Optional.empty();
+    for (int attempt = 0; attempt < 40 && job.isEmpty(); attempt++) {
+      job = rest.latestJobNamed(jobName).filter(found -> found.startTime() >= submitted - 60_000);
+      if (job.isEmpty()) {
+        Thread.sleep(250);
+      }
+    }
+    if (job.isEmpty()) {
+      out.printf("Submitted %s to %s, but the cluster does not list it yet; see %s%n", jobName,
+          flink.getFlinkMaster(), rest.webUi());
+      return 0;
+    }
+    String id = job.get().id();
+    out.printf("Submitted %s to the Flink cluster at %s as job %s (parallelism %d, max parallelism %d,"
+            + " checkpoints every %d ms). It runs there until stopped.%n",
+        jobName, flink.getFlinkMaster(), id, flink.getParallelism(), flink.getMaxParallelism(),
+        flink.getCheckpointingInterval());
+    out.printf("  web UI   %s%n", rest.jobPage(id));
+    // Flink's CLI of a local cluster outside data/flink-cluster needs its --dir; any other cluster, its own CLI.
+    out.printf("  stop     ./clickstream cluster flink stop %s   (with a savepoint in the cluster's"
+        + " state.savepoints.dir)%n", id);
+    out.printf("  resume   this run command again with --savepointPath=THE_PATH_STOP_PRINTS%n");
+    out.printf("  cancel   ./clickstream cluster flink cancel %s%n", id);
+    return 0;
   }
 
   private static void addUnlessSet(List<String> args, String name, String value) {

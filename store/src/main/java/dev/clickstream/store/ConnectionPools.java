@@ -21,7 +21,6 @@ public final class ConnectionPools {
   private static final int MAX_POOL_SIZE = 8;
   private static final long CONNECTION_TIMEOUT_MS = 10_000;
   private static final Pattern H2_FILE = Pattern.compile("^jdbc:h2:(?:file:)?([^;:][^;]*)(;.*)?$");
-  private static final String MARIADB_DRIVER = "org.mariadb.jdbc.Driver";
 
   /**
    * Driver options every MariaDB connection needs, whatever the URL says. {@code permitMysqlScheme}: the MariaDB
@@ -81,9 +80,14 @@ public final class ConnectionPools {
     createH2Directory(jdbcUrl);
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(driverUrl(jdbcUrl));
-    if (Dialect.fromJdbcUrl(jdbcUrl) == Dialect.MARIADB) {
+    Dialect dialect = Dialect.fromJdbcUrl(jdbcUrl);
+    // DriverManager hands a driver only to the class loader that registered it. On a Flink cluster each job (and
+    // each restart of it) has its own class loader, so the second one got "No suitable driver": register the
+    // driver from ours first.
+    registerDriver(dialect);
+    if (dialect == Dialect.MARIADB) {
       // By name, so that no other driver on the class path (MySQL's own) takes a jdbc:mysql: URL.
-      config.setDriverClassName(MARIADB_DRIVER);
+      config.setDriverClassName(driverClass(dialect));
     }
     config.setMaximumPoolSize(MAX_POOL_SIZE);
     config.setMinimumIdle(1);
@@ -92,6 +96,27 @@ public final class ConnectionPools {
     // Let the pool start even when the database is down: callers get a clear error, and recover when it is back.
     config.setInitializationFailTimeout(-1);
     return new HikariDataSource(config);
+  }
+
+  private static void registerDriver(Dialect dialect) {
+    try {
+      Class.forName(driverClass(dialect), true, ConnectionPools.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException("the JDBC driver for " + dialect + " is not on the class path", e);
+    }
+  }
+
+  private static String driverClass(Dialect dialect) {
+    switch (dialect) {
+      case H2:
+        return "org.h2.Driver";
+      case POSTGRESQL:
+        return "org.postgresql.Driver";
+      case MARIADB:
+        return "org.mariadb.jdbc.Driver";
+      default:
+        throw new IllegalArgumentException("no JDBC driver known for " + dialect);
+    }
   }
 
   /** H2 creates the database file but not its directory (the default store lives under ./data). */

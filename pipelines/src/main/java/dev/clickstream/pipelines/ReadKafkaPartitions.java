@@ -1,0 +1,356 @@
+package dev.clickstream.pipelines;
+
+import dev.clickstream.transforms.ClickEventDecoder;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import org.apache.beam.sdk.coders.BigEndianLongCoder;
+import org.apache.beam.sdk.coders.ByteArrayCoder;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.io.kafka.KafkaRecord;
+import org.apache.beam.sdk.io.kafka.KafkaRecordCoder;
+import org.apache.beam.sdk.io.kafka.KafkaTimestampType;
+import org.apache.beam.sdk.io.range.OffsetRange;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Impulse;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.splittabledofn.OffsetRangeTracker;
+import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
+import org.apache.beam.sdk.transforms.splittabledofn.WatermarkEstimator;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads every partition of a Kafka topic without end, each at its own event time ({@link EventTimePolicy}), with a
+ * splittable DoFn: a partition's read position and its event-time state are the DoFn's restriction and watermark
+ * state, which every Beam runner checkpoints with the rest of the pipeline's state.
+ *
+ * <p>Why not KafkaIO's unbounded read. On Beam 2.62's Flink runner it goes through Flink's split enumerator, which
+ * splits the source anew whenever a job starts from a savepoint (or fails over globally) while the restored readers
+ * resume their own splits: two readers of every partition, and every event after the savepoint counted twice
+ * (apache/beam#31313, fixed after 2.62). KafkaIO's splittable read avoids that, but the Flink runner persists its
+ * position only after 10,000 records or 10 seconds of one uninterrupted read, so a checkpoint can hold no progress at
+ * all and the watermark advances in 10-second steps. This DoFn ends each call after one poll, so every checkpoint
+ * holds the position of the last poll, and the watermark moves with every poll.
+ *
+ * <p>Positions are committed to the consumer group as they are read (at most once a second per partition): they are
+ * where a new job without a savepoint starts, and what {@code lag} is measured against. Exactly-once results across
+ * failures come from the checkpoints, not from the commits.
+ */
+final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaRecord<byte[], byte[]>>> {
+  private static final Logger LOG = LoggerFactory.getLogger(ReadKafkaPartitions.class);
+
+  private final Map<String, Object> consumerConfig;
+  private final String topic;
+  private final ClickEventDecoder.Format format;
+  private final Duration maxOutOfOrderness;
+  private final Duration allowedLateness;
+  private final Duration idleTimeout;
+
+  ReadKafkaPartitions(
+      String bootstrapServers,
+      String topic,
+      String consumerGroup,
+      ClickEventDecoder.Format format,
+      Duration maxOutOfOrderness,
+      Duration allowedLateness,
+      Duration idleTimeout) {
+    this.consumerConfig =
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+            ConsumerConfig.GROUP_ID_CONFIG, consumerGroup,
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+            ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
+            ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    this.topic = topic;
+    this.format = format;
+    this.maxOutOfOrderness = maxOutOfOrderness;
+    this.allowedLateness = allowedLateness;
+    this.idleTimeout = idleTimeout;
+  }
+
+  @Override
+  public PCollection<KafkaRecord<byte[], byte[]>> expand(PBegin begin) {
+    return begin
+        .apply("Start", Impulse.create())
+        .apply("ListPartitions", ParDo.of(new ListPartitionsFn(consumerConfig, topic)))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()))
+        .apply(
+            "ReadPartitions",
+            ParDo.of(new ReadPartitionFn(consumerConfig, format, maxOutOfOrderness, allowedLateness, idleTimeout)))
+        // Keys are often absent, and a tombstone has no value: both become dead letters, not coder failures.
+        .setCoder(KafkaRecordCoder.of(NullableCoder.of(ByteArrayCoder.of()), NullableCoder.of(ByteArrayCoder.of())));
+  }
+
+  /** The topic's partitions as they are when the job starts, as {@code (topic, partition)}. */
+  static final class ListPartitionsFn extends DoFn<byte[], KV<String, Integer>> {
+    private final Map<String, Object> consumerConfig;
+    private final String topic;
+
+    ListPartitionsFn(Map<String, Object> consumerConfig, String topic) {
+      this.consumerConfig = consumerConfig;
+      this.topic = topic;
+    }
+
+    @ProcessElement
+    public void processElement(OutputReceiver<KV<String, Integer>> out) {
+      List<PartitionInfo> partitions;
+      try (Consumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig)) {
+        partitions = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(60));
+      }
+      if (partitions == null || partitions.isEmpty()) {
+        throw new IllegalStateException(
+            "topic '" + topic + "' does not exist on " + consumerConfig.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG)
+                + ": check --topic and --bootstrapServers, or create the topic first (./clickstream run, generate"
+                + " --kafka and replay create theirs)");
+      }
+      for (PartitionInfo partition : partitions) {
+        out.output(KV.of(topic, partition.partition()));
+      }
+    }
+  }
+
+  /** Reads one partition per element; see {@link ReadKafkaPartitions}. */
+  @DoFn.UnboundedPerElement
+  static final class ReadPartitionFn extends DoFn<KV<String, Integer>, KafkaRecord<byte[], byte[]>> {
+    /** How long one poll waits for records. */
+    private static final java.time.Duration POLL_TIMEOUT = java.time.Duration.ofMillis(100);
+
+    /** How long one call keeps polling while records arrive, before it yields to checkpoints and other partitions. */
+    private static final long CALL_MILLIS = 100;
+
+    /**
+     * The pause before the next call. Beam's Flink runner emits the output watermark only between bundles, and a call
+     * resumed at once would open the next bundle before the watermark goes out: the watermark would never move.
+     */
+    private static final Duration RESUME_DELAY = Duration.millis(10);
+
+    private static final long COMMIT_INTERVAL_MILLIS = 1_000;
+
+    private final Map<String, Object> consumerConfig;
+    private final ClickEventDecoder.Format format;
+    private final Duration maxOutOfOrderness;
+    private final Duration allowedLateness;
+    private final Duration idleTimeout;
+
+    /** This worker's open partitions; a partition's calls all run on the worker that holds its restriction. */
+    private transient Map<TopicPartition, PartitionReader> readers;
+
+    ReadPartitionFn(
+        Map<String, Object> consumerConfig,
+        ClickEventDecoder.Format format,
+        Duration maxOutOfOrderness,
+        Duration allowedLateness,
+        Duration idleTimeout) {
+      this.consumerConfig = consumerConfig;
+      this.format = format;
+      this.maxOutOfOrderness = maxOutOfOrderness;
+      this.allowedLateness = allowedLateness;
+      this.idleTimeout = idleTimeout;
+    }
+
+    @Setup
+    public void setup() {
+      readers = new HashMap<>();
+    }
+
+    @Teardown
+    public void teardown() {
+      readers.values().forEach(reader -> reader.consumer.close(java.time.Duration.ofSeconds(5)));
+      readers.clear();
+    }
+
+    /** Where a partition is first read from: the consumer group's committed position, else the earliest record. */
+    @GetInitialRestriction
+    public OffsetRange initialRestriction(@Element KV<String, Integer> partition) {
+      TopicPartition topicPartition = new TopicPartition(partition.getKey(), partition.getValue());
+      try (Consumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig)) {
+        OffsetAndMetadata committed = consumer.committed(Set.of(topicPartition)).get(topicPartition);
+        long start =
+            committed != null
+                ? committed.offset()
+                : consumer.beginningOffsets(Set.of(topicPartition)).get(topicPartition);
+        LOG.info("Reading {} from offset {} ({})", topicPartition, start, committed != null ? "committed" : "earliest");
+        return new OffsetRange(start, Long.MAX_VALUE);
+      }
+    }
+
+    @GetRestrictionCoder
+    public Coder<OffsetRange> restrictionCoder() {
+      return new OffsetRange.Coder();
+    }
+
+    @NewTracker
+    public OffsetRangeTracker newTracker(@Restriction OffsetRange restriction) {
+      return new OffsetRangeTracker(restriction);
+    }
+
+    @GetInitialWatermarkEstimatorState
+    public KV<Long, Long> initialWatermarkState() {
+      return EventTimePolicy.initialState();
+    }
+
+    @GetWatermarkEstimatorStateCoder
+    public Coder<KV<Long, Long>> watermarkStateCoder() {
+      return KvCoder.of(BigEndianLongCoder.of(), BigEndianLongCoder.of());
+    }
+
+    /**
+     * The partition's {@link EventTimePolicy}, rebuilt from its checkpointed state for each call. Its watermark is the
+     * DoFn's output watermark, and its state is what the runner checkpoints with the remaining restriction.
+     */
+    @NewWatermarkEstimator
+    public PolicyWatermark newWatermarkEstimator(
+        @Element KV<String, Integer> partition, @WatermarkEstimatorState KV<Long, Long> state) {
+      EventTimePolicy policy =
+          new EventTimePolicy(
+              format, maxOutOfOrderness, allowedLateness, idleTimeout, state, System::currentTimeMillis);
+      PartitionReader reader = reader(new TopicPartition(partition.getKey(), partition.getValue()));
+      if (reader.lastRecordAt != null) {
+        policy.lastRecordAt(reader.lastRecordAt);
+      }
+      reader.policy = policy;
+      return new PolicyWatermark(policy);
+    }
+
+    @ProcessElement
+    public ProcessContinuation processElement(
+        @Element KV<String, Integer> partition,
+        RestrictionTracker<OffsetRange, Long> tracker,
+        OutputReceiver<KafkaRecord<byte[], byte[]>> out) {
+      TopicPartition topicPartition = new TopicPartition(partition.getKey(), partition.getValue());
+      PartitionReader reader = reader(topicPartition);
+      EventTimePolicy policy = reader.policy;
+      if (policy == null) {
+        throw new IllegalStateException(
+            "the runner processed " + topicPartition + " before creating its watermark estimator");
+      }
+      long from = tracker.currentRestriction().getFrom();
+      if (reader.nextOffset == null || reader.nextOffset != from) {
+        reader.consumer.seek(topicPartition, from);
+      }
+      reader.nextOffset = from;
+      reader.commit(topicPartition, from);
+
+      long deadline = System.currentTimeMillis() + CALL_MILLIS;
+      List<ConsumerRecord<byte[], byte[]>> records;
+      do {
+        records = reader.consumer.poll(POLL_TIMEOUT).records(topicPartition);
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+          // Claiming and stamping are one step to the watermark state the runner may checkpoint from another thread.
+          synchronized (policy) {
+            if (!tracker.tryClaim(record.offset())) {
+              // The runner split the restriction here; the consumer is past this record, so the next call seeks.
+              reader.nextOffset = null;
+              reader.lastRecordAt = policy.lastRecordAt();
+              return ProcessContinuation.stop();
+            }
+            out.outputWithTimestamp(kafkaRecord(record), policy.stamp(record.value()));
+          }
+          reader.nextOffset = record.offset() + 1;
+        }
+      } while (!records.isEmpty() && System.currentTimeMillis() < deadline);
+      OptionalLong lag = reader.consumer.currentLag(topicPartition);
+      synchronized (policy) {
+        policy.advance(lag.orElse(-1));
+      }
+      reader.lastRecordAt = policy.lastRecordAt();
+      return ProcessContinuation.resume().withResumeDelay(RESUME_DELAY);
+    }
+
+    private PartitionReader reader(TopicPartition topicPartition) {
+      return readers.computeIfAbsent(topicPartition, tp -> new PartitionReader(consumerConfig, tp));
+    }
+
+    private static KafkaRecord<byte[], byte[]> kafkaRecord(ConsumerRecord<byte[], byte[]> record) {
+      return new KafkaRecord<>(
+          record.topic(),
+          record.partition(),
+          record.offset(),
+          record.timestamp(),
+          KafkaTimestampType.forOrdinal(record.timestampType().ordinal()),
+          record.headers(),
+          record.key(),
+          record.value());
+    }
+  }
+
+  /** One partition's consumer on this worker, and what survives between calls without being checkpointed. */
+  private static final class PartitionReader {
+    final Consumer<byte[], byte[]> consumer;
+    /** The offset the consumer will return next, if known; a call seeks only when its restriction starts elsewhere. */
+    Long nextOffset;
+    /** The wall-clock time the partition last held a record, for idleness; restarts with the worker. */
+    Long lastRecordAt;
+    EventTimePolicy policy;
+    private long committed = -1;
+    private long committedAt;
+
+    PartitionReader(Map<String, Object> consumerConfig, TopicPartition topicPartition) {
+      consumer = new KafkaConsumer<>(consumerConfig);
+      consumer.assign(Set.of(topicPartition));
+    }
+
+    /** Commits {@code offset} unless it is committed already or the last commit is less than a second old. */
+    void commit(TopicPartition topicPartition, long offset) {
+      long now = System.currentTimeMillis();
+      if (offset == committed || now - committedAt < ReadPartitionFn.COMMIT_INTERVAL_MILLIS) {
+        return;
+      }
+      committedAt = now;
+      consumer.commitAsync(
+          Map.of(topicPartition, new OffsetAndMetadata(offset)),
+          (offsets, error) -> {
+            if (error == null) {
+              committed = offset;
+            } else {
+              LOG.warn("Could not commit offset {} of {}, will retry: {}", offset, topicPartition, error.toString());
+            }
+          });
+    }
+  }
+
+  /** The watermark and checkpointed state of a partition's {@link EventTimePolicy}. */
+  static final class PolicyWatermark implements WatermarkEstimator<KV<Long, Long>> {
+    private final EventTimePolicy policy;
+
+    PolicyWatermark(EventTimePolicy policy) {
+      this.policy = policy;
+    }
+
+    @Override
+    public Instant currentWatermark() {
+      synchronized (policy) {
+        return new Instant(policy.state().getValue());
+      }
+    }
+
+    @Override
+    public KV<Long, Long> getState() {
+      synchronized (policy) {
+        return policy.state();
+      }
+    }
+  }
+}
