@@ -13,6 +13,7 @@ import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.io.kafka.KafkaTimestampType;
 import org.apache.beam.sdk.io.kafka.TimestampPolicy.PartitionContext;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.values.KV;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.junit.jupiter.api.Test;
@@ -85,6 +86,45 @@ class EventTimePolicyTest {
     EventTimePolicy policy = policy(Duration.ZERO, Optional.of(BoundedWindow.TIMESTAMP_MIN_VALUE));
     wallClock[0] += 10_000;
     assertThat(policy.getWatermark(context(0)), equalTo(new Instant(wallClock[0] - 1_000)));
+  }
+
+  @Test
+  void aPolicyRebuiltFromItsStateJudgesTheRestOfThePartitionAsTheOriginalDoes() {
+    // ReadKafkaPartitions checkpoints state() and rebuilds the policy from it for every call, so the two must agree
+    // record for record, including after an idle advance, where the watermark alone would not tell the max.
+    long[] times = {10_000, 9_000, 12_000, 8_000, 11_500, 30_000, 29_100, 28_400};
+    EventTimePolicy original = policy(Duration.millis(500), Optional.empty());
+    stamp(original, event(times[0]));
+    wallClock[0] += 12_000;
+    original.getWatermark(context(0));
+    // Still idle 1 s later: W = 10_000 - 1_000 + 3_000. A copy that only knew W (KafkaIO's checkpoint) would take the
+    // max to be W + 1_000 and answer 14_000.
+    EventTimePolicy idleCopy =
+        new EventTimePolicy(
+            ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, original.state(),
+            () -> wallClock[0]);
+    idleCopy.lastRecordAt(original.lastRecordAt());
+    wallClock[0] += 1_000;
+    assertThat(idleCopy.advance(0), equalTo(new Instant(12_000)));
+    assertThat(original.getWatermark(context(0)), equalTo(new Instant(12_000)));
+    List<Long> originalStamps = new ArrayList<>();
+    List<Long> rebuiltStamps = new ArrayList<>();
+    EventTimePolicy rebuilt = null;
+    for (int i = 1; i < times.length; i++) {
+      rebuilt =
+          new EventTimePolicy(
+              ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT,
+              i == 1 ? original.state() : rebuilt.state(), () -> wallClock[0]);
+      originalStamps.add(stamp(original, event(times[i])));
+      rebuiltStamps.add(stamp(rebuilt, event(times[i])));
+    }
+    // W = 12_000 after the idle advance: 9_000 and 8_000 (behind W - 500) are too late and stamped with W, 11_500 is
+    // exactly at the bound and applied; after 30_000, W = 29_000 and 28_400 is too late.
+    assertThat(originalStamps, equalTo(List.of(12_000L, 12_000L, 12_000L, 11_500L, 30_000L, 29_100L, 29_000L)));
+    assertThat(rebuiltStamps, equalTo(originalStamps));
+    assertThat(rebuilt.state(), equalTo(original.state()));
+    assertThat(EventTimePolicy.initialState(),
+        equalTo(KV.of(Long.MIN_VALUE, BoundedWindow.TIMESTAMP_MIN_VALUE.getMillis())));
   }
 
   private EventTimePolicy policy(Duration allowedLateness, Optional<Instant> previousWatermark) {
