@@ -14,8 +14,9 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * How far a streaming run has got through its topic, for the run's heartbeat: the consumer group's committed
- * offsets against the topic's end. Offsets are committed as Flink checkpoints complete, so without
- * {@code --checkpointingInterval} there is nothing to show.
+ * offsets against the topic's end. An unbounded read commits what it has read about once a second; a bounded one
+ * (--maxRecords) commits as Flink checkpoints complete, so without {@code --checkpointingInterval} there is nothing to
+ * show.
  */
 final class KafkaLag {
   private static final long TIMEOUT_SECONDS = 5;
@@ -50,7 +51,7 @@ final class KafkaLag {
           .mapToLong(partition -> committed.containsKey(partition) ? committed.get(partition).offset() : 0)
           .sum();
       if (committed.isEmpty()) {
-        return String.format(Locale.ROOT, "; %,d records in %s, none committed yet (offsets are committed as"
+        return String.format(Locale.ROOT, "; %,d records in %s, none committed yet (a bounded read commits as"
             + " checkpoints complete: --checkpointingInterval=MS)", end, topic);
       }
       return String.format(Locale.ROOT, "; committed %,d of %,d records in %s (lag %,d)", done, end, topic, end - done);

@@ -113,7 +113,7 @@ final class RunCommand {
         "                                      arrive before the watermark passes them (default 30s)",
         "  --idleTimeout=DURATION              kafka: a silent partition's watermark follows the clock after this",
         "                                      (default 10s)",
-        "  --checkpointingInterval=MS          Flink: checkpoint every MS; offsets are committed as they complete",
+        "  --checkpointingInterval=MS          Flink: checkpoint every MS (what a failed job restores from)",
         "  --onlineStore=JDBC_URL              default " + ClickstreamOptions.DEFAULT_ONLINE_STORE,
         "                                      or jdbc:postgresql://HOST:PORT/DB?user=USER",
         "                                      or jdbc:mariadb://HOST:PORT/DB?user=USER (jdbc:mysql:// too)",
@@ -166,7 +166,7 @@ final class RunCommand {
     out.printf("Running the %s pipeline on %s: %s -> %s%n",
         spec.name, options.getRunner().getSimpleName(), from, options.getOnlineStore());
     FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
-    if (!flink.getAttachedMode() && submitsToCluster(List.of("--flinkMaster=" + flink.getFlinkMaster()))) {
+    if (!flink.getAttachedMode() && namesACluster(flink.getFlinkMaster())) {
       return submitDetached(spec.name, options, out);
     }
     Supplier<String> status =
@@ -229,10 +229,14 @@ final class RunCommand {
   /** Checkpoint interval of an unbounded job sent to a cluster when --checkpointingInterval is not given. */
   static final long CLUSTER_CHECKPOINT_MILLIS = 10_000;
 
-  /** Whether --flinkMaster names a running cluster rather than the embedded one. */
+  /** Whether the arguments' --flinkMaster names a running cluster rather than the embedded one. */
   static boolean submitsToCluster(List<String> args) {
-    String master = valueOf(args, "flinkMaster");
-    return master != null && !master.isBlank() && !master.startsWith("[");
+    return namesACluster(valueOf(args, "flinkMaster"));
+  }
+
+  /** Whether {@code flinkMaster} is HOST:PORT of a cluster; {@code [auto]}, {@code [local]} and none are embedded. */
+  private static boolean namesACluster(String flinkMaster) {
+    return flinkMaster != null && !flinkMaster.isBlank() && !flinkMaster.startsWith("[");
   }
 
   private static String valueOf(List<String> args, String name) {
@@ -246,8 +250,8 @@ final class RunCommand {
 
   /**
    * A cluster runs the job from the shaded jar, which must travel with it; an unbounded job is handed over
-   * (detached), checkpoints so that it can recover and commit its Kafka offsets, and keeps its last checkpoint
-   * when cancelled so that it can be resumed from it.
+   * (detached), checkpoints so that it can recover, and keeps its last checkpoint when cancelled so that it can be
+   * resumed from it.
    */
   private static void clusterDefaults(List<String> args) {
     addUnlessSet(args, "filesToStage", ClusterCommand.jobJar().toString());
