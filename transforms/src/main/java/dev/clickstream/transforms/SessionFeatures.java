@@ -1,0 +1,489 @@
+package dev.clickstream.transforms;
+
+import dev.clickstream.schemas.ClickEvent;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.BooleanCoder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.state.StateSpec;
+import org.apache.beam.sdk.state.StateSpecs;
+import org.apache.beam.sdk.state.TimeDomain;
+import org.apache.beam.sdk.state.Timer;
+import org.apache.beam.sdk.state.TimerSpec;
+import org.apache.beam.sdk.state.TimerSpecs;
+import org.apache.beam.sdk.state.ValueState;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * Per-user session features over event-time sessions: for each session, its start (first event time), end (last
+ * event time), length ({@code end - start}), number of events and number of clicks ({@code event_type} {@code
+ * click}).
+ *
+ * <pre>{@code
+ * PCollectionTuple sessions =
+ *     events.apply("SessionizePerUser",
+ *         SessionFeatures.perUser().withGap(Duration.standardMinutes(30)).withAllowedLateness(Duration.ZERO));
+ * PCollection<KV<String, SessionFeatures.SessionStats>> stats = sessions.get(SessionFeatures.SESSIONS);
+ * PCollection<ClickEvent> tooLate = sessions.get(SessionFeatures.TOO_LATE);
+ * }</pre>
+ *
+ * <p><b>Input.</b> {@link ClickEvent}s, bounded or not, in any windowing (they are rewindowed into the global
+ * window). An event's time is its element timestamp, which must be its own {@code timestamp} (see {@link
+ * AssignEventTime}). Sessions are per {@code user_id}.
+ *
+ * <p><b>Sessions</b> merge as Beam's {@code Sessions.withGapDuration(gap)}: an event at {@code t} covers {@code
+ * [t, t + gap)}, and a user's events whose intervals overlap form one session, {@code [first, last + gap)}. So two
+ * events share a session when they are less than the gap apart: exactly the gap apart (30 minutes by default), they
+ * start two. An event that arrives out of order and overlaps two sessions merges them into one.
+ *
+ * <p><b>Panes.</b> A session is output on {@link #SESSIONS}, keyed by user, once the watermark passes {@code last +
+ * gap} (Beam's on-time pane), timestamped at {@code last + gap - 1 ms} (its window's end). Until the session expires
+ * (below), each event that joins it outputs it again (a late pane) at the key's next timer firing, that is at the
+ * next watermark update; events that arrive together may share one pane, as with Beam's late firings. Panes
+ * accumulate: each holds the whole session so far, so a later pane of a session has more events and a {@code
+ * [start, end]} that contains every earlier one's. A sink that keeps the latest pane per (user, start) must mind
+ * merges, which can move the start: when a late event at {@code t} merges sessions that were output as (user,
+ * {@code a}) and (user, {@code b}), their pane is (user, {@code min(a, t)}), and it supersedes both earlier rows.
+ * Panes of different sessions never overlap, so the rule is: of a user's rows whose {@code [start, end]} overlap,
+ * keep the one with the most events. That rule is idempotent, so replayed or reordered panes do no harm.
+ *
+ * <p><b>Lateness.</b> A session is held until the watermark passes {@code last + gap + allowedLateness} (Beam's
+ * garbage collection of its window), then cleared. Windowing with a {@code GroupByKey} would drop later events, seen
+ * only in the runner's dropped-due-to-lateness counter; here they go unchanged to {@link #TOO_LATE}, timestamped as
+ * they came, and are counted in {@code SessionFeatures/events_too_late}. The transform sees the watermark only
+ * through the times the user's timers fired at (as {@link IntervalJoin}), and an event at {@code t} is too late
+ * when:
+ *
+ * <ul>
+ *   <li>{@code t + gap - 1 ms + allowedLateness} is at or before such a time: the watermark has passed its own
+ *       window's end plus the allowed lateness, where Beam drops it too; or
+ *   <li>{@code t} is less than {@code gap} after the last event of a session that was cleared (or before it): it
+ *       would join a session that is gone. Beam would emit it as a separate session, less than a gap from the
+ *       other; here a user's sessions stay at least a gap apart.
+ * </ul>
+ *
+ * An event that neither rules out is applied however far behind the watermark it is (a user's first event, say), so
+ * no event is lost: its session is output at the key's next timer firing, possibly behind the output watermark.
+ * Every event is counted once: {@code events_in} is the number of events applied plus {@code events_too_late}.
+ *
+ * <p><b>State.</b> Per user, the sessions not yet cleared, and two longs kept for as long as the pipeline runs so
+ * that late events are recognised (as {@link RollingAggregate} keeps its entities' latest times): the latest time
+ * the user's timers fired at, and the last event time of the latest cleared session. It uses only {@code
+ * ValueState} and one event-time timer, which the Flink runner supports. The timer holds the output watermark at the
+ * next session to output, so on-time panes are not late downstream. It is state and timers rather than {@code
+ * Window.into(Sessions...)} only so that too-late events can be output.
+ *
+ * <p><b>Metrics</b>, per step, in the namespace {@code SessionFeatures}: counters {@code events_in}, {@code
+ * sessions_emitted} (one per pane on {@link #SESSIONS}, late panes included) and {@code events_too_late}.
+ *
+ * <p>Events are not deduplicated by id: an event delivered twice by its source counts twice. Runner retries do not
+ * duplicate panes, as state and outputs commit together.
+ */
+public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, PCollectionTuple> {
+  /** Each session of each user, once per pane: the on-time pane, then one per late change. */
+  public static final TupleTag<KV<String, SessionStats>> SESSIONS = new TupleTag<KV<String, SessionStats>>() {};
+  /** Events that arrived later than the allowed lateness, unchanged. */
+  public static final TupleTag<ClickEvent> TOO_LATE = new TupleTag<ClickEvent>() {};
+
+  /** Events less than 30 minutes apart share a session. */
+  public static final Duration DEFAULT_GAP = Duration.standardMinutes(30);
+  /** None, as the pipelines' {@code --allowedLateness} default. */
+  public static final Duration DEFAULT_ALLOWED_LATENESS = Duration.ZERO;
+  /** The {@code event_type} counted as a click. */
+  public static final String CLICK = "click";
+
+  static final String STAGE = "SessionFeatures";
+  static final String EVENTS_IN = "events_in";
+  static final String SESSIONS_EMITTED = "sessions_emitted";
+  static final String EVENTS_TOO_LATE = "events_too_late";
+
+  private final Duration gap;
+  private final Duration allowedLateness;
+
+  private SessionFeatures(Duration gap, Duration allowedLateness) {
+    this.gap = gap;
+    this.allowedLateness = allowedLateness;
+  }
+
+  /** Sessions per user with a 30-minute gap and no allowed lateness. */
+  public static SessionFeatures perUser() {
+    return new SessionFeatures(DEFAULT_GAP, DEFAULT_ALLOWED_LATENESS);
+  }
+
+  /** Events less than {@code gap} apart share a session. */
+  public SessionFeatures withGap(Duration gap) {
+    if (gap == null || !gap.isLongerThan(Duration.ZERO)) {
+      throw new IllegalArgumentException("gap must be a positive duration, got " + gap);
+    }
+    return new SessionFeatures(gap, allowedLateness);
+  }
+
+  /** How long after the watermark passes a session's {@code last + gap} late events still update it. */
+  public SessionFeatures withAllowedLateness(Duration lateness) {
+    FeatureSteps.checkAllowedLateness(lateness);
+    return new SessionFeatures(gap, lateness);
+  }
+
+  Duration gap() {
+    return gap;
+  }
+
+  Duration allowedLateness() {
+    return allowedLateness;
+  }
+
+  @Override
+  public PCollectionTuple expand(PCollection<ClickEvent> events) {
+    PCollectionTuple result =
+        events
+            .apply(
+                "KeyByUser",
+                MapElements.into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(ClickEvent.class)))
+                    .via((ClickEvent event) -> KV.of(event.getUserId(), event)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(ClickEvent.class)))
+            // Lateness is handled in state: the windowing only has to put every event of a user in one window.
+            .apply(
+                "RewindowIntoGlobalWindow",
+                Window.<KV<String, ClickEvent>>into(new GlobalWindows())
+                    .triggering(DefaultTrigger.of())
+                    .withAllowedLateness(Duration.ZERO)
+                    .discardingFiredPanes())
+            .apply(
+                "SessionizePerUser",
+                ParDo.of(new SessionizeFn(gap.getMillis(), allowedLateness.getMillis()))
+                    .withOutputTags(SESSIONS, TupleTagList.of(TOO_LATE)));
+    result.get(SESSIONS).setCoder(KvCoder.of(StringUtf8Coder.of(), SessionStats.Coder.of()));
+    result.get(TOO_LATE).setCoder(AvroCoder.of(ClickEvent.class));
+    return result;
+  }
+
+  /** One session of one user: first and last event times (epoch milliseconds), events and clicks. Immutable. */
+  public static final class SessionStats {
+    private final long start;
+    private final long end;
+    private final long events;
+    private final long clicks;
+
+    public SessionStats(long start, long end, long events, long clicks) {
+      if (end < start) {
+        throw new IllegalArgumentException(
+            "end must not be before start, got start=" + new Instant(start) + ", end=" + new Instant(end));
+      }
+      if (events < 1) {
+        throw new IllegalArgumentException("events must be at least 1, got " + events);
+      }
+      if (clicks < 0 || clicks > events) {
+        throw new IllegalArgumentException("clicks must be between 0 and events (" + events + "), got " + clicks);
+      }
+      this.start = start;
+      this.end = end;
+      this.events = events;
+      this.clicks = clicks;
+    }
+
+    /** The first event's time. */
+    public long start() {
+      return start;
+    }
+
+    /** The last event's time. */
+    public long end() {
+      return end;
+    }
+
+    /** {@code end - start} in milliseconds: zero for a session of one event. */
+    public long lengthMillis() {
+      return end - start;
+    }
+
+    public long events() {
+      return events;
+    }
+
+    public long clicks() {
+      return clicks;
+    }
+
+    /** The session both this one and {@code other} merge into. */
+    SessionStats mergedWith(SessionStats other) {
+      return new SessionStats(
+          Math.min(start, other.start), Math.max(end, other.end), events + other.events, clicks + other.clicks);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof SessionStats)) {
+        return false;
+      }
+      SessionStats other = (SessionStats) o;
+      return start == other.start && end == other.end && events == other.events && clicks == other.clicks;
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(start, end, events, clicks);
+    }
+
+    @Override
+    public String toString() {
+      return "SessionStats(" + new Instant(start) + " to " + new Instant(end) + ", " + lengthMillis() + " ms, "
+          + events + " events, " + clicks + " clicks)";
+    }
+
+    /** A compact, deterministic coder: the start, then the length, events and clicks as var-longs. */
+    public static final class Coder extends AtomicCoder<SessionStats> {
+      private static final Coder INSTANCE = new Coder();
+
+      public static Coder of() {
+        return INSTANCE;
+      }
+
+      @Override
+      public void encode(SessionStats stats, OutputStream out) throws IOException {
+        VarLongCoder.of().encode(stats.start, out);
+        VarLongCoder.of().encode(stats.lengthMillis(), out);
+        VarLongCoder.of().encode(stats.events, out);
+        VarLongCoder.of().encode(stats.clicks, out);
+      }
+
+      @Override
+      public SessionStats decode(InputStream in) throws IOException {
+        long start = VarLongCoder.of().decode(in);
+        long length = VarLongCoder.of().decode(in);
+        return new SessionStats(start, start + length, VarLongCoder.of().decode(in), VarLongCoder.of().decode(in));
+      }
+
+      @Override
+      public void verifyDeterministic() {}
+
+      @Override
+      public boolean consistentWithEquals() {
+        return true;
+      }
+    }
+  }
+
+  /** A session in state, and whether it changed since its last pane (or has had none). */
+  static final class HeldSession {
+    final SessionStats stats;
+    final boolean pending;
+
+    HeldSession(SessionStats stats, boolean pending) {
+      this.stats = stats;
+      this.pending = pending;
+    }
+
+    static final class Coder extends AtomicCoder<HeldSession> {
+      private static final Coder INSTANCE = new Coder();
+
+      static Coder of() {
+        return INSTANCE;
+      }
+
+      @Override
+      public void encode(HeldSession session, OutputStream out) throws IOException {
+        SessionStats.Coder.of().encode(session.stats, out);
+        BooleanCoder.of().encode(session.pending, out);
+      }
+
+      @Override
+      public HeldSession decode(InputStream in) throws IOException {
+        return new HeldSession(SessionStats.Coder.of().decode(in), BooleanCoder.of().decode(in));
+      }
+
+      @Override
+      public void verifyDeterministic() {}
+    }
+  }
+
+  /** Merges a user's events into sessions in state, outputs them on their deadlines and clears them when expired. */
+  static final class SessionizeFn extends DoFn<KV<String, ClickEvent>, KV<String, SessionStats>> {
+    private static final String HELD_SESSIONS = "heldSessions";
+    private static final String DEADLINE_AT = "deadlineAt";
+    private static final String WATERMARK_REACHED = "watermarkReached";
+    private static final String LAST_CLEARED_END = "lastClearedEnd";
+    private static final String DEADLINE = "deadline";
+    private static final long END_OF_GLOBAL_WINDOW = GlobalWindow.INSTANCE.maxTimestamp().getMillis();
+
+    /** The user's sessions not yet cleared; pairwise at least a gap apart. Cleared when none is left. */
+    @StateId(HELD_SESSIONS)
+    private final StateSpec<ValueState<List<HeldSession>>> heldSessionsSpec =
+        StateSpecs.value(ListCoder.of(HeldSession.Coder.of()));
+
+    /** When the deadline timer is set to fire: never after the earliest deadline of a held session. */
+    @StateId(DEADLINE_AT)
+    private final StateSpec<ValueState<Long>> deadlineAtSpec = StateSpecs.value(VarLongCoder.of());
+
+    /** The latest time the user's timer fired at, so the watermark has reached it. Never cleared. */
+    @StateId(WATERMARK_REACHED)
+    private final StateSpec<ValueState<Long>> watermarkReachedSpec = StateSpecs.value(VarLongCoder.of());
+
+    /** The last event time of the latest cleared session. Never cleared. */
+    @StateId(LAST_CLEARED_END)
+    private final StateSpec<ValueState<Long>> lastClearedEndSpec = StateSpecs.value(VarLongCoder.of());
+
+    /** Outputs pending sessions whose window ended and clears expired ones; holds the output at its own time. */
+    @TimerId(DEADLINE)
+    private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    private final Counter eventsIn = Metrics.counter(STAGE, EVENTS_IN);
+    private final Counter sessionsEmitted = Metrics.counter(STAGE, SESSIONS_EMITTED);
+    private final Counter tooLate = Metrics.counter(STAGE, EVENTS_TOO_LATE);
+
+    private final long gapMillis;
+    private final long latenessMillis;
+
+    SessionizeFn(long gapMillis, long latenessMillis) {
+      this.gapMillis = gapMillis;
+      this.latenessMillis = latenessMillis;
+    }
+
+    @ProcessElement
+    public void processElement(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,
+        @StateId(DEADLINE_AT) ValueState<Long> deadlineAt,
+        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
+        @StateId(LAST_CLEARED_END) ValueState<Long> lastClearedEnd,
+        @TimerId(DEADLINE) Timer deadline,
+        MultiOutputReceiver out) {
+      eventsIn.inc();
+      long time = timestamp.getMillis();
+      Long reached = watermarkReached.read();
+      Long clearedEnd = lastClearedEnd.read();
+      if ((reached != null && expiry(time) <= reached)
+          || (clearedEnd != null && time < saturatedAdd(clearedEnd, gapMillis))) {
+        tooLate.inc();
+        out.get(TOO_LATE).output(element.getValue());
+        return;
+      }
+
+      boolean click = CLICK.equals(element.getValue().getEventType());
+      SessionStats merged = new SessionStats(time, time, 1, click ? 1 : 0);
+      List<HeldSession> kept = new ArrayList<>();
+      // Held sessions do not overlap one another, so one pass finds every session the event bridges.
+      for (HeldSession held : readAll(heldSessions)) {
+        if (overlap(held.stats, merged)) {
+          merged = merged.mergedWith(held.stats);
+        } else {
+          kept.add(held);
+        }
+      }
+      kept.add(new HeldSession(merged, true));
+      heldSessions.write(kept);
+
+      // At or after the event's own time, as the timer's output timestamp must be; if the watermark is already past
+      // it, the timer fires at the next watermark update, which is the late pane.
+      long due = windowEnd(merged);
+      Long scheduled = deadlineAt.read();
+      if (scheduled == null || due < scheduled) {
+        deadline.set(new Instant(due));
+        deadlineAt.write(due);
+      }
+    }
+
+    @OnTimer(DEADLINE)
+    public void onDeadline(
+        OnTimerContext context,
+        @Key String user,
+        @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,
+        @StateId(DEADLINE_AT) ValueState<Long> deadlineAt,
+        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
+        @StateId(LAST_CLEARED_END) ValueState<Long> lastClearedEnd,
+        @TimerId(DEADLINE) Timer deadline,
+        MultiOutputReceiver out) {
+      long now = context.fireTimestamp().getMillis();
+      Long reached = watermarkReached.read();
+      if (reached == null || now > reached) {
+        watermarkReached.write(now);
+      }
+      List<HeldSession> held = readAll(heldSessions);
+      held.sort(Comparator.comparingLong(session -> session.stats.start()));
+      List<HeldSession> kept = new ArrayList<>();
+      Long clearedEnd = lastClearedEnd.read();
+      Long next = null;
+      for (HeldSession session : held) {
+        // The timer is never set after a held session's deadline, so a session due now is due exactly now, and its
+        // pane takes the timer's output timestamp: its window's end.
+        if (session.pending && windowEnd(session.stats) <= now) {
+          out.get(SESSIONS).output(KV.of(user, session.stats));
+          sessionsEmitted.inc();
+          session = new HeldSession(session.stats, false);
+        }
+        if (!session.pending && expiry(session.stats.end()) <= now) {
+          clearedEnd = clearedEnd == null ? session.stats.end() : Math.max(clearedEnd, session.stats.end());
+          continue;
+        }
+        kept.add(session);
+        long due = session.pending ? windowEnd(session.stats) : expiry(session.stats.end());
+        next = next == null ? due : Math.min(next, due);
+      }
+      if (clearedEnd != null) {
+        lastClearedEnd.write(clearedEnd);
+      }
+      if (kept.isEmpty()) {
+        heldSessions.clear();
+        deadlineAt.clear();
+        return;
+      }
+      heldSessions.write(kept);
+      deadline.set(new Instant(next));
+      deadlineAt.write(next);
+    }
+
+    /** Whether the sessions' windows {@code [start, end + gap)} overlap: Beam's rule for merging them. */
+    private boolean overlap(SessionStats a, SessionStats b) {
+      return a.start() < saturatedAdd(b.end(), gapMillis) && b.start() < saturatedAdd(a.end(), gapMillis);
+    }
+
+    /** The last millisecond of the session's window, when the watermark passing it makes the on-time pane. */
+    private long windowEnd(SessionStats session) {
+      return saturatedAdd(session.end(), gapMillis - 1);
+    }
+
+    /** When the window of a session ending at {@code end} expires: its last millisecond plus the lateness. */
+    private long expiry(long end) {
+      return saturatedAdd(saturatedAdd(end, gapMillis - 1), latenessMillis);
+    }
+
+    /** {@code time + millis} (millis at least zero), at most the end of the global window, where timers can fire. */
+    private static long saturatedAdd(long time, long millis) {
+      long sum = time + millis;
+      return sum < time || sum > END_OF_GLOBAL_WINDOW ? END_OF_GLOBAL_WINDOW : sum;
+    }
+
+    private static List<HeldSession> readAll(ValueState<List<HeldSession>> heldSessions) {
+      List<HeldSession> held = heldSessions.read();
+      return held == null ? new ArrayList<>() : new ArrayList<>(held);
+    }
+  }
+}
