@@ -7,6 +7,7 @@ import java.util.function.LongSupplier;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.io.kafka.TimestampPolicy;
 import org.apache.beam.sdk.io.kafka.TimestampPolicyFactory;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.values.KV;
 import org.apache.kafka.common.TopicPartition;
@@ -112,6 +113,13 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     return (TopicPartition partition, Optional<Instant> previousWatermark) ->
         new EventTimePolicy(
             format, maxOutOfOrderness, allowedLateness, idleTimeout, previousWatermark, System::currentTimeMillis);
+  }
+
+  /** What {@link ReadKafkaPartitions} calls for each read of a partition, with the state it checkpointed. */
+  static SerializableFunction<KV<Long, Long>, EventTimePolicy> fromState(
+      ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness, Duration idleTimeout) {
+    return state ->
+        new EventTimePolicy(format, maxOutOfOrderness, allowedLateness, idleTimeout, state, System::currentTimeMillis);
   }
 
   @Override

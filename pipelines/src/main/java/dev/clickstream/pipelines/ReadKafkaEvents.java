@@ -124,7 +124,10 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             ? begin.apply(
                 "ReadFromKafka",
                 new ReadKafkaPartitions(
-                    bootstrapServers, topic, consumerGroup, format, maxOutOfOrderness, allowedLateness, idleTimeout))
+                    bootstrapServers,
+                    topic,
+                    consumerSettings(),
+                    EventTimePolicy.fromState(format, maxOutOfOrderness, allowedLateness, idleTimeout)))
             : begin.apply("ReadFromKafka", boundedRead());
     PCollectionTuple result =
         records.apply(
@@ -136,6 +139,17 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     return result;
   }
 
+  /**
+   * The consumer settings both readers use: the group whose offsets a new run starts from, the earliest offset when
+   * it has none, and commits left to the reader.
+   */
+  private Map<String, Object> consumerSettings() {
+    return Map.of(
+        ConsumerConfig.GROUP_ID_CONFIG, consumerGroup,
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+  }
+
   /** The first {@code maxRecords} records, with KafkaIO: a bounded read has no savepoint to resume from. */
   private PTransform<PBegin, PCollection<KafkaRecord<byte[], byte[]>>> boundedRead() {
     KafkaIO.Read<byte[], byte[]> read =
@@ -144,11 +158,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .withTopic(topic)
             .withKeyDeserializer(ByteArrayDeserializer.class)
             .withValueDeserializer(ByteArrayDeserializer.class)
-            .withConsumerConfigUpdates(
-                Map.of(
-                    ConsumerConfig.GROUP_ID_CONFIG, consumerGroup,
-                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false))
+            .withConsumerConfigUpdates(consumerSettings())
             .withTimestampPolicyFactory(
                 EventTimePolicy.factory(format, maxOutOfOrderness, allowedLateness, idleTimeout))
             .commitOffsetsInFinalize();

@@ -1,6 +1,5 @@
 package dev.clickstream.pipelines;
 
-import dev.clickstream.transforms.ClickEventDecoder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +20,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Impulse;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.splittabledofn.OffsetRangeTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.WatermarkEstimator;
@@ -62,32 +62,24 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
 
   private final Map<String, Object> consumerConfig;
   private final String topic;
-  private final ClickEventDecoder.Format format;
-  private final Duration maxOutOfOrderness;
-  private final Duration allowedLateness;
-  private final Duration idleTimeout;
+  private final SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState;
 
+  /**
+   * Reads {@code topic} with {@code consumerSettings} (group, offset reset, auto-commit) and each partition's event
+   * time from {@code policyFromState} ({@link EventTimePolicy#fromState}).
+   */
   ReadKafkaPartitions(
       String bootstrapServers,
       String topic,
-      String consumerGroup,
-      ClickEventDecoder.Format format,
-      Duration maxOutOfOrderness,
-      Duration allowedLateness,
-      Duration idleTimeout) {
-    this.consumerConfig =
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-            ConsumerConfig.GROUP_ID_CONFIG, consumerGroup,
-            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-            ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-            ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+      Map<String, Object> consumerSettings,
+      SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState) {
+    Map<String, Object> config = new HashMap<>(consumerSettings);
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    this.consumerConfig = Map.copyOf(config);
     this.topic = topic;
-    this.format = format;
-    this.maxOutOfOrderness = maxOutOfOrderness;
-    this.allowedLateness = allowedLateness;
-    this.idleTimeout = idleTimeout;
+    this.policyFromState = policyFromState;
   }
 
   @Override
@@ -98,7 +90,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
         .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()))
         .apply(
             "ReadPartitions",
-            ParDo.of(new ReadPartitionFn(consumerConfig, format, maxOutOfOrderness, allowedLateness, idleTimeout)))
+            ParDo.of(new ReadPartitionFn(consumerConfig, policyFromState)))
         // Keys are often absent, and a tombstone has no value: both become dead letters, not coder failures.
         .setCoder(KafkaRecordCoder.of(NullableCoder.of(ByteArrayCoder.of()), NullableCoder.of(ByteArrayCoder.of())));
   }
@@ -149,25 +141,15 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     private static final long COMMIT_INTERVAL_MILLIS = 1_000;
 
     private final Map<String, Object> consumerConfig;
-    private final ClickEventDecoder.Format format;
-    private final Duration maxOutOfOrderness;
-    private final Duration allowedLateness;
-    private final Duration idleTimeout;
+    private final SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState;
 
     /** This worker's open partitions; a partition's calls all run on the worker that holds its restriction. */
     private transient Map<TopicPartition, PartitionReader> readers;
 
     ReadPartitionFn(
-        Map<String, Object> consumerConfig,
-        ClickEventDecoder.Format format,
-        Duration maxOutOfOrderness,
-        Duration allowedLateness,
-        Duration idleTimeout) {
+        Map<String, Object> consumerConfig, SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState) {
       this.consumerConfig = consumerConfig;
-      this.format = format;
-      this.maxOutOfOrderness = maxOutOfOrderness;
-      this.allowedLateness = allowedLateness;
-      this.idleTimeout = idleTimeout;
+      this.policyFromState = policyFromState;
     }
 
     @Setup
@@ -223,9 +205,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     @NewWatermarkEstimator
     public PolicyWatermark newWatermarkEstimator(
         @Element KV<String, Integer> partition, @WatermarkEstimatorState KV<Long, Long> state) {
-      EventTimePolicy policy =
-          new EventTimePolicy(
-              format, maxOutOfOrderness, allowedLateness, idleTimeout, state, System::currentTimeMillis);
+      EventTimePolicy policy = policyFromState.apply(state);
       PartitionReader reader = reader(new TopicPartition(partition.getKey(), partition.getValue()));
       if (reader.lastRecordAt != null) {
         policy.lastRecordAt(reader.lastRecordAt);
