@@ -19,8 +19,10 @@ import org.apache.beam.sdk.values.POutput;
 /**
  * Every pipeline in one job over one read and one parse of the input: {@link CtrPipeline} ({@code ctr_5min}),
  * {@link ClickCountsPipeline} ({@code click_counts}, or {@code click_counts_sliding}) and {@link RawEventsPipeline}
- * ({@code click_events}, {@code click_tiles}). Dead letters of every step go to one file, or to the dead-letter
- * topic when the events come from Kafka.
+ * ({@code click_events}, {@code click_tiles}), {@link AttributionPipeline} ({@code item_attribution_5min}),
+ * {@link SessionsPipeline} ({@code user_sessions}) and {@link EnrichedFeaturesPipeline} ({@code
+ * ctr_by_segment_5min}, {@code ctr_by_category_5min}, {@code user_activity_5min}). Dead letters of every step go to
+ * one file, or to the dead-letter topic when the events come from Kafka.
  */
 public final class AllPipelines {
 
@@ -44,19 +46,27 @@ public final class AllPipelines {
     PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, "all");
     PCollection<ClickEvent> events = EventInput.stamped(parsed, options);
     // Each pipeline under a name of its own, so their steps keep unique names side by side.
-    events.apply("Ctr", step(input -> {
-      CtrPipeline.buildFrom(input, options, clock);
-      return PDone.in(input.getPipeline());
-    }));
+    PCollection<DeadLetter> failedCtrRows =
+        events.apply("Ctr", step(input -> CtrPipeline.buildFrom(input, options, clock).deadLetters));
     PCollection<DeadLetter> tooLate =
         events.apply("ClickCounts", step(input -> ClickCountsPipeline.buildFrom(input, options, clock).deadLetters));
     events.apply("RawEvents", step(input -> {
       RawEventsPipeline.buildFrom(input, options, clock);
       return PDone.in(input.getPipeline());
     }));
+    PCollection<DeadLetter> lateClicks =
+        events.apply("Attribution", step(input -> AttributionPipeline.buildFrom(input, options, clock)));
+    PCollection<DeadLetter> lateSessionEvents =
+        events.apply("Sessions", step(input -> SessionsPipeline.buildFrom(input, options, clock)));
+    PCollection<DeadLetter> failedEnrichedRows =
+        events.apply("Enriched", step(input -> EnrichedFeaturesPipeline.buildFrom(input, options, clock)));
     PCollection<DeadLetter> deadLetters =
         PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
+            .and(failedCtrRows)
             .and(tooLate)
+            .and(lateClicks)
+            .and(lateSessionEvents)
+            .and(failedEnrichedRows)
             .apply("AllDeadLetters", Flatten.pCollections());
     EventInput.writeDeadLetters(deadLetters, options, "all");
     return deadLetters;

@@ -13,7 +13,6 @@ import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.RollingAggregate;
 import dev.clickstream.transforms.SelectFeatureEvents;
 import dev.clickstream.transforms.SlidingWindowCount;
-import dev.clickstream.transforms.WriteToOnlineStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -117,18 +116,20 @@ public final class ClickCountsPipeline {
     PCollectionTuple counted =
         clicks.apply("RollingClickCounts", RollingAggregate.of(FEATURE).withAllowedLateness(allowedLateness));
     PCollection<EntityPartials> rows = counted.get(RollingAggregate.ROWS);
-    rows.apply(
-        "WriteOnlineStore",
-        WriteToOnlineStore.into(
+    PCollection<DeadLetter> failedRows =
+        rows.apply(
+            "WriteOnlineStore",
+            WriteFeatureRows.into(
                 FEATURE.precomputedTable(),
                 (EntityPartials row) ->
-                    FEATURE.precomputedRow(row.entity(), row.time(), row.partials(), clock.nowMillis()))
-            .withJdbcUrl(onlineStore));
+                    FEATURE.precomputedRow(row.entity(), row.time(), row.partials(), clock.nowMillis()),
+                onlineStore));
     PCollection<DeadLetter> tooLate =
         counted
             .get(RollingAggregate.TOO_LATE)
             .apply("TooLateToDeadLetters", TooLateEvents.toDeadLetters("RollingClickCounts", allowedLateness));
-    return new Outputs(rows, null, tooLate);
+    return new Outputs(
+        rows, null, PCollectionList.of(tooLate).and(failedRows).apply("FeatureDeadLetters", Flatten.pCollections()));
   }
 
   private static Outputs sliding(
@@ -141,15 +142,15 @@ public final class ClickCountsPipeline {
         clicks.apply(
             "SlidingClickCounts",
             SlidingWindowCount.of(SLIDING_PERIOD, sizes).withAllowedLateness(allowedLateness));
-    rows.apply(
-        "WriteOnlineStore",
-        WriteToOnlineStore.into(
-                FeatureTables.CLICK_COUNTS_SLIDING,
-                (SlidingWindowCount.Counts row) -> slidingRow(row, clock.nowMillis()))
-            .withJdbcUrl(onlineStore));
     // Beam drops events later than the allowed lateness from hopping windows, counted in droppedDueToLateness.
-    PCollection<DeadLetter> none = clicks.getPipeline().apply("NoTooLateEvents", TooLateEvents.none());
-    return new Outputs(null, rows, none);
+    PCollection<DeadLetter> failedRows =
+        rows.apply(
+            "WriteOnlineStore",
+            WriteFeatureRows.into(
+                FeatureTables.CLICK_COUNTS_SLIDING,
+                (SlidingWindowCount.Counts row) -> slidingRow(row, clock.nowMillis()),
+                onlineStore));
+    return new Outputs(null, rows, failedRows);
   }
 
   /** A {@link FeatureTables#CLICK_COUNTS_SLIDING} row. */

@@ -16,7 +16,9 @@ public final class Clickstream {
           "  generate   write a deterministic synthetic event stream to a file, or produce it to Kafka",
           "  replay     replay a recorded events file to a Kafka topic, one message per record",
           "  kafka      run a single-node Kafka broker in the foreground (no install needed)",
-          "  run        run a pipeline: ctr, click-counts, raw-events or all (embedded Flink by default)",
+          "  dimensions write the users and items dimension tables the enriched pipeline joins events with",
+          "  run        run a pipeline: ctr, click-counts, raw-events, attribution, sessions, enriched or all",
+          "             (embedded Flink by default)",
           "  cluster    start, stop or inspect a local Flink session cluster (JobManager + TaskManagers)",
           "  serve      serve feature vectors from the online store over HTTP",
           "  bench      bench serving: time pre-computed, on-demand and tiled lookups; bench freshness:",
@@ -47,6 +49,8 @@ public final class Clickstream {
           return ReplayCommand.run(rest, out, err);
         case "kafka":
           return KafkaCommand.run(rest, out);
+        case "dimensions":
+          return DimensionsCommand.run(rest, out);
         case "run":
           return RunCommand.run(rest, out, err);
         case "cluster":

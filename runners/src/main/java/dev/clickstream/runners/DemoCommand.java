@@ -52,16 +52,21 @@ final class DemoCommand {
           "\n",
           "Usage: ./clickstream demo [options]",
           "",
-          "0. clears what an earlier demo left in DATA (feature rows, offline files)",
+          "0. clears what an earlier demo left in DATA (feature rows, offline files), and writes the users and",
+          "   items dimension tables (./clickstream dimensions) into the online store",
           "1. starts a real Kafka broker inside this process (from Kafka's test kit; its data is temporary)",
           "2. runs every pipeline ('run all --source=kafka') in streaming mode on embedded Flink while ~100k",
           "   events (1% malformed on purpose, event times over the last hour) are produced to the topic",
           "   (and recorded in DATA/demo/events.jsonl, for ./clickstream replay);",
           "   features land in the H2 online store (DATA/online) as events arrive: ctr_5min, click_counts,",
-          "   click_events, click_tiles, plus CTR rows in the offline store (DATA/offline); malformed records go",
-          "   to the dead-letter topic. The job ends once it has read every record and closed every window",
-          "3. starts the feature server and prints vectors fetched over HTTP: CTR, and click counts",
-          "   pre-computed, on demand and tiled, as of the same time",
+          "   click_events, click_tiles, ctr_by_segment_5min, ctr_by_category_5min, user_activity_5min,",
+          "   item_attribution_5min, user_sessions, feature_drift, plus CTR rows in the offline store",
+          "   (DATA/offline); malformed records go to the dead-letter topic. The job ends once it has read every",
+          "   record and closed every window, and prints its metrics: elements in and out, failures and",
+          "   processing times of every feature, hit and miss counts of the dimension tables",
+          "3. starts the feature server and prints vectors fetched over HTTP: CTR, click counts pre-computed, on",
+          "   demand and tiled as of the same time, CTR per segment and per category, user activity, click",
+          "   attribution, sessions and CTR drift",
           "",
           "  --dataDir=DATA       where everything is written (default ./data)",
           "  --events=N           events to produce (default 100000)",
@@ -72,6 +77,8 @@ final class DemoCommand {
 
   private static final Set<String> FLAGS = Set.of("events", "rate", "users", "port", "keepServing", "dataDir");
   private static final long PROGRESS_SECONDS = 2;
+  /** As many items as the generator's default, so every generated item has its dimension row (or is left out). */
+  private static final int ITEMS = 200;
 
   private DemoCommand() {}
 
@@ -96,6 +103,7 @@ final class DemoCommand {
 
     clearPreviousRun(onlineStore, offlineStore, out);
     OnlineStore store = OnlineStore.forUrl(onlineStore);
+    DimensionsCommand.write(store, (int) users, ITEMS, out);
 
     out.println("== 1/3 Starting a Kafka broker in this process");
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
@@ -133,6 +141,8 @@ final class DemoCommand {
             // Event times cover the last hour, so every window of the click counts has something to say.
             List.of("--kafka=" + kafka, "--events=" + events, "--rate=" + rate, "--users=" + users,
                 "--start=" + (System.currentTimeMillis() - 3_600_000L), "--span=1h", "--malformedRatio=0.01",
+                // Most clicks follow the user's latest impression, so attribution has something to find.
+                "--clickFollowsImpression=0.7",
                 "--output=" + eventsFile),
             out,
             err);
@@ -159,6 +169,17 @@ final class DemoCommand {
         show(client, get(base + "/features/click_counts_on_demand/u0?as_of=" + eventTime), out);
         show(client, get(base + "/features/click_counts_tiled/u0?as_of=" + eventTime), out);
       }
+      out.println("\nCTR per user segment and per item category (events enriched with the users and items tables):");
+      show(client, get(base + "/features/ctr_by_segment_5min/premium"), out);
+      show(client, get(base + "/features/ctr_by_category_5min/sports"), out);
+      out.println("\nUser activity (distinct items, item price percentiles, clicks averaged over 15 minutes):");
+      show(client, get(base + "/features/user_activity_5min/u0"), out);
+      out.println("\nClick attribution per item (clicks joined to the user's latest impression within 30 minutes):");
+      show(client, get(base + "/features/item_attribution_5min/item0"), out);
+      out.println("\nSession features (sessions of events less than 30 minutes apart):");
+      show(client, get(base + "/features/user_sessions/u0"), out);
+      out.println("\nDrift of the per-user CTR (PSI and KS of the latest window against the 15 minutes before):");
+      show(client, get(base + "/drift"), out);
       show(
           client,
           HttpRequest.newBuilder(URI.create(base + "/features/ctr_5min"))
@@ -169,6 +190,10 @@ final class DemoCommand {
       out.printf("%nThe feature server is at %s/ (index), %s/health%n", base, base);
       out.printf("  curl %s/features/ctr_5min/u0%n", base);
       out.printf("  curl %s/features/click_counts/u0%n", base);
+      out.printf("  curl %s/features/ctr_by_segment_5min/premium%n", base);
+      out.printf("  curl %s/features/item_attribution_5min/item0%n", base);
+      out.printf("  curl %s/features/user_sessions/u0%n", base);
+      out.printf("  curl %s/drift%n", base);
       out.printf("  curl '%s/features/click_counts_on_demand/u0?as_of=%s'%n", base, eventTime);
       out.printf("  curl '%s/features/click_counts_tiled/u0?as_of=%s'%n", base, eventTime);
       out.printf("  curl -X POST -H 'Content-Type: application/json' -d '[\"u0\",\"u1\"]' %s/features/ctr_5min%n", base);

@@ -12,7 +12,8 @@ import java.util.function.Consumer;
  * its arrival time minus a random delay of up to {@code jitter}, so timestamps arrive out of order. Users are drawn
  * from a Zipf distribution ({@code skew} 0 is uniform), so a few users are hot. Event types: a share of
  * {@code page_view} events (ignored by CTR), then impressions and clicks with about {@code clickRatio} clicks per
- * impression. A share of records can be made malformed on purpose, to exercise the dead letters.
+ * impression; a click may be made to follow its user's latest impression (same item), so that attribution finds
+ * it. A share of records can be made malformed on purpose, to exercise the dead letters.
  */
 final class EventGenerator {
 
@@ -29,6 +30,8 @@ final class EventGenerator {
     double skew = 1.0;
     long jitterMillis = 30_000L;
     double malformedRatio = 0.0;
+    /** Chance that a click is on the item of its user's latest impression; 0 draws nothing more. */
+    double clickFollowsImpression = 0.0;
   }
 
   /** One generated record: the event, or null when the record is deliberately malformed. */
@@ -68,17 +71,34 @@ final class EventGenerator {
   void generate(Consumer<Record> sink) {
     SplittableRandom random = new SplittableRandom(settings.seed);
     double clickShare = settings.clickRatio / (1 + settings.clickRatio);
+    boolean followImpressions = settings.clickFollowsImpression > 0;
+    int[] latestImpressionItem = followImpressions ? new int[settings.users] : null;
+    if (followImpressions) {
+      Arrays.fill(latestImpressionItem, -1);
+    }
     for (long i = 0; i < settings.events; i++) {
       long arrival = settings.startMillis + (long) ((double) i * settings.spanMillis / settings.events);
       long delay = settings.jitterMillis == 0 ? 0 : random.nextLong(settings.jitterMillis + 1);
       long timestamp = Math.max(0, arrival - delay);
       String eventId = "e" + i;
-      String userId = "u" + pickUser(random.nextDouble());
+      int user = pickUser(random.nextDouble());
+      String userId = "u" + user;
       String eventType =
           random.nextDouble() < settings.otherRatio
               ? "page_view"
               : random.nextDouble() < clickShare ? "click" : "impression";
-      String itemId = "item" + random.nextInt(settings.items);
+      int item = random.nextInt(settings.items);
+      if (followImpressions) {
+        // Only with the setting on, so the default sequence stays what it always was.
+        if (eventType.equals("impression")) {
+          latestImpressionItem[user] = item;
+        } else if (eventType.equals("click")
+            && latestImpressionItem[user] >= 0
+            && random.nextDouble() < settings.clickFollowsImpression) {
+          item = latestImpressionItem[user];
+        }
+      }
+      String itemId = "item" + item;
       String sessionId = "s-" + userId + "-" + timestamp / 1_800_000L;
       boolean malformed = random.nextDouble() < settings.malformedRatio;
       if (malformed) {

@@ -51,6 +51,8 @@ final class GenerateCommand {
           "  --skew=S               Zipf exponent of user activity; 0 is uniform (default 1.0)",
           "  --jitter=DURATION      event time lags arrival by up to this, so events arrive out of order (default 30s)",
           "  --malformedRatio=R     share of deliberately malformed records; not in Avro files (default 0)",
+          "  --clickFollowsImpression=P  chance that a click is on the item of the user's latest impression, so",
+          "                         clicks can be attributed (default 0: clicks pick items at random)",
           "",
           "Examples: ./clickstream generate --output=data/events.jsonl --events=1000000 --malformedRatio=0.01",
           "          ./clickstream generate --kafka=127.0.0.1:9092 --events=600000 --rate=10000");
@@ -58,7 +60,7 @@ final class GenerateCommand {
   private static final Set<String> FLAGS =
       Set.of(
           "output", "events", "users", "items", "seed", "start", "span", "clickRatio", "otherRatio", "skew", "jitter",
-          "malformedRatio", "kafka", "topic", "rate", "format");
+          "malformedRatio", "clickFollowsImpression", "kafka", "topic", "rate", "format");
 
   private GenerateCommand() {}
 
@@ -168,6 +170,8 @@ final class GenerateCommand {
     settings.otherRatio = flags.doubleValue("otherRatio", settings.otherRatio, 0, 1);
     settings.skew = flags.doubleValue("skew", settings.skew, 0, 10);
     settings.malformedRatio = flags.doubleValue("malformedRatio", settings.malformedRatio, 0, 1);
+    settings.clickFollowsImpression =
+        flags.doubleValue("clickFollowsImpression", settings.clickFollowsImpression, 0, 1);
     return settings;
   }
 

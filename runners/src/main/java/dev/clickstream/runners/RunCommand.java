@@ -2,12 +2,16 @@ package dev.clickstream.runners;
 
 import dev.clickstream.pipelines.AllPipelines;
 import dev.clickstream.pipelines.AllPipelinesOptions;
+import dev.clickstream.pipelines.AttributionPipeline;
 import dev.clickstream.pipelines.ClickCountsPipeline;
 import dev.clickstream.pipelines.ClickCountsPipelineOptions;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.CtrPipeline;
 import dev.clickstream.pipelines.CtrPipelineOptions;
+import dev.clickstream.pipelines.EnrichedFeaturesPipeline;
+import dev.clickstream.pipelines.EnrichedPipelineOptions;
 import dev.clickstream.pipelines.RawEventsPipeline;
+import dev.clickstream.pipelines.SessionsPipeline;
 import dev.clickstream.transforms.ProcessingClock;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -30,6 +34,7 @@ import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.metrics.DistributionResult;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
@@ -74,6 +79,21 @@ final class RunCommand {
         "every click -> click_events (on-demand reads), per-user minute tiles -> click_tiles (tiled reads)",
         ClickstreamOptions.class,
         (pipeline, options) -> RawEventsPipeline.build(pipeline, options, CLOCK)));
+    add(new PipelineSpec("attribution",
+        "clicks attributed to the user's latest impression of the item within 30 min, per item over 5-minute"
+            + " windows -> item_attribution_5min",
+        CtrPipelineOptions.class,
+        (pipeline, options) -> AttributionPipeline.build(pipeline, options, CLOCK)));
+    add(new PipelineSpec("sessions",
+        "per-user sessions (30-minute gap): length, events and clicks of the latest session -> user_sessions",
+        CtrPipelineOptions.class,
+        (pipeline, options) -> SessionsPipeline.build(pipeline, options, CLOCK)));
+    add(new PipelineSpec("enriched",
+        "events joined with the users and items dimension tables -> ctr_by_segment_5min, ctr_by_category_5min,"
+            + " user_activity_5min",
+        EnrichedPipelineOptions.class,
+        (pipeline, options) ->
+            EnrichedFeaturesPipeline.build(pipeline, options.as(EnrichedPipelineOptions.class), CLOCK)));
     add(new PipelineSpec("all", "every pipeline above in one job, over one read and parse of the input",
         AllPipelinesOptions.class,
         (pipeline, options) -> AllPipelines.build(pipeline, options.as(AllPipelinesOptions.class), CLOCK)));
@@ -122,6 +142,12 @@ final class RunCommand {
         "  --allowedLateness=DURATION          how far behind the watermark an event may arrive and still update",
         "                                      features (default 0); later ones are dead letters, reason late",
         "  --counter=stateful|sliding          click-counts and all: how click counts are kept (default stateful)",
+        "  --dimensions=JDBC_URL|DIR           enriched and all: the users and items tables (default: the online",
+        "                                      store's, written by ./clickstream dimensions), or DIR/users.jsonl",
+        "                                      and DIR/items.jsonl",
+        "  --dimensionRefresh=DURATION|once    enriched and all, unbounded Kafka runs: reload them this often",
+        "                                      (default 5m); bounded runs load them once",
+        "  --dimensionLookback=DURATION        refreshes begin this long before the start (default 30m)",
         "",
         "'./clickstream run PIPELINE --help' lists every option of the pipeline, including the runner's."));
     return String.join("\n", lines);
@@ -406,18 +432,40 @@ final class RunCommand {
   /** Beam's own source and sink counters repeat ours in other words. */
   private static final Set<String> HIDDEN_NAMESPACES = Set.of("source", "source.splits", "sink", "KafkaIOReader");
 
-  /** Every counter of ours, summed over the steps that report it, sorted by name. */
+  /**
+   * Every counter of ours, summed over the steps that report it, sorted by name; then every distribution of ours
+   * (such as a feature's {@code row_micros}), merged over steps: how many, mean, min and max.
+   */
   static void printCounters(PipelineResult result, PrintStream out) {
     MetricQueryResults metrics = result.metrics().queryMetrics(MetricsFilter.builder().build());
     Map<String, Long> totals = new TreeMap<>();
     for (MetricResult<Long> counter : metrics.getCounters()) {
       String namespace = counter.getName().getNamespace();
-      if (!namespace.startsWith("org.apache.beam") && !HIDDEN_NAMESPACES.contains(namespace)) {
+      if (isOurs(namespace)) {
         totals.merge(namespace + "/" + counter.getName().getName(), counter.getAttempted(), Long::sum);
       }
     }
     totals.forEach((name, total) -> out.printf(Locale.ROOT, "  %-48s %,14d%n", name, total));
+    Map<String, DistributionResult> distributions = new TreeMap<>();
+    for (MetricResult<DistributionResult> distribution : metrics.getDistributions()) {
+      String namespace = distribution.getName().getNamespace();
+      if (isOurs(namespace) && distribution.getAttempted().getCount() > 0) {
+        distributions.merge(
+            namespace + "/" + distribution.getName().getName(),
+            distribution.getAttempted(),
+            (a, b) -> DistributionResult.create(
+                a.getSum() + b.getSum(), a.getCount() + b.getCount(), Math.min(a.getMin(), b.getMin()),
+                Math.max(a.getMax(), b.getMax())));
+      }
+    }
+    distributions.forEach((name, d) -> out.printf(Locale.ROOT, "  %-48s n=%,d mean=%.1f min=%,d max=%,d%n",
+        name, d.getCount(), d.getMean(), d.getMin(), d.getMax()));
   }
+
+  private static boolean isOurs(String namespace) {
+    return !namespace.startsWith("org.apache.beam") && !HIDDEN_NAMESPACES.contains(namespace);
+  }
+
 
   static void checkInputExists(String input) {
     if (input == null || input.isBlank()) {

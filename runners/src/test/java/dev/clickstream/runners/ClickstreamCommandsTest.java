@@ -74,8 +74,9 @@ class ClickstreamCommandsTest {
     assertThat(run("generate", "--output=x.jsonl", "--clickRatio=much"), equalTo(2));
     assertThat(stderr(), containsString("--clickRatio=much is not a number"));
 
-    assertThat(run("run", "sessions", "--input=x"), equalTo(2));
-    assertThat(stderr(), containsString("unknown pipeline 'sessions'; available: ctr, click-counts, raw-events, all"));
+    assertThat(run("run", "sesions", "--input=x"), equalTo(2));
+    assertThat(stderr(), containsString("unknown pipeline 'sesions'; available: ctr, click-counts, raw-events,"
+        + " attribution, sessions, enriched, all"));
 
     assertThat(run("bench", "throughput"), equalTo(2));
     assertThat(stderr(), containsString("bench: unknown benchmark 'throughput'; available: serving"));
@@ -148,7 +149,19 @@ class ClickstreamCommandsTest {
         equalTo(0));
     String printed = stdout();
     assertThat(printed, containsString("Starting from nothing: cleared ctr_5min, click_counts, click_counts_sliding,"
-        + " click_events, click_tiles in the online store"));
+        + " ctr_by_segment_5min, ctr_by_category_5min, user_activity_5min, item_attribution_5min, user_sessions,"
+        + " feature_drift, click_events, click_tiles in the online store"));
+    assertThat(printed, containsString("Wrote 49 users rows to jdbc:h2:file:" + dir + "/online"));
+    // Every feature's metrics, and the enrichment's misses: u49 is the one user left out of the users table.
+    assertThat(printed, containsString("ctr_5min/rows_out"));
+    assertThat(printed, containsString("item_attribution_5min/row_micros"));
+    assertThat(printed, containsString("EnrichWithDimensions/users_miss"));
+    for (String view : List.of("ctr_by_segment_5min/premium", "ctr_by_category_5min/sports", "user_activity_5min/u0",
+        "item_attribution_5min/item0", "user_sessions/u0")) {
+      assertThat(printed, containsString("GET /features/" + view + " -> 200"));
+    }
+    assertThat(printed, containsString("GET /drift -> 200"));
+    assertThat(printed, containsString("{\"monitors\":[{\"feature\":\"ctr_5min.ctr\""));
     assertThat(printed, containsString("== 2/3 Streaming 3,000 events through every pipeline on embedded Flink"));
     assertThat(printed, containsString("GET /features/ctr_5min/u0 -> 200"));
     assertThat(printed, containsString("POST /features/ctr_5min -> 200"));

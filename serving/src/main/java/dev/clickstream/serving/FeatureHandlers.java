@@ -69,6 +69,13 @@ final class FeatureHandlers {
     ctx.json(results(view, lookup.many(((Precomputed) view).table(), ids)));
   }
 
+  /** {@code GET /drift}: each monitored feature's latest drift status. */
+  void drift(Context ctx) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("monitors", lookup.driftStatus());
+    ctx.json(body);
+  }
+
   /** {@code GET /health}: up when the online store answers, 503 when it does not. */
   void health(Context ctx) {
     boolean up = lookup.storeReachable();

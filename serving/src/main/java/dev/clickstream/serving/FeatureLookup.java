@@ -2,11 +2,14 @@ package dev.clickstream.serving;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.clickstream.features.DriftMonitor;
+import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.store.FeatureTable;
 import dev.clickstream.store.FeatureTable.Column;
 import dev.clickstream.store.FeatureTable.Role;
+import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.WindowedFeatureReads;
 import java.util.ArrayList;
@@ -19,8 +22,8 @@ import java.util.Optional;
  * The server's only access to the online store: reads rows and turns them into response entries.
  *
  * <p>A found entry is {@code {"feature_view", "entity": {key: id}, "status": "ok", "features": {...}, times...}}:
- * the table's FEATURE columns, in table order, under {@code features}, and its TIME columns (epoch milliseconds)
- * at the top level. A missing one is {@code {"entity": {key: id}, "status": "not_found"}}. Values are passed
+ * the table's FEATURE and ATTRIBUTE columns (such as a drift status), in table order, under {@code features}, and
+ * its TIME columns (epoch milliseconds) at the top level. A missing one is {@code {"entity": {key: id}, "status": "not_found"}}. Values are passed
  * through as stored, so a NULL feature stays JSON null.
  *
  * <p>A computed (on-demand or tiled) view always has an entry, since no events is an answer too (zero counts):
@@ -87,6 +90,35 @@ final class FeatureLookup {
     return entries;
   }
 
+  /**
+   * Every drift monitor of the registry, in its order, with its latest evaluation: the {@code feature_drift} row's
+   * columns, or {@code "drift_status": "not_evaluated"} before its first one.
+   */
+  List<Map<String, Object>> driftStatus() {
+    FeatureTable table = FeatureTables.FEATURE_DRIFT;
+    ensureTable(table);
+    List<String> names = new ArrayList<>();
+    FeatureDefinitions.driftMonitors().forEach(monitor -> names.add(monitor.name()));
+    Map<String, Map<String, Object>> rows = store.readAll(table, names);
+    List<Map<String, Object>> monitors = new ArrayList<>();
+    for (String name : names) {
+      Map<String, Object> row = rows.get(name);
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put(DriftMonitor.FEATURE, name);
+      if (row == null) {
+        entry.put(DriftMonitor.STATUS, "not_evaluated");
+      } else {
+        for (Column column : table.columns()) {
+          if (!column.name().equals(DriftMonitor.FEATURE)) {
+            entry.put(column.name(), row.get(column.name()));
+          }
+        }
+      }
+      monitors.add(entry);
+    }
+    return monitors;
+  }
+
   boolean storeReachable() {
     return store.isReachable();
   }
@@ -106,7 +138,7 @@ final class FeatureLookup {
     entry.put("status", FOUND);
     Map<String, Object> features = new LinkedHashMap<>();
     for (Column column : table.columns()) {
-      if (column.role() == Role.FEATURE) {
+      if (column.role() == Role.FEATURE || column.role() == Role.ATTRIBUTE) {
         features.put(column.name(), row.get(column.name()));
       }
     }

@@ -49,6 +49,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /features/{feature_view}[?as_of=EPOCH_MS]} with {@code ["u1","u2"]} or {@code
  *       {"user_ids":["u1","u2"]}}: one result per requested id, in request order; from one store read for a
  *       pre-computed view, one read per distinct id for an on-demand or tiled view, all as of the same time.
+ *   <li>{@code GET /drift}: each monitored feature's latest drift status (also {@code
+ *       /features/feature_drift/{feature}}).
  *   <li>{@code GET /health}: 200 when the online store answers, 503 when it does not.
  *   <li>{@code GET /}: the endpoints and feature views.
  * </ul>
@@ -113,6 +115,10 @@ public final class FeatureServer {
         "the features of many entities, one result per id in request order, on-demand and tiled views as of ?"
             + AsOf.PARAM + "=EPOCH_MS (default now); the body is " + UserIds.BODY,
         handlers::many));
+    routes.add(new Route(HandlerType.GET, "/drift",
+        "each monitored feature's latest drift evaluation: PSI and KS of its latest window against the windows"
+            + " before, and ok, drift, insufficient_data or not_evaluated",
+        handlers::drift));
     routes.add(new Route(HandlerType.GET, "/health", "200 when the online store answers, 503 when it does not",
         handlers::health));
     routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes))));

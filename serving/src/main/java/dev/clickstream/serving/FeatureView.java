@@ -77,7 +77,10 @@ sealed interface FeatureView permits FeatureView.Precomputed, FeatureView.Comput
 
     @Override
     public List<String> features() {
-      return columns(Role.FEATURE);
+      return table.columns().stream()
+          .filter(c -> c.role() == Role.FEATURE || c.role() == Role.ATTRIBUTE)
+          .map(Column::name)
+          .collect(Collectors.toList());
     }
 
     @Override

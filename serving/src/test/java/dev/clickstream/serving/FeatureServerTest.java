@@ -11,12 +11,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clickstream.features.DriftMonitor;
+import dev.clickstream.features.DriftRecord;
+import dev.clickstream.features.DriftRecord.Status;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.Partial;
 import dev.clickstream.features.RollingWindows;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.store.ConnectionPools;
 import dev.clickstream.store.FeatureTable;
+import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import io.javalin.Javalin;
@@ -44,6 +48,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -164,6 +169,34 @@ class FeatureServerTest {
     assertThat(blank.body, is(error(400, "user_id is blank: user ids are non-blank strings")));
     assertThat(control.status, is(400));
     assertThat(control.body, is(error(400, "user_id holds a control character: user ids are printable text")));
+  }
+
+  /** Each monitor of the registry, not evaluated until its first row, then that row; also as a plain view. */
+  @ParameterizedTest
+  @ValueSource(strings = {"h2", "postgresql", "mariadb"})
+  void driftShowsEveryMonitorsLatestStatus(String dialect) throws Exception {
+    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    serve(store);
+
+    Reply before = get("/drift");
+    DriftMonitor monitor = FeatureDefinitions.CTR_DRIFT;
+    store.ensureTable(FeatureTables.FEATURE_DRIFT);
+    store.upsert(FeatureTables.FEATURE_DRIFT, List.<Object[]>of(
+        monitor.row(new DriftRecord(monitor.name(), T0, T0 + 300_000, 120, 41, 0.3125, 0.25, Status.DRIFT), 7L)));
+    Reply after = get("/drift");
+    Reply view = get("/features/feature_drift/" + monitor.name());
+
+    assertThat(before.status, is(200));
+    assertThat(before.body,
+        is(JSON.readTree("{\"monitors\": [{\"feature\": \"ctr_5min.ctr\", \"drift_status\": \"not_evaluated\"}]}")));
+    assertThat(after.body,
+        is(JSON.readTree("{\"monitors\": [{\"feature\": \"ctr_5min.ctr\", \"window_start\": " + T0
+            + ", \"window_end\": " + (T0 + 300_000) + ", \"reference_count\": 120, \"recent_count\": 41,"
+            + " \"psi\": 0.3125, \"ks\": 0.25, \"drift_status\": \"drift\", \"updated_at\": 7}]}")));
+    assertThat(view.status, is(200));
+    assertThat(view.body.get("features"),
+        is(JSON.readTree("{\"reference_count\": 120, \"recent_count\": 41, \"psi\": 0.3125, \"ks\": 0.25,"
+            + " \"drift_status\": \"drift\"}")));
   }
 
   /** Only the registries make views: ctr_5min has no definition, so no computed views; names are exact. */
@@ -560,6 +593,9 @@ class FeatureServerTest {
             tiled views as of ?as_of=EPOCH_MS (default now); the body \
             is a JSON array of 1 to 1000 user ids, like [\\"u1\\",\\"u2\\"], or an object \
             {\\"user_ids\\": [\\"u1\\",\\"u2\\"]}"},
+               {"method": "GET", "path": "/drift",
+                "description": "each monitored feature's latest drift evaluation: PSI and KS of its latest window \
+            against the windows before, and ok, drift, insufficient_data or not_evaluated"},
                {"method": "GET", "path": "/health",
                 "description": "200 when the online store answers, 503 when it does not"},
                {"method": "GET", "path": "/", "description": "this index"}],
@@ -576,6 +612,31 @@ class FeatureServerTest {
                 "features": ["click_count_1_min", "click_count_10_min", "click_count_30_min", "click_count_1_hour"],
                 "times": ["window_end", "updated_at"],
                 "example": "/features/click_counts_sliding/{user_id}"},
+               {"name": "ctr_by_segment_5min", "pattern": "pre-computed", "entity_key": "user_segment",
+                "features": ["impressions", "clicks", "ctr"],
+                "times": ["window_start", "window_end", "updated_at"],
+                "example": "/features/ctr_by_segment_5min/{user_segment}"},
+               {"name": "ctr_by_category_5min", "pattern": "pre-computed", "entity_key": "item_category",
+                "features": ["impressions", "clicks", "ctr"],
+                "times": ["window_start", "window_end", "updated_at"],
+                "example": "/features/ctr_by_category_5min/{item_category}"},
+               {"name": "user_activity_5min", "pattern": "pre-computed", "entity_key": "user_id",
+                "features": ["events", "clicks", "distinct_items", "price_p50", "price_p90", "clicks_avg_15min"],
+                "times": ["window_start", "window_end", "updated_at"],
+                "example": "/features/user_activity_5min/{user_id}"},
+               {"name": "item_attribution_5min", "pattern": "pre-computed", "entity_key": "item_id",
+                "features": ["impressions", "clicks", "attributed_clicks", "unattributed_clicks", "attributed_ctr",
+                  "mean_time_to_click_ms"],
+                "times": ["window_start", "window_end", "updated_at"],
+                "example": "/features/item_attribution_5min/{item_id}"},
+               {"name": "user_sessions", "pattern": "pre-computed", "entity_key": "user_id",
+                "features": ["session_length_ms", "events", "clicks"],
+                "times": ["session_start", "session_end", "updated_at"],
+                "example": "/features/user_sessions/{user_id}"},
+               {"name": "feature_drift", "pattern": "pre-computed", "entity_key": "feature",
+                "features": ["reference_count", "recent_count", "psi", "ks", "drift_status"],
+                "times": ["window_start", "window_end", "updated_at"],
+                "example": "/features/feature_drift/{feature}"},
                {"name": "click_counts_on_demand", "pattern": "on-demand", "entity_key": "user_id",
                 "features": ["click_count_1_min", "click_count_10_min", "click_count_30_min", "click_count_1_hour"],
                 "times": ["event_time", "as_of"],
@@ -649,7 +710,9 @@ class FeatureServerTest {
           HOUR + 1, 2 * HOUR);
 
   private static final List<String> KNOWN_VIEWS =
-      List.of("ctr_5min", "click_counts", "click_counts_sliding", "click_counts_on_demand", "click_counts_tiled");
+      List.of("ctr_5min", "click_counts", "click_counts_sliding", "ctr_by_segment_5min", "ctr_by_category_5min",
+          "user_activity_5min", "item_attribution_5min", "user_sessions", "feature_drift", "click_counts_on_demand",
+          "click_counts_tiled");
 
   /**
    * A fresh store holding what the click pipelines would write for u1, u2 ({@link #CLICKS_BEFORE_LATEST}) and U1

@@ -39,6 +39,16 @@ public final class EventFilter implements Serializable {
   }
 
   @Override
+  public boolean equals(Object o) {
+    return o instanceof EventFilter && ((EventFilter) o).field.equals(field) && ((EventFilter) o).value.equals(value);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * field.hashCode() + value.hashCode();
+  }
+
+  @Override
   public String toString() {
     return field + " = " + value;
   }

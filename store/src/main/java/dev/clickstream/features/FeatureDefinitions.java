@@ -1,8 +1,12 @@
 package dev.clickstream.features;
 
+import static dev.clickstream.features.Aggregation.approxPercentile;
 import static dev.clickstream.features.Aggregation.count;
+import static dev.clickstream.features.Aggregation.distinctCount;
+import static dev.clickstream.features.Aggregation.movingAverage;
 import static dev.clickstream.features.FeatureWindow.minutes;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -27,6 +31,33 @@ public final class FeatureDefinitions {
           .build();
 
   /**
+   * CTR per user segment (from the users dimension) over 5-minute windows: impressions, clicks and their ratio of
+   * every user of the segment. Computed over enriched click events by {@code TumblingFeatures}.
+   */
+  public static final TumblingAggregation CTR_BY_SEGMENT_5MIN = ctrPer("ctr_by_segment_5min", "user_segment");
+
+  /** CTR per item category (from the items dimension) over 5-minute windows, as {@link #CTR_BY_SEGMENT_5MIN}. */
+  public static final TumblingAggregation CTR_BY_CATEGORY_5MIN = ctrPer("ctr_by_category_5min", "item_category");
+
+  /**
+   * A user's activity over 5-minute tumbling windows aligned to the epoch: events and clicks, distinct items, the
+   * median and 90th percentile of the prices of the items, and the average clicks per window over the last 15
+   * minutes (this window and the two before it). Computed over enriched click events ({@code item_price} comes from
+   * the items dimension) by {@code TumblingFeatures}, kept in {@code user_activity_5min}.
+   */
+  public static final TumblingAggregation USER_ACTIVITY_5MIN =
+      TumblingAggregation.named("user_activity_5min")
+          .groupBy("user_id")
+          .window(minutes(5))
+          .agg(count().as("events"),
+              count().where("event_type", "click").as("clicks"),
+              distinctCount("item_id").as("distinct_items"),
+              approxPercentile("item_price", 50).as("price_p50"),
+              approxPercentile("item_price", 90).as("price_p90"),
+              movingAverage("clicks", 3).as("clicks_avg_15min"))
+          .build();
+
+  /**
    * Clicks per user over the last 1, 10, 30 and 60 minutes, as of the user's latest click: pre-computed in {@code
    * click_counts}, on demand from {@code click_events}, tiled from {@code click_tiles}.
    */
@@ -40,8 +71,36 @@ public final class FeatureDefinitions {
           .tilesTable("click_tiles")
           .build();
 
+  /** Per user, the latest session of events less than 30 minutes apart: its length, events and clicks. */
+  public static final SessionAggregation USER_SESSIONS =
+      SessionAggregation.named("user_sessions")
+          .groupBy("user_id")
+          .gap(Duration.ofMinutes(30))
+          .countWhere("event_type", "click")
+          .build();
+
+  /**
+   * Per item over 5-minute windows: impressions, clicks, clicks attributed to the user's latest impression of the
+   * item at most 30 minutes before, attributed CTR and mean time to click.
+   */
+  public static final ClickAttribution ITEM_ATTRIBUTION_5MIN =
+      ClickAttribution.named("item_attribution_5min")
+          .joinOn("user_id", "item_id")
+          .withinGap(Duration.ofMinutes(30))
+          .perEntity("item_id")
+          .window(minutes(5))
+          .build();
+
+  /**
+   * Drift of the per-user CTR: each 5-minute window's CTR values (users with impressions, on-time panes) against
+   * the 15 minutes before, by PSI and KS; the latest status per monitor is kept in {@code feature_drift}.
+   */
+  public static final DriftMonitor CTR_DRIFT = DriftMonitor.named("ctr_5min.ctr").build();
+
   private static final List<WindowedAggregation> ALL = List.of(CLICK_COUNTS);
-  private static final List<TumblingAggregation> TUMBLING = List.of(CTR_5MIN);
+  private static final List<TumblingAggregation> TUMBLING =
+      List.of(CTR_5MIN, CTR_BY_SEGMENT_5MIN, CTR_BY_CATEGORY_5MIN, USER_ACTIVITY_5MIN);
+  private static final List<DriftMonitor> DRIFT_MONITORS = List.of(CTR_DRIFT);
 
   private FeatureDefinitions() {}
 
@@ -53,6 +112,21 @@ public final class FeatureDefinitions {
   /** The tumbling features. */
   public static List<TumblingAggregation> tumbling() {
     return TUMBLING;
+  }
+
+  private static TumblingAggregation ctrPer(String name, String entityField) {
+    return TumblingAggregation.named(name)
+        .groupBy(entityField)
+        .window(minutes(5))
+        .agg(count().where("event_type", "impression").as("impressions"),
+            count().where("event_type", "click").as("clicks"))
+        .ratio("ctr", "clicks", "impressions")
+        .build();
+  }
+
+  /** The drift monitors, each with one row in {@code feature_drift} once evaluated. */
+  public static List<DriftMonitor> driftMonitors() {
+    return DRIFT_MONITORS;
   }
 
   /** The rolling feature called {@code name}. */

@@ -364,6 +364,13 @@ public final class WindowedAggregation implements Serializable {
       if (aggregations.isEmpty()) {
         throw new IllegalStateException("feature " + name + " needs at least one agg(...)");
       }
+      for (Aggregation aggregation : aggregations) {
+        if (!aggregation.fromPartial()) {
+          throw new IllegalStateException(
+              "feature " + name + " aggregates " + aggregation + ": a rolling feature computes count, sum, avg, min,"
+                  + " max and last; " + aggregation.kind() + "() is for tumbling features (TumblingAggregation)");
+        }
+      }
       boolean needsValues = aggregations.stream().anyMatch(Aggregation::needsValues);
       if (needsValues && valueField == null) {
         throw new IllegalStateException(

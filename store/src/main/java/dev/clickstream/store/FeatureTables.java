@@ -1,5 +1,6 @@
 package dev.clickstream.store;
 
+import dev.clickstream.features.DriftMonitor;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
 import java.util.List;
@@ -29,8 +30,29 @@ public final class FeatureTables {
   public static final FeatureTable CLICK_COUNTS_SLIDING =
       slidingCounts(FeatureDefinitions.CLICK_COUNTS, "click_counts_sliding");
 
+  /** Per user, the latest session. Declared by {@link FeatureDefinitions#USER_SESSIONS}. */
+  public static final FeatureTable USER_SESSIONS = FeatureDefinitions.USER_SESSIONS.table();
+
+  /** Per item, click attribution over its latest 5-minute window; {@link FeatureDefinitions#ITEM_ATTRIBUTION_5MIN}. */
+  public static final FeatureTable ITEM_ATTRIBUTION_5MIN = FeatureDefinitions.ITEM_ATTRIBUTION_5MIN.table();
+
+  /** CTR per user segment over its latest 5-minute window; {@link FeatureDefinitions#CTR_BY_SEGMENT_5MIN}. */
+  public static final FeatureTable CTR_BY_SEGMENT_5MIN = FeatureDefinitions.CTR_BY_SEGMENT_5MIN.table();
+
+  /** CTR per item category over its latest 5-minute window; {@link FeatureDefinitions#CTR_BY_CATEGORY_5MIN}. */
+  public static final FeatureTable CTR_BY_CATEGORY_5MIN = FeatureDefinitions.CTR_BY_CATEGORY_5MIN.table();
+
+  /** A user's activity over its latest 5-minute window; {@link FeatureDefinitions#USER_ACTIVITY_5MIN}. */
+  public static final FeatureTable USER_ACTIVITY_5MIN = FeatureDefinitions.USER_ACTIVITY_5MIN.table();
+
+  /** Per monitored feature, its latest drift evaluation (PSI, KS, status); see {@link FeatureDefinitions#CTR_DRIFT}. */
+  public static final FeatureTable FEATURE_DRIFT = DriftMonitor.TABLE;
+
   /** The pre-computed feature views, served by name. */
-  private static final List<FeatureTable> ALL = List.of(CTR_5MIN, CLICK_COUNTS, CLICK_COUNTS_SLIDING);
+  private static final List<FeatureTable> ALL =
+      List.of(
+          CTR_5MIN, CLICK_COUNTS, CLICK_COUNTS_SLIDING, CTR_BY_SEGMENT_5MIN, CTR_BY_CATEGORY_5MIN, USER_ACTIVITY_5MIN,
+          ITEM_ATTRIBUTION_5MIN, USER_SESSIONS, FEATURE_DRIFT);
 
   private FeatureTables() {}
 

@@ -109,7 +109,18 @@ class FeatureTableTest {
 
   @Test
   void theRegistryResolvesOnlyItsOwnNames() {
-    assertThat(FeatureTables.all(), is(List.of(FeatureTables.CTR_5MIN, FeatureTables.CLICK_COUNTS, FeatureTables.CLICK_COUNTS_SLIDING)));
+    assertThat(
+        FeatureTables.all().stream().map(FeatureTable::name).collect(Collectors.toList()),
+        is(List.of("ctr_5min", "click_counts", "click_counts_sliding", "ctr_by_segment_5min", "ctr_by_category_5min",
+            "user_activity_5min", "item_attribution_5min", "user_sessions", "feature_drift")));
+    assertThat(FeatureTables.USER_SESSIONS.columnNames(),
+        is(List.of("user_id", "session_start", "session_end", "session_length_ms", "events", "clicks",
+            "updated_at")));
+    assertThat(FeatureTables.ITEM_ATTRIBUTION_5MIN.columnNames(),
+        is(List.of("item_id", "window_start", "window_end", "impressions", "clicks", "attributed_clicks",
+            "unattributed_clicks", "attributed_ctr", "mean_time_to_click_ms", "updated_at")));
+    assertThat(FeatureTables.CTR_BY_SEGMENT_5MIN.columnNames(),
+        is(List.of("user_segment", "window_start", "window_end", "impressions", "clicks", "ctr", "updated_at")));
     assertThat(FeatureTables.CLICK_COUNTS_SLIDING.columnNames(),
         is(List.of("user_id", "window_end", "click_count_1_min", "click_count_10_min", "click_count_30_min",
             "click_count_1_hour", "updated_at")));

@@ -1,5 +1,7 @@
 package dev.clickstream.transforms;
 
+import dev.clickstream.features.EventFilter;
+import dev.clickstream.features.SessionAggregation;
 import dev.clickstream.schemas.ClickEvent;
 import java.io.IOException;
 import java.io.InputStream;
@@ -136,6 +138,20 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
   /** Sessions per user with a 30-minute gap and no allowed lateness. */
   public static SessionFeatures perUser() {
     return new SessionFeatures(DEFAULT_GAP, DEFAULT_ALLOWED_LATENESS);
+  }
+
+  /**
+   * Sessions as {@code feature} declares them: its gap, per user, counting clicks. The state keys by user and counts
+   * {@code event_type = click}, so a definition that asks for another entity or condition is refused.
+   */
+  public static SessionFeatures of(SessionAggregation feature) {
+    if (!feature.entityField().equals("user_id")
+        || !feature.counted().equals(EventFilter.fieldEquals("event_type", CLICK))) {
+      throw new IllegalArgumentException(
+          "SessionFeatures sessionizes per user_id and counts event_type = click; feature " + feature.name()
+              + " asks for sessions per " + feature.entityField() + " counting " + feature.counted());
+    }
+    return perUser().withGap(Duration.millis(feature.gapMillis()));
   }
 
   /** Events less than {@code gap} apart share a session. */

@@ -1,0 +1,155 @@
+package dev.clickstream.features;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.clickstream.store.FeatureTable;
+import java.io.Serializable;
+import java.time.Duration;
+
+/**
+ * One declarative definition of a session feature: per entity, sessions of events less than a gap apart (Beam's
+ * session windows), each with its start, end, length, number of events and number of events matching a condition.
+ *
+ * <pre>{@code
+ * SessionAggregation.named("user_sessions")
+ *     .groupBy("user_id")
+ *     .gap(Duration.ofMinutes(30))
+ *     .countWhere("event_type", "click")
+ *     .build();
+ * }</pre>
+ *
+ * <p>{@link #table()}, named after the feature, holds one row per entity: its latest session, the one that ends last.
+ */
+public final class SessionAggregation implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The session's first event time. */
+  public static final String SESSION_START = "session_start";
+  /** The session's last event time (its window ends a gap later). */
+  public static final String SESSION_END = "session_end";
+  public static final String SESSION_LENGTH = "session_length_ms";
+  public static final String EVENTS = "events";
+
+  private final String name;
+  private final String entityField;
+  private final long gapMillis;
+  private final EventFilter counted;
+  private final String countedColumn;
+  private final FeatureTable table;
+
+  private SessionAggregation(Builder builder) {
+    this.name = builder.name;
+    this.entityField = builder.entityField;
+    this.gapMillis = builder.gapMillis;
+    this.counted = builder.counted;
+    this.countedColumn = builder.countedColumn;
+    this.table = declareTable();
+  }
+
+  public static Builder named(String name) {
+    return new Builder(name);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public String entityField() {
+    return entityField;
+  }
+
+  public long gapMillis() {
+    return gapMillis;
+  }
+
+  /** The events counted in the second count, such as {@code event_type = click}. */
+  public EventFilter counted() {
+    return counted;
+  }
+
+  /** The second count's column, such as {@code clicks}. */
+  public String countedColumn() {
+    return countedColumn;
+  }
+
+  /**
+   * One row per entity: its latest session. A row replaces the stored one when its session ends later, or ends at
+   * the same time with more events (a late event merged into it, possibly moving its start earlier), so panes of an
+   * older session, replays and reordered writes never move an entity back.
+   */
+  public FeatureTable table() {
+    return table;
+  }
+
+  /** A {@link #table()} row. */
+  public Object[] row(String entity, long start, long end, long events, long counted, long updatedAt) {
+    return new Object[] {entity, start, end, end - start, events, counted, updatedAt};
+  }
+
+  private FeatureTable declareTable() {
+    return FeatureTable.builder(name, entityField)
+        .time(SESSION_START)
+        .time(SESSION_END)
+        .longFeature(SESSION_LENGTH)
+        .longFeature(EVENTS)
+        .longFeature(countedColumn)
+        .time(WindowedAggregation.UPDATED_AT)
+        .replaceWhen(
+            "NEW." + SESSION_END + " > OLD." + SESSION_END + " OR (NEW." + SESSION_END + " = OLD." + SESSION_END
+                + " AND NEW." + EVENTS + " > OLD." + EVENTS + ")")
+        .build();
+  }
+
+  @Override
+  public String toString() {
+    return name + ": events.groupBy(" + entityField + ").sessions(gap " + Duration.ofMillis(gapMillis) + ").agg[count"
+        + " as " + EVENTS + ", count().where(" + counted + ") as " + countedColumn + "]";
+  }
+
+  /** Builds a {@link SessionAggregation}; see the class documentation for the shape. */
+  public static final class Builder {
+    private final String name;
+    private String entityField;
+    private long gapMillis;
+    private EventFilter counted;
+    private String countedColumn;
+
+    private Builder(String name) {
+      this.name = requireNonNull(name, "name");
+    }
+
+    public Builder groupBy(String entityField) {
+      this.entityField = requireNonNull(entityField, "entityField");
+      return this;
+    }
+
+    /** Events less than {@code gap} apart share a session. */
+    public Builder gap(Duration gap) {
+      if (gap == null || gap.isNegative() || gap.isZero()) {
+        throw new IllegalArgumentException("feature " + name + ": the session gap must be positive, got " + gap);
+      }
+      this.gapMillis = gap.toMillis();
+      return this;
+    }
+
+    /** Also counts the events whose {@code field} equals {@code value}, in a column named {@code value + "s"}. */
+    public Builder countWhere(String field, String value) {
+      this.counted = EventFilter.fieldEquals(field, value);
+      this.countedColumn = value + "s";
+      return this;
+    }
+
+    public SessionAggregation build() {
+      if (entityField == null) {
+        throw new IllegalStateException("feature " + name + " needs groupBy(entityField)");
+      }
+      if (gapMillis == 0) {
+        throw new IllegalStateException("feature " + name + " needs a gap(duration)");
+      }
+      if (counted == null) {
+        throw new IllegalStateException("feature " + name + " needs countWhere(field, value)");
+      }
+      return new SessionAggregation(this);
+    }
+  }
+}
