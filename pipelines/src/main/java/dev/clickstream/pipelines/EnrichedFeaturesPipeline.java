@@ -77,15 +77,13 @@ public final class EnrichedFeaturesPipeline {
    */
   public static PCollection<DeadLetter> buildFrom(
       PCollection<ClickEvent> events, EnrichedPipelineOptions options, ProcessingClock clock) {
-    Pipeline pipeline = events.getPipeline();
     PCollection<EnrichedClickEvent> enriched =
         events.apply(
             "EnrichWithDimensions",
             EnrichWithDimensions.of(
-                pipeline.apply("LoadUsers", snapshots(DimensionDefinitions.USERS, options)),
-                pipeline.apply("LoadItems", snapshots(DimensionDefinitions.ITEMS, options))));
+                snapshots(DimensionDefinitions.USERS, options), snapshots(DimensionDefinitions.ITEMS, options)));
     Duration allowedLateness = DurationOption.parse("allowedLateness", options.getAllowedLateness());
-    PCollectionList<DeadLetter> failures = PCollectionList.empty(pipeline);
+    PCollectionList<DeadLetter> failures = PCollectionList.empty(events.getPipeline());
     for (TumblingAggregation feature : FEATURES) {
       String step = stepName(feature);
       failures =

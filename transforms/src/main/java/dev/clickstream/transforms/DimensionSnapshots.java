@@ -4,12 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.features.DimensionSnapshot;
 import dev.clickstream.store.StoreUnavailableException;
-import java.util.Collections;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
-import java.util.WeakHashMap;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -67,10 +63,8 @@ import org.slf4j.LoggerFactory;
  * counter {@code load_retries} (failed attempts that were retried; per step, since a failing load has no dimension
  * yet).
  *
- * <p>{@link EnrichWithDimensions} needs each snapshot collection's schedule when the graph is built, to route events
- * before the first refresh around the side input; this transform records it, in a registry of weak references
- * read while the graph is built, for the collection it returns. So pass that collection on as it is, not
- * re-windowed or flattened.
+ * <p>{@link EnrichWithDimensions} takes this transform itself, not its output, and applies it: it needs the schedule
+ * when the graph is built, to route events before the first refresh around the side input.
  */
 public final class DimensionSnapshots extends PTransform<PBegin, PCollection<DimensionSnapshot>> {
   /** How long a load keeps retrying failures that say the database is unreachable, from its first failure. */
@@ -84,13 +78,6 @@ public final class DimensionSnapshots extends PTransform<PBegin, PCollection<Dim
   static final String ROWS = "_rows";
   static final String LOAD_MS = "_load_ms";
   static final String LOAD_RETRIES = "load_retries";
-
-  /**
-   * The schedule of each collection {@link #expand} returned, for {@link EnrichWithDimensions} to read while the
-   * graph is built. Weak keys, compared by identity (PCollection does not override equals): a pipeline's entries
-   * go with it.
-   */
-  private static final Map<PCollection<?>, Schedule> SCHEDULES = Collections.synchronizedMap(new WeakHashMap<>());
 
   private final SnapshotSource source;
   private final Schedule schedule;
@@ -172,14 +159,6 @@ public final class DimensionSnapshots extends PTransform<PBegin, PCollection<Dim
     return retryBudget;
   }
 
-  /**
-   * The schedule of a collection this class made, recorded when the graph was built; empty for any other
-   * collection.
-   */
-  static Optional<Schedule> scheduleOf(PCollection<DimensionSnapshot> snapshots) {
-    return Optional.ofNullable(SCHEDULES.get(snapshots));
-  }
-
   @Override
   public PCollection<DimensionSnapshot> expand(PBegin begin) {
     PCollection<DimensionSnapshot> snapshots;
@@ -211,9 +190,7 @@ public final class DimensionSnapshots extends PTransform<PBegin, PCollection<Dim
               .apply("RefreshImpulses", impulses)
               .apply("LoadSnapshot", ParDo.of(new LoadOnRefreshFn(source, budgetMillis)));
     }
-    snapshots.setCoder(DimensionSnapshotCoder.of());
-    SCHEDULES.put(snapshots, schedule);
-    return snapshots;
+    return snapshots.setCoder(DimensionSnapshotCoder.of());
   }
 
   private void requireRefreshed(String setting) {

@@ -11,6 +11,7 @@ import dev.clickstream.schemas.EnrichedClickEvent;
 import dev.clickstream.transforms.DimensionSnapshots.Schedule;
 import java.util.List;
 import java.util.Optional;
+import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
@@ -24,7 +25,6 @@ import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
-import org.apache.beam.sdk.transforms.windowing.WindowFn;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -42,19 +42,18 @@ import org.joda.time.Instant;
  *
  * <pre>{@code
  * Instant start = Instant.now();
- * PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers",
- *     DimensionSnapshots.refreshedEvery(SnapshotSource.jdbc(url, USERS), FIVE_MINUTES).startingAt(start));
- * PCollection<DimensionSnapshot> items = pipeline.apply("LoadItems",
- *     DimensionSnapshots.refreshedEvery(SnapshotSource.jdbc(url, ITEMS), FIVE_MINUTES).startingAt(start));
+ * DimensionSnapshots users =
+ *     DimensionSnapshots.refreshedEvery(SnapshotSource.jdbc(url, USERS), FIVE_MINUTES).startingAt(start);
+ * DimensionSnapshots items =
+ *     DimensionSnapshots.refreshedEvery(SnapshotSource.jdbc(url, ITEMS), FIVE_MINUTES).startingAt(start);
  * PCollection<EnrichedClickEvent> enriched = events.apply("EnrichWithDimensions",
  *     EnrichWithDimensions.of(users, items));
  * }</pre>
  *
  * <p><b>Input.</b> {@link ClickEvent}s, bounded or not, in any windowing, each timestamped at its event time (see
- * {@link AssignEventTime}). The users and items snapshots come from {@link DimensionSnapshots} on one schedule: both
- * {@code loadedOnce}, or both {@code refreshedEvery} the same interval {@code startingAt} the same instant; {@link
- * #of} rejects anything else while the graph is built. A collection of one snapshot in the global window made
- * otherwise (such as {@code Create.of(snapshot)}) counts as loaded once.
+ * {@link AssignEventTime}). The users and items snapshots are loaded by two {@link DimensionSnapshots} on one
+ * schedule, which this transform applies: both {@code loadedOnce}, or both {@code refreshedEvery} the same interval
+ * {@code startingAt} the same instant; {@link #of} rejects anything else while the graph is built.
  *
  * <p><b>Which snapshot.</b> Loaded once: every event uses the one snapshot. Refreshed: events are windowed into the
  * snapshots' {@code FixedWindows} of the refresh interval (aligned to the epoch), and an event uses the snapshot of
@@ -117,16 +116,13 @@ public final class EnrichWithDimensions
   private static final int ITEM_CAMPAIGN = ITEMS.attributeIndex("campaign");
   private static final int ITEM_PRICE = ITEMS.attributeIndex("price");
 
-  private final PCollection<DimensionSnapshot> users;
-  private final PCollection<DimensionSnapshot> items;
+  private final DimensionSnapshots users;
+  private final DimensionSnapshots items;
   private final Schedule schedule;
   private final ProcessingClock clock;
 
   private EnrichWithDimensions(
-      PCollection<DimensionSnapshot> users,
-      PCollection<DimensionSnapshot> items,
-      Schedule schedule,
-      ProcessingClock clock) {
+      DimensionSnapshots users, DimensionSnapshots items, Schedule schedule, ProcessingClock clock) {
     this.users = users;
     this.items = items;
     this.schedule = schedule;
@@ -134,12 +130,12 @@ public final class EnrichWithDimensions
   }
 
   /**
-   * Enriches with {@code users} and {@code items} snapshots, in that order; fails when they are not on one schedule
-   * (see the class documentation).
+   * Enriches with the snapshots {@code users} and {@code items} load, in that order (the transform applies both,
+   * as its steps LoadUsers and LoadItems); fails when they are not on one schedule (see the class documentation).
    */
-  public static EnrichWithDimensions of(PCollection<DimensionSnapshot> users, PCollection<DimensionSnapshot> items) {
-    Schedule usersSchedule = scheduleOf(requireNonNull(users, "users"), "users");
-    Schedule itemsSchedule = scheduleOf(requireNonNull(items, "items"), "items");
+  public static EnrichWithDimensions of(DimensionSnapshots users, DimensionSnapshots items) {
+    Schedule usersSchedule = requireNonNull(users, "users").schedule();
+    Schedule itemsSchedule = requireNonNull(items, "items").schedule();
     if (!usersSchedule.equals(itemsSchedule)) {
       throw new IllegalArgumentException(
           "users and items snapshots must be on one schedule, so that every event's window has a snapshot of both:"
@@ -155,31 +151,19 @@ public final class EnrichWithDimensions
     return new EnrichWithDimensions(users, items, schedule, requireNonNull(clock, "clock"));
   }
 
-  private static Schedule scheduleOf(PCollection<DimensionSnapshot> snapshots, String which) {
-    Optional<Schedule> recorded = DimensionSnapshots.scheduleOf(snapshots);
-    if (recorded.isPresent()) {
-      return recorded.get();
-    }
-    WindowFn<?, ?> windowFn = snapshots.getWindowingStrategy().getWindowFn();
-    if (windowFn instanceof GlobalWindows) {
-      return Schedule.ONCE;
-    }
-    throw new IllegalArgumentException(
-        "the " + which + " snapshots are windowed by " + windowFn + " but do not come straight from"
-            + " DimensionSnapshots, so when their refreshes start is unknown, and events before the first refresh"
-            + " would wait for a snapshot forever. Make them with DimensionSnapshots.refreshedEvery(source,"
-            + " interval).startingAt(start) and pass its output on unchanged, or put one snapshot in the global"
-            + " window");
-  }
-
   @Override
   public PCollection<EnrichedClickEvent> expand(PCollection<ClickEvent> events) {
+    Pipeline pipeline = events.getPipeline();
     // A window without a snapshot (after the last refresh) reads as never loaded: the defaults.
     PCollectionView<DimensionSnapshot> usersView =
-        users.apply(
+        pipeline
+            .apply("LoadUsers", users)
+            .apply(
             "ViewUsers", View.<DimensionSnapshot>asSingleton().withDefaultValue(DimensionSnapshot.empty(USERS)));
     PCollectionView<DimensionSnapshot> itemsView =
-        items.apply(
+        pipeline
+            .apply("LoadItems", items)
+            .apply(
             "ViewItems", View.<DimensionSnapshot>asSingleton().withDefaultValue(DimensionSnapshot.empty(ITEMS)));
     LookUpFn lookUp = new LookUpFn(usersView, itemsView, clock);
 

@@ -73,8 +73,8 @@ class EnrichWithDimensionsTest {
   @Test
   void aRefreshMidStreamIsUsedFromItsWindowOnAndALateEventGetsTheSnapshotOfItsTime(TestPipeline pipeline) {
     Instant stop = T0.plus(INTERVAL);
-    PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers", refreshed(new VersionedUsers(), T0, stop));
-    PCollection<DimensionSnapshot> items = pipeline.apply("LoadItems", refreshed(new VersionedItems(), T0, stop));
+    DimensionSnapshots users = refreshed(new VersionedUsers(), T0, stop);
+    DimensionSnapshots items = refreshed(new VersionedItems(), T0, stop);
     ClickEvent e1 = event("e1", "u1", "i1", T0.getMillis() + MINUTE);
     ClickEvent e2 = event("e2", "u2", "i2", T0.getMillis() + 5 * MINUTE);
     ClickEvent e3 = event("e3", "u1", "i1", T0.getMillis() + 12 * MINUTE);
@@ -119,8 +119,8 @@ class EnrichWithDimensionsTest {
     // and T0 + 20 minutes.
     Instant start = T0.plus(Duration.standardMinutes(3));
     Instant stop = start.plus(INTERVAL.multipliedBy(2));
-    PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers", refreshed(new VersionedUsers(), start, stop));
-    PCollection<DimensionSnapshot> items = pipeline.apply("LoadItems", refreshed(new VersionedItems(), start, stop));
+    DimensionSnapshots users = refreshed(new VersionedUsers(), start, stop);
+    DimensionSnapshots items = refreshed(new VersionedItems(), start, stop);
     ClickEvent beforeFirstWindow = event("before", "u1", "i1", T0.getMillis() - 1);
     ClickEvent beforeStartInFirstWindow = event("first", "u1", "i1", T0.getMillis() + MINUTE);
     ClickEvent second = event("second", "u1", "i1", T0.getMillis() + 15 * MINUTE);
@@ -162,8 +162,8 @@ class EnrichWithDimensionsTest {
 
   @Test
   void unknownUsersAndItemsGetTheDeclaredDefaultsAndAreCounted(TestPipeline pipeline) {
-    PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers", loadedOnce(USERS, USER_VERSIONS.get(0)));
-    PCollection<DimensionSnapshot> items = pipeline.apply("LoadItems", loadedOnce(ITEMS, ITEM_VERSIONS.get(0)));
+    DimensionSnapshots users = loadedOnce(USERS, USER_VERSIONS.get(0));
+    DimensionSnapshots items = loadedOnce(ITEMS, ITEM_VERSIONS.get(0));
     ClickEvent known = event("known", "u1", "i1", T0.getMillis());
     ClickEvent unknownUser = event("unknown-user", "u9", "i2", T0.getMillis() + 1);
     ClickEvent unknownItem = event("unknown-item", "u2", "i9", T0.getMillis() + 2);
@@ -194,8 +194,8 @@ class EnrichWithDimensionsTest {
 
   @Test
   void anEventWithoutAnItemGetsTheItemDefaultsAndIsCountedAsAbsent(TestPipeline pipeline) {
-    PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers", loadedOnce(USERS, USER_VERSIONS.get(0)));
-    PCollection<DimensionSnapshot> items = pipeline.apply("LoadItems", loadedOnce(ITEMS, ITEM_VERSIONS.get(0)));
+    DimensionSnapshots users = loadedOnce(USERS, USER_VERSIONS.get(0));
+    DimensionSnapshots items = loadedOnce(ITEMS, ITEM_VERSIONS.get(0));
     ClickEvent knownUser = event("page-view", "u1", null, T0.getMillis());
     ClickEvent unknownUser = event("scroll", "u9", null, T0.getMillis() + 1);
 
@@ -220,13 +220,8 @@ class EnrichWithDimensionsTest {
   @Test
   void aSnapshotLoadedOnceServesEventsOfAnyTimeInAnyWindowingAndTheOutputIsInTheGlobalWindow(
       TestPipeline pipeline) {
-    PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers", loadedOnce(USERS, USER_VERSIONS.get(1)));
-    // One snapshot in the global window made otherwise counts as loaded once too.
-    PCollection<DimensionSnapshot> items =
-        pipeline.apply(
-            "ItemsSnapshot",
-            Create.of(DimensionSnapshot.of(ITEMS, T0.getMillis(), ITEM_VERSIONS.get(2)))
-                .withCoder(DimensionSnapshotCoder.of()));
+    DimensionSnapshots users = loadedOnce(USERS, USER_VERSIONS.get(1));
+    DimensionSnapshots items = loadedOnce(ITEMS, ITEM_VERSIONS.get(2));
     ClickEvent longBefore = event("long-before", "u1", "i1", T0.getMillis() - 365L * 24 * 60 * MINUTE);
     ClickEvent atStart = event("at-start", "u2", "i2", T0.getMillis());
     ClickEvent longAfter = event("long-after", "u1", "i2", T0.getMillis() + 365L * 24 * 60 * MINUTE);
@@ -253,8 +248,8 @@ class EnrichWithDimensionsTest {
 
   @Test
   void swappedSnapshotsFailTheLookupSayingWhichWasExpected(TestPipeline pipeline) {
-    PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers", loadedOnce(USERS, USER_VERSIONS.get(0)));
-    PCollection<DimensionSnapshot> items = pipeline.apply("LoadItems", loadedOnce(ITEMS, ITEM_VERSIONS.get(0)));
+    DimensionSnapshots users = loadedOnce(USERS, USER_VERSIONS.get(0));
+    DimensionSnapshots items = loadedOnce(ITEMS, ITEM_VERSIONS.get(0));
     pipeline
         .apply("Events", Create.timestamped(stamped(event("e1", "u1", "i1", T0.getMillis()))).withCoder(EVENT_CODER))
         .apply(EnrichWithDimensions.of(items, users));
@@ -272,15 +267,12 @@ class EnrichWithDimensionsTest {
 
   @Test
   void snapshotsOnDifferentSchedulesAreRejectedWhileTheGraphIsBuilt() {
-    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
     Instant stop = T0.plus(INTERVAL);
-    PCollection<DimensionSnapshot> once = pipeline.apply("Once", loadedOnce(USERS, USER_VERSIONS.get(0)));
-    PCollection<DimensionSnapshot> refreshed = pipeline.apply("Refreshed", refreshed(new VersionedItems(), T0, stop));
-    PCollection<DimensionSnapshot> otherInterval =
-        pipeline.apply("OtherInterval",
-            DimensionSnapshots.refreshedEvery(new VersionedItems(), Duration.standardMinutes(5)).startingAt(T0));
-    PCollection<DimensionSnapshot> otherStart =
-        pipeline.apply("OtherStart", refreshed(new VersionedUsers(), T0.plus(1), stop));
+    DimensionSnapshots once = loadedOnce(USERS, USER_VERSIONS.get(0));
+    DimensionSnapshots refreshed = refreshed(new VersionedItems(), T0, stop);
+    DimensionSnapshots otherInterval =
+        DimensionSnapshots.refreshedEvery(new VersionedItems(), Duration.standardMinutes(5)).startingAt(T0);
+    DimensionSnapshots otherStart = refreshed(new VersionedUsers(), T0.plus(1), stop);
 
     assertRejected(() -> EnrichWithDimensions.of(once, refreshed),
         "users and items snapshots must be on one schedule, so that every event's window has a snapshot of both:"
@@ -300,28 +292,11 @@ class EnrichWithDimensionsTest {
   }
 
   @Test
-  void windowedSnapshotsNotStraightFromDimensionSnapshotsAreRejected() {
-    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
-    PCollection<DimensionSnapshot> users = pipeline.apply("Users", loadedOnce(USERS, USER_VERSIONS.get(0)));
-    PCollection<DimensionSnapshot> rewindowed =
-        pipeline
-            .apply("Items", refreshed(new VersionedItems(), T0, T0.plus(INTERVAL)))
-            .apply("Rewindow", Window.into(FixedWindows.of(INTERVAL)));
-
-    assertRejected(() -> EnrichWithDimensions.of(users, rewindowed),
-        "the items snapshots are windowed by " + FixedWindows.of(INTERVAL) + " but do not come straight from"
-            + " DimensionSnapshots, so when their refreshes start is unknown, and events before the first refresh"
-            + " would wait for a snapshot forever. Make them with DimensionSnapshots.refreshedEvery(source,"
-            + " interval).startingAt(start) and pass its output on unchanged, or put one snapshot in the global"
-            + " window");
-  }
-
-  @Test
   void theRefreshedOutputIsInTheGlobalWindowWithAnAvroCoder() {
     Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
     Instant stop = T0.plus(INTERVAL);
-    PCollection<DimensionSnapshot> users = pipeline.apply("LoadUsers", refreshed(new VersionedUsers(), T0, stop));
-    PCollection<DimensionSnapshot> items = pipeline.apply("LoadItems", refreshed(new VersionedItems(), T0, stop));
+    DimensionSnapshots users = refreshed(new VersionedUsers(), T0, stop);
+    DimensionSnapshots items = refreshed(new VersionedItems(), T0, stop);
 
     PCollection<EnrichedClickEvent> enriched =
         pipeline
