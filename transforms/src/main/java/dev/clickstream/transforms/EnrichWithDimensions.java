@@ -87,7 +87,8 @@ import org.joda.time.Instant;
  * before_first_snapshot} (events that bypassed the side input, counted in none of the others) and {@code
  * without_snapshot} (looked-up events whose window had no users or no items snapshot; their lookups count as
  * misses). Distributions {@code users_snapshot_age_ms} and {@code items_snapshot_age_ms}: per looked-up event, the
- * processing time of the lookup minus the snapshot's load time.
+ * processing time of the lookup minus the snapshot's load time; {@code process_micros}, each lookup's processing
+ * time.
  *
  * <p>The transform only reads; a runner retrying a bundle outputs the same events again with the same snapshots.
  */
@@ -259,6 +260,7 @@ public final class EnrichWithDimensions
     private final Counter withoutSnapshot = Metrics.counter(NAMESPACE, WITHOUT_SNAPSHOT);
     private final Distribution usersAge = Metrics.distribution(NAMESPACE, USERS_SNAPSHOT_AGE_MS);
     private final Distribution itemsAge = Metrics.distribution(NAMESPACE, ITEMS_SNAPSHOT_AGE_MS);
+    private final Distribution processMicros = Metrics.distribution(NAMESPACE, "process_micros");
 
     /**
      * The snapshots of the side-input window looked up in last. Flink's runner reads a side input from state on
@@ -281,6 +283,15 @@ public final class EnrichWithDimensions
 
     @ProcessElement
     public void processElement(ProcessContext context, BoundedWindow window) {
+      long started = System.nanoTime();
+      try {
+        process(context, window);
+      } finally {
+        processMicros.update((System.nanoTime() - started) / 1_000);
+      }
+    }
+
+    private void process(ProcessContext context, BoundedWindow window) {
       ClickEvent event = context.element();
       // Both views are windowed alike, so one mapping serves both.
       BoundedWindow sideInputWindow = usersView.getWindowMappingFn().getSideInputWindow(window);

@@ -105,7 +105,7 @@ import org.joda.time.Instant;
  * <p><b>Metrics</b>, per step, in the namespace {@code IntervalJoin}: counters {@code left_elements_in}, {@code
  * right_elements_in}, {@code matched}, {@code unmatched}, {@code late_left}, {@code late_right} and {@code
  * lefts_expired} (left elements cleared from state); distributions {@code lefts_held} and {@code rights_held}, the
- * number a key holds after each arrival. Every right element is counted once: {@code right_elements_in = matched +
+ * number a key holds after each arrival, and {@code process_micros}, each arrival's processing time. Every right element is counted once: {@code right_elements_in = matched +
  * unmatched + late_right}. Once the input ends, {@code left_elements_in = late_left + lefts_expired}.
  *
  * <p>Elements are not deduplicated: a right element delivered twice is output twice. Runner retries do not
@@ -535,6 +535,7 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
     private final Counter leftsExpired = Metrics.counter(STAGE, LEFTS_EXPIRED);
     private final Distribution leftsHeld = Metrics.distribution(STAGE, LEFTS_HELD);
     private final Distribution rightsHeld = Metrics.distribution(STAGE, RIGHTS_HELD);
+    private final Distribution processMicros = Metrics.distribution(STAGE, "process_micros");
 
     private final MergedRow merged;
     private final long lowerMillis;
@@ -558,6 +559,25 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
 
     @ProcessElement
     public void processElement(
+        @Element KV<Row, RawUnionValue> element,
+        @Timestamp Instant timestamp,
+        @StateId(HELD_LEFTS) BagState<TimestampedValue<Row>> heldLefts,
+        @StateId(HELD_RIGHTS) BagState<TimestampedValue<Row>> heldRights,
+        @StateId(RELEASE_AT) ValueState<Long> releaseAt,
+        @StateId(EXPIRE_AT) ValueState<Long> expireAt,
+        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
+        @TimerId(RELEASE_RIGHTS) Timer releaseRights,
+        @TimerId(EXPIRE_LEFTS) Timer expireLefts,
+        MultiOutputReceiver out) {
+      long started = System.nanoTime();
+      try {
+        process(element, timestamp, heldLefts, heldRights, releaseAt, expireAt, watermarkReached, releaseRights, expireLefts, out);
+      } finally {
+        processMicros.update((System.nanoTime() - started) / 1_000);
+      }
+    }
+
+    private void process(
         @Element KV<Row, RawUnionValue> element,
         @Timestamp Instant timestamp,
         @StateId(HELD_LEFTS) BagState<TimestampedValue<Row>> heldLefts,

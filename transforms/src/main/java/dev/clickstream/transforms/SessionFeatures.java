@@ -18,6 +18,7 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
@@ -104,7 +105,8 @@ import org.joda.time.Instant;
  * Window.into(Sessions...)} only so that too-late events can be output.
  *
  * <p><b>Metrics</b>, per step, in the namespace {@code SessionFeatures}: counters {@code events_in}, {@code
- * sessions_emitted} (one per pane on {@link #SESSIONS}, late panes included) and {@code events_too_late}.
+ * sessions_emitted} (one per pane on {@link #SESSIONS}, late panes included) and {@code events_too_late}; the
+ * distribution {@code process_micros}, each event's processing time.
  *
  * <p>Events are not deduplicated by id: an event delivered twice by its source counts twice. Runner retries do not
  * duplicate panes, as state and outputs commit together.
@@ -373,6 +375,7 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
     private final Counter eventsIn = Metrics.counter(STAGE, EVENTS_IN);
     private final Counter sessionsEmitted = Metrics.counter(STAGE, SESSIONS_EMITTED);
     private final Counter tooLate = Metrics.counter(STAGE, EVENTS_TOO_LATE);
+    private final Distribution processMicros = Metrics.distribution(STAGE, "process_micros");
 
     private final long gapMillis;
     private final long latenessMillis;
@@ -384,6 +387,23 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
 
     @ProcessElement
     public void processElement(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,
+        @StateId(DEADLINE_AT) ValueState<Long> deadlineAt,
+        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
+        @StateId(LAST_CLEARED_END) ValueState<Long> lastClearedEnd,
+        @TimerId(DEADLINE) Timer deadline,
+        MultiOutputReceiver out) {
+      long started = System.nanoTime();
+      try {
+        process(element, timestamp, heldSessions, deadlineAt, watermarkReached, lastClearedEnd, deadline, out);
+      } finally {
+        processMicros.update((System.nanoTime() - started) / 1_000);
+      }
+    }
+
+    private void process(
         @Element KV<String, ClickEvent> element,
         @Timestamp Instant timestamp,
         @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,

@@ -126,6 +126,8 @@ class AttributeClicksTest {
     assertThat(PipelineCounters.value(result, "AttributeClicks", "clicks_in"), equalTo(3L));
     assertThat(PipelineCounters.value(result, "AttributeClicks", "clicks_without_item"), equalTo(1L));
     assertThat(PipelineCounters.value(result, "AttributeClicks", "impressions_in"), equalTo(2L));
+    // The join timed each of the four arrivals with an item.
+    assertThat(PipelineMetrics.distribution(result, "IntervalJoin", "process_micros").get(0), equalTo(4L));
   }
 
   @Test
