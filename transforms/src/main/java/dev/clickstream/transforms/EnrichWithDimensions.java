@@ -285,50 +285,46 @@ public final class EnrichWithDimensions
     public void processElement(ProcessContext context, BoundedWindow window) {
       long started = System.nanoTime();
       try {
-        process(context, window);
+        ClickEvent event = context.element();
+        // Both views are windowed alike, so one mapping serves both.
+        BoundedWindow sideInputWindow = usersView.getWindowMappingFn().getSideInputWindow(window);
+        if (!sideInputWindow.equals(cachedWindow)) {
+          cachedUsers = checkedSnapshot(context.sideInput(usersView), USERS, "users");
+          cachedItems = checkedSnapshot(context.sideInput(itemsView), ITEMS, "items");
+          cachedWindow = sideInputWindow;
+        }
+        DimensionSnapshot userSnapshot = cachedUsers;
+        DimensionSnapshot itemSnapshot = cachedItems;
+        long now = clock.nowMillis();
+        if (userSnapshot.isLoaded()) {
+          usersAge.update(now - userSnapshot.loadedAtMillis());
+        }
+        if (itemSnapshot.isLoaded()) {
+          itemsAge.update(now - itemSnapshot.loadedAtMillis());
+        }
+        if (!userSnapshot.isLoaded() || !itemSnapshot.isLoaded()) {
+          withoutSnapshot.inc();
+        }
+
+        Optional<List<Object>> user = userSnapshot.lookup(event.getUserId());
+        (user.isPresent() ? usersHit : usersMiss).inc();
+        Optional<List<Object>> item = Optional.empty();
+        if (event.getItemId() == null) {
+          itemsAbsent.inc();
+        } else {
+          item = itemSnapshot.lookup(event.getItemId());
+          (item.isPresent() ? itemsHit : itemsMiss).inc();
+        }
+        context.output(
+            enriched(
+                event,
+                user.orElse(USERS.defaults()),
+                user.isPresent(),
+                item.orElse(ITEMS.defaults()),
+                item.isPresent()));
       } finally {
         processMicros.update((System.nanoTime() - started) / 1_000);
       }
-    }
-
-    private void process(ProcessContext context, BoundedWindow window) {
-      ClickEvent event = context.element();
-      // Both views are windowed alike, so one mapping serves both.
-      BoundedWindow sideInputWindow = usersView.getWindowMappingFn().getSideInputWindow(window);
-      if (!sideInputWindow.equals(cachedWindow)) {
-        cachedUsers = checkedSnapshot(context.sideInput(usersView), USERS, "users");
-        cachedItems = checkedSnapshot(context.sideInput(itemsView), ITEMS, "items");
-        cachedWindow = sideInputWindow;
-      }
-      DimensionSnapshot userSnapshot = cachedUsers;
-      DimensionSnapshot itemSnapshot = cachedItems;
-      long now = clock.nowMillis();
-      if (userSnapshot.isLoaded()) {
-        usersAge.update(now - userSnapshot.loadedAtMillis());
-      }
-      if (itemSnapshot.isLoaded()) {
-        itemsAge.update(now - itemSnapshot.loadedAtMillis());
-      }
-      if (!userSnapshot.isLoaded() || !itemSnapshot.isLoaded()) {
-        withoutSnapshot.inc();
-      }
-
-      Optional<List<Object>> user = userSnapshot.lookup(event.getUserId());
-      (user.isPresent() ? usersHit : usersMiss).inc();
-      Optional<List<Object>> item = Optional.empty();
-      if (event.getItemId() == null) {
-        itemsAbsent.inc();
-      } else {
-        item = itemSnapshot.lookup(event.getItemId());
-        (item.isPresent() ? itemsHit : itemsMiss).inc();
-      }
-      context.output(
-          enriched(
-              event,
-              user.orElse(USERS.defaults()),
-              user.isPresent(),
-              item.orElse(ITEMS.defaults()),
-              item.isPresent()));
     }
 
     /**

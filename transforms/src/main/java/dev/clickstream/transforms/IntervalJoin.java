@@ -571,61 +571,47 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
         MultiOutputReceiver out) {
       long started = System.nanoTime();
       try {
-        process(element, timestamp, heldLefts, heldRights, releaseAt, expireAt, watermarkReached, releaseRights, expireLefts, out);
-      } finally {
-        processMicros.update((System.nanoTime() - started) / 1_000);
-      }
-    }
+        Row row = (Row) element.getValue().getValue();
+        long time = timestamp.getMillis();
+        Long reached = watermarkReached.read();
 
-    private void process(
-        @Element KV<Row, RawUnionValue> element,
-        @Timestamp Instant timestamp,
-        @StateId(HELD_LEFTS) BagState<TimestampedValue<Row>> heldLefts,
-        @StateId(HELD_RIGHTS) BagState<TimestampedValue<Row>> heldRights,
-        @StateId(RELEASE_AT) ValueState<Long> releaseAt,
-        @StateId(EXPIRE_AT) ValueState<Long> expireAt,
-        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
-        @TimerId(RELEASE_RIGHTS) Timer releaseRights,
-        @TimerId(EXPIRE_LEFTS) Timer expireLefts,
-        MultiOutputReceiver out) {
-      Row row = (Row) element.getValue().getValue();
-      long time = timestamp.getMillis();
-      Long reached = watermarkReached.read();
-
-      if (element.getValue().getUnionTag() == LEFT_UNION_TAG) {
-        leftElementsIn.inc();
-        // The earliest right element it could match may already have been output without it.
-        if (reached != null && releaseTime(saturatedAdd(time, lowerMillis)) <= reached) {
-          lateLeft.inc();
-          out.get(LATE_LEFT).output(row);
+        if (element.getValue().getUnionTag() == LEFT_UNION_TAG) {
+          leftElementsIn.inc();
+          // The earliest right element it could match may already have been output without it.
+          if (reached != null && releaseTime(saturatedAdd(time, lowerMillis)) <= reached) {
+            lateLeft.inc();
+            out.get(LATE_LEFT).output(row);
+            return;
+          }
+          heldLefts.add(TimestampedValue.of(row, timestamp));
+          leftsHeld.update(count(heldLefts));
+          long expiry = expiryTime(time);
+          Long scheduled = expireAt.read();
+          if (scheduled == null || expiry < scheduled) {
+            expireLefts.withNoOutputTimestamp().set(new Instant(expiry));
+            expireAt.write(expiry);
+          }
           return;
         }
-        heldLefts.add(TimestampedValue.of(row, timestamp));
-        leftsHeld.update(count(heldLefts));
-        long expiry = expiryTime(time);
-        Long scheduled = expireAt.read();
-        if (scheduled == null || expiry < scheduled) {
-          expireLefts.withNoOutputTimestamp().set(new Instant(expiry));
-          expireAt.write(expiry);
-        }
-        return;
-      }
 
-      rightElementsIn.inc();
-      long release = releaseTime(time);
-      // Left elements it could match may already have been cleared.
-      if (reached != null && release <= reached) {
-        lateRight.inc();
-        out.get(LATE_RIGHT).output(row);
-        return;
-      }
-      heldRights.add(TimestampedValue.of(row, timestamp));
-      rightsHeld.update(count(heldRights));
-      Long scheduled = releaseAt.read();
-      // Release times grow with right times, so the earliest release also has the earliest time to hold.
-      if (scheduled == null || release < scheduled) {
-        releaseRights.withOutputTimestamp(timestamp).set(new Instant(release));
-        releaseAt.write(release);
+        rightElementsIn.inc();
+        long release = releaseTime(time);
+        // Left elements it could match may already have been cleared.
+        if (reached != null && release <= reached) {
+          lateRight.inc();
+          out.get(LATE_RIGHT).output(row);
+          return;
+        }
+        heldRights.add(TimestampedValue.of(row, timestamp));
+        rightsHeld.update(count(heldRights));
+        Long scheduled = releaseAt.read();
+        // Release times grow with right times, so the earliest release also has the earliest time to hold.
+        if (scheduled == null || release < scheduled) {
+          releaseRights.withOutputTimestamp(timestamp).set(new Instant(release));
+          releaseAt.write(release);
+        }
+      } finally {
+        processMicros.update((System.nanoTime() - started) / 1_000);
       }
     }
 

@@ -397,53 +397,41 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
         MultiOutputReceiver out) {
       long started = System.nanoTime();
       try {
-        process(element, timestamp, heldSessions, deadlineAt, watermarkReached, lastClearedEnd, deadline, out);
+        eventsIn.inc();
+        long time = timestamp.getMillis();
+        Long reached = watermarkReached.read();
+        Long clearedEnd = lastClearedEnd.read();
+        if ((reached != null && expiry(time) <= reached)
+            || (clearedEnd != null && time < saturatedAdd(clearedEnd, gapMillis))) {
+          tooLate.inc();
+          out.get(TOO_LATE).output(element.getValue());
+          return;
+        }
+
+        boolean click = CLICK.equals(element.getValue().getEventType());
+        SessionStats merged = new SessionStats(time, time, 1, click ? 1 : 0);
+        List<HeldSession> kept = new ArrayList<>();
+        // Held sessions do not overlap one another, so one pass finds every session the event bridges.
+        for (HeldSession held : readAll(heldSessions)) {
+          if (overlap(held.stats, merged)) {
+            merged = merged.mergedWith(held.stats);
+          } else {
+            kept.add(held);
+          }
+        }
+        kept.add(new HeldSession(merged, true));
+        heldSessions.write(kept);
+
+        // At or after the event's own time, as the timer's output timestamp must be; if the watermark is already past
+        // it, the timer fires at the next watermark update, which is the late pane.
+        long due = windowEnd(merged);
+        Long scheduled = deadlineAt.read();
+        if (scheduled == null || due < scheduled) {
+          deadline.set(new Instant(due));
+          deadlineAt.write(due);
+        }
       } finally {
         processMicros.update((System.nanoTime() - started) / 1_000);
-      }
-    }
-
-    private void process(
-        @Element KV<String, ClickEvent> element,
-        @Timestamp Instant timestamp,
-        @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,
-        @StateId(DEADLINE_AT) ValueState<Long> deadlineAt,
-        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
-        @StateId(LAST_CLEARED_END) ValueState<Long> lastClearedEnd,
-        @TimerId(DEADLINE) Timer deadline,
-        MultiOutputReceiver out) {
-      eventsIn.inc();
-      long time = timestamp.getMillis();
-      Long reached = watermarkReached.read();
-      Long clearedEnd = lastClearedEnd.read();
-      if ((reached != null && expiry(time) <= reached)
-          || (clearedEnd != null && time < saturatedAdd(clearedEnd, gapMillis))) {
-        tooLate.inc();
-        out.get(TOO_LATE).output(element.getValue());
-        return;
-      }
-
-      boolean click = CLICK.equals(element.getValue().getEventType());
-      SessionStats merged = new SessionStats(time, time, 1, click ? 1 : 0);
-      List<HeldSession> kept = new ArrayList<>();
-      // Held sessions do not overlap one another, so one pass finds every session the event bridges.
-      for (HeldSession held : readAll(heldSessions)) {
-        if (overlap(held.stats, merged)) {
-          merged = merged.mergedWith(held.stats);
-        } else {
-          kept.add(held);
-        }
-      }
-      kept.add(new HeldSession(merged, true));
-      heldSessions.write(kept);
-
-      // At or after the event's own time, as the timer's output timestamp must be; if the watermark is already past
-      // it, the timer fires at the next watermark update, which is the late pane.
-      long due = windowEnd(merged);
-      Long scheduled = deadlineAt.read();
-      if (scheduled == null || due < scheduled) {
-        deadline.set(new Instant(due));
-        deadlineAt.write(due);
       }
     }
 
