@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.hasSize;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clickstream.features.DimensionDefinitions;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
@@ -125,6 +126,22 @@ class ClickstreamCommandsTest {
     Map<String, Map<String, Object>> rows =
         OnlineStore.forUrl(store).readAll(FeatureTables.CTR_5MIN, List.of("u0", "u1"));
     assertThat(rows.keySet(), hasSize(2));
+  }
+
+  @Test
+  void dimensionsWritesTheGeneratedTablesLeavingSomeKeysOut() {
+    String store = StoreFixtures.freshH2Url();
+
+    assertThat(run("dimensions", "--users=120", "--items=80", "--onlineStore=" + store), equalTo(0));
+
+    // u49 and u99 are left out of 120 users, item39 and item79 of 80 items.
+    assertThat(stdout(), containsString("Wrote 118 users rows to " + store));
+    assertThat(stdout(), containsString("Wrote 78 items rows to " + store));
+    OnlineStore online = OnlineStore.forUrl(store);
+    assertThat(online.readTable(DimensionDefinitions.USERS.table()).size(), equalTo(118));
+    assertThat(online.read(DimensionDefinitions.USERS.table(), "u49").isPresent(), equalTo(false));
+    assertThat(online.read(DimensionDefinitions.ITEMS.table(), "item0").orElseThrow().get("category"),
+        equalTo("sports"));
   }
 
   @Test

@@ -128,4 +128,27 @@ class EventGeneratorTest {
         equalTo("{\"event_id\":\"e\\\"1\",\"user_id\":\"u\\\\7\",\"event_type\":\"click\","
             + "\"session_id\":\"s\\u000a1\",\"timestamp\":5}"));
   }
+
+  @Test
+  void clicksCanFollowTheirUsersLatestImpression() {
+    EventGenerator.Settings following = new EventGenerator.Settings();
+    following.events = 20_000;
+    following.clickFollowsImpression = 1.0;
+
+    // With the setting at 1, every click after one of its user's impressions is on that impression's item.
+    Map<String, String> latestImpression = new HashMap<>();
+    long followed = 0;
+    long clicks = 0;
+    for (EventGenerator.Record record : generate(following)) {
+      ClickEvent event = record.event;
+      if (event.getEventType().equals("impression")) {
+        latestImpression.put(event.getUserId(), event.getItemId());
+      } else if (event.getEventType().equals("click") && latestImpression.containsKey(event.getUserId())) {
+        clicks++;
+        followed += event.getItemId().equals(latestImpression.get(event.getUserId())) ? 1 : 0;
+      }
+    }
+    assertThat(clicks, greaterThan(1_000L));
+    assertThat(followed, equalTo(clicks));
+  }
 }
