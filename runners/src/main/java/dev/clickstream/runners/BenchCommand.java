@@ -131,14 +131,18 @@ final class BenchCommand {
         return serving(rest, out, err);
       case "freshness":
         return FreshnessBench.run(rest, out, err);
+      case "pipeline":
+        return PipelineBench.run(rest, out);
       default:
         if (!args.isEmpty() && !Flags.wantsHelp(args)) {
           throw new UsageException(
-              "bench: unknown benchmark '" + benchmark + "'; available: serving, freshness");
+              "bench: unknown benchmark '" + benchmark + "'; available: serving, freshness, pipeline");
         }
         out.println(HELP);
         out.println();
         out.println(FreshnessBench.HELP);
+        out.println();
+        out.println(PipelineBench.HELP);
         return args.isEmpty() ? 2 : 0;
     }
   }
