@@ -58,7 +58,7 @@ final class PipelineBench {
   static final String HELP =
       String.join(
           "\n",
-          "Usage: ./clickstream bench pipeline [options]",
+          "Usage: ./clickstream bench pipeline [options] [-- BEAM_OPTIONS]",
           "",
           "Runs, side by side in this process on embedded Flink (2 slots), over the same generated events:",
           "  beam    the CTR pipeline's transforms (AssignEventTime, CtrPerUser) into a counting sink",
@@ -69,9 +69,12 @@ final class PipelineBench {
           "  --events=N      events per measured run (default 10000000)",
           "  --warmup=N      events per warm-up run (default 1000000; 0 skips the warm-up)",
           "  --users=N       distinct users (default 100000)",
-          "  --span=DURATION event time the events cover (default 6h)");
+          "  --span=DURATION event time the events cover (default 6h)",
+          "  --only=beam|native  run one side only (to profile it, e.g. with JFR); no ratio then",
+          "",
+          "Options after -- go to the Beam side's pipeline options, e.g. -- --streaming=true --objectReuse=true.");
 
-  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span");
+  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "only");
   /** 2025-11-22T08:26:40Z, as the generator's default start. */
   private static final long START = 1_763_800_000_000L;
   private static final long JITTER_MILLIS = 30_000L;
@@ -96,20 +99,34 @@ final class PipelineBench {
       out.println(HELP);
       return 0;
     }
-    Flags flags = Flags.parse("bench pipeline", args, FLAGS);
+    int separator = args.indexOf("--");
+    List<String> beamArgs = separator < 0 ? List.of() : args.subList(separator + 1, args.size());
+    Flags flags = Flags.parse("bench pipeline", separator < 0 ? args : args.subList(0, separator), FLAGS);
     long events = flags.longValue("events", 10_000_000, 1, 2_000_000_000);
     long warmup = flags.longValue("warmup", 1_000_000, 0, 2_000_000_000);
     int users = (int) flags.longValue("users", 100_000, 1, 100_000_000);
     long span = DurationOption.parse("span", flags.string("span", "6h")).getMillis();
+    String only = flags.string("only", "");
+    if (!List.of("", "beam", "native").contains(only)) {
+      throw new UsageException("bench pipeline: --only must be beam or native, got '" + only + "'");
+    }
 
     out.printf(Locale.ROOT, "CTR per user over 5-minute windows, %,d events, %,d users, embedded Flink, 2 slots%n",
         events, users);
     if (warmup > 0) {
       out.printf(Locale.ROOT, "Warming up on %,d events ...%n", warmup);
-      beam(warmup, users, span);
-      nativeFlink(warmup, users, span);
+      if (!only.equals("native")) {
+        beam(warmup, users, span, beamArgs);
+      }
+      if (!only.equals("beam")) {
+        nativeFlink(warmup, users, span);
+      }
     }
-    Run beam = beam(events, users, span);
+    if (!only.isEmpty()) {
+      print(only.equals("beam") ? beam(events, users, span, beamArgs) : nativeFlink(events, users, span), out);
+      return 0;
+    }
+    Run beam = beam(events, users, span, beamArgs);
     print(beam, out);
     Run nativeRun = nativeFlink(events, users, span);
     print(nativeRun, out);
@@ -168,8 +185,9 @@ final class PipelineBench {
   // ---------------------------------------------------------------------------------------------------------------
   // Beam
 
-  private static Run beam(long events, int users, long span) {
-    FlinkPipelineOptions options = PipelineOptionsFactory.as(FlinkPipelineOptions.class);
+  private static Run beam(long events, int users, long span, List<String> beamArgs) {
+    FlinkPipelineOptions options =
+        PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0])).as(FlinkPipelineOptions.class);
     options.setRunner(FlinkRunner.class);
     options.setFlinkMaster("[local]");
     options.setParallelism(2);

@@ -45,7 +45,7 @@ class ClickstreamCommandsTest {
   void everyCommandHasHelp() {
     assertThat(run("--help"), equalTo(0));
     assertThat(stdout(), containsString("Commands:"));
-    for (String command : List.of("generate", "replay", "kafka", "serve", "demo", "bench")) {
+    for (String command : List.of("generate", "replay", "kafka", "serve", "demo", "bench", "dimensions")) {
       assertThat(run(command, "--help"), equalTo(0));
       assertThat(stdout(), containsString("Usage: ./clickstream " + command));
     }
