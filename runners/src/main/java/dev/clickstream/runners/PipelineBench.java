@@ -140,7 +140,8 @@ final class PipelineBench {
   }
 
   private static void print(Run run, PrintStream out) {
-    out.printf(Locale.ROOT, "  %-7s %,12.0f events/s  %6.1f s  rows %,d (impressions %,d, clicks %,d)  peak heap %,d MB%n",
+    out.printf(Locale.ROOT,
+        "  %-7s %,12.0f events/s  %6.1f s  rows %,d (impressions %,d, clicks %,d)  peak heap %,d MB%n",
         run.side(), run.eventsPerSecond(), run.nanos() / 1e9, run.rows(), run.impressions(), run.clicks(),
         run.peakHeapBytes() / (1024 * 1024));
   }

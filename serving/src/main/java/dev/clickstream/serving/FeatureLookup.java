@@ -23,8 +23,8 @@ import java.util.Optional;
  *
  * <p>A found entry is {@code {"feature_view", "entity": {key: id}, "status": "ok", "features": {...}, times...}}:
  * the table's FEATURE and ATTRIBUTE columns (such as a drift status), in table order, under {@code features}, and
- * its TIME columns (epoch milliseconds) at the top level. A missing one is {@code {"entity": {key: id}, "status": "not_found"}}. Values are passed
- * through as stored, so a NULL feature stays JSON null.
+ * its TIME columns (epoch milliseconds) at the top level. A missing one is {@code {"entity": {key: id}, "status":
+ * "not_found"}}. Values are passed through as stored, so a NULL feature stays JSON null.
  *
  * <p>A computed (on-demand or tiled) view always has an entry, since no events is an answer too (zero counts):
  * {@code {"feature_view", "entity": {key: id}, "status": "ok", "features": {...}, "event_time", "as_of"}}, the

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link DimensionTables} against real H2, PostgreSQL and MariaDB: rows written come back exactly, a second write
- * replaces them, a missing table loads empty, and an unreachable store fails the load. Every test runs once per dialect.
+ * replaces them, and a missing table loads empty, each once per dialect; an unreachable store fails the load.
  */
 class DimensionTablesTest {
   /** 2024-03-01T12:00:00Z. */
