@@ -22,8 +22,8 @@ public final class Clickstream {
           "  cluster    start, stop or inspect a local Flink session cluster (JobManager + TaskManagers)",
           "  serve      serve feature vectors from the online store over HTTP",
           "  bench      bench serving: time pre-computed, on-demand and tiled lookups; bench freshness:",
-          "             event-to-servable latency while streaming from Kafka; bench pipeline: CTR throughput",
-          "             of the Beam pipeline against the same job in Flink's DataStream API",
+          "             event-to-servable latency while streaming from Kafka; bench pipeline: throughput of the",
+          "             CTR and rolling click-count pipelines against the CTR in Flink's DataStream API",
           "  test       start the local databases the tests need and run every test (mvn verify)",
           "",
           "'./clickstream COMMAND --help' describes a command and its options.");

@@ -2,36 +2,61 @@ package dev.clickstream.runners;
 
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.TumblingAggregation;
+import dev.clickstream.pipelines.ClickCountsPipeline;
+import dev.clickstream.pipelines.ClickCountsPipelineOptions;
+import dev.clickstream.pipelines.ClickstreamOptions;
+import dev.clickstream.pipelines.CtrPipeline;
+import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.CtrFeatureRow;
+import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.store.FeatureTables;
 import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.CtrCounts;
 import dev.clickstream.transforms.CtrPerUser;
+import dev.clickstream.transforms.EntityPartials;
+import dev.clickstream.transforms.ProcessingClock;
+import dev.clickstream.transforms.RollingAggregate;
+import dev.clickstream.transforms.SelectFeatureEvents;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.runners.flink.FlinkRunner;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
-import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
-import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.accumulators.LongCounter;
@@ -60,39 +85,51 @@ final class PipelineBench {
           "\n",
           "Usage: ./clickstream bench pipeline [options] [-- BEAM_OPTIONS]",
           "",
-          "Runs, side by side in this process on embedded Flink (2 slots), over the same generated events:",
-          "  beam    the CTR pipeline's transforms (AssignEventTime, CtrPerUser) into a counting sink",
-          "  native  the same CTR per user and 5-minute window with Flink's DataStream API, into a counting sink",
-          "each once to warm up (on --warmup events) and once measured, and prints events/s of each, their ratio,",
-          "the rows and counts each computed (they must agree) and the peak heap of each measured run.",
+          "Runs, one after the other in this process on embedded Flink (2 slots), over the same generated events:",
+          "  ctr             the CTR pipeline's transforms (AssignEventTime, CtrPerUser) into a counting sink",
+          "  ctr-stores      the whole CTR pipeline (CtrPipeline.buildFrom): rows, drift, online store (H2 in a",
+          "                  temporary directory) and offline files",
+          "  rolling         the rolling click counts' transforms (SelectFeatureEvents, RollingAggregate) into a",
+          "                  counting sink",
+          "  rolling-stores  the whole rolling click-count pipeline (ClickCountsPipeline.buildFrom) into H2",
+          "  native          the CTR per user and 5-minute window with Flink's DataStream API, into a counting sink",
+          "each once to warm up (on --warmup events) and once measured, and prints events/s of each, its ratio to",
+          "native, what each computed (the CTR runs must agree with native; the rolling runs must count every",
+          "click native counted) and the peak heap of each measured run.",
           "",
           "  --events=N      events per measured run (default 10000000)",
           "  --warmup=N      events per warm-up run (default 1000000; 0 skips the warm-up)",
           "  --users=N       distinct users (default 100000)",
           "  --span=DURATION event time the events cover (default 6h)",
-          "  --only=beam|native  run one side only (to profile it, e.g. with JFR); no ratio then",
+          "  --runs=LIST     which runs, comma-separated (default ctr,ctr-stores,rolling,rolling-stores,native)",
           "",
-          "Options after -- go to the Beam side's pipeline options, e.g. -- --streaming=true --objectReuse=true.");
+          "Options after -- go to the Beam runs' pipeline options, e.g. -- --objectReuse=true.");
 
-  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "only");
+  static final List<String> RUNS = List.of("ctr", "ctr-stores", "rolling", "rolling-stores", "native");
+  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "runs");
   /** 2025-11-22T08:26:40Z, as the generator's default start. */
   private static final long START = 1_763_800_000_000L;
   private static final long JITTER_MILLIS = 30_000L;
   private static final TumblingAggregation FEATURE = FeatureDefinitions.CTR_5MIN;
   private static final String NAMESPACE = "PipelineBench";
+  /** Index ranges the Beam side generates from, a multiple of the 2 workers. */
+  private static final int GENERATOR_SPLITS = 16;
 
   private PipelineBench() {}
 
-  /** What one run computed and how long it took. */
-  record Run(String side, long events, long nanos, long rows, long impressions, long clicks, long peakHeapBytes) {
+  /**
+   * What one run computed and how long it took. CTR runs count rows and sum their impressions and clicks; rolling
+   * runs count rows and the clicks they were given (as {@code clicks}).
+   */
+  record Run(String side, long events, long nanos, long rows, long impressions, long clicks, long peakHeapBytes,
+      String detail) {
     double eventsPerSecond() {
       return events / (nanos / 1e9);
     }
-
-    boolean sameResult(Run other) {
-      return rows == other.rows && impressions == other.impressions && clicks == other.clicks;
-    }
   }
+
+  /** The events, where they go, and the Beam options of one measured or warm-up run. */
+  private record Setup(long events, int users, long span, List<String> beamArgs) {}
 
   static int run(List<String> args, PrintStream out) throws Exception {
     if (Flags.wantsHelp(args)) {
@@ -106,44 +143,97 @@ final class PipelineBench {
     long warmup = flags.longValue("warmup", 1_000_000, 0, 2_000_000_000);
     int users = (int) flags.longValue("users", 100_000, 1, 100_000_000);
     long span = DurationOption.parse("span", flags.string("span", "6h")).getMillis();
-    String only = flags.string("only", "");
-    if (!List.of("", "beam", "native").contains(only)) {
-      throw new UsageException("bench pipeline: --only must be beam or native, got '" + only + "'");
-    }
+    List<String> runs = runs(flags.string("runs", String.join(",", RUNS)));
 
-    out.printf(Locale.ROOT, "CTR per user over 5-minute windows, %,d events, %,d users, embedded Flink, 2 slots%n",
-        events, users);
+    out.printf(Locale.ROOT, "%,d events, %,d users over %s, embedded Flink, 2 slots; runs: %s%n", events, users,
+        flags.string("span", "6h"), String.join(", ", runs));
     if (warmup > 0) {
       out.printf(Locale.ROOT, "Warming up on %,d events ...%n", warmup);
-      if (!only.equals("native")) {
-        beam(warmup, users, span, beamArgs);
-      }
-      if (!only.equals("beam")) {
-        nativeFlink(warmup, users, span);
+      for (String run : runs) {
+        measure(run, new Setup(warmup, users, span, beamArgs));
       }
     }
-    if (!only.isEmpty()) {
-      print(only.equals("beam") ? beam(events, users, span, beamArgs) : nativeFlink(events, users, span), out);
+    Map<String, Run> measured = new LinkedHashMap<>();
+    for (String run : runs) {
+      out.printf(Locale.ROOT, "Running %s ...%n", run);
+      Run result = measure(run, new Setup(events, users, span, beamArgs));
+      measured.put(run, result);
+      print(result, out);
+    }
+    return compare(measured, out);
+  }
+
+  private static List<String> runs(String list) {
+    List<String> runs = new ArrayList<>();
+    for (String run : list.split(",")) {
+      String name = run.trim();
+      if (!RUNS.contains(name)) {
+        throw new UsageException("bench pipeline: --runs takes " + String.join(", ", RUNS) + "; got '" + name + "'");
+      }
+      if (!runs.contains(name)) {
+        runs.add(name);
+      }
+    }
+    return runs;
+  }
+
+  private static Run measure(String run, Setup setup) throws Exception {
+    switch (run) {
+      case "ctr":
+        return ctr(setup, false);
+      case "ctr-stores":
+        return ctr(setup, true);
+      case "rolling":
+        return rolling(setup, false);
+      case "rolling-stores":
+        return rolling(setup, true);
+      default:
+        return nativeFlink(setup);
+    }
+  }
+
+  /** Ratios to native, and the cross-checks: exit 1 when a run computed something else than native did. */
+  private static int compare(Map<String, Run> measured, PrintStream out) {
+    Run nativeRun = measured.get("native");
+    if (nativeRun == null) {
+      out.println("No ratios: native did not run.");
       return 0;
     }
-    Run beam = beam(events, users, span, beamArgs);
-    print(beam, out);
-    Run nativeRun = nativeFlink(events, users, span);
-    print(nativeRun, out);
-    out.printf(Locale.ROOT, "ratio beam/native: %.2f%n", beam.eventsPerSecond() / nativeRun.eventsPerSecond());
-    if (!beam.sameResult(nativeRun)) {
-      out.println("error: the two sides computed different rows; the figures above compare different work");
+    boolean agree = true;
+    for (Run run : measured.values()) {
+      if (run == nativeRun) {
+        continue;
+      }
+      out.printf(Locale.ROOT, "ratio %s/native: %.2f%n", run.side(),
+          run.eventsPerSecond() / nativeRun.eventsPerSecond());
+      boolean same =
+          run.side().startsWith("ctr")
+              ? run.rows() == nativeRun.rows()
+                  && run.impressions() == nativeRun.impressions()
+                  && run.clicks() == nativeRun.clicks()
+              : run.clicks() == nativeRun.clicks();
+      if (!same) {
+        out.printf(Locale.ROOT, "error: %s computed other rows than native; the figures compare different work%n",
+            run.side());
+        agree = false;
+      }
+    }
+    if (!agree) {
       return 1;
     }
-    out.println("Both sides computed the same rows.");
+    out.println("Every run computed what native computed (CTR rows and counts; rolling: every click).");
     return 0;
   }
 
   private static void print(Run run, PrintStream out) {
-    out.printf(Locale.ROOT,
-        "  %-7s %,12.0f events/s  %6.1f s  rows %,d (impressions %,d, clicks %,d)  peak heap %,d MB%n",
-        run.side(), run.eventsPerSecond(), run.nanos() / 1e9, run.rows(), run.impressions(), run.clicks(),
-        run.peakHeapBytes() / (1024 * 1024));
+    String counts =
+        run.side().startsWith("rolling")
+            ? String.format(Locale.ROOT, "rows %,d (clicks in %,d)", run.rows(), run.clicks())
+            : String.format(Locale.ROOT, "rows %,d (impressions %,d, clicks %,d)", run.rows(), run.impressions(),
+                run.clicks());
+    out.printf(Locale.ROOT, "  %-14s %,12.0f events/s  %6.1f s  %s  peak heap %,d MB%s%n", run.side(),
+        run.eventsPerSecond(), run.nanos() / 1e9, counts, run.peakHeapBytes() / (1024 * 1024),
+        run.detail().isEmpty() ? "" : "\n" + " ".repeat(17) + run.detail());
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -186,34 +276,135 @@ final class PipelineBench {
   // ---------------------------------------------------------------------------------------------------------------
   // Beam
 
-  private static Run beam(long events, int users, long span, List<String> beamArgs) {
+  private static Run ctr(Setup setup, boolean stores) throws Exception {
+    Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
+    try {
+      CtrPipelineOptions options = beamOptions(setup, directory).as(CtrPipelineOptions.class);
+      Pipeline pipeline = Pipeline.create(options);
+      PCollection<ClickEvent> events =
+          generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
+      if (stores) {
+        CtrPipeline.Outputs outputs = CtrPipeline.buildFrom(events, options, ProcessingClock.SYSTEM);
+        outputs.rows.apply("CountRows", ParDo.of(new CountCtrFeatureRowsFn()));
+        outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+      } else {
+        events.apply("ComputeCtr", CtrPerUser.of(FEATURE)).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+      }
+      Measured measured = runMeasured(pipeline);
+      String detail =
+          stores
+              ? String.format(Locale.ROOT, "online store: %,d rows in %s, %,d dead letters",
+                  tableRows(directory, FeatureTables.CTR_5MIN.name()), FeatureTables.CTR_5MIN.name(),
+                  counter(measured.result(), "dead_letters"))
+              : "";
+      return new Run(stores ? "ctr-stores" : "ctr", setup.events(), measured.nanos(),
+          counter(measured.result(), "rows"), counter(measured.result(), "impressions"),
+          counter(measured.result(), "clicks"), measured.peakHeapBytes(), detail);
+    } finally {
+      deleteRecursively(directory);
+    }
+  }
+
+  private static Run rolling(Setup setup, boolean stores) throws Exception {
+    Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
+    try {
+      ClickCountsPipelineOptions options = beamOptions(setup, directory).as(ClickCountsPipelineOptions.class);
+      options.setCounter(ClickCountsPipelineOptions.STATEFUL);
+      Pipeline pipeline = Pipeline.create(options);
+      PCollection<ClickEvent> events =
+          generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
+      events.apply("CountClicksIn", ParDo.of(new CountClicksFn()));
+      PCollection<EntityPartials> rows;
+      if (stores) {
+        ClickCountsPipeline.Outputs outputs = ClickCountsPipeline.buildFrom(events, options, ProcessingClock.SYSTEM);
+        outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+        rows = outputs.rollingRows;
+      } else {
+        rows =
+            events
+                .apply("SelectClickCounts", SelectFeatureEvents.of(ClickCountsPipeline.FEATURE))
+                .apply("RollingClickCounts", RollingAggregate.of(ClickCountsPipeline.FEATURE))
+                .get(RollingAggregate.ROWS);
+      }
+      rows.apply("CountRows", ParDo.of(new CountEntityPartialsFn()));
+      Measured measured = runMeasured(pipeline);
+      String table = ClickCountsPipeline.FEATURE.precomputedTable().name();
+      String detail =
+          stores
+              ? String.format(Locale.ROOT, "online store: %,d rows in %s, %,d dead letters",
+                  tableRows(directory, table), table, counter(measured.result(), "dead_letters"))
+              : "";
+      return new Run(stores ? "rolling-stores" : "rolling", setup.events(), measured.nanos(),
+          counter(measured.result(), "rows"), 0, counter(measured.result(), "clicks"), measured.peakHeapBytes(),
+          detail);
+    } finally {
+      deleteRecursively(directory);
+    }
+  }
+
+  private static FlinkPipelineOptions beamOptions(Setup setup, Path storeDirectory) {
     FlinkPipelineOptions options =
-        PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0])).as(FlinkPipelineOptions.class);
+        PipelineOptionsFactory.fromArgs(setup.beamArgs().toArray(new String[0])).as(FlinkPipelineOptions.class);
     options.setRunner(FlinkRunner.class);
     options.setFlinkMaster("[local]");
     options.setParallelism(2);
-    Pipeline pipeline = Pipeline.create(options);
-    pipeline
-        .apply("GenerateIndexes", GenerateSequence.from(0).to(events))
-        .apply(
-            "ToEvents",
-            MapElements.into(TypeDescriptor.of(ClickEvent.class))
-                .via((Long index) -> event(index, events, users, span)))
-        .setCoder(AvroCoder.of(ClickEvent.class))
-        .apply("AssignEventTime", AssignEventTime.fromEventTimestamp())
-        .apply("ComputeCtr", CtrPerUser.of(FEATURE))
-        .apply("CountRows", ParDo.of(new CountRowsFn()));
+    if (storeDirectory != null) {
+      ClickstreamOptions stores = options.as(ClickstreamOptions.class);
+      stores.setOnlineStore("jdbc:h2:file:" + storeDirectory.resolve("online").toAbsolutePath());
+      stores.setOfflineStore(storeDirectory.resolve("offline").toString());
+    }
+    return options;
+  }
+
+  /**
+   * Ranges of indexes spread over the workers, each expanded by a DoFn: the runner reads a BoundedSource (such as
+   * GenerateSequence) updating every metric of the pipeline after each record, 26% of the run in a profile.
+   */
+  private static PCollection<ClickEvent> generate(Pipeline pipeline, Setup setup) {
+    List<KV<Long, Long>> ranges = new ArrayList<>();
+    long events = setup.events();
+    for (int split = 0; split < GENERATOR_SPLITS; split++) {
+      ranges.add(KV.of(events * split / GENERATOR_SPLITS, events * (split + 1) / GENERATOR_SPLITS));
+    }
+    return pipeline
+        .apply("IndexRanges", Create.of(ranges))
+        .apply("SpreadOverWorkers", Reshuffle.viaRandomKey())
+        .apply("ToEvents", ParDo.of(new GenerateEventsFn(events, setup.users(), setup.span())))
+        .setCoder(AvroCoder.of(ClickEvent.class));
+  }
+
+  private record Measured(PipelineResult result, long nanos, long peakHeapBytes) {}
+
+  private static Measured runMeasured(Pipeline pipeline) {
     resetHeapPeak();
     long started = System.nanoTime();
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
-    long nanos = System.nanoTime() - started;
-    return new Run("beam", events, nanos, counter(result, "rows"), counter(result, "impressions"),
-        counter(result, "clicks"), heapPeak());
+    return new Measured(result, System.nanoTime() - started, heapPeak());
   }
 
-  /** The discarding sink: counts rows and sums their counts, so the two sides can be compared. */
-  private static final class CountRowsFn extends DoFn<KV<String, CtrCounts>, Void> {
+  /** Events {@code [from, to)} of each range, by {@link #event}. */
+  private static final class GenerateEventsFn extends DoFn<KV<Long, Long>, ClickEvent> {
+    private final long events;
+    private final int users;
+    private final long span;
+
+    GenerateEventsFn(long events, int users, long span) {
+      this.events = events;
+      this.users = users;
+      this.span = span;
+    }
+
+    @ProcessElement
+    public void processElement(@Element KV<Long, Long> range, OutputReceiver<ClickEvent> out) {
+      for (long index = range.getKey(); index < range.getValue(); index++) {
+        out.output(event(index, events, users, span));
+      }
+    }
+  }
+
+  /** The discarding sink of CtrPerUser's rows: counts them and sums their counts. */
+  private static final class CountCtrRowsFn extends DoFn<KV<String, CtrCounts>, Void> {
     private final Counter rows = Metrics.counter(NAMESPACE, "rows");
     private final Counter impressions = Metrics.counter(NAMESPACE, "impressions");
     private final Counter clicks = Metrics.counter(NAMESPACE, "clicks");
@@ -223,6 +414,50 @@ final class PipelineBench {
       rows.inc();
       impressions.inc(row.getValue().impressions());
       clicks.inc(row.getValue().clicks());
+    }
+  }
+
+  /** The same counts of the CTR pipeline's formatted rows, beside its stores. */
+  private static final class CountCtrFeatureRowsFn extends DoFn<CtrFeatureRow, Void> {
+    private final Counter rows = Metrics.counter(NAMESPACE, "rows");
+    private final Counter impressions = Metrics.counter(NAMESPACE, "impressions");
+    private final Counter clicks = Metrics.counter(NAMESPACE, "clicks");
+
+    @ProcessElement
+    public void processElement(@Element CtrFeatureRow row) {
+      rows.inc();
+      impressions.inc(row.getImpressions());
+      clicks.inc(row.getClicks());
+    }
+  }
+
+  private static final class CountEntityPartialsFn extends DoFn<EntityPartials, Void> {
+    private final Counter rows = Metrics.counter(NAMESPACE, "rows");
+
+    @ProcessElement
+    public void processElement(@Element EntityPartials row) {
+      rows.inc();
+    }
+  }
+
+  /** The clicks going into the rolling counts, to compare with native's. */
+  private static final class CountClicksFn extends DoFn<ClickEvent, Void> {
+    private final Counter clicks = Metrics.counter(NAMESPACE, "clicks");
+
+    @ProcessElement
+    public void processElement(@Element ClickEvent event) {
+      if (event.getEventType().equals("click")) {
+        clicks.inc();
+      }
+    }
+  }
+
+  private static final class CountDeadLettersFn extends DoFn<DeadLetter, Void> {
+    private final Counter deadLetters = Metrics.counter(NAMESPACE, "dead_letters");
+
+    @ProcessElement
+    public void processElement(@Element DeadLetter deadLetter) {
+      deadLetters.inc();
     }
   }
 
@@ -238,10 +473,35 @@ final class PipelineBench {
     return total;
   }
 
+  /** Rows in the run's H2 store; the table name is one of the registry's. */
+  private static long tableRows(Path directory, String table) throws SQLException {
+    String url = "jdbc:h2:file:" + directory.resolve("online").toAbsolutePath();
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement statement = connection.createStatement();
+        ResultSet count = statement.executeQuery("SELECT COUNT(*) FROM " + table)) {
+      count.next();
+      return count.getLong(1);
+    }
+  }
+
+  private static void deleteRecursively(Path directory) throws IOException {
+    if (directory == null) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(directory)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(path);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // Native Flink
 
-  private static Run nativeFlink(long events, int users, long span) throws Exception {
+  private static Run nativeFlink(Setup setup) throws Exception {
+    long events = setup.events();
+    int users = setup.users();
+    long span = setup.span();
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, new Configuration());
     env.setRuntimeMode(RuntimeExecutionMode.BATCH);
     String impression = "impression";
@@ -266,7 +526,8 @@ final class PipelineBench {
     JobExecutionResult result = env.execute("bench-native-ctr");
     long nanos = System.nanoTime() - started;
     return new Run("native", events, nanos, result.<Long>getAccumulatorResult("rows"),
-        result.<Long>getAccumulatorResult("impressions"), result.<Long>getAccumulatorResult("clicks"), heapPeak());
+        result.<Long>getAccumulatorResult("impressions"), result.<Long>getAccumulatorResult("clicks"), heapPeak(),
+        "");
   }
 
   /** Impressions and clicks of one user and window, as {@code CountImpressionsAndClicks} does for Beam. */

@@ -3,6 +3,7 @@ package dev.clickstream.runners;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.schemas.ClickEvent;
 import java.io.ByteArrayOutputStream;
@@ -12,11 +13,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code bench pipeline} on a small run: both sides compute exactly the rows a plain-Java count of the same events
- * gives, and the figures are printed. (Its speed is measured by running it, never asserted here.)
+ * {@code bench pipeline} on a small run: every run computes exactly what a plain-Java count of the same events gives,
+ * the stores hold one row per user, and the figures are printed. (Its speed is measured by running it, never asserted here.)
  */
 class PipelineBenchTest {
   private static final long EVENTS = 20_000;
@@ -24,7 +26,7 @@ class PipelineBenchTest {
   private static final long SPAN = 2 * 3_600_000L;
 
   @Test
-  void bothSidesComputeTheRowsOfAPlainCountOfTheSameEvents() throws Exception {
+  void everyRunComputesWhatAPlainCountOfTheSameEventsGives() throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
 
@@ -34,6 +36,8 @@ class PipelineBenchTest {
     String printed = bytes.toString(StandardCharsets.UTF_8);
     assertThat(printed, exit, equalTo(0));
     Set<String> userWindows = new HashSet<>();
+    Set<String> usersWithCtrEvents = new HashSet<>();
+    Set<String> usersWithClicks = new HashSet<>();
     long impressions = 0;
     long clicks = 0;
     for (long i = 0; i < EVENTS; i++) {
@@ -41,16 +45,48 @@ class PipelineBenchTest {
       String type = event.getEventType();
       if (type.equals("impression") || type.equals("click")) {
         userWindows.add(event.getUserId() + "@" + Math.floorDiv(event.getTimestamp(), 300_000L));
+        usersWithCtrEvents.add(event.getUserId());
         impressions += type.equals("impression") ? 1 : 0;
-        clicks += type.equals("click") ? 1 : 0;
+      }
+      if (type.equals("click")) {
+        clicks++;
+        usersWithClicks.add(event.getUserId());
       }
     }
-    String rows = String.format(Locale.ROOT, "rows %,d (impressions %,d, clicks %,d)", userWindows.size(),
-        impressions, clicks);
-    assertThat(printed, containsString("beam"));
-    assertThat(printed.split(java.util.regex.Pattern.quote(rows), -1).length - 1, equalTo(2));
-    assertThat(printed, containsString("ratio beam/native: "));
-    assertThat(printed, containsString("Both sides computed the same rows."));
+    // ctr, ctr-stores and native each print the CTR rows and their sums; both rolling runs the clicks they got.
+    assertThat(occurrences(printed, String.format(Locale.ROOT, "rows %,d (impressions %,d, clicks %,d)",
+        userWindows.size(), impressions, clicks)), equalTo(3));
+    assertThat(occurrences(printed, String.format(Locale.ROOT, "(clicks in %,d)", clicks)), equalTo(2));
+    // The stores hold one row per user: the latest window, the latest rolling counts.
+    assertThat(printed, containsString(String.format(Locale.ROOT,
+        "online store: %,d rows in ctr_5min, 0 dead letters", usersWithCtrEvents.size())));
+    assertThat(printed, containsString(String.format(Locale.ROOT,
+        "online store: %,d rows in click_counts, 0 dead letters", usersWithClicks.size())));
+    for (String run : List.of("ctr", "ctr-stores", "rolling", "rolling-stores")) {
+      assertThat(printed, containsString("ratio " + run + "/native: "));
+    }
+    assertThat(printed, containsString("Every run computed what native computed"));
+  }
+
+  @Test
+  void runsAreChosenByName() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+    int exit = PipelineBench.run(List.of("--events=1000", "--warmup=0", "--users=10", "--runs=rolling"), out);
+
+    String printed = bytes.toString(StandardCharsets.UTF_8);
+    assertThat(printed, exit, equalTo(0));
+    assertThat(printed, containsString("runs: rolling\n"));
+    assertThat(printed, containsString("No ratios: native did not run."));
+    UsageException unknown = assertThrows(UsageException.class,
+        () -> PipelineBench.run(List.of("--runs=ctr,fast"), out));
+    assertThat(unknown.getMessage(), equalTo(
+        "bench pipeline: --runs takes ctr, ctr-stores, rolling, rolling-stores, native; got 'fast'"));
+  }
+
+  private static int occurrences(String text, String part) {
+    return text.split(Pattern.quote(part), -1).length - 1;
   }
 
   @Test

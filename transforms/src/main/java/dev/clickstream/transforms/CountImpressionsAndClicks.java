@@ -11,8 +11,8 @@ import org.apache.beam.sdk.transforms.Combine.CombineFn;
  * impression} and {@code click}; {@link CtrPerUser#of} reads them from the feature's definition). Other event types
  * are ignored.
  *
- * <p>Associative and commutative, so runners combine partially before the shuffle and only the two counts cross
- * the network.
+ * <p>Associative and commutative, so a runner may combine partially before the shuffle, and keyed state holds only
+ * the two counts per user and window (see {@link TumblingWindowAggregate} for when bounded input is combined).
  */
 public final class CountImpressionsAndClicks extends CombineFn<String, CtrCounts, CtrCounts> {
   private final String impressionType;

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
+import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.windowing.AfterPane;
 import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
@@ -13,6 +14,7 @@ import org.apache.beam.sdk.transforms.windowing.Trigger;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollection.IsBounded;
 import org.joda.time.Duration;
 
 /**
@@ -35,31 +37,36 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
   private final Duration allowedLateness;
   private final Duration earlyFiringDelay;
   private final Trigger trigger;
+  private final boolean combineBoundedBeforeShuffle;
 
   private TumblingWindowAggregate(
       CombineFn<InputT, ?, OutputT> combineFn,
       Duration windowSize,
       Duration allowedLateness,
       Duration earlyFiringDelay,
-      Trigger trigger) {
+      Trigger trigger,
+      boolean combineBoundedBeforeShuffle) {
     this.combineFn = combineFn;
     this.windowSize = windowSize;
     this.allowedLateness = allowedLateness;
     this.earlyFiringDelay = earlyFiringDelay;
     this.trigger = trigger;
+    this.combineBoundedBeforeShuffle = combineBoundedBeforeShuffle;
   }
 
   /** Aggregates with {@code combineFn}; a window size is required, lateness defaults to zero. */
   public static <K, InputT, OutputT> TumblingWindowAggregate<K, InputT, OutputT> of(
       CombineFn<InputT, ?, OutputT> combineFn) {
-    return new TumblingWindowAggregate<>(requireNonNull(combineFn, "combineFn"), null, Duration.ZERO, null, null);
+    return new TumblingWindowAggregate<>(
+        requireNonNull(combineFn, "combineFn"), null, Duration.ZERO, null, null, false);
   }
 
   public TumblingWindowAggregate<K, InputT, OutputT> withWindowSize(Duration size) {
     if (size == null || !size.isLongerThan(Duration.ZERO)) {
       throw new IllegalArgumentException("windowSize must be a positive duration, got " + size);
     }
-    return new TumblingWindowAggregate<>(combineFn, size, allowedLateness, earlyFiringDelay, trigger);
+    return new TumblingWindowAggregate<>(
+        combineFn, size, allowedLateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle);
   }
 
   /** How long after a window's end late elements still update it. */
@@ -67,7 +74,8 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
       throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
     }
-    return new TumblingWindowAggregate<>(combineFn, windowSize, lateness, earlyFiringDelay, trigger);
+    return new TumblingWindowAggregate<>(
+        combineFn, windowSize, lateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle);
   }
 
   /**
@@ -81,7 +89,8 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     if (trigger != null) {
       throw new IllegalArgumentException("earlyFiringDelay cannot be combined with a custom trigger");
     }
-    return new TumblingWindowAggregate<>(combineFn, windowSize, allowedLateness, delay, trigger);
+    return new TumblingWindowAggregate<>(
+        combineFn, windowSize, allowedLateness, delay, trigger, combineBoundedBeforeShuffle);
   }
 
   /** Replaces the default trigger entirely. Panes still accumulate. */
@@ -90,7 +99,19 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     if (earlyFiringDelay != null) {
       throw new IllegalArgumentException("a custom trigger cannot be combined with earlyFiringDelay");
     }
-    return new TumblingWindowAggregate<>(combineFn, windowSize, allowedLateness, null, customTrigger);
+    return new TumblingWindowAggregate<>(
+        combineFn, windowSize, allowedLateness, null, customTrigger, combineBoundedBeforeShuffle);
+  }
+
+  /**
+   * Combines bounded input before the shuffle too ({@code Combine.perKey}), as unbounded input always is. By
+   * default bounded input is grouped first and then combined, which gives the same panes: on Flink's batch runner
+   * that sorts the values once, where {@code Combine.perKey} sorts them for its partial combine and again for the
+   * final one (docs/benchmarks.md: 1.29x the CTR pipeline's throughput with sparse keys). Combining first pays
+   * when a key has many values per window and the shuffle crosses a network.
+   */
+  public TumblingWindowAggregate<K, InputT, OutputT> withBoundedInputCombinedBeforeShuffle() {
+    return new TumblingWindowAggregate<>(combineFn, windowSize, allowedLateness, earlyFiringDelay, trigger, true);
   }
 
   @Override
@@ -98,14 +119,22 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     if (windowSize == null) {
       throw new IllegalStateException("TumblingWindowAggregate needs withWindowSize(...)");
     }
-    return input
-        .apply(
+    PCollection<KV<K, InputT>> windowed =
+        input.apply(
             "WindowIntoTumblingWindows",
             Window.<KV<K, InputT>>into(FixedWindows.of(windowSize))
                 .triggering(effectiveTrigger())
                 .withAllowedLateness(allowedLateness)
-                .accumulatingFiredPanes())
-        .apply("CombinePerKey", Combine.perKey(combineFn));
+                .accumulatingFiredPanes());
+    if (input.isBounded() == IsBounded.BOUNDED && !combineBoundedBeforeShuffle) {
+      // Combine.perKey is GroupByKey then Combine.groupedValues by definition; spelled out, the runner cannot lift
+      // the combine (see withBoundedInputCombinedBeforeShuffle).
+      return windowed
+          .apply("GroupPerKey", GroupByKey.create())
+          .apply("CombineGroupedValues", Combine.groupedValues(combineFn));
+    }
+    // Unbounded: keyed state then holds one accumulator per key and window instead of every value.
+    return windowed.apply("CombinePerKey", Combine.perKey(combineFn));
   }
 
   private Trigger effectiveTrigger() {

@@ -4,11 +4,14 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.runners.TransformHierarchy;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestStream;
@@ -143,6 +146,16 @@ class TumblingWindowAggregateTest {
 
   @Test
   void combinesEachKeyInEachWindow(TestPipeline pipeline) {
+    assertSumsPerKeyAndWindow(pipeline, sum().withWindowSize(FIVE_MINUTES));
+  }
+
+  @Test
+  void boundedInputCombinedBeforeTheShuffleGivesTheSameSums(TestPipeline pipeline) {
+    assertSumsPerKeyAndWindow(pipeline, sum().withWindowSize(FIVE_MINUTES).withBoundedInputCombinedBeforeShuffle());
+  }
+
+  private static void assertSumsPerKeyAndWindow(
+      TestPipeline pipeline, TumblingWindowAggregate<String, Long, Long> aggregate) {
     PCollection<KV<String, Long>> sums =
         pipeline
             .apply(
@@ -153,11 +166,62 @@ class TumblingWindowAggregateTest {
                         value("a", 100, FIVE_MINUTES),
                         value("b", 1000, Duration.standardMinutes(9)))
                     .withCoder(KV_CODER))
-            .apply(sum().withWindowSize(FIVE_MINUTES));
+            .apply(aggregate);
 
     PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 3L), KV.of("b", 10L));
     PAssert.that(sums).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(KV.of("a", 100L), KV.of("b", 1000L));
     pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void boundedInputIsGroupedThenCombinedAndUnboundedInputCombinedPerKey() {
+    Pipeline bounded = Pipeline.create(PipelineOptionsFactory.create());
+    bounded
+        .apply(Create.timestamped(value("a", 1, Duration.ZERO)).withCoder(KV_CODER))
+        .apply("Sum", sum().withWindowSize(FIVE_MINUTES));
+    assertThat(
+        stepsUnder(bounded, "Sum/"),
+        equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/GroupPerKey", "Sum/CombineGroupedValues")));
+
+    Pipeline liftedBounded = Pipeline.create(PipelineOptionsFactory.create());
+    liftedBounded
+        .apply(Create.timestamped(value("a", 1, Duration.ZERO)).withCoder(KV_CODER))
+        .apply("Sum", sum().withWindowSize(FIVE_MINUTES).withBoundedInputCombinedBeforeShuffle());
+    assertThat(
+        stepsUnder(liftedBounded, "Sum/"), equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
+
+    Pipeline unbounded = Pipeline.create(PipelineOptionsFactory.create());
+    unbounded
+        .apply(TestStream.create(KV_CODER).addElements(value("a", 1, Duration.ZERO)).advanceWatermarkToInfinity())
+        .apply("Sum", sum().withWindowSize(FIVE_MINUTES));
+    assertThat(
+        stepsUnder(unbounded, "Sum/"), equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
+  }
+
+  /** The full names of the composite's direct steps, in graph order. */
+  private static List<String> stepsUnder(Pipeline pipeline, String prefix) {
+    List<String> steps = new ArrayList<>();
+    pipeline.traverseTopologically(
+        new Pipeline.PipelineVisitor.Defaults() {
+          @Override
+          public CompositeBehavior enterCompositeTransform(TransformHierarchy.Node node) {
+            addIfDirectStep(node);
+            return CompositeBehavior.ENTER_TRANSFORM;
+          }
+
+          @Override
+          public void visitPrimitiveTransform(TransformHierarchy.Node node) {
+            addIfDirectStep(node);
+          }
+
+          private void addIfDirectStep(TransformHierarchy.Node node) {
+            String name = node.getFullName();
+            if (name.startsWith(prefix) && name.indexOf('/', prefix.length()) < 0) {
+              steps.add(name);
+            }
+          }
+        });
+    return steps;
   }
 
   @Test
