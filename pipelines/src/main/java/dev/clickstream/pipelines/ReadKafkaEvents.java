@@ -73,7 +73,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   }
 
   /** The source a pipeline's options describe; {@code pipeline} names its default consumer group. */
-  static ReadKafkaEvents from(ClickstreamOptions options, String pipeline) {
+  public static ReadKafkaEvents from(ClickstreamOptions options, String pipeline) {
     if (options.getBootstrapServers() == null || options.getBootstrapServers().isBlank()) {
       throw new IllegalArgumentException("--source=kafka needs --bootstrapServers=HOST:PORT");
     }

@@ -1,5 +1,6 @@
 package dev.clickstream.runners;
 
+import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.TumblingAggregation;
 import dev.clickstream.pipelines.ClickCountsPipeline;
@@ -8,14 +9,17 @@ import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.CtrPipeline;
 import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.DurationOption;
+import dev.clickstream.pipelines.ReadKafkaEvents;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.transforms.AssignEventTime;
+import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.CtrCounts;
 import dev.clickstream.transforms.CtrPerUser;
 import dev.clickstream.transforms.EntityPartials;
+import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.RollingAggregate;
 import dev.clickstream.transforms.SelectFeatureEvents;
@@ -24,6 +28,7 @@ import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -34,12 +39,17 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.stream.Stream;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.runners.flink.FlinkRunner;
 import org.apache.beam.sdk.Pipeline;
@@ -57,17 +67,25 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.RichSinkFunction;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * {@code ./clickstream bench pipeline}: the CTR pipeline's throughput on embedded Flink against the same CTR
@@ -93,19 +111,24 @@ final class PipelineBench {
           "                  counting sink",
           "  rolling-stores  the whole rolling click-count pipeline (ClickCountsPipeline.buildFrom) into H2",
           "  native          the CTR per user and 5-minute window with Flink's DataStream API, into a counting sink",
+          "  ctr-kafka       the CTR pipeline's read from Kafka (ReadKafkaEvents, Avro) and CTR transforms, into a",
+          "                  counting sink, from a topic of the same events on an embedded broker (1 partition)",
+          "  native-kafka    native's CTR reading the same topic with Flink's KafkaSource and Avro's decoder",
           "each once to warm up (on --warmup events) and once measured, and prints events/s of each, its ratio to",
-          "native, what each computed (the CTR runs must agree with native; the rolling runs must count every",
-          "click native counted) and the peak heap of each measured run.",
+          "native (ctr-kafka: to native-kafka), what each computed (the CTR runs must agree with native; the",
+          "rolling runs must count every click native counted) and the peak heap of each measured run. The Kafka",
+          "runs' topics are filled before they start, not timed.",
           "",
           "  --events=N      events per measured run (default 10000000)",
           "  --warmup=N      events per warm-up run (default 1000000; 0 skips the warm-up)",
           "  --users=N       distinct users (default 100000)",
           "  --span=DURATION event time the events cover (default 6h)",
-          "  --runs=LIST     which runs, comma-separated (default ctr,ctr-stores,rolling,rolling-stores,native)",
+          "  --runs=LIST     which runs, comma-separated (default: all of the above)",
           "",
           "Options after -- go to the Beam runs' pipeline options, e.g. -- --objectReuse=true.");
 
-  static final List<String> RUNS = List.of("ctr", "ctr-stores", "rolling", "rolling-stores", "native");
+  static final List<String> RUNS =
+      List.of("ctr", "ctr-stores", "rolling", "rolling-stores", "native", "ctr-kafka", "native-kafka");
   private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "runs");
   /** 2025-11-22T08:26:40Z, as the generator's default start. */
   private static final long START = 1_763_800_000_000L;
@@ -114,6 +137,8 @@ final class PipelineBench {
   private static final String NAMESPACE = "PipelineBench";
   /** Index ranges the Beam side generates from, a multiple of the 2 workers. */
   private static final int GENERATOR_SPLITS = 16;
+  private static final TypeInformation<Tuple3<String, String, Long>> EVENT_TYPE =
+      Types.TUPLE(Types.STRING, Types.STRING, Types.LONG);
 
   private PipelineBench() {}
 
@@ -128,8 +153,8 @@ final class PipelineBench {
     }
   }
 
-  /** The events, where they go, and the Beam options of one measured or warm-up run. */
-  private record Setup(long events, int users, long span, List<String> beamArgs) {}
+  /** The events, the Beam options and, for the Kafka runs, the broker of one measured or warm-up run. */
+  private record Setup(long events, int users, long span, List<String> beamArgs, KafkaTopics kafka) {}
 
   static int run(List<String> args, PrintStream out) throws Exception {
     if (Flags.wantsHelp(args)) {
@@ -147,20 +172,22 @@ final class PipelineBench {
 
     out.printf(Locale.ROOT, "%,d events, %,d users over %s, embedded Flink, 2 slots; runs: %s%n", events, users,
         flags.string("span", "6h"), String.join(", ", runs));
-    if (warmup > 0) {
-      out.printf(Locale.ROOT, "Warming up on %,d events ...%n", warmup);
-      for (String run : runs) {
-        measure(run, new Setup(warmup, users, span, beamArgs));
+    try (KafkaTopics kafka = runs.stream().anyMatch(run -> run.endsWith("-kafka")) ? KafkaTopics.start(out) : null) {
+      if (warmup > 0) {
+        out.printf(Locale.ROOT, "Warming up on %,d events ...%n", warmup);
+        for (String run : runs) {
+          measure(run, new Setup(warmup, users, span, beamArgs, kafka));
+        }
       }
+      Map<String, Run> measured = new LinkedHashMap<>();
+      for (String run : runs) {
+        out.printf(Locale.ROOT, "Running %s ...%n", run);
+        Run result = measure(run, new Setup(events, users, span, beamArgs, kafka));
+        measured.put(run, result);
+        print(result, out);
+      }
+      return compare(measured, out);
     }
-    Map<String, Run> measured = new LinkedHashMap<>();
-    for (String run : runs) {
-      out.printf(Locale.ROOT, "Running %s ...%n", run);
-      Run result = measure(run, new Setup(events, users, span, beamArgs));
-      measured.put(run, result);
-      print(result, out);
-    }
-    return compare(measured, out);
   }
 
   private static List<String> runs(String list) {
@@ -187,24 +214,32 @@ final class PipelineBench {
         return rolling(setup, false);
       case "rolling-stores":
         return rolling(setup, true);
+      case "ctr-kafka":
+        return ctrFromKafka(setup);
+      case "native-kafka":
+        return nativeFlinkFromKafka(setup);
       default:
         return nativeFlink(setup);
     }
   }
 
-  /** Ratios to native, and the cross-checks: exit 1 when a run computed something else than native did. */
+  /**
+   * Ratios to the native run of the same input (ctr-kafka to native-kafka, the others to native), and the
+   * cross-checks: exit 1 when a run computed something else than its native run did.
+   */
   private static int compare(Map<String, Run> measured, PrintStream out) {
-    Run nativeRun = measured.get("native");
-    if (nativeRun == null) {
-      out.println("No ratios: native did not run.");
-      return 0;
-    }
     boolean agree = true;
     for (Run run : measured.values()) {
-      if (run == nativeRun) {
+      if (run.side().startsWith("native")) {
         continue;
       }
-      out.printf(Locale.ROOT, "ratio %s/native: %.2f%n", run.side(),
+      String baseline = run.side().endsWith("-kafka") ? "native-kafka" : "native";
+      Run nativeRun = measured.get(baseline);
+      if (nativeRun == null) {
+        out.printf(Locale.ROOT, "No ratio for %s: %s did not run.%n", run.side(), baseline);
+        continue;
+      }
+      out.printf(Locale.ROOT, "ratio %s/%s: %.2f%n", run.side(), baseline,
           run.eventsPerSecond() / nativeRun.eventsPerSecond());
       boolean same =
           run.side().startsWith("ctr")
@@ -213,15 +248,16 @@ final class PipelineBench {
                   && run.clicks() == nativeRun.clicks()
               : run.clicks() == nativeRun.clicks();
       if (!same) {
-        out.printf(Locale.ROOT, "error: %s computed other rows than native; the figures compare different work%n",
-            run.side());
+        out.printf(Locale.ROOT, "error: %s computed other rows than %s; the figures compare different work%n",
+            run.side(), baseline);
         agree = false;
       }
     }
     if (!agree) {
       return 1;
     }
-    out.println("Every run computed what native computed (CTR rows and counts; rolling: every click).");
+    out.println("Every run compared computed what its native run computed (CTR rows and counts; rolling: every"
+        + " click).");
     return 0;
   }
 
@@ -340,6 +376,27 @@ final class PipelineBench {
     } finally {
       deleteRecursively(directory);
     }
+  }
+
+  /** The CTR pipeline's own Kafka read (bounded by the record count) and CTR transforms, into the counting sink. */
+  private static Run ctrFromKafka(Setup setup) throws Exception {
+    String topic = setup.kafka().topicWith(setup);
+    CtrPipelineOptions options = beamOptions(setup, null).as(CtrPipelineOptions.class);
+    options.setSource("kafka");
+    options.setBootstrapServers(setup.kafka().bootstrapServers());
+    options.setTopic(topic);
+    options.setMaxRecords(setup.events());
+    options.setConsumerGroup("bench-" + UUID.randomUUID());
+    Pipeline pipeline = Pipeline.create(options);
+    PCollectionTuple read = pipeline.apply("ReadKafkaEvents", ReadKafkaEvents.from(options, "bench"));
+    read.get(ParseEvents.DEAD_LETTERS).apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+    read.get(ParseEvents.EVENTS)
+        .apply("ComputeCtr", CtrPerUser.of(FEATURE))
+        .apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+    Measured measured = runMeasured(pipeline);
+    return new Run("ctr-kafka", setup.events(), measured.nanos(), counter(measured.result(), "rows"),
+        counter(measured.result(), "impressions"), counter(measured.result(), "clicks"), measured.peakHeapBytes(),
+        String.format(Locale.ROOT, "%,d dead letters", counter(measured.result(), "dead_letters")));
   }
 
   private static FlinkPipelineOptions beamOptions(Setup setup, Path storeDirectory) {
@@ -502,16 +559,68 @@ final class PipelineBench {
     long events = setup.events();
     int users = setup.users();
     long span = setup.span();
+    StreamExecutionEnvironment env = nativeEnvironment();
+    DataStream<Tuple3<String, String, Long>> generated =
+        env.fromSequence(0, events - 1)
+            .map(index -> {
+              ClickEvent event = event(index, events, users, span);
+              return Tuple3.of(event.getUserId(), event.getEventType(), event.getTimestamp());
+            })
+            .returns(EVENT_TYPE);
+    return runNatively(env, "native", events, generated);
+  }
+
+  /** Native's CTR over the topic, read with Flink's KafkaSource and decoded with Avro's reader. */
+  private static Run nativeFlinkFromKafka(Setup setup) throws Exception {
+    String topic = setup.kafka().topicWith(setup);
+    StreamExecutionEnvironment env = nativeEnvironment();
+    KafkaSource<byte[]> source =
+        KafkaSource.<byte[]>builder()
+            .setBootstrapServers(setup.kafka().bootstrapServers())
+            .setTopics(topic)
+            .setGroupId("bench-native-" + UUID.randomUUID())
+            .setStartingOffsets(OffsetsInitializer.earliest())
+            .setBounded(OffsetsInitializer.latest())
+            .setDeserializer(KafkaRecordDeserializationSchema.valueOnly(ByteArrayDeserializer.class))
+            .build();
+    DataStream<Tuple3<String, String, Long>> read =
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "ReadKafka")
+            .map(new DecodeAvroClickEvents())
+            .returns(EVENT_TYPE);
+    return runNatively(env, "native-kafka", setup.events(), read);
+  }
+
+  /** Avro binary ClickEvents to (user, type, timestamp), with one reader and decoder per task. */
+  private static final class DecodeAvroClickEvents extends RichMapFunction<byte[], Tuple3<String, String, Long>> {
+    private transient SpecificDatumReader<ClickEvent> reader;
+    private transient BinaryDecoder decoder;
+
+    @Override
+    public void open(Configuration parameters) {
+      reader = new SpecificDatumReader<>(ClickEvent.class);
+    }
+
+    @Override
+    public Tuple3<String, String, Long> map(byte[] payload) throws IOException {
+      decoder = DecoderFactory.get().binaryDecoder(payload, decoder);
+      ClickEvent event = reader.read(null, decoder);
+      return Tuple3.of(event.getUserId(), event.getEventType(), event.getTimestamp());
+    }
+  }
+
+  private static StreamExecutionEnvironment nativeEnvironment() {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, new Configuration());
     env.setRuntimeMode(RuntimeExecutionMode.BATCH);
+    return env;
+  }
+
+  /** CTR per user and 5-minute window over (user, type, timestamp) events, into the counting sink. */
+  private static Run runNatively(
+      StreamExecutionEnvironment env, String side, long events, DataStream<Tuple3<String, String, Long>> input)
+      throws Exception {
     String impression = "impression";
     String click = "click";
-    env.fromSequence(0, events - 1)
-        .map(index -> {
-          ClickEvent event = event(index, events, users, span);
-          return Tuple3.of(event.getUserId(), event.getEventType(), event.getTimestamp());
-        })
-        .returns(Types.TUPLE(Types.STRING, Types.STRING, Types.LONG))
+    input
         .filter(event -> event.f1.equals(impression) || event.f1.equals(click))
         .assignTimestampsAndWatermarks(
             WatermarkStrategy.<Tuple3<String, String, Long>>forBoundedOutOfOrderness(Duration.ofMillis(JITTER_MILLIS))
@@ -523,9 +632,9 @@ final class PipelineBench {
         .name("CountRows");
     resetHeapPeak();
     long started = System.nanoTime();
-    JobExecutionResult result = env.execute("bench-native-ctr");
+    JobExecutionResult result = env.execute("bench-" + side + "-ctr");
     long nanos = System.nanoTime() - started;
-    return new Run("native", events, nanos, result.<Long>getAccumulatorResult("rows"),
+    return new Run(side, events, nanos, result.<Long>getAccumulatorResult("rows"),
         result.<Long>getAccumulatorResult("impressions"), result.<Long>getAccumulatorResult("clicks"), heapPeak(),
         "");
   }
@@ -585,6 +694,57 @@ final class PipelineBench {
       rows.add(1);
       impressions.add(counts[0]);
       clicks.add(counts[1]);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Kafka
+
+  /** An embedded broker with one topic per event count, each holding those events as Avro, filled on first use. */
+  private static final class KafkaTopics implements AutoCloseable {
+    /**
+     * One, as the launcher's topics: a bounded KafkaIO read ({@code --maxRecords}) gives each partition an equal
+     * share of the records and waits for a partition that holds fewer than its share.
+     */
+    private static final int PARTITIONS = 1;
+    private final EmbeddedKafkaBroker broker;
+    private final PrintStream out;
+    private final Set<String> filled = new HashSet<>();
+
+    private KafkaTopics(EmbeddedKafkaBroker broker, PrintStream out) {
+      this.broker = broker;
+      this.out = out;
+    }
+
+    static KafkaTopics start(PrintStream out) throws Exception {
+      out.println("Starting an embedded Kafka broker for the Kafka runs ...");
+      return new KafkaTopics(EmbeddedKafkaBroker.start(0), out);
+    }
+
+    String bootstrapServers() {
+      return broker.bootstrapServers();
+    }
+
+    /** The topic holding the setup's events, keyed by user, written once and shared by both Kafka runs. */
+    String topicWith(Setup setup) throws Exception {
+      String topic = "bench-events-" + setup.events() + "-" + setup.users() + "-" + setup.span();
+      if (filled.add(topic)) {
+        broker.createTopic(topic, PARTITIONS);
+        out.printf(Locale.ROOT, "  writing %,d events to topic %s (not timed) ...%n", setup.events(), topic);
+        try (KafkaEventProducer producer =
+            new KafkaEventProducer(bootstrapServers(), topic, 0, setup.events(), out)) {
+          for (long index = 0; index < setup.events(); index++) {
+            ClickEvent event = event(index, setup.events(), setup.users(), setup.span());
+            producer.send(event.getUserId().getBytes(StandardCharsets.UTF_8), ClickEventDecoder.toAvro(event));
+          }
+        }
+      }
+      return topic;
+    }
+
+    @Override
+    public void close() throws Exception {
+      broker.close();
     }
   }
 

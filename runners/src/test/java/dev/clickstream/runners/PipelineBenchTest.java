@@ -53,9 +53,10 @@ class PipelineBenchTest {
         usersWithClicks.add(event.getUserId());
       }
     }
-    // ctr, ctr-stores and native each print the CTR rows and their sums; both rolling runs the clicks they got.
+    // ctr, ctr-stores, native, ctr-kafka and native-kafka each print the CTR rows and their sums; both rolling runs
+    // the clicks they got.
     assertThat(occurrences(printed, String.format(Locale.ROOT, "rows %,d (impressions %,d, clicks %,d)",
-        userWindows.size(), impressions, clicks)), equalTo(3));
+        userWindows.size(), impressions, clicks)), equalTo(5));
     assertThat(occurrences(printed, String.format(Locale.ROOT, "(clicks in %,d)", clicks)), equalTo(2));
     // The stores hold one row per user: the latest window, the latest rolling counts.
     assertThat(printed, containsString(String.format(Locale.ROOT,
@@ -65,7 +66,10 @@ class PipelineBenchTest {
     for (String run : List.of("ctr", "ctr-stores", "rolling", "rolling-stores")) {
       assertThat(printed, containsString("ratio " + run + "/native: "));
     }
-    assertThat(printed, containsString("Every run computed what native computed"));
+    assertThat(printed, containsString("ratio ctr-kafka/native-kafka: "));
+    // Every record of the topic was an event: none went to the dead letters.
+    assertThat(printed, containsString("\n                 0 dead letters\n"));
+    assertThat(printed, containsString("Every run compared computed what its native run computed"));
   }
 
   @Test
@@ -78,11 +82,12 @@ class PipelineBenchTest {
     String printed = bytes.toString(StandardCharsets.UTF_8);
     assertThat(printed, exit, equalTo(0));
     assertThat(printed, containsString("runs: rolling\n"));
-    assertThat(printed, containsString("No ratios: native did not run."));
+    assertThat(printed, containsString("No ratio for rolling: native did not run."));
     UsageException unknown = assertThrows(UsageException.class,
         () -> PipelineBench.run(List.of("--runs=ctr,fast"), out));
     assertThat(unknown.getMessage(), equalTo(
-        "bench pipeline: --runs takes ctr, ctr-stores, rolling, rolling-stores, native; got 'fast'"));
+        "bench pipeline: --runs takes ctr, ctr-stores, rolling, rolling-stores, native, ctr-kafka, native-kafka;"
+            + " got 'fast'"));
   }
 
   private static int occurrences(String text, String part) {
