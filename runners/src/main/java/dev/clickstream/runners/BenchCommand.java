@@ -40,7 +40,9 @@ import java.util.function.Function;
  * lookups of the click counts pre-computed, on demand and tiled, over HTTP with concurrent clients and without
  * HTTP (the store read alone), and reports latency percentiles, throughput and bytes stored per table.
  *
- * <p>{@code ./clickstream bench freshness} is {@link FreshnessBench}: event-to-servable latency while streaming.
+ * <p>{@code ./clickstream bench freshness} is {@link FreshnessBench}: event-to-servable latency while streaming;
+ * {@code bench pipeline} is {@link PipelineBench}: throughput against native Flink; {@code bench state} is {@link
+ * StateBench}: checkpointed state of the rolling click counts per user.
  */
 final class BenchCommand {
   static final String HELP =
@@ -133,16 +135,20 @@ final class BenchCommand {
         return FreshnessBench.run(rest, out, err);
       case "pipeline":
         return PipelineBench.run(rest, out);
+      case "state":
+        return StateBench.run(rest, out);
       default:
         if (!args.isEmpty() && !Flags.wantsHelp(args)) {
           throw new UsageException(
-              "bench: unknown benchmark '" + benchmark + "'; available: serving, freshness, pipeline");
+              "bench: unknown benchmark '" + benchmark + "'; available: serving, freshness, pipeline, state");
         }
         out.println(HELP);
         out.println();
         out.println(FreshnessBench.HELP);
         out.println();
         out.println(PipelineBench.HELP);
+        out.println();
+        out.println(StateBench.HELP);
         return args.isEmpty() ? 2 : 0;
     }
   }

@@ -23,7 +23,8 @@ public final class Clickstream {
           "  serve      serve feature vectors from the online store over HTTP",
           "  bench      bench serving: time pre-computed, on-demand and tiled lookups; bench freshness:",
           "             event-to-servable latency while streaming from Kafka; bench pipeline: throughput of the",
-          "             CTR and rolling click-count pipelines against the CTR in Flink's DataStream API",
+          "             CTR and rolling click-count pipelines against the CTR in Flink's DataStream API; bench state:",
+          "             checkpointed bytes per user of the rolling click counts",
           "  test       start the local databases the tests need and run every test (mvn verify)",
           "",
           "'./clickstream COMMAND --help' describes a command and its options.");

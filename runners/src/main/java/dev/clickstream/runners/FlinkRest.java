@@ -108,7 +108,23 @@ final class FlinkRest {
   String stopWithSavepoint(String jobId, String targetDirectory, Duration timeout)
       throws IOException, InterruptedException {
     String body = JSON.createObjectNode().put("targetDirectory", targetDirectory).put("drain", false).toString();
-    String triggerId = post("/jobs/" + jobId + "/stop", body).path("request-id").asText();
+    return awaitSavepoint(jobId, post("/jobs/" + jobId + "/stop", body).path("request-id").asText(), timeout);
+  }
+
+  /**
+   * Takes a savepoint of the running job in {@code targetDirectory}, which keeps running, and returns the
+   * savepoint's path once it is written. {@code format} is CANONICAL (the same key/value pairs whatever the state
+   * backend) or NATIVE (the backend's own files).
+   */
+  String savepoint(String jobId, String targetDirectory, String format, Duration timeout)
+      throws IOException, InterruptedException {
+    String body = JSON.createObjectNode().put("target-directory", targetDirectory).put("cancel-job", false)
+        .put("formatType", format).toString();
+    return awaitSavepoint(jobId, post("/jobs/" + jobId + "/savepoints", body).path("request-id").asText(), timeout);
+  }
+
+  private String awaitSavepoint(String jobId, String triggerId, Duration timeout)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       JsonNode status = get("/jobs/" + jobId + "/savepoints/" + triggerId);
