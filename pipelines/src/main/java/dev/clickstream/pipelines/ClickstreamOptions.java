@@ -61,7 +61,8 @@ public interface ClickstreamOptions extends PipelineOptions {
 
   @Description(
       "With --source=kafka: stop after this many records (events and bad records alike), then close every window"
-          + " and finish, as a backfill or a test does. Unset: run until cancelled.")
+          + " and finish, as a backfill or a test does; a topic of one partition only. Unset: run until"
+          + " cancelled.")
   Long getMaxRecords();
 
   void setMaxRecords(Long value);

@@ -6,6 +6,8 @@ import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.DeadLetters;
 import dev.clickstream.transforms.InvalidEventException;
 import dev.clickstream.transforms.ParseEvents;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
@@ -20,7 +22,11 @@ import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -152,6 +158,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
 
   /** The first {@code maxRecords} records, with KafkaIO: a bounded read has no savepoint to resume from. */
   private PTransform<PBegin, PCollection<KafkaRecord<byte[], byte[]>>> boundedRead() {
+    checkOnePartition();
     KafkaIO.Read<byte[], byte[]> read =
         KafkaIO.<byte[], byte[]>read()
             .withBootstrapServers(bootstrapServers)
@@ -163,6 +170,36 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
                 EventTimePolicy.factory(format, maxOutOfOrderness, allowedLateness, idleTimeout))
             .commitOffsetsInFinalize();
     return read.withMaxNumRecords(maxRecords);
+  }
+
+  /** How long the graph waits for the topic's partitions before leaving the broker's errors to the read itself. */
+  private static final java.time.Duration PARTITIONS_TIMEOUT = java.time.Duration.ofSeconds(10);
+
+  /**
+   * Fails when the topic has more than one partition: Beam's bounded read of an unbounded source gives each
+   * partition an equal share of {@code maxRecords} and waits for ever on a partition that holds fewer records than
+   * its share. A broker that cannot be asked is left to the read, which reports it.
+   */
+  private void checkOnePartition() {
+    Map<String, Object> config = new HashMap<>(consumerSettings());
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    // Asking must not create the topic.
+    config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+    List<PartitionInfo> partitions;
+    try (Consumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      partitions = consumer.partitionsFor(topic, PARTITIONS_TIMEOUT);
+    } catch (KafkaException e) {
+      return;
+    }
+    if (partitions != null && partitions.size() > 1) {
+      throw new IllegalArgumentException(
+          "--maxRecords reads a topic of one partition, and topic '" + topic + "' on " + bootstrapServers + " has "
+              + partitions.size() + ": a bounded Kafka read gives each partition an equal share of the "
+              + maxRecords + " records and waits for ever on a partition holding fewer. Leave out --maxRecords to"
+              + " read it unbounded (and cancel the job once it has caught up), or copy its records to a topic of"
+              + " one partition.");
+    }
   }
 
   /** Decodes each message, and sorts out the events {@link EventTimePolicy} found too late. */

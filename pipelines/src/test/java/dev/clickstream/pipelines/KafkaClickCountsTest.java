@@ -3,6 +3,7 @@ package dev.clickstream.pipelines;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.store.OnlineStore;
@@ -16,10 +17,12 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -46,6 +49,27 @@ class KafkaClickCountsTest {
   @AfterEach
   void closePools() {
     dev.clickstream.store.ConnectionPools.closeAll();
+  }
+
+  @Test
+  void aBoundedReadOfATopicWithSeveralPartitionsFailsBeforeItStarts() throws Exception {
+    broker.createTopic("two_partitions", 2);
+    ClickstreamOptions options = PipelineOptionsFactory.as(ClickstreamOptions.class);
+    options.setSource("kafka");
+    options.setBootstrapServers(broker.bootstrapServers());
+    options.setTopic("two_partitions");
+    options.setMaxRecords(1_000L);
+    Pipeline pipeline = Pipeline.create(options);
+
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> pipeline.apply(ReadKafkaEvents.from(options, "click-counts")));
+
+    assertThat(e.getMessage(), equalTo(
+        "--maxRecords reads a topic of one partition, and topic 'two_partitions' on " + broker.bootstrapServers()
+            + " has 2: a bounded Kafka read gives each partition an equal share of the 1000 records and waits for"
+            + " ever on a partition holding fewer. Leave out --maxRecords to read it unbounded (and cancel the job"
+            + " once it has caught up), or copy its records to a topic of one partition."));
   }
 
   @ParameterizedTest(name = "{0} into {1}, allowed lateness {2} ms")

@@ -129,6 +129,7 @@ final class RunCommand {
         "                                      JSON messages, dead letters to --deadLetterTopic",
         "                                      (default clickstream_events_dlq)",
         "  --maxRecords=N                      kafka: stop after N records, close every window and finish",
+        "                                      (a topic of one partition only)",
         "  --maxOutOfOrderness=DURATION        kafka: how far behind a partition's latest event time events may",
         "                                      arrive before the watermark passes them (default 30s)",
         "  --idleTimeout=DURATION              kafka: a silent partition's watermark follows the clock after this",
