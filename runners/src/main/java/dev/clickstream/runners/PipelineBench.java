@@ -88,14 +88,14 @@ import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindo
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * {@code ./clickstream bench pipeline}: the CTR pipeline's throughput on embedded Flink against the same CTR
- * computed with Flink's DataStream API directly, over the same generated events, side by side in one process.
+ * {@code ./clickstream bench pipeline}: the throughput of the CTR and rolling click-count pipelines on embedded
+ * Flink, with and without their stores, against the same CTR written with Flink's DataStream API, over the same
+ * generated events, one run after the other in one process (see {@link #HELP} for the runs).
  *
- * <p>Both read a bounded sequence of event indexes, turn each into the same event ({@link #event}: a pure function
- * of the index, so neither side pays for reading a file and both see identical events), and compute impressions
- * and clicks per user over 5-minute event-time windows into a sink that only counts and sums what it receives. The
- * sums are compared, so the two computed the same rows. Each side runs once to warm up, then once measured; the
- * heap's peak is reset before each measured run.
+ * <p>Every run turns event indexes into the same events ({@link #event}: a pure function of the index, so no run
+ * pays for reading a file, except the Kafka runs, which read one topic those events were written to). Each run goes
+ * once to warm up, then once measured, with the heap's peak reset before it. The runs count what they computed in
+ * their sinks, and each is checked against its native run, so the figures compare the same work.
  */
 final class PipelineBench {
   static final String HELP =
