@@ -8,14 +8,11 @@ import dev.clickstream.features.RollingWindows;
 import dev.clickstream.features.WindowedAggregation;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.NavigableMap;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.state.MapState;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
 import org.apache.beam.sdk.state.TimeDomain;
@@ -68,8 +65,9 @@ import org.joda.time.Instant;
  * <p><b>State.</b> Per entity, one long ({@code L}) for as long as the pipeline runs, so that an entity seen again
  * is judged against its history; and, while it is active, one {@link Partial} per distinct millisecond of its
  * events in {@code [L - longest, L]}, so memory is bounded by distinct timestamps, not by events (reported as the
- * distribution {@code RollingAggregate/timestamps_held}). Each event reads the held partials once. It uses only
- * {@code ValueState}, {@code MapState} and an event-time timer, which the Flink runner supports.
+ * distribution {@code RollingAggregate/timestamps_held}). The partials are one value, packed by {@link
+ * HeldPartialsCoder}; each event reads and writes it once. It uses only {@code ValueState} and an event-time timer,
+ * which the Flink runner supports.
  *
  * <p>Events are not deduplicated by id: a record delivered twice by its source counts twice. The output is in the
  * global window; rows are timestamped at {@code L}, too-late events keep their timestamps.
@@ -130,17 +128,20 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
   /** Keeps one entity's partials by timestamp over its longest window, and emits its row on every change. */
   static final class RollingAggregateFn extends DoFn<KV<String, FeatureEvent>, EntityPartials> {
     private static final String LATEST_EVENT_TIME = "latestEventTime";
-    private static final String PARTIALS_BY_TIMESTAMP = "partialsByTimestamp";
+    private static final String HELD_PARTIALS = "heldPartials";
     private static final String CLEAR_HELD_EVENTS = "clearHeldEvents";
 
     /** The entity's latest event time L; never cleared. */
     @StateId(LATEST_EVENT_TIME)
     private final StateSpec<ValueState<Long>> latestEventTimeSpec = StateSpecs.value(VarLongCoder.of());
 
-    /** One merged partial per distinct event timestamp in {@code [L - longest, L]}; empty once cleared. */
-    @StateId(PARTIALS_BY_TIMESTAMP)
-    private final StateSpec<MapState<Long, Partial>> partialsByTimestampSpec =
-        StateSpecs.map(VarLongCoder.of(), PartialCoder.of());
+    /**
+     * One merged partial per distinct event timestamp in {@code [L - longest, L]}, packed into one value (about 4
+     * bytes per timestamp of clicks); empty once cleared.
+     */
+    @StateId(HELD_PARTIALS)
+    private final StateSpec<ValueState<TreeMap<Long, Partial>>> heldPartialsSpec =
+        StateSpecs.value(HeldPartialsCoder.of());
 
     /** Fires when the watermark has passed {@code L + longest + allowed lateness}. */
     @TimerId(CLEAR_HELD_EVENTS)
@@ -166,7 +167,7 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
         @Element KV<String, FeatureEvent> element,
         @Timestamp Instant elementTimestamp,
         @StateId(LATEST_EVENT_TIME) ValueState<Long> latestEventTime,
-        @StateId(PARTIALS_BY_TIMESTAMP) MapState<Long, Partial> partialsByTimestamp,
+        @StateId(HELD_PARTIALS) ValueState<TreeMap<Long, Partial>> heldPartials,
         @TimerId(CLEAR_HELD_EVENTS) Timer clearHeldEvents,
         MultiOutputReceiver out) {
       FeatureEvent event = element.getValue();
@@ -178,7 +179,8 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
         beforeLongestWindow.inc();
         return;
       }
-      NavigableMap<Long, Partial> held = readAll(partialsByTimestamp);
+      TreeMap<Long, Partial> stored = heldPartials.read();
+      TreeMap<Long, Partial> held = stored == null ? new TreeMap<>() : stored;
       // L is never evicted, so nothing held with a known L means the timer cleared the entity.
       boolean cleared = latest != null && held.isEmpty();
       if (cleared && timestamp - longestMillis <= latest) {
@@ -192,14 +194,14 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
       long asOf = latest == null || timestamp > latest ? timestamp : latest;
       if (latest == null || asOf > latest) {
         latestEventTime.write(asOf);
-        evictBefore(asOf - longestMillis, held, partialsByTimestamp);
+        held.headMap(asOf - longestMillis, false).clear();
         clearHeldEvents.withNoOutputTimestamp().set(new Instant(clearTime(asOf)));
       }
       Partial atTimestamp = held.get(timestamp);
       Partial merged =
           atTimestamp == null ? Partial.of(timestamp, event.value()) : atTimestamp.copy().add(timestamp, event.value());
       held.put(timestamp, merged);
-      partialsByTimestamp.put(timestamp, merged);
+      heldPartials.write(held);
       applied.inc();
       timestampsHeld.update(held.size());
 
@@ -211,29 +213,8 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
 
     /** The held events can no longer change any row the allowed lateness lets through. */
     @OnTimer(CLEAR_HELD_EVENTS)
-    public void onClearHeldEvents(
-        @StateId(PARTIALS_BY_TIMESTAMP) MapState<Long, Partial> partialsByTimestamp) {
-      partialsByTimestamp.clear();
-    }
-
-    private static NavigableMap<Long, Partial> readAll(MapState<Long, Partial> partialsByTimestamp) {
-      NavigableMap<Long, Partial> held = new TreeMap<>();
-      Iterable<Map.Entry<Long, Partial>> entries = partialsByTimestamp.entries().read();
-      if (entries != null) {
-        for (Map.Entry<Long, Partial> entry : entries) {
-          held.put(entry.getKey(), entry.getValue());
-        }
-      }
-      return held;
-    }
-
-    private static void evictBefore(
-        long start, NavigableMap<Long, Partial> held, MapState<Long, Partial> partialsByTimestamp) {
-      NavigableMap<Long, Partial> stale = held.headMap(start, false);
-      for (Long timestamp : stale.keySet()) {
-        partialsByTimestamp.remove(timestamp);
-      }
-      stale.clear();
+    public void onClearHeldEvents(@StateId(HELD_PARTIALS) ValueState<TreeMap<Long, Partial>> heldPartials) {
+      heldPartials.clear();
     }
 
     /**
