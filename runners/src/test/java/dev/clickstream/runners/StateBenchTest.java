@@ -30,8 +30,13 @@ class StateBenchTest {
   /** 2025-11-22T08:26:40Z, the clicks' first time. */
   private static final long START = 1_763_800_000_000L;
   private static final long HOUR_MILLIS = 3_600_000L;
-  /** A held partial's map entry is at least its key (a VarLong of an epoch millisecond) and its encoded count. */
-  private static final int MIN_PARTIAL_BYTES = 6 + 10;
+  /**
+   * A held partial packed by HeldPartialsCoder is at least its timestamp's difference from the previous one, a flag
+   * byte and its count, a byte each.
+   */
+  private static final int MIN_PARTIAL_BYTES = 3;
+  /** What a held partial took as a map entry of its own, before the packing: its key (6 bytes) and value (10). */
+  private static final int MAP_ENTRY_BYTES = 6 + 10;
 
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -64,8 +69,9 @@ class StateBenchTest {
     long oneClick = savepointBytesPerUser(printed, 1);
     long twentyClicks = savepointBytesPerUser(printed, 20);
     assertThat(twentyClicks, greaterThan(oneClick));
-    // Each of the 19 more clicks holds one more partial.
+    // Each of the 19 more clicks holds one more partial, packed into fewer bytes than a map entry of its own.
     assertThat(twentyClicks - oneClick, greaterThanOrEqualTo(19L * MIN_PARTIAL_BYTES));
+    assertThat(twentyClicks - oneClick, lessThan(19L * MAP_ENTRY_BYTES));
     assertThat(rows(printed, "\\| (1|20) \\| (200|100) \\| ([\\d,]+) \\| chk-\\d+ \\| \\d+ \\| [\\d,]+ \\| \\d+ \\|"
         + " [\\d,]+ \\| [\\d.]+ s \\|"), equalTo(List.of("1 200 200", "1 100 100", "20 200 4,000", "20 100 2,000")));
     assertThat(printed, containsString("A full RocksDB checkpoint is a copy of RocksDB's SST files"));

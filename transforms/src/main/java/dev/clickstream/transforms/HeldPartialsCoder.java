@@ -16,7 +16,7 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 /**
  * Encodes an entity's held partials, by timestamp, as one packed value: each timestamp as its distance from the
  * one before, and each partial without the latest timestamp it shares with its key. A partial of one click takes
- * about 4 bytes instead of the 16 of a map entry's key and {@link PartialCoder} value, and a state backend stores one
+ * about 5 bytes instead of the 16 of a map entry's key and {@link PartialCoder} value, and a state backend stores one
  * value per entity instead of one key per timestamp, each repeating the entity's key.
  */
 public final class HeldPartialsCoder extends AtomicCoder<TreeMap<Long, Partial>> {

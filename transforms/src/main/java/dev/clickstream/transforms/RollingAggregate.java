@@ -136,7 +136,7 @@ public final class RollingAggregate extends PTransform<PCollection<FeatureEvent>
     private final StateSpec<ValueState<Long>> latestEventTimeSpec = StateSpecs.value(VarLongCoder.of());
 
     /**
-     * One merged partial per distinct event timestamp in {@code [L - longest, L]}, packed into one value (about 4
+     * One merged partial per distinct event timestamp in {@code [L - longest, L]}, packed into one value (about 5
      * bytes per timestamp of clicks); empty once cleared.
      */
     @StateId(HELD_PARTIALS)
