@@ -38,7 +38,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,7 +45,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.stream.Stream;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
@@ -327,17 +325,14 @@ final class PipelineBench {
         events.apply("ComputeCtr", CtrPerUser.of(FEATURE)).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
       }
       Measured measured = runMeasured(pipeline);
-      String detail =
-          stores
-              ? String.format(Locale.ROOT, "online store: %,d rows in %s, %,d dead letters",
-                  tableRows(directory, FeatureTables.CTR_5MIN.name()), FeatureTables.CTR_5MIN.name(),
-                  counter(measured.result(), "dead_letters"))
-              : "";
+      String detail = stores ? storeDetail(directory, FeatureTables.CTR_5MIN.name(), measured) : "";
       return new Run(stores ? "ctr-stores" : "ctr", setup.events(), measured.nanos(),
           counter(measured.result(), "rows"), counter(measured.result(), "impressions"),
           counter(measured.result(), "clicks"), measured.peakHeapBytes(), detail);
     } finally {
-      deleteRecursively(directory);
+      if (directory != null) {
+        Directories.deleteRecursively(directory);
+      }
     }
   }
 
@@ -364,17 +359,15 @@ final class PipelineBench {
       }
       rows.apply("CountRows", ParDo.of(new CountEntityPartialsFn()));
       Measured measured = runMeasured(pipeline);
-      String table = ClickCountsPipeline.FEATURE.precomputedTable().name();
       String detail =
-          stores
-              ? String.format(Locale.ROOT, "online store: %,d rows in %s, %,d dead letters",
-                  tableRows(directory, table), table, counter(measured.result(), "dead_letters"))
-              : "";
+          stores ? storeDetail(directory, ClickCountsPipeline.FEATURE.precomputedTable().name(), measured) : "";
       return new Run(stores ? "rolling-stores" : "rolling", setup.events(), measured.nanos(),
           counter(measured.result(), "rows"), 0, counter(measured.result(), "clicks"), measured.peakHeapBytes(),
           detail);
     } finally {
-      deleteRecursively(directory);
+      if (directory != null) {
+        Directories.deleteRecursively(directory);
+      }
     }
   }
 
@@ -407,7 +400,7 @@ final class PipelineBench {
     options.setParallelism(2);
     if (storeDirectory != null) {
       ClickstreamOptions stores = options.as(ClickstreamOptions.class);
-      stores.setOnlineStore("jdbc:h2:file:" + storeDirectory.resolve("online").toAbsolutePath());
+      stores.setOnlineStore(onlineStoreUrl(storeDirectory));
       stores.setOfflineStore(storeDirectory.resolve("offline").toString());
     }
     return options;
@@ -530,25 +523,24 @@ final class PipelineBench {
     return total;
   }
 
+  /** What a stores run left: the rows its table ends with, and the dead letters it made. */
+  private static String storeDetail(Path directory, String table, Measured measured) throws SQLException {
+    return String.format(Locale.ROOT, "online store: %,d rows in %s, %,d dead letters", tableRows(directory, table),
+        table, counter(measured.result(), "dead_letters"));
+  }
+
+  /** The H2 online store of a stores run, in its temporary directory. */
+  private static String onlineStoreUrl(Path directory) {
+    return "jdbc:h2:file:" + directory.resolve("online").toAbsolutePath();
+  }
+
   /** Rows in the run's H2 store; the table name is one of the registry's. */
   private static long tableRows(Path directory, String table) throws SQLException {
-    String url = "jdbc:h2:file:" + directory.resolve("online").toAbsolutePath();
-    try (Connection connection = DriverManager.getConnection(url);
+    try (Connection connection = DriverManager.getConnection(onlineStoreUrl(directory));
         Statement statement = connection.createStatement();
         ResultSet count = statement.executeQuery("SELECT COUNT(*) FROM " + table)) {
       count.next();
       return count.getLong(1);
-    }
-  }
-
-  private static void deleteRecursively(Path directory) throws IOException {
-    if (directory == null) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(directory)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(path);
-      }
     }
   }
 

@@ -17,7 +17,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -234,7 +233,8 @@ final class StateBench {
         cancel(result);
       }
     } finally {
-      deleteRecursively(directory);
+      // Flink may still be discarding the cancelled job's checkpoints in it.
+      Directories.deleteRecursively(directory);
     }
   }
 
@@ -426,27 +426,6 @@ final class StateBench {
 
   private static long millisSince(long nanos) {
     return (System.nanoTime() - nanos) / 1_000_000;
-  }
-
-  /** Deletes a run's directory; Flink may still be discarding the cancelled job's checkpoints in it. */
-  private static void deleteRecursively(Path directory) throws IOException, InterruptedException {
-    for (int attempt = 1; ; attempt++) {
-      try (Stream<Path> paths = Files.walk(directory)) {
-        for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(path);
-        }
-        return;
-      } catch (NoSuchFileException gone) {
-        if (!Files.exists(directory)) {
-          return;
-        }
-      } catch (IOException | UncheckedIOException e) {
-        if (attempt == 5) {
-          throw e;
-        }
-      }
-      Thread.sleep(200);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -11,9 +11,6 @@ import dev.clickstream.features.DimensionDefinitions;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,105 +20,89 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The launcher's commands, called as a user would, with real files, stores and runners. */
 class ClickstreamCommandsTest {
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-  private int run(String... args) {
-    return Clickstream.run(
-        List.of(args),
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-  }
-
-  private String stdout() {
-    return out.toString(StandardCharsets.UTF_8);
-  }
-
-  private String stderr() {
-    return err.toString(StandardCharsets.UTF_8);
-  }
+  private final Launcher launcher = new Launcher();
 
   @Test
   void everyCommandHasHelp() {
-    assertThat(run("--help"), equalTo(0));
-    assertThat(stdout(), containsString("Commands:"));
+    assertThat(launcher.run("--help"), equalTo(0));
+    assertThat(launcher.stdout(), containsString("Commands:"));
     for (String command : List.of("generate", "replay", "kafka", "serve", "demo", "bench", "dimensions")) {
-      assertThat(run(command, "--help"), equalTo(0));
-      assertThat(stdout(), containsString("Usage: ./clickstream " + command));
+      assertThat(launcher.run(command, "--help"), equalTo(0));
+      assertThat(launcher.stdout(), containsString("Usage: ./clickstream " + command));
     }
-    assertThat(run("run", "ctr", "--help"), equalTo(0));
-    assertThat(stdout(), containsString("--onlineStore"));
-    assertThat(stdout(), containsString("--flinkMaster"));
+    assertThat(launcher.run("run", "ctr", "--help"), equalTo(0));
+    assertThat(launcher.stdout(), containsString("--onlineStore"));
+    assertThat(launcher.stdout(), containsString("--flinkMaster"));
     for (String pipeline : List.of("click-counts", "raw-events", "all")) {
-      assertThat(run("run", pipeline, "--help"), equalTo(0));
-      assertThat(stdout(), containsString("--allowedLateness"));
+      assertThat(launcher.run("run", pipeline, "--help"), equalTo(0));
+      assertThat(launcher.stdout(), containsString("--allowedLateness"));
     }
-    assertThat(run("run", "click-counts", "--help"), equalTo(0));
-    assertThat(stdout(), containsString("--counter"));
+    assertThat(launcher.run("run", "click-counts", "--help"), equalTo(0));
+    assertThat(launcher.stdout(), containsString("--counter"));
   }
 
   @Test
   void mistakesAreExplained() {
-    assertThat(run("frobnicate"), equalTo(2));
-    assertThat(stderr(), containsString("Unknown command 'frobnicate'"));
+    assertThat(launcher.run("frobnicate"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("Unknown command 'frobnicate'"));
 
-    assertThat(run("generate", "--evnets=5", "--output=x"), equalTo(2));
-    assertThat(stderr(), containsString("unknown flag --evnets"));
-    assertThat(stderr(), containsString("--events"));
+    assertThat(launcher.run("generate", "--evnets=5", "--output=x"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("unknown flag --evnets"));
+    assertThat(launcher.stderr(), containsString("--events"));
 
-    assertThat(run("generate", "--events=5"), equalTo(2));
-    assertThat(stderr(), containsString("give --output=FILE or --kafka=HOST:PORT, or both"));
+    assertThat(launcher.run("generate", "--events=5"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("give --output=FILE or --kafka=HOST:PORT, or both"));
 
-    assertThat(run("generate", "--output=x.jsonl", "--clickRatio=much"), equalTo(2));
-    assertThat(stderr(), containsString("--clickRatio=much is not a number"));
+    assertThat(launcher.run("generate", "--output=x.jsonl", "--clickRatio=much"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("--clickRatio=much is not a number"));
 
-    assertThat(run("run", "sesions", "--input=x"), equalTo(2));
-    assertThat(stderr(), containsString("unknown pipeline 'sesions'; available: ctr, click-counts, raw-events,"
+    assertThat(launcher.run("run", "sesions", "--input=x"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("unknown pipeline 'sesions'; available: ctr, click-counts, raw-events,"
         + " attribution, sessions, enriched, all"));
 
-    assertThat(run("bench", "throughput"), equalTo(2));
-    assertThat(stderr(), containsString("bench: unknown benchmark 'throughput'; available: serving"));
+    assertThat(launcher.run("bench", "throughput"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("bench: unknown benchmark 'throughput'; available: serving"));
 
-    assertThat(run("run", "ctr", "--input=/no/such/events-*.jsonl"), equalTo(2));
-    assertThat(stderr(), containsString("no input files match --input=/no/such/events-*.jsonl"));
+    assertThat(launcher.run("run", "ctr", "--input=/no/such/events-*.jsonl"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("no input files match --input=/no/such/events-*.jsonl"));
 
-    assertThat(run("run", "ctr", "--inptu=x"), equalTo(2));
-    assertThat(stderr(), containsString("inptu"));
+    assertThat(launcher.run("run", "ctr", "--inptu=x"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("inptu"));
   }
 
   @Test
   void generateWritesTheRequestedFileAndReportsIt(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("nested/events.jsonl");
-    assertThat(run("generate", "--output=" + file, "--events=2000", "--users=10", "--malformedRatio=0.05"),
+    assertThat(launcher.run("generate", "--output=" + file, "--events=2000", "--users=10", "--malformedRatio=0.05"),
         equalTo(0));
     List<String> lines = Files.readAllLines(file);
     assertThat(lines, hasSize(2000));
     long malformed = lines.stream().filter(line -> !parses(line)).count();
-    assertThat(stdout(), containsString("Wrote 2,000 records (" + malformed + " malformed) for 10 users"));
+    assertThat(launcher.stdout(), containsString("Wrote 2,000 records (" + malformed + " malformed) for 10 users"));
 
     Path avro = dir.resolve("events.avro");
-    assertThat(run("generate", "--output=" + avro, "--events=100"), equalTo(0));
+    assertThat(launcher.run("generate", "--output=" + avro, "--events=100"), equalTo(0));
     assertThat(Files.size(avro) > 0, equalTo(true));
-    assertThat(run("generate", "--output=" + avro, "--malformedRatio=0.1"), equalTo(2));
-    assertThat(stderr(), containsString("cannot hold malformed records"));
+    assertThat(launcher.run("generate", "--output=" + avro, "--malformedRatio=0.1"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("cannot hold malformed records"));
   }
 
   @Test
   void runCtrOnTheDirectRunnerFillsTheStoreAndCountsDeadLetters(@TempDir Path dir) throws Exception {
     Path events = dir.resolve("events.jsonl");
-    assertThat(run("generate", "--output=" + events, "--events=1500", "--users=20", "--malformedRatio=0.02"),
+    assertThat(launcher.run("generate", "--output=" + events, "--events=1500", "--users=20", "--malformedRatio=0.02"),
         equalTo(0));
     long malformed = Files.readAllLines(events).stream().filter(line -> !parses(line)).count();
     String store = StoreFixtures.freshH2Url();
     Path deadLetters = dir.resolve("dead.jsonl");
 
     assertThat(
-        run("run", "ctr", "--runner=DirectRunner", "--input=" + events, "--onlineStore=" + store,
+        launcher.run("run", "ctr", "--runner=DirectRunner", "--input=" + events, "--onlineStore=" + store,
             "--offlineStore=" + dir.resolve("offline"), "--deadLetter=" + deadLetters),
         equalTo(0));
 
-    assertThat(stdout(), containsString("Running the ctr pipeline on DirectRunner"));
-    assertThat(stdout(), containsString("ParseEvents/dead_letters"));
+    assertThat(launcher.stdout(), containsString("Running the ctr pipeline on DirectRunner"));
+    assertThat(launcher.stdout(), containsString("ParseEvents/dead_letters"));
     assertThat((long) Files.readAllLines(deadLetters).size(), equalTo(malformed));
     Map<String, Map<String, Object>> rows =
         OnlineStore.forUrl(store).readAll(FeatureTables.CTR_5MIN, List.of("u0", "u1"));
@@ -132,11 +113,11 @@ class ClickstreamCommandsTest {
   void dimensionsWritesTheGeneratedTablesLeavingSomeKeysOut() {
     String store = StoreFixtures.freshH2Url();
 
-    assertThat(run("dimensions", "--users=120", "--items=80", "--onlineStore=" + store), equalTo(0));
+    assertThat(launcher.run("dimensions", "--users=120", "--items=80", "--onlineStore=" + store), equalTo(0));
 
     // u49 and u99 are left out of 120 users, item39 and item79 of 80 items.
-    assertThat(stdout(), containsString("Wrote 118 users rows to " + store));
-    assertThat(stdout(), containsString("Wrote 78 items rows to " + store));
+    assertThat(launcher.stdout(), containsString("Wrote 118 users rows to " + store));
+    assertThat(launcher.stdout(), containsString("Wrote 78 items rows to " + store));
     OnlineStore online = OnlineStore.forUrl(store);
     assertThat(online.readTable(DimensionDefinitions.USERS.table()).size(), equalTo(118));
     assertThat(online.read(DimensionDefinitions.USERS.table(), "u49").isPresent(), equalTo(false));
@@ -149,22 +130,22 @@ class ClickstreamCommandsTest {
     Path events = dir.resolve("events.jsonl");
     Files.writeString(events, "");
 
-    assertThat(run("run", "click-counts", "--runner=DirectRunner", "--input=" + events, "--counter=hopping"),
+    assertThat(launcher.run("run", "click-counts", "--runner=DirectRunner", "--input=" + events, "--counter=hopping"),
         equalTo(2));
-    assertThat(stderr(), containsString("run click-counts: --counter must be stateful or sliding, got 'hopping'"));
+    assertThat(launcher.stderr(), containsString("run click-counts: --counter must be stateful or sliding, got 'hopping'"));
   }
 
   @Test
   void demoRunsEndToEndOnEmbeddedFlinkAndServesVectors(@TempDir Path dir) throws Exception {
     // A first demo over other events: the second must not show any of its rows.
     assertThat(
-        run("demo", "--events=4000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
+        launcher.run("demo", "--events=4000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
         equalTo(0));
-    out.reset();
+    launcher.clearStdout();
     assertThat(
-        run("demo", "--events=3000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
+        launcher.run("demo", "--events=3000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
         equalTo(0));
-    String printed = stdout();
+    String printed = launcher.stdout();
     assertThat(printed, containsString("Starting from nothing: cleared ctr_5min, click_counts, click_counts_sliding,"
         + " ctr_by_segment_5min, ctr_by_category_5min, user_activity_5min, item_attribution_5min, user_sessions,"
         + " feature_drift, click_events, click_tiles in the online store"));

@@ -9,8 +9,6 @@ import dev.clickstream.broker.TopicReader;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** generate --kafka, replay and run --source=kafka against a real broker, as a user calls them. */
 class KafkaCommandsTest {
   private static EmbeddedKafkaBroker broker;
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private final Launcher launcher = new Launcher();
 
   @BeforeAll
   static void startBroker() throws Exception {
@@ -41,13 +38,6 @@ class KafkaCommandsTest {
     dev.clickstream.store.ConnectionPools.closeAll();
   }
 
-  private int run(String... args) {
-    return Clickstream.run(
-        List.of(args),
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-  }
-
   @Test
   void replaySendsEveryLineAsItIsAndTheClickCountsPipelineReadsThem(@TempDir Path dir) throws Exception {
     String valid1 = "{\"event_id\":\"e1\",\"user_id\":\"u1\",\"event_type\":\"click\",\"timestamp\":1000}";
@@ -56,9 +46,9 @@ class KafkaCommandsTest {
     Path file = dir.resolve("events.jsonl");
     Files.writeString(file, valid1 + "\r\n" + broken + "\n\n" + valid2, StandardCharsets.UTF_8);
 
-    assertThat(run("replay", "--input=" + file, "--kafka=" + broker.bootstrapServers(), "--topic=replayed"),
+    assertThat(launcher.run("replay", "--input=" + file, "--kafka=" + broker.bootstrapServers(), "--topic=replayed"),
         equalTo(0));
-    assertThat(out.toString(StandardCharsets.UTF_8), containsString("Replayed 4 records to replayed"));
+    assertThat(launcher.stdout(), containsString("Replayed 4 records to replayed"));
     List<ConsumerRecord<byte[], byte[]>> records = read("replayed", 4);
     List<String> values = new ArrayList<>();
     List<String> keys = new ArrayList<>();
@@ -71,40 +61,40 @@ class KafkaCommandsTest {
 
     String store = StoreFixtures.freshStoreUrl("h2");
     assertThat(
-        run("run", "click-counts", "--runner=DirectRunner", "--source=kafka",
+        launcher.run("run", "click-counts", "--runner=DirectRunner", "--source=kafka",
             "--bootstrapServers=" + broker.bootstrapServers(), "--topic=replayed", "--deadLetterTopic=replayed_dlq",
             "--maxRecords=4", "--onlineStore=" + store),
         equalTo(0));
     Map<String, Object> row = OnlineStore.forUrl(store).read(FeatureTables.CLICK_COUNTS, "u1").orElseThrow();
     assertThat(List.of(row.get("event_time"), row.get("click_count_1_min")), equalTo(List.of(2000L, 2L)));
-    assertThat(out.toString(StandardCharsets.UTF_8), containsString("Dead letters: kafka topic replayed_dlq"));
+    assertThat(launcher.stdout(), containsString("Dead letters: kafka topic replayed_dlq"));
     assertThat(read("replayed_dlq", 2).size(), equalTo(2));
   }
 
   @Test
   void generateProducesEveryRecordIncludingTheMalformedOnes() {
     assertThat(
-        run("generate", "--kafka=" + broker.bootstrapServers(), "--topic=generated", "--events=500",
+        launcher.run("generate", "--kafka=" + broker.bootstrapServers(), "--topic=generated", "--events=500",
             "--malformedRatio=0.1", "--format=json"),
         equalTo(0));
     List<ConsumerRecord<byte[], byte[]>> records = read("generated", 500);
     assertThat(records.size(), equalTo(500));
     long malformed = records.stream().filter(record -> record.key() == null).count();
-    assertThat(out.toString(StandardCharsets.UTF_8),
+    assertThat(launcher.stdout(),
         containsString("Produced 500 records (" + malformed + " malformed)"));
   }
 
   @Test
   void mistakesAreExplained() {
-    assertThat(run("generate", "--kafka=" + broker.bootstrapServers(), "--output=x.avro"), equalTo(2));
-    assertThat(err.toString(StandardCharsets.UTF_8),
+    assertThat(launcher.run("generate", "--kafka=" + broker.bootstrapServers(), "--output=x.avro"), equalTo(2));
+    assertThat(launcher.stderr(),
         containsString("with --kafka, --output records JSON lines; use a .jsonl file"));
-    assertThat(run("generate", "--kafka=" + broker.bootstrapServers(), "--format=xml"), equalTo(2));
-    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--format=xml is not supported: use avro or json"));
-    assertThat(run("replay", "--kafka=" + broker.bootstrapServers()), equalTo(2));
-    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--input=FILE and --kafka=HOST:PORT are required"));
-    assertThat(run("run", "ctr", "--source=pulsar"), equalTo(2));
-    assertThat(err.toString(StandardCharsets.UTF_8), containsString("--source=pulsar is not supported: use file or kafka"));
+    assertThat(launcher.run("generate", "--kafka=" + broker.bootstrapServers(), "--format=xml"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("--format=xml is not supported: use avro or json"));
+    assertThat(launcher.run("replay", "--kafka=" + broker.bootstrapServers()), equalTo(2));
+    assertThat(launcher.stderr(), containsString("--input=FILE and --kafka=HOST:PORT are required"));
+    assertThat(launcher.run("run", "ctr", "--source=pulsar"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("--source=pulsar is not supported: use file or kafka"));
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int expected) {

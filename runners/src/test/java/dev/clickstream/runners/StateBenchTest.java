@@ -8,9 +8,6 @@ import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.startsWith;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -38,30 +35,14 @@ class StateBenchTest {
   /** What a held partial took as a map entry of its own, before the packing: its key (6 bytes) and value (10). */
   private static final int MAP_ENTRY_BYTES = 6 + 10;
 
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-  private int run(String... args) {
-    return Clickstream.run(
-        List.of(args),
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-  }
-
-  private String stdout() {
-    return out.toString(StandardCharsets.UTF_8);
-  }
-
-  private String stderr() {
-    return err.toString(StandardCharsets.UTF_8);
-  }
+  private final Launcher launcher = new Launcher();
 
   @Test
   void aUsersStateGrowsWithItsDistinctClickTimes() {
-    int exit = run("bench", "state", "--users=200", "--clicksPerUser=1,20");
+    int exit = launcher.run("bench", "state", "--users=200", "--clicksPerUser=1,20");
 
-    String printed = stdout();
-    assertThat(printed + stderr(), exit, equalTo(0));
+    String printed = launcher.stdout();
+    assertThat(printed + launcher.stderr(), exit, equalTo(0));
     for (String run : List.of("K=1, 200 users: streaming 200 clicks", "K=1, 100 users: streaming 100 clicks",
         "K=20, 200 users: streaming 4,000 clicks", "K=20, 100 users: streaming 2,000 clicks")) {
       assertThat(printed, containsString(run + " ...\n  checkpoint chk-"));
@@ -139,13 +120,13 @@ class StateBenchTest {
 
   @Test
   void helpAndUsageErrors() {
-    assertThat(run("bench", "state", "--help"), equalTo(0));
-    assertThat(stdout(), startsWith("Usage: ./clickstream bench state [options]\n"));
-    out.reset();
-    assertThat(run("bench", "--help"), equalTo(0));
-    assertThat(stdout(), containsString("Usage: ./clickstream bench state [options]"));
-    assertThat(run("bench", "size"), equalTo(2));
-    assertThat(stderr(), equalTo(
+    assertThat(launcher.run("bench", "state", "--help"), equalTo(0));
+    assertThat(launcher.stdout(), startsWith("Usage: ./clickstream bench state [options]\n"));
+    launcher.clearStdout();
+    assertThat(launcher.run("bench", "--help"), equalTo(0));
+    assertThat(launcher.stdout(), containsString("Usage: ./clickstream bench state [options]"));
+    assertThat(launcher.run("bench", "size"), equalTo(2));
+    assertThat(launcher.stderr(), equalTo(
         "error: bench: unknown benchmark 'size'; available: serving, freshness, pipeline, state\n"));
 
     assertUsageError("bench state: --clicksPerUser takes whole numbers from 1 to 10000, comma-separated; got '0'",
@@ -156,14 +137,14 @@ class StateBenchTest {
         "--clicksPerUser=many");
     assertUsageError("bench state: --users=1 must be between 2 and 10000000", "--users=1");
     assertUsageError("bench state: --stateBackend=memory must be rocksdb or hashmap", "--stateBackend=memory");
-    err.reset();
-    assertThat(run("bench", "state", "--user=10"), equalTo(2));
-    assertThat(stderr(), startsWith("error: bench state: unknown flag --user; allowed: --"));
+    launcher.clearStderr();
+    assertThat(launcher.run("bench", "state", "--user=10"), equalTo(2));
+    assertThat(launcher.stderr(), startsWith("error: bench state: unknown flag --user; allowed: --"));
   }
 
   private void assertUsageError(String message, String arg) {
-    err.reset();
-    assertThat(run("bench", "state", arg), equalTo(2));
-    assertThat(stderr(), equalTo("error: " + message + "\n"));
+    launcher.clearStderr();
+    assertThat(launcher.run("bench", "state", arg), equalTo(2));
+    assertThat(launcher.stderr(), equalTo("error: " + message + "\n"));
   }
 }
