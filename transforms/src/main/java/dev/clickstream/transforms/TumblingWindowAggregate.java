@@ -27,7 +27,9 @@ import org.joda.time.Duration;
  * dropped-due-to-lateness counter ({@code DroppedDueToLateness} on the Direct runner).
  *
  * <p>Works on bounded and unbounded input. The output stays in the tumbling windows, so downstream steps can read
- * the window and the pane.
+ * the window and the pane. Unbounded input is combined per key ({@code Combine.perKey}); bounded input under the
+ * default trigger is combined in hashed shards ({@link CombinePerKeyInShards}), which a sorting batch runner groups
+ * far faster when keys have few values per window; under another trigger it is grouped per key, then combined.
  */
 public final class TumblingWindowAggregate<K, InputT, OutputT>
     extends PTransform<PCollection<KV<K, InputT>>, PCollection<KV<K, OutputT>>> {
@@ -38,6 +40,10 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
   private final Duration earlyFiringDelay;
   private final Trigger trigger;
   private final boolean combineBoundedBeforeShuffle;
+  private final int boundedInputShards;
+
+  /** Few enough that Flink's batch sort sees few distinct keys per window; see docs/benchmarks.md. */
+  private static final int DEFAULT_BOUNDED_INPUT_SHARDS = 4;
 
   private TumblingWindowAggregate(
       CombineFn<InputT, ?, OutputT> combineFn,
@@ -45,20 +51,22 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
       Duration allowedLateness,
       Duration earlyFiringDelay,
       Trigger trigger,
-      boolean combineBoundedBeforeShuffle) {
+      boolean combineBoundedBeforeShuffle,
+      int boundedInputShards) {
     this.combineFn = combineFn;
     this.windowSize = windowSize;
     this.allowedLateness = allowedLateness;
     this.earlyFiringDelay = earlyFiringDelay;
     this.trigger = trigger;
     this.combineBoundedBeforeShuffle = combineBoundedBeforeShuffle;
+    this.boundedInputShards = boundedInputShards;
   }
 
   /** Aggregates with {@code combineFn}; a window size is required, lateness defaults to zero. */
   public static <K, InputT, OutputT> TumblingWindowAggregate<K, InputT, OutputT> of(
       CombineFn<InputT, ?, OutputT> combineFn) {
     return new TumblingWindowAggregate<>(
-        requireNonNull(combineFn, "combineFn"), null, Duration.ZERO, null, null, false);
+        requireNonNull(combineFn, "combineFn"), null, Duration.ZERO, null, null, false, DEFAULT_BOUNDED_INPUT_SHARDS);
   }
 
   public TumblingWindowAggregate<K, InputT, OutputT> withWindowSize(Duration size) {
@@ -66,7 +74,7 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
       throw new IllegalArgumentException("windowSize must be a positive duration, got " + size);
     }
     return new TumblingWindowAggregate<>(
-        combineFn, size, allowedLateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle);
+        combineFn, size, allowedLateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle, boundedInputShards);
   }
 
   /** How long after a window's end late elements still update it. */
@@ -75,7 +83,7 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
       throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
     }
     return new TumblingWindowAggregate<>(
-        combineFn, windowSize, lateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle);
+        combineFn, windowSize, lateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle, boundedInputShards);
   }
 
   /**
@@ -90,7 +98,7 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
       throw new IllegalArgumentException("earlyFiringDelay cannot be combined with a custom trigger");
     }
     return new TumblingWindowAggregate<>(
-        combineFn, windowSize, allowedLateness, delay, trigger, combineBoundedBeforeShuffle);
+        combineFn, windowSize, allowedLateness, delay, trigger, combineBoundedBeforeShuffle, boundedInputShards);
   }
 
   /** Replaces the default trigger entirely. Panes still accumulate. */
@@ -100,18 +108,30 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
       throw new IllegalArgumentException("a custom trigger cannot be combined with earlyFiringDelay");
     }
     return new TumblingWindowAggregate<>(
-        combineFn, windowSize, allowedLateness, null, customTrigger, combineBoundedBeforeShuffle);
+        combineFn, windowSize, allowedLateness, null, customTrigger, combineBoundedBeforeShuffle, boundedInputShards);
   }
 
   /**
-   * Combines bounded input before the shuffle too ({@code Combine.perKey}), as unbounded input always is. By
-   * default bounded input is grouped first and then combined, which gives the same panes: on Flink's batch runner
-   * that sorts the values once, where {@code Combine.perKey} sorts them for its partial combine and again for the
-   * final one (docs/benchmarks.md: 1.29x the CTR pipeline's throughput with sparse keys). Combining first pays
-   * when a key has many values per window and the shuffle crosses a network.
+   * Combines bounded input before the shuffle too ({@code Combine.perKey}), as unbounded input always is, instead of
+   * in shards. Same panes; on Flink's batch runner it sorts every value by its key twice, for the partial combine
+   * and for the final one (docs/benchmarks.md). Combining first pays when a key has many values per window and the
+   * shuffle crosses a network.
    */
   public TumblingWindowAggregate<K, InputT, OutputT> withBoundedInputCombinedBeforeShuffle() {
-    return new TumblingWindowAggregate<>(combineFn, windowSize, allowedLateness, earlyFiringDelay, trigger, true);
+    return new TumblingWindowAggregate<>(
+        combineFn, windowSize, allowedLateness, earlyFiringDelay, trigger, true, boundedInputShards);
+  }
+
+  /**
+   * How many shards bounded input is combined in (see {@link CombinePerKeyInShards}), per window: more spread a
+   * window's keys over more workers and hold fewer accumulators each; fewer make the runner's sort cheaper.
+   */
+  public TumblingWindowAggregate<K, InputT, OutputT> withBoundedInputShards(int shards) {
+    if (shards < 1) {
+      throw new IllegalArgumentException("boundedInputShards must be at least 1, got " + shards);
+    }
+    return new TumblingWindowAggregate<>(
+        combineFn, windowSize, allowedLateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle, shards);
   }
 
   @Override
@@ -127,6 +147,10 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
                 .withAllowedLateness(allowedLateness)
                 .accumulatingFiredPanes());
     if (input.isBounded() == IsBounded.BOUNDED && !combineBoundedBeforeShuffle) {
+      if (trigger == null && earlyFiringDelay == null) {
+        // The default trigger fires each window of bounded input once, so panes per shard are panes per key.
+        return windowed.apply("CombinePerKeyInShards", inShards(combineFn, boundedInputShards));
+      }
       // Combine.perKey is GroupByKey then Combine.groupedValues by definition; spelled out, the runner cannot lift
       // the combine (see withBoundedInputCombinedBeforeShuffle).
       return windowed
@@ -135,6 +159,11 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     }
     // Unbounded: keyed state then holds one accumulator per key and window instead of every value.
     return windowed.apply("CombinePerKey", Combine.perKey(combineFn));
+  }
+
+  private static <K, InputT, AccumT, OutputT> CombinePerKeyInShards<K, InputT, AccumT, OutputT> inShards(
+      CombineFn<InputT, AccumT, OutputT> combineFn, int shards) {
+    return CombinePerKeyInShards.of(combineFn, shards);
   }
 
   private Trigger effectiveTrigger() {

@@ -174,21 +174,36 @@ class TumblingWindowAggregateTest {
   }
 
   @Test
-  void boundedInputIsGroupedThenCombinedAndUnboundedInputCombinedPerKey() {
-    Pipeline bounded = Pipeline.create(PipelineOptionsFactory.create());
-    bounded
-        .apply(Create.timestamped(value("a", 1, Duration.ZERO)).withCoder(KV_CODER))
-        .apply("Sum", sum().withWindowSize(FIVE_MINUTES));
-    assertThat(
-        stepsUnder(bounded, "Sum/"),
-        equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/GroupPerKey", "Sum/CombineGroupedValues")));
+  void boundedInputGroupedPerKeyUnderACustomTriggerGivesTheSameSums(TestPipeline pipeline) {
+    assertSumsPerKeyAndWindow(
+        pipeline, sum().withWindowSize(FIVE_MINUTES).withTrigger(AfterWatermark.pastEndOfWindow()));
+  }
 
-    Pipeline liftedBounded = Pipeline.create(PipelineOptionsFactory.create());
-    liftedBounded
-        .apply(Create.timestamped(value("a", 1, Duration.ZERO)).withCoder(KV_CODER))
-        .apply("Sum", sum().withWindowSize(FIVE_MINUTES).withBoundedInputCombinedBeforeShuffle());
+  @Test
+  void boundedInputInOneShardGivesTheSameSums(TestPipeline pipeline) {
+    assertSumsPerKeyAndWindow(pipeline, sum().withWindowSize(FIVE_MINUTES).withBoundedInputShards(1));
+  }
+
+  @Test
+  void boundedInputShardsMustBePositive() {
+    assertRejected(() -> sum().withBoundedInputShards(0), "boundedInputShards must be at least 1, got 0");
+  }
+
+  @Test
+  void eachKindOfInputGetsItsOwnCombine() {
     assertThat(
-        stepsUnder(liftedBounded, "Sum/"), equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
+        stepsUnder(bounded(sum().withWindowSize(FIVE_MINUTES)), "Sum/"),
+        equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKeyInShards")));
+    assertThat(
+        stepsUnder(bounded(sum().withWindowSize(FIVE_MINUTES).withEarlyFiringsEvery(Duration.standardMinutes(1))),
+            "Sum/"),
+        equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/GroupPerKey", "Sum/CombineGroupedValues")));
+    assertThat(
+        stepsUnder(bounded(sum().withWindowSize(FIVE_MINUTES).withTrigger(AfterWatermark.pastEndOfWindow())), "Sum/"),
+        equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/GroupPerKey", "Sum/CombineGroupedValues")));
+    assertThat(
+        stepsUnder(bounded(sum().withWindowSize(FIVE_MINUTES).withBoundedInputCombinedBeforeShuffle()), "Sum/"),
+        equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
 
     Pipeline unbounded = Pipeline.create(PipelineOptionsFactory.create());
     unbounded
@@ -196,6 +211,13 @@ class TumblingWindowAggregateTest {
         .apply("Sum", sum().withWindowSize(FIVE_MINUTES));
     assertThat(
         stepsUnder(unbounded, "Sum/"), equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
+  }
+
+  /** A pipeline that applies {@code aggregate}, named "Sum", to bounded input. */
+  private static Pipeline bounded(TumblingWindowAggregate<String, Long, Long> aggregate) {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    pipeline.apply(Create.timestamped(value("a", 1, Duration.ZERO)).withCoder(KV_CODER)).apply("Sum", aggregate);
+    return pipeline;
   }
 
   /** The full names of the composite's direct steps, in graph order. */

@@ -36,6 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
@@ -83,6 +84,11 @@ class WriteToOnlineStoreOutageTest {
   private static final Duration RECOVERY_BOUND = Duration.standardSeconds(15);
   /** Far longer than the outages here; a store that cannot be brought back fails the test in a minute, not ten. */
   private static final Duration TEST_RETRY_BUDGET = Duration.standardSeconds(60);
+  /**
+   * Far longer than a run takes (under 30 s): the Direct runner was once seen never finishing the streamed run after
+   * every row was written, and a test that waits without limit turns that into a CI run that times out.
+   */
+  private static final Duration RUN_LIMIT = Duration.standardMinutes(3);
 
   @TempDir Path h2BaseDir;
 
@@ -325,9 +331,14 @@ class WriteToOnlineStoreOutageTest {
    * or brought back), that is the failure reported: the write giving up is only its consequence.
    */
   private static PipelineResult runUnlessTheOutageFailed(TestPipeline pipeline, Future<?> outage) throws Exception {
+    pipeline.getOptions().as(DirectOptions.class).setBlockOnRun(false);
     try {
       PipelineResult result = pipeline.run();
-      result.waitUntilFinish();
+      PipelineResult.State state = result.waitUntilFinish(RUN_LIMIT);
+      if (state != PipelineResult.State.DONE) {
+        result.cancel();
+        throw new AssertionError("the pipeline did not finish within " + RUN_LIMIT + "; its state: " + state);
+      }
       return result;
     } catch (RuntimeException e) {
       if (outage.isDone()) {

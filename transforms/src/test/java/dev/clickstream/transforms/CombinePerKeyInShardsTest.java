@@ -1,0 +1,203 @@
+package dev.clickstream.transforms;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.ByteArrayCoder;
+import org.apache.beam.sdk.coders.DoubleCoder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Sum;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.Sessions;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Hashed-shard combining gives what Combine.perKey gives: per key, window, pane and timestamp. */
+@ExtendWith(TestPipelineExtension.class)
+class CombinePerKeyInShardsTest {
+  /** 2024-03-01T12:00:00Z: a 5-minute boundary. */
+  private static final Instant BASE = new Instant(1_709_294_400_000L);
+
+  private static final Duration FIVE_MINUTES = Duration.standardMinutes(5);
+  private static final IntervalWindow FIRST_WINDOW = new IntervalWindow(BASE, FIVE_MINUTES);
+  private static final IntervalWindow SECOND_WINDOW = new IntervalWindow(BASE.plus(FIVE_MINUTES), FIVE_MINUTES);
+
+  private static final KvCoder<String, Long> KV_CODER = KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of());
+
+  @Test
+  void oneShardCombinesEveryKeyOfAWindowTogether(TestPipeline pipeline) {
+    PCollection<KV<String, Long>> sums =
+        windowedValues(pipeline).apply(CombinePerKeyInShards.of(Sum.ofLongs(), 1));
+
+    PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 3L), KV.of("b", 10L));
+    PAssert.that(sums).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(KV.of("a", 100L), KV.of("b", 1000L));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void moreShardsThanKeys(TestPipeline pipeline) {
+    PCollection<KV<String, Long>> sums =
+        windowedValues(pipeline).apply(CombinePerKeyInShards.of(Sum.ofLongs(), 64));
+
+    PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 3L), KV.of("b", 10L));
+    PAssert.that(sums).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(KV.of("a", 100L), KV.of("b", 1000L));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void outputsAreStampedWithTheEndOfTheirWindowAsCombinePerKeyStampsThem(TestPipeline pipeline) {
+    PCollection<KV<String, Long>> stamps =
+        windowedValues(pipeline)
+            .apply(CombinePerKeyInShards.of(Sum.ofLongs(), 2))
+            .apply(ParDo.of(new KeyAndTimestamp()))
+            .setCoder(KV_CODER);
+
+    long firstEnd = FIRST_WINDOW.maxTimestamp().getMillis();
+    long secondEnd = SECOND_WINDOW.maxTimestamp().getMillis();
+    PAssert.that(stamps)
+        .containsInAnyOrder(
+            KV.of("a", firstEnd), KV.of("b", firstEnd), KV.of("a", secondEnd), KV.of("b", secondEnd));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void manyKeysOverFewShardsSumAsAPlainLoopDoes(TestPipeline pipeline) {
+    List<TimestampedValue<KV<String, Long>>> values = new ArrayList<>();
+    Map<String, Long> expectedFirst = new TreeMap<>();
+    Map<String, Long> expectedSecond = new TreeMap<>();
+    for (int i = 0; i < 600; i++) {
+      String key = "user-" + (i * 7 % 97);
+      long value = i;
+      boolean first = i % 3 != 0;
+      Duration offset = first ? Duration.standardSeconds(i % 300) : FIVE_MINUTES.plus(Duration.standardSeconds(i % 300));
+      values.add(TimestampedValue.of(KV.of(key, value), BASE.plus(offset)));
+      (first ? expectedFirst : expectedSecond).merge(key, value, Long::sum);
+    }
+
+    PCollection<KV<String, Long>> sums =
+        pipeline
+            .apply(Create.timestamped(values).withCoder(KV_CODER))
+            .apply(Window.into(FixedWindows.of(FIVE_MINUTES)))
+            .apply(CombinePerKeyInShards.of(Sum.ofLongs(), 3));
+
+    PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(asKvs(expectedFirst));
+    PAssert.that(sums).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(asKvs(expectedSecond));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void keysWhoseCoderIsNotConsistentWithEqualsCombineByTheirEncoding(TestPipeline pipeline) {
+    // Equal byte arrays are distinct objects; only their structural value (the encoding) groups them.
+    PCollection<KV<String, Long>> sums =
+        pipeline
+            .apply(
+                Create.timestamped(
+                        TimestampedValue.of(KV.of(bytes("a"), 1L), BASE),
+                        TimestampedValue.of(KV.of(bytes("a"), 2L), BASE.plus(Duration.standardMinutes(1))),
+                        TimestampedValue.of(KV.of(bytes("b"), 5L), BASE))
+                    .withCoder(KvCoder.of(ByteArrayCoder.of(), VarLongCoder.of())))
+            .apply(Window.into(FixedWindows.of(FIVE_MINUTES)))
+            .apply(CombinePerKeyInShards.of(Sum.ofLongs(), 2))
+            .apply(
+                MapElements.into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.longs()))
+                    .via(kv -> KV.of(new String(kv.getKey(), StandardCharsets.UTF_8), kv.getValue())));
+
+    PAssert.that(sums).containsInAnyOrder(KV.of("a", 3L), KV.of("b", 5L));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void shardsMustBePositive() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> CombinePerKeyInShards.of(Sum.ofLongs(), 0));
+    assertThat(e.getMessage(), equalTo("shards must be at least 1, got 0"));
+  }
+
+  @Test
+  void mergingWindowsAreRefused() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<KV<String, Long>> sessions =
+        pipeline
+            .apply(Create.timestamped(TimestampedValue.of(KV.of("a", 1L), BASE)).withCoder(KV_CODER))
+            .apply(Window.into(Sessions.withGapDuration(FIVE_MINUTES)));
+
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> sessions.apply(CombinePerKeyInShards.of(Sum.ofLongs(), 2)));
+    assertThat(e.getMessage(), startsWith("CombinePerKeyInShards needs non-merging windows, got "));
+  }
+
+  @Test
+  void aKeyCoderThatIsNotDeterministicIsRefused() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<KV<Double, Long>> input =
+        pipeline.apply(Create.of(KV.of(1.5, 1L)).withCoder(KvCoder.of(DoubleCoder.of(), VarLongCoder.of())));
+
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> input.apply(CombinePerKeyInShards.of(Sum.ofLongs(), 2)));
+    assertThat(
+        e.getMessage(),
+        equalTo("CombinePerKeyInShards needs a deterministic key coder, got DoubleCoder (Floating point encodings are"
+            + " not guaranteed to be deterministic.); give the keys a deterministic coder with setCoder"));
+  }
+
+  /** a: 1 + 2 in the first window, 100 in the second; b: 10 in the first, 1000 in the second. */
+  private static PCollection<KV<String, Long>> windowedValues(TestPipeline pipeline) {
+    return pipeline
+        .apply(
+            Create.timestamped(
+                    value("a", 1, Duration.ZERO),
+                    value("a", 2, Duration.standardMinutes(4)),
+                    value("b", 10, Duration.standardMinutes(1)),
+                    value("a", 100, FIVE_MINUTES),
+                    value("b", 1000, Duration.standardMinutes(9)))
+                .withCoder(KV_CODER))
+        .apply(Window.into(FixedWindows.of(FIVE_MINUTES)));
+  }
+
+  private static TimestampedValue<KV<String, Long>> value(String key, long value, Duration afterBase) {
+    return TimestampedValue.of(KV.of(key, value), BASE.plus(afterBase));
+  }
+
+  private static List<KV<String, Long>> asKvs(Map<String, Long> sums) {
+    List<KV<String, Long>> kvs = new ArrayList<>();
+    sums.forEach((key, sum) -> kvs.add(KV.of(key, sum)));
+    return kvs;
+  }
+
+  private static byte[] bytes(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static final class KeyAndTimestamp extends DoFn<KV<String, Long>, KV<String, Long>> {
+    @ProcessElement
+    public void processElement(ProcessContext context) {
+      context.output(KV.of(context.element().getKey(), context.timestamp().getMillis()));
+    }
+  }
+}
