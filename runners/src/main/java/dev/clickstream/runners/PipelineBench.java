@@ -45,6 +45,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
@@ -122,12 +123,14 @@ final class PipelineBench {
           "  --users=N       distinct users (default 100000)",
           "  --span=DURATION event time the events cover (default 6h)",
           "  --runs=LIST     which runs, comma-separated (default: all of the above)",
+          "  --rounds=N      measure every run N times, round after round, and give each ratio's median (default",
+          "                  1): ratios of runs minutes apart move with the machine's load",
           "",
           "Options after -- go to the Beam runs' pipeline options, e.g. -- --objectReuse=true.");
 
   static final List<String> RUNS =
       List.of("ctr", "ctr-stores", "rolling", "rolling-stores", "native", "ctr-kafka", "native-kafka");
-  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "runs");
+  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "runs", "rounds");
   /** 2025-11-22T08:26:40Z, as the generator's default start. */
   private static final long START = 1_763_800_000_000L;
   private static final long JITTER_MILLIS = 30_000L;
@@ -167,6 +170,7 @@ final class PipelineBench {
     int users = (int) flags.longValue("users", 100_000, 1, 100_000_000);
     long span = DurationOption.parse("span", flags.string("span", "6h")).getMillis();
     List<String> runs = runs(flags.string("runs", String.join(",", RUNS)));
+    int rounds = (int) flags.longValue("rounds", 1, 1, 100);
 
     out.printf(Locale.ROOT, "%,d events, %,d users over %s, embedded Flink, 2 slots; runs: %s%n", events, users,
         flags.string("span", "6h"), String.join(", ", runs));
@@ -177,14 +181,19 @@ final class PipelineBench {
           measure(run, new Setup(warmup, users, span, beamArgs, kafka));
         }
       }
-      Map<String, Run> measured = new LinkedHashMap<>();
-      for (String run : runs) {
-        out.printf(Locale.ROOT, "Running %s ...%n", run);
-        Run result = measure(run, new Setup(events, users, span, beamArgs, kafka));
-        measured.put(run, result);
-        print(result, out);
+      List<Map<String, Run>> measuredRounds = new ArrayList<>();
+      for (int round = 1; round <= rounds; round++) {
+        Map<String, Run> measured = new LinkedHashMap<>();
+        for (String run : runs) {
+          out.printf(Locale.ROOT, rounds == 1 ? "Running %s ...%n" : "Running %s (round %d of %d) ...%n", run, round,
+              rounds);
+          Run result = measure(run, new Setup(events, users, span, beamArgs, kafka));
+          measured.put(run, result);
+          print(result, out);
+        }
+        measuredRounds.add(measured);
       }
-      return compare(measured, out);
+      return compare(measuredRounds, out);
     }
   }
 
@@ -222,33 +231,36 @@ final class PipelineBench {
   }
 
   /**
-   * Ratios to the native run of the same input (ctr-kafka to native-kafka, the others to native), and the
-   * cross-checks: exit 1 when a run computed something else than its native run did.
+   * Ratios to the native run of the same input and round (ctr-kafka to native-kafka, the others to native), their
+   * median over the rounds, and the cross-checks: exit 1 when a run computed something else than its native run did.
    */
-  private static int compare(Map<String, Run> measured, PrintStream out) {
+  private static int compare(List<Map<String, Run>> rounds, PrintStream out) {
     boolean agree = true;
-    for (Run run : measured.values()) {
-      if (run.side().startsWith("native")) {
+    for (String side : rounds.get(0).keySet()) {
+      if (side.startsWith("native")) {
         continue;
       }
-      String baseline = run.side().endsWith("-kafka") ? "native-kafka" : "native";
-      Run nativeRun = measured.get(baseline);
-      if (nativeRun == null) {
-        out.printf(Locale.ROOT, "No ratio for %s: %s did not run.%n", run.side(), baseline);
+      String baseline = side.endsWith("-kafka") ? "native-kafka" : "native";
+      if (!rounds.get(0).containsKey(baseline)) {
+        out.printf(Locale.ROOT, "No ratio for %s: %s did not run.%n", side, baseline);
         continue;
       }
-      out.printf(Locale.ROOT, "ratio %s/%s: %.2f%n", run.side(), baseline,
-          run.eventsPerSecond() / nativeRun.eventsPerSecond());
-      boolean same =
-          run.side().startsWith("ctr")
-              ? run.rows() == nativeRun.rows()
-                  && run.impressions() == nativeRun.impressions()
-                  && run.clicks() == nativeRun.clicks()
-              : run.clicks() == nativeRun.clicks();
-      if (!same) {
-        out.printf(Locale.ROOT, "error: %s computed other rows than %s; the figures compare different work%n",
-            run.side(), baseline);
-        agree = false;
+      List<Double> ratios = new ArrayList<>();
+      for (Map<String, Run> round : rounds) {
+        Run run = round.get(side);
+        Run nativeRun = round.get(baseline);
+        ratios.add(run.eventsPerSecond() / nativeRun.eventsPerSecond());
+        if (!computedTheSame(run, nativeRun)) {
+          out.printf(Locale.ROOT, "error: %s computed other rows than %s; the figures compare different work%n",
+              side, baseline);
+          agree = false;
+        }
+      }
+      if (ratios.size() == 1) {
+        out.printf(Locale.ROOT, "ratio %s/%s: %.2f%n", side, baseline, ratios.get(0));
+      } else {
+        out.printf(Locale.ROOT, "ratio %s/%s: %.2f, the median of %s%n", side, baseline, median(ratios),
+            ratios.stream().map(ratio -> String.format(Locale.ROOT, "%.2f", ratio)).collect(Collectors.joining(", ")));
       }
     }
     if (!agree) {
@@ -257,6 +269,20 @@ final class PipelineBench {
     out.println("Every run compared computed what its native run computed (CTR rows and counts; rolling: every"
         + " click).");
     return 0;
+  }
+
+  private static boolean computedTheSame(Run run, Run nativeRun) {
+    return run.side().startsWith("ctr")
+        ? run.rows() == nativeRun.rows()
+            && run.impressions() == nativeRun.impressions()
+            && run.clicks() == nativeRun.clicks()
+        : run.clicks() == nativeRun.clicks();
+  }
+
+  static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().collect(Collectors.toList());
+    int middle = sorted.size() / 2;
+    return sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2;
   }
 
   private static void print(Run run, PrintStream out) {

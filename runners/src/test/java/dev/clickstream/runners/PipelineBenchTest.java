@@ -3,6 +3,7 @@ package dev.clickstream.runners;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.matchesPattern;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.schemas.ClickEvent;
@@ -88,6 +89,32 @@ class PipelineBenchTest {
     assertThat(unknown.getMessage(), equalTo(
         "bench pipeline: --runs takes ctr, ctr-stores, rolling, rolling-stores, native, ctr-kafka, native-kafka;"
             + " got 'fast'"));
+  }
+
+  @Test
+  void roundsRepeatTheRunsAndGiveTheMedianRatio() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+    int exit = PipelineBench.run(
+        List.of("--events=1000", "--warmup=0", "--users=10", "--runs=rolling,native", "--rounds=3"), out);
+
+    String printed = bytes.toString(StandardCharsets.UTF_8);
+    assertThat(printed, exit, equalTo(0));
+    for (int round = 1; round <= 3; round++) {
+      assertThat(printed, containsString("Running rolling (round " + round + " of 3) ...\n"));
+      assertThat(printed, containsString("Running native (round " + round + " of 3) ...\n"));
+    }
+    assertThat(printed, matchesPattern(
+        "(?s).*\nratio rolling/native: \\d+\\.\\d\\d, the median of \\d+\\.\\d\\d, \\d+\\.\\d\\d, \\d+\\.\\d\\d\n.*"));
+    UsageException none = assertThrows(UsageException.class, () -> PipelineBench.run(List.of("--rounds=0"), out));
+    assertThat(none.getMessage(), equalTo("bench pipeline: --rounds=0 must be between 1 and 100"));
+  }
+
+  @Test
+  void theMedianOfAnEvenCountIsTheMeanOfTheMiddleTwo() {
+    assertThat(PipelineBench.median(List.of(0.9, 1.2, 1.0)), equalTo(1.0));
+    assertThat(PipelineBench.median(List.of(1.0, 0.5, 2.0, 4.0)), equalTo(1.5));
   }
 
   private static int occurrences(String text, String part) {
