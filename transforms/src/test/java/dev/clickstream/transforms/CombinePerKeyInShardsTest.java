@@ -94,7 +94,8 @@ class CombinePerKeyInShardsTest {
       String key = "user-" + (i * 7 % 97);
       long value = i;
       boolean first = i % 3 != 0;
-      Duration offset = first ? Duration.standardSeconds(i % 300) : FIVE_MINUTES.plus(Duration.standardSeconds(i % 300));
+      Duration intoWindow = Duration.standardSeconds(i % 300);
+      Duration offset = first ? intoWindow : FIVE_MINUTES.plus(intoWindow);
       values.add(TimestampedValue.of(KV.of(key, value), BASE.plus(offset)));
       (first ? expectedFirst : expectedSecond).merge(key, value, Long::sum);
     }
