@@ -52,6 +52,15 @@ public final class CombinePerKeyInShards<K, InputT, AccumT, OutputT>
 
   @Override
   public PCollection<KV<K, OutputT>> expand(PCollection<KV<K, InputT>> input) {
+    if (input.isBounded() != PCollection.IsBounded.BOUNDED) {
+      throw new IllegalArgumentException(
+          "CombinePerKeyInShards is for bounded input, where each window fires once; combine unbounded input with"
+              + " Combine.perKey");
+    }
+    if (!(input.getCoder() instanceof KvCoder)) {
+      throw new IllegalArgumentException(
+          "CombinePerKeyInShards needs its input encoded with a KvCoder, got " + input.getCoder());
+    }
     if (input.getWindowingStrategy().needsMerge()) {
       throw new IllegalArgumentException(
           "CombinePerKeyInShards needs non-merging windows, got " + input.getWindowingStrategy().getWindowFn());
@@ -71,7 +80,8 @@ public final class CombinePerKeyInShards<K, InputT, AccumT, OutputT>
       outputCoder =
           combineFn.getDefaultOutputCoder(input.getPipeline().getCoderRegistry(), inputCoder.getValueCoder());
     } catch (CannotProvideCoderException e) {
-      throw new IllegalStateException("no coder for the output of " + combineFn.getClass().getName(), e);
+      throw new IllegalStateException("no coder for the output of " + combineFn.getClass().getName()
+          + "; override its getDefaultOutputCoder or register a coder for its output type", e);
     }
     return input
         .apply("AssignShards", ParDo.of(new AssignShard<>(keyCoder, shards)))

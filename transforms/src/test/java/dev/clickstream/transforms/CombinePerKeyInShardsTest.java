@@ -19,6 +19,7 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -137,6 +138,18 @@ class CombinePerKeyInShardsTest {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> CombinePerKeyInShards.of(Sum.ofLongs(), 0));
     assertThat(e.getMessage(), equalTo("shards must be at least 1, got 0"));
+  }
+
+  @Test
+  void unboundedInputIsRefused() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<KV<String, Long>> stream =
+        pipeline.apply(TestStream.create(KV_CODER).addElements(KV.of("a", 1L)).advanceWatermarkToInfinity());
+
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> stream.apply(CombinePerKeyInShards.of(Sum.ofLongs(), 2)));
+    assertThat(e.getMessage(), equalTo("CombinePerKeyInShards is for bounded input, where each window fires once;"
+        + " combine unbounded input with Combine.perKey"));
   }
 
   @Test
