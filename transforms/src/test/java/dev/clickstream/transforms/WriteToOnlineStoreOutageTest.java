@@ -337,7 +337,8 @@ class WriteToOnlineStoreOutageTest {
       PipelineResult.State state = result.waitUntilFinish(RUN_LIMIT);
       if (state != PipelineResult.State.DONE) {
         result.cancel();
-        throw new AssertionError("the pipeline did not finish within " + RUN_LIMIT + "; its state: " + state);
+        throw new AssertionError("the pipeline did not finish within " + RUN_LIMIT + " ("
+            + (state == null ? "still running" : state) + "); it was cancelled");
       }
       return result;
     } catch (RuntimeException e) {
