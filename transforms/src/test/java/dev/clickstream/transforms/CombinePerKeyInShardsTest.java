@@ -1,5 +1,12 @@
 package dev.clickstream.transforms;
 
+import static dev.clickstream.transforms.SumsInTwoWindows.BASE;
+import static dev.clickstream.transforms.SumsInTwoWindows.FIRST_WINDOW;
+import static dev.clickstream.transforms.SumsInTwoWindows.FIVE_MINUTES;
+import static dev.clickstream.transforms.SumsInTwoWindows.KV_CODER;
+import static dev.clickstream.transforms.SumsInTwoWindows.SECOND_WINDOW;
+import static dev.clickstream.transforms.SumsInTwoWindows.assertSumsPerKeyAndWindow;
+import static dev.clickstream.transforms.SumsInTwoWindows.values;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
@@ -26,7 +33,6 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Sum;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
-import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.Sessions;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
@@ -34,39 +40,22 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
-import org.joda.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Hashed-shard combining gives what Combine.perKey gives: per key, window, pane and timestamp. */
 @ExtendWith(TestPipelineExtension.class)
 class CombinePerKeyInShardsTest {
-  /** 2024-03-01T12:00:00Z: a 5-minute boundary. */
-  private static final Instant BASE = new Instant(1_709_294_400_000L);
-
-  private static final Duration FIVE_MINUTES = Duration.standardMinutes(5);
-  private static final IntervalWindow FIRST_WINDOW = new IntervalWindow(BASE, FIVE_MINUTES);
-  private static final IntervalWindow SECOND_WINDOW = new IntervalWindow(BASE.plus(FIVE_MINUTES), FIVE_MINUTES);
-
-  private static final KvCoder<String, Long> KV_CODER = KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of());
-
-  @Test
-  void oneShardCombinesEveryKeyOfAWindowTogether(TestPipeline pipeline) {
+  /** One shard combines every key of a window together; 64 shards are more than there are keys. */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 64})
+  void sumsEachKeyInEachWindowWhateverTheShards(int shards, TestPipeline pipeline) {
     PCollection<KV<String, Long>> sums =
-        windowedValues(pipeline).apply(CombinePerKeyInShards.of(Sum.ofLongs(), 1));
+        windowedValues(pipeline).apply(CombinePerKeyInShards.of(Sum.ofLongs(), shards));
 
-    PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 3L), KV.of("b", 10L));
-    PAssert.that(sums).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(KV.of("a", 100L), KV.of("b", 1000L));
-    pipeline.run().waitUntilFinish();
-  }
-
-  @Test
-  void moreShardsThanKeys(TestPipeline pipeline) {
-    PCollection<KV<String, Long>> sums =
-        windowedValues(pipeline).apply(CombinePerKeyInShards.of(Sum.ofLongs(), 64));
-
-    PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 3L), KV.of("b", 10L));
-    PAssert.that(sums).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(KV.of("a", 100L), KV.of("b", 1000L));
+    assertSumsPerKeyAndWindow(sums);
     pipeline.run().waitUntilFinish();
   }
 
@@ -180,22 +169,8 @@ class CombinePerKeyInShardsTest {
             + " not guaranteed to be deterministic.); give the keys a deterministic coder with setCoder"));
   }
 
-  /** a: 1 + 2 in the first window, 100 in the second; b: 10 in the first, 1000 in the second. */
   private static PCollection<KV<String, Long>> windowedValues(TestPipeline pipeline) {
-    return pipeline
-        .apply(
-            Create.timestamped(
-                    value("a", 1, Duration.ZERO),
-                    value("a", 2, Duration.standardMinutes(4)),
-                    value("b", 10, Duration.standardMinutes(1)),
-                    value("a", 100, FIVE_MINUTES),
-                    value("b", 1000, Duration.standardMinutes(9)))
-                .withCoder(KV_CODER))
-        .apply(Window.into(FixedWindows.of(FIVE_MINUTES)));
-  }
-
-  private static TimestampedValue<KV<String, Long>> value(String key, long value, Duration afterBase) {
-    return TimestampedValue.of(KV.of(key, value), BASE.plus(afterBase));
+    return values(pipeline).apply(Window.into(FixedWindows.of(FIVE_MINUTES)));
   }
 
   private static List<KV<String, Long>> asKvs(Map<String, Long> sums) {

@@ -1,5 +1,11 @@
 package dev.clickstream.transforms;
 
+import static dev.clickstream.transforms.SumsInTwoWindows.BASE;
+import static dev.clickstream.transforms.SumsInTwoWindows.FIRST_WINDOW;
+import static dev.clickstream.transforms.SumsInTwoWindows.FIVE_MINUTES;
+import static dev.clickstream.transforms.SumsInTwoWindows.KV_CODER;
+import static dev.clickstream.transforms.SumsInTwoWindows.value;
+import static dev.clickstream.transforms.SumsInTwoWindows.values;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,9 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.runners.TransformHierarchy;
 import org.apache.beam.sdk.testing.PAssert;
@@ -20,29 +23,17 @@ import org.apache.beam.sdk.transforms.Sum;
 import org.apache.beam.sdk.transforms.windowing.AfterPane;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
-import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.WindowingStrategy;
 import org.joda.time.Duration;
-import org.joda.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The generic aggregation: its settings, their checks, and its behaviour with a combine other than CTR. */
 @ExtendWith(TestPipelineExtension.class)
 class TumblingWindowAggregateTest {
-  /** 2024-03-01T12:00:00Z: a 5-minute boundary. */
-  private static final Instant BASE = new Instant(1_709_294_400_000L);
-
-  private static final Duration FIVE_MINUTES = Duration.standardMinutes(5);
   private static final Duration ALLOWED_LATENESS = Duration.standardMinutes(10);
-
-  private static final IntervalWindow FIRST_WINDOW = new IntervalWindow(BASE, FIVE_MINUTES);
-  private static final IntervalWindow SECOND_WINDOW = new IntervalWindow(BASE.plus(FIVE_MINUTES), FIVE_MINUTES);
-
-  private static final KvCoder<String, Long> KV_CODER = KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of());
 
   private static TumblingWindowAggregate<String, Long, Long> sum() {
     return TumblingWindowAggregate.of(Sum.ofLongs());
@@ -156,20 +147,7 @@ class TumblingWindowAggregateTest {
 
   private static void assertSumsPerKeyAndWindow(
       TestPipeline pipeline, TumblingWindowAggregate<String, Long, Long> aggregate) {
-    PCollection<KV<String, Long>> sums =
-        pipeline
-            .apply(
-                Create.timestamped(
-                        value("a", 1, Duration.ZERO),
-                        value("a", 2, Duration.standardMinutes(4)),
-                        value("b", 10, Duration.standardMinutes(1)),
-                        value("a", 100, FIVE_MINUTES),
-                        value("b", 1000, Duration.standardMinutes(9)))
-                    .withCoder(KV_CODER))
-            .apply(aggregate);
-
-    PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 3L), KV.of("b", 10L));
-    PAssert.that(sums).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(KV.of("a", 100L), KV.of("b", 1000L));
+    SumsInTwoWindows.assertSumsPerKeyAndWindow(values(pipeline).apply(aggregate));
     pipeline.run().waitUntilFinish();
   }
 
@@ -285,9 +263,5 @@ class TumblingWindowAggregateTest {
     PAssert.that(sums).inEarlyPane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 1L), KV.of("a", 3L));
     PAssert.that(sums).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("a", 3L));
     pipeline.run().waitUntilFinish();
-  }
-
-  private static TimestampedValue<KV<String, Long>> value(String key, long value, Duration afterBase) {
-    return TimestampedValue.of(KV.of(key, value), BASE.plus(afterBase));
   }
 }
