@@ -84,12 +84,23 @@ public interface ClickstreamOptions extends PipelineOptions {
   void setIdleTimeout(String value);
 
   @Description(
-      "JDBC URL of the online store: jdbc:h2:file:PATH (embedded), jdbc:postgresql://HOST:PORT/DB or jdbc:mariadb://HOST:PORT/DB (jdbc:mysql:// too)."
-          + " Tables are created when missing.")
+      "JDBC URL of the online store: jdbc:h2:file:PATH (embedded), jdbc:postgresql://HOST:PORT/DB or"
+          + " jdbc:mariadb://HOST:PORT/DB (jdbc:mysql:// too). Tables are created when missing. A password is best"
+          + " given in the environment variable CLICKSTREAM_STORE_PASSWORD; one in the URL is taken out of the"
+          + " job's options on embedded Flink and refused for a cluster, whose REST API serves the options.")
   @Default.String(DEFAULT_ONLINE_STORE)
   String getOnlineStore();
 
   void setOnlineStore(String value);
+
+  @Description(
+      "Embedded Flink: the address its REST API (web UI, job options, cancel) and BLOB server listen on."
+          + " 127.0.0.1 by default; 0.0.0.0 exposes them on every interface, without authentication: see"
+          + " docs/deploy-flink.md for what to protect first.")
+  @Default.String(EmbeddedFlink.LOOPBACK)
+  String getFlinkBindAddress();
+
+  void setFlinkBindAddress(String value);
 
   @Description("Directory of the offline store: Avro files under TABLE/date=YYYY-MM-DD/.")
   @Default.String("./data/offline")

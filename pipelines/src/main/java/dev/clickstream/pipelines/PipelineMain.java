@@ -23,6 +23,9 @@ public final class PipelineMain {
     FlinkPipelineOptions flink = pipeline.getOptions().as(FlinkPipelineOptions.class);
     if (submittedDetachedByFlinkCli()) {
       flink.setAttachedMode(false);
+    } else if (!(StreamExecutionEnvironment.getExecutionEnvironment() instanceof StreamContextEnvironment)) {
+      // Run on its own, not under Flink's CLI: the embedded cluster listens on --flinkBindAddress only.
+      EmbeddedFlink.bindTo(flink, pipeline.getOptions().as(ClickstreamOptions.class).getFlinkBindAddress());
     }
     PipelineResult result = pipeline.run();
     if (!flink.getAttachedMode()) {

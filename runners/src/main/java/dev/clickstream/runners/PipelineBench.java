@@ -9,6 +9,7 @@ import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.CtrPipeline;
 import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.DurationOption;
+import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.pipelines.ReadKafkaEvents;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
@@ -423,6 +424,7 @@ final class PipelineBench {
         PipelineOptionsFactory.fromArgs(setup.beamArgs().toArray(new String[0])).as(FlinkPipelineOptions.class);
     options.setRunner(FlinkRunner.class);
     options.setFlinkMaster("[local]");
+    EmbeddedFlink.bindTo(options, EmbeddedFlink.LOOPBACK);
     options.setParallelism(2);
     if (storeDirectory != null) {
       ClickstreamOptions stores = options.as(ClickstreamOptions.class);
@@ -627,7 +629,8 @@ final class PipelineBench {
   }
 
   private static StreamExecutionEnvironment nativeEnvironment() {
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, new Configuration());
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
+        2, Configuration.fromMap(EmbeddedFlink.settings(EmbeddedFlink.LOOPBACK)));
     env.setRuntimeMode(RuntimeExecutionMode.BATCH);
     return env;
   }

@@ -8,10 +8,14 @@ import dev.clickstream.pipelines.ClickCountsPipelineOptions;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.CtrPipeline;
 import dev.clickstream.pipelines.CtrPipelineOptions;
+import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.pipelines.EnrichedFeaturesPipeline;
 import dev.clickstream.pipelines.EnrichedPipelineOptions;
 import dev.clickstream.pipelines.RawEventsPipeline;
 import dev.clickstream.pipelines.SessionsPipeline;
+import dev.clickstream.store.ConnectionPools;
+import dev.clickstream.store.JdbcUrls;
+import dev.clickstream.store.StorePreflight;
 import dev.clickstream.transforms.ProcessingClock;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -190,8 +194,13 @@ final class RunCommand {
       from = options.getInput();
       deadLetters = ClickstreamOptions.deadLetterPath(options, spec.name);
     }
+    checkStore(spec.name, "--onlineStore", options.getOnlineStore());
+    String dimensions = dimensionsUrl(options);
+    if (dimensions != null) {
+      checkStore(spec.name, "--dimensions", dimensions);
+    }
     out.printf("Running the %s pipeline on %s: %s -> %s%n",
-        spec.name, options.getRunner().getSimpleName(), from, options.getOnlineStore());
+        spec.name, options.getRunner().getSimpleName(), from, JdbcUrls.redacted(options.getOnlineStore()));
     FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
     if (!flink.getAttachedMode() && namesACluster(flink.getFlinkMaster())) {
       return submitDetached(spec.name, options, out);
@@ -203,9 +212,80 @@ final class RunCommand {
             : () -> "";
     PipelineResult result = runWithHeartbeat(pipelineFor(spec.name, options), out, status);
     out.println("Done. Counters:");
-    printCounters(result, out);
+    Map<String, Long> counters = printCounters(result, out);
     out.printf("Dead letters: %s%n", deadLetters);
+    lateWarning(counters, kafka).ifPresent(out::println);
     return 0;
+  }
+
+  /** More than this share of the events read arriving too late to count is worth a warning at the end of a run. */
+  static final double LATE_WARNING_SHARE = 0.02;
+
+  /**
+   * A warning when more than {@link #LATE_WARNING_SHARE} of the events read were too late for some step, naming the
+   * options that would have kept them; empty otherwise. Every {@code .../events_too_late} counter is compared with
+   * the events read ({@code ParseEvents/events_parsed}, plus {@code EventTime/events_too_late}, which a Kafka read
+   * counts before parsing them).
+   */
+  static Optional<String> lateWarning(Map<String, Long> counters, boolean kafka) {
+    long readLate = counters.getOrDefault("EventTime/events_too_late", 0L);
+    long events = counters.getOrDefault("ParseEvents/events_parsed", 0L) + readLate;
+    if (events == 0) {
+      return Optional.empty();
+    }
+    List<String> steps = new ArrayList<>();
+    long worst = 0;
+    for (Map.Entry<String, Long> counter : counters.entrySet()) {
+      if (counter.getKey().endsWith("/events_too_late") && counter.getValue() > LATE_WARNING_SHARE * events) {
+        steps.add(String.format(Locale.ROOT, "%s %,d", counter.getKey(), counter.getValue()));
+        worst = Math.max(worst, counter.getValue());
+      }
+    }
+    if (steps.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(String.format(Locale.ROOT,
+        "WARNING: %.1f%% of the %,d events read came too late to count (%s); they are in the dead letters with"
+            + " reason late. If the input is this much out of order, run again with a larger %s--allowedLateness"
+            + " (how far behind the watermark an event may arrive, default 0).",
+        100.0 * worst / events, events, String.join(", ", steps),
+        kafka ? "--maxOutOfOrderness (how far behind a partition's latest event time events may arrive, default"
+            + " 30s) or " : ""));
+  }
+
+  /** The --dimensions JDBC URL of a pipeline that reads the dimension tables from a store, else null. */
+  private static String dimensionsUrl(ClickstreamOptions options) {
+    if (!(options instanceof EnrichedPipelineOptions)) {
+      return null;
+    }
+    String dimensions = ((EnrichedPipelineOptions) options).getDimensions();
+    return dimensions != null && dimensions.startsWith("jdbc:") ? dimensions : null;
+  }
+
+  /** Fails in seconds, with what to fix, when {@code jdbcUrl} names a store that cannot be used. */
+  private static void checkStore(String pipeline, String option, String jdbcUrl) {
+    String problem = StorePreflight.problem(jdbcUrl);
+    if (problem != null) {
+      throw new UsageException("run " + pipeline + ": " + option + "=" + JdbcUrls.redacted(jdbcUrl) + " " + problem);
+    }
+  }
+
+  /**
+   * {@code jdbcUrl} as it may stand in the job's options, which Flink serves to anyone who can reach its REST API:
+   * an embedded run keeps the password in this JVM ({@link ConnectionPools#passwordKeptInJvm}), and a run on a
+   * cluster must get it from the TaskManagers' environment instead.
+   */
+  private static String withoutPassword(String pipeline, String option, String jdbcUrl, boolean cluster) {
+    if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:") || JdbcUrls.password(jdbcUrl).isEmpty()) {
+      return jdbcUrl;
+    }
+    if (cluster) {
+      throw new UsageException("run " + pipeline + ": " + option + " carries a password, which the cluster would"
+          + " serve to anyone who can read the job's options through its REST API. Take it out of the URL and set "
+          + ConnectionPools.PASSWORD_VARIABLE + " in the environment of the cluster's TaskManagers instead"
+          + " (./clickstream cluster start passes its own environment on)");
+    }
+    return ConnectionPools.passwordKeptInJvm(jdbcUrl);
   }
 
   /** Beam options for {@code pipeline}, embedded Flink unless --runner says otherwise. */
@@ -241,8 +321,20 @@ final class RunCommand {
       throw new UsageException(
           "run " + pipeline + ": " + e.getMessage() + " (see ./clickstream run " + pipeline + " --help)");
     }
-    if (submitsToCluster(beamArgs)) {
+    boolean cluster = submitsToCluster(beamArgs);
+    if (cluster) {
       absolutePaths(options, pipeline);
+    } else {
+      try {
+        EmbeddedFlink.bindTo(options.as(FlinkPipelineOptions.class), options.getFlinkBindAddress());
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("run " + pipeline + ": " + e.getMessage());
+      }
+    }
+    options.setOnlineStore(withoutPassword(pipeline, "--onlineStore", options.getOnlineStore(), cluster));
+    if (options instanceof EnrichedPipelineOptions) {
+      EnrichedPipelineOptions enriched = (EnrichedPipelineOptions) options;
+      enriched.setDimensions(withoutPassword(pipeline, "--dimensions", enriched.getDimensions(), cluster));
     }
     return options;
   }
@@ -436,8 +528,10 @@ final class RunCommand {
   /**
    * Every counter of ours, summed over the steps that report it, sorted by name; then every distribution of ours
    * (such as a feature's {@code row_micros}), merged over steps: how many, mean, min and max.
+   *
+   * @return the counters printed, by name
    */
-  static void printCounters(PipelineResult result, PrintStream out) {
+  static Map<String, Long> printCounters(PipelineResult result, PrintStream out) {
     MetricQueryResults metrics = result.metrics().queryMetrics(MetricsFilter.builder().build());
     Map<String, Long> totals = new TreeMap<>();
     for (MetricResult<Long> counter : metrics.getCounters()) {
@@ -461,6 +555,7 @@ final class RunCommand {
     }
     distributions.forEach((name, d) -> out.printf(Locale.ROOT, "  %-48s n=%,d mean=%.1f min=%,d max=%,d%n",
         name, d.getCount(), d.getMean(), d.getMin(), d.getMax()));
+    return totals;
   }
 
   private static boolean isOurs(String namespace) {

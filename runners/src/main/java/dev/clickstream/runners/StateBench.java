@@ -271,6 +271,8 @@ final class StateBench {
             "state.backend.incremental: false",
             "execution.checkpointing.snapshot-compression: false",
             "rest.bind-address: 127.0.0.1",
+            "jobmanager.bind-host: 127.0.0.1",
+            "taskmanager.bind-host: 127.0.0.1",
             "rest.address: 127.0.0.1",
             "rest.bind-port: " + restPort,
             ""),

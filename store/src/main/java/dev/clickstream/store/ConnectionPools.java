@@ -33,6 +33,15 @@ public final class ConnectionPools {
       List.of("permitMysqlScheme", "useAffectedRows=true", "useBulkStmts=false", "useBulkStmtsForInserts=false");
   private static final Map<String, HikariDataSource> POOLS = new ConcurrentHashMap<>();
 
+  /**
+   * The online store's password for URLs that carry none, on every JVM that connects (the TaskManagers of a cluster
+   * too): for PostgreSQL and MariaDB URLs, never for H2's.
+   */
+  public static final String PASSWORD_VARIABLE = "CLICKSTREAM_STORE_PASSWORD";
+
+  /** Passwords taken out of URLs by {@link #passwordKeptInJvm}, by the URL without them. */
+  private static final Map<String, String> PASSWORDS = new ConcurrentHashMap<>();
+
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(ConnectionPools::closeAll, "close-connection-pools"));
   }
@@ -43,6 +52,33 @@ public final class ConnectionPools {
   public static HikariDataSource get(String jdbcUrl) {
     Dialect.fromJdbcUrl(jdbcUrl); // fails early, with the supported forms, on a URL we cannot serve
     return POOLS.computeIfAbsent(jdbcUrl, ConnectionPools::open);
+  }
+
+  /**
+   * {@code jdbcUrl} without its password, which this JVM keeps and hands to the driver whenever a pool for the
+   * returned URL opens. For URLs that travel where others can read them: a Flink job's options are served by its
+   * REST API, and an embedded job's workers run in this JVM.
+   */
+  public static String passwordKeptInJvm(String jdbcUrl) {
+    return JdbcUrls.password(jdbcUrl)
+        .map(password -> {
+          String withoutPassword = JdbcUrls.withoutPassword(jdbcUrl);
+          PASSWORDS.put(withoutPassword, password);
+          return withoutPassword;
+        })
+        .orElse(jdbcUrl);
+  }
+
+  /** The password a pool for {@code jdbcUrl} gives the driver beside the URL: none when the URL carries one. */
+  static String passwordFor(String jdbcUrl, Map<String, String> environment) {
+    if (JdbcUrls.password(jdbcUrl).isPresent()) {
+      return null;
+    }
+    String kept = PASSWORDS.get(jdbcUrl);
+    if (kept != null) {
+      return kept;
+    }
+    return Dialect.fromJdbcUrl(jdbcUrl) == Dialect.H2 ? null : environment.get(PASSWORD_VARIABLE);
   }
 
   /** Closes every pool (tests, and shutdown). */
@@ -80,6 +116,10 @@ public final class ConnectionPools {
     createH2Directory(jdbcUrl);
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(driverUrl(jdbcUrl));
+    String password = passwordFor(jdbcUrl, System.getenv());
+    if (password != null) {
+      config.setPassword(password);
+    }
     Dialect dialect = Dialect.fromJdbcUrl(jdbcUrl);
     // DriverManager hands a driver only to the class loader that registered it. On a Flink cluster each job (and
     // each restart of it) has its own class loader, so the second one got "No suitable driver": register the
@@ -98,7 +138,7 @@ public final class ConnectionPools {
     return new HikariDataSource(config);
   }
 
-  private static void registerDriver(Dialect dialect) {
+  static void registerDriver(Dialect dialect) {
     try {
       Class.forName(driverClass(dialect), true, ConnectionPools.class.getClassLoader());
     } catch (ClassNotFoundException e) {
@@ -120,7 +160,7 @@ public final class ConnectionPools {
   }
 
   /** H2 creates the database file but not its directory (the default store lives under ./data). */
-  private static void createH2Directory(String jdbcUrl) {
+  static void createH2Directory(String jdbcUrl) {
     if (jdbcUrl.startsWith("jdbc:h2:mem:") || jdbcUrl.startsWith("jdbc:h2:tcp:")) {
       return;
     }

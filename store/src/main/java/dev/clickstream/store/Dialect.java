@@ -120,8 +120,8 @@ public enum Dialect {
       return MARIADB;
     }
     throw new IllegalArgumentException(
-        "unsupported online store URL '" + jdbcUrl + "': use jdbc:h2:file:PATH (embedded, the default),"
-            + " jdbc:postgresql://HOST:PORT/DATABASE or jdbc:mariadb://HOST:PORT/DATABASE (jdbc:mysql:// works too)");
+        "unsupported online store URL '" + JdbcUrls.redacted(jdbcUrl) + "': use jdbc:h2:file:PATH (embedded, the"
+            + " default), jdbc:postgresql://HOST:PORT/DATABASE or jdbc:mariadb://HOST:PORT/DATABASE (jdbc:mysql:// works too)");
   }
 
   /** The bytes a table and its indexes take on disk; bind the table name. H2 counts whole pages. */

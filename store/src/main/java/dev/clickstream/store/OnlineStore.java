@@ -392,9 +392,9 @@ public final class OnlineStore {
     }
   }
 
-  /** The URL with any password removed, for messages. */
+  /** The URL with every credential hidden ({@link JdbcUrls#redacted}), for messages. */
   public String redactedUrl() {
-    return jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***");
+    return JdbcUrls.redacted(jdbcUrl);
   }
 
   private static boolean tableExists(Connection connection, FeatureTable table) {

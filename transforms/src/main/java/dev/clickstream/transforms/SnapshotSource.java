@@ -13,6 +13,7 @@ import dev.clickstream.features.Dimension.Attribute;
 import dev.clickstream.features.DimensionSnapshot;
 import dev.clickstream.store.Dialect;
 import dev.clickstream.store.DimensionTables;
+import dev.clickstream.store.JdbcUrls;
 import dev.clickstream.store.OnlineStore;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -109,7 +110,7 @@ public interface SnapshotSource extends Serializable {
     @Override
     public String toString() {
       // Not OnlineStore.redactedUrl(): describing the source must not open a connection pool.
-      return "jdbc(" + jdbcUrl.replaceAll("(?i)(password=)[^&;]*", "$1***") + ", " + dimension.name() + ")";
+      return "jdbc(" + JdbcUrls.redacted(jdbcUrl) + ", " + dimension.name() + ")";
     }
   }
 
