@@ -32,6 +32,14 @@ public final class ConnectionPools {
   static final List<String> MARIADB_OPTIONS =
       List.of("permitMysqlScheme", "useAffectedRows=true", "useBulkStmts=false", "useBulkStmtsForInserts=false");
   private static final Map<String, HikariDataSource> POOLS = new ConcurrentHashMap<>();
+  /**
+   * How long a server request waits for a connection: well under a second, so that a store that is down costs a
+   * request a quick 503 rather than the pipelines' {@value #CONNECTION_TIMEOUT_MS} ms (Hikari's floor is 250 ms).
+   */
+  public static final long SERVING_CONNECTION_TIMEOUT_MS = 500;
+  /** How long a check that a serving connection is alive may take; at most the connection timeout. */
+  private static final long SERVING_VALIDATION_TIMEOUT_MS = 250;
+  private static final Map<String, HikariDataSource> SERVING_POOLS = new ConcurrentHashMap<>();
 
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(ConnectionPools::closeAll, "close-connection-pools"));
@@ -45,10 +53,22 @@ public final class ConnectionPools {
     return POOLS.computeIfAbsent(jdbcUrl, ConnectionPools::open);
   }
 
+  /**
+   * The pool of the feature server for {@code jdbcUrl}, created on first use: like {@link #get}'s, but a request
+   * waits at most {@value #SERVING_CONNECTION_TIMEOUT_MS} ms for a connection. A pool of its own, so that a
+   * pipeline in the same JVM keeps its long wait.
+   */
+  public static HikariDataSource forServing(String jdbcUrl) {
+    Dialect.fromJdbcUrl(jdbcUrl); // fails early, with the supported forms, on a URL we cannot serve
+    return SERVING_POOLS.computeIfAbsent(jdbcUrl, ConnectionPools::openForServing);
+  }
+
   /** Closes every pool (tests, and shutdown). */
   public static void closeAll() {
     POOLS.values().forEach(HikariDataSource::close);
     POOLS.clear();
+    SERVING_POOLS.values().forEach(HikariDataSource::close);
+    SERVING_POOLS.clear();
   }
 
   /**
@@ -94,6 +114,27 @@ public final class ConnectionPools {
     config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
     config.setPoolName("online-store-" + POOLS.size());
     // Let the pool start even when the database is down: callers get a clear error, and recover when it is back.
+    config.setInitializationFailTimeout(-1);
+    return new HikariDataSource(config);
+  }
+
+  // TODO(merge): build this and open()'s configuration in one place, so that driver options (timeouts) set for the
+  // pipelines' pool apply here too; kept apart only while open() is being changed on another branch.
+  private static HikariDataSource openForServing(String jdbcUrl) {
+    createH2Directory(jdbcUrl);
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(driverUrl(jdbcUrl));
+    Dialect dialect = Dialect.fromJdbcUrl(jdbcUrl);
+    registerDriver(dialect);
+    if (dialect == Dialect.MARIADB) {
+      config.setDriverClassName(driverClass(dialect));
+    }
+    config.setMaximumPoolSize(MAX_POOL_SIZE);
+    config.setMinimumIdle(1);
+    config.setConnectionTimeout(SERVING_CONNECTION_TIMEOUT_MS);
+    config.setValidationTimeout(SERVING_VALIDATION_TIMEOUT_MS);
+    config.setPoolName("online-store-serving-" + SERVING_POOLS.size());
+    // The server starts while the database is down, answers 503, and recovers when it is back.
     config.setInitializationFailTimeout(-1);
     return new HikariDataSource(config);
   }
