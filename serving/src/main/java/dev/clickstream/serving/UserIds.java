@@ -42,7 +42,7 @@ final class UserIds {
   static final String EXPECTED = "expected " + BODY;
   /** What an id may be, after what was wrong with one. */
   static final String RULE =
-      "user ids are 1 to " + EntityIds.MAX_LENGTH + " characters, not all white space, without control characters,"
+      "ids are 1 to " + EntityIds.MAX_LENGTH + " characters, not all white space, without control characters,"
           + " lone surrogates or U+FFFD";
 
   private final ObjectMapper mapper;

@@ -890,7 +890,7 @@ class FeatureServerTest {
 
   /** What an id may be, as 400s say after what was wrong. */
   private static final String ID_RULE =
-      "user ids are 1 to 256 characters, not all white space, without control characters, lone surrogates or U+FFFD";
+      "ids are 1 to 256 characters, not all white space, without control characters, lone surrogates or U+FFFD";
 
   private static final List<String> KNOWN_VIEWS =
       List.of("ctr_5min", "click_counts", "click_counts_sliding", "ctr_by_segment_5min", "ctr_by_category_5min",
