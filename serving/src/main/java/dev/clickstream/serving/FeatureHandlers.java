@@ -6,6 +6,7 @@ import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.serving.FeatureView.Precomputed;
 import dev.clickstream.store.FeatureTable;
 import io.javalin.http.Context;
+import io.javalin.http.Header;
 import io.javalin.http.HttpStatus;
 import io.javalin.http.NotFoundResponse;
 import java.io.IOException;
@@ -91,6 +92,9 @@ final class FeatureHandlers {
     if (outage != null) {
       body.put("reason", outage.reason());
       body.put("since", outage.sinceMillis());
+    }
+    if (outage != null) {
+      ctx.header(Header.RETRY_AFTER, Long.toString(StoreBreaker.RETRY_AFTER.toSeconds()));
     }
     ctx.status(outage == null ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
   }

@@ -3,12 +3,12 @@ package dev.clickstream.serving;
 import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.store.ConnectionPools;
-import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreUnavailableException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * costs one request per {@link #RETRY_AFTER} at most one pool wait ({@value
  * ConnectionPools#SERVING_CONNECTION_TIMEOUT_MS} ms), and the others nothing; the server recovers on its own.
  *
- * <p>A read of a table that does not exist reached the store: it closes the breaker like a success.
+ * <p>A read that failed for itself alone (a table that does not exist, or no right to read it) reached the
+ * store: it closes the breaker like a success ({@link #isOutage}).
  */
 final class StoreBreaker {
   private static final Logger LOG = LoggerFactory.getLogger(StoreBreaker.class);
@@ -42,6 +43,9 @@ final class StoreBreaker {
       super("online store down since " + outage.sinceMillis() + ": " + outage.reason(), null, false, false);
     }
   }
+
+  /** SQLState classes of a store that cannot be used: connection, login, database name, resources, shutdown. */
+  private static final Set<String> OUTAGE_STATE_CLASSES = Set.of("08", "28", "3D", "53", "57");
 
   private final Clock clock;
   private final AtomicReference<Outage> outage = new AtomicReference<>();
@@ -66,13 +70,31 @@ final class StoreBreaker {
       closeIfOpen();
       return result;
     } catch (StoreUnavailableException e) {
-      if (OnlineStore.isMissingTable(e)) {
-        closeIfOpen();
-      } else {
+      if (isOutage(e)) {
         open(e);
+      } else {
+        closeIfOpen(); // the database answered, if only with an error about this read
       }
       throw e;
     }
+  }
+
+  /**
+   * Whether {@code failure} says the store cannot be used at all: no connection in time, a connection that failed
+   * or broke, a refused login, a database that is missing, out of resources or shutting down. A failure of one
+   * statement (a missing table, missing rights on one) is not: other reads still work.
+   */
+  static boolean isOutage(Throwable failure) {
+    String state = null;
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SQLTransientConnectionException) {
+        return true;
+      }
+      if (state == null && cause instanceof SQLException sql) {
+        state = sql.getSQLState();
+      }
+    }
+    return state == null || OUTAGE_STATE_CLASSES.contains(state.substring(0, Math.min(2, state.length())));
   }
 
   /** Null when the store answered the last read; the outage otherwise. */
@@ -133,8 +155,6 @@ final class StoreBreaker {
         return "the database is out of resources, such as connections";
       case "57":
         return "the database is shutting down or starting, or cancelled the statement";
-      case "42":
-        return "the database refused the read: check the user's SELECT rights";
       default:
         return "the database failed the read";
     }

@@ -108,6 +108,28 @@ class FeatureServerOutageTest {
     assertThat(get("/features/ctr_5min/u7").raw, is(U7));
   }
 
+  /** A URL that names a database that does not exist: /health says so, without the URL or its password. */
+  @Test
+  void healthSaysWhyTheStoreIsDownWithoutTheUrl() throws Exception {
+    String url = "jdbc:postgresql://127.0.0.1:5432/no_such_database_4711?user=postgres&password=" + PASSWORD;
+    app = FeatureServer.start(OnlineStore.forServing(url), "127.0.0.1", 0);
+
+    Timed health = timed("/health");
+    Reply read = get("/features/ctr_5min/u7");
+
+    assertThat(health.reply.status, is(503));
+    assertThat(health.took, is(lessThan(ONE_SECOND)));
+    assertThat(health.reply.body.get("reason").asText(),
+        is("timed out waiting for a connection: the database does not exist: check the database name in the URL"
+            + " (SQLState 3D000)"));
+    assertThat(health.reply.retryAfter, is("1"));
+    assertThat(read.raw, is(UNAVAILABLE));
+    assertThat(read.retryAfter, is("1"));
+    for (String secret : List.of(PASSWORD, "no_such_database", "postgres", "5432")) {
+      assertThat(health.reply.raw, not(containsString(secret)));
+    }
+  }
+
   private Timed timed(String path) throws Exception {
     long start = System.nanoTime();
     Reply reply = get(path);
@@ -125,14 +147,15 @@ class FeatureServerOutageTest {
   private Reply send(HttpRequest.Builder request) throws Exception {
     HttpResponse<String> response =
         HTTP.send(request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString(UTF_8));
-    return new Reply(response.statusCode(), response.body(), JSON.readTree(response.body()));
+    return new Reply(response.statusCode(), response.body(), JSON.readTree(response.body()),
+        response.headers().firstValue("Retry-After").orElse(null));
   }
 
   private URI uri(String path) {
     return URI.create("http://127.0.0.1:" + app.port() + path);
   }
 
-  private record Reply(int status, String raw, JsonNode body) {}
+  private record Reply(int status, String raw, JsonNode body, String retryAfter) {}
 
   private record Timed(Reply reply, Duration took) {}
 }
