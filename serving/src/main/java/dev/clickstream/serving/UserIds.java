@@ -76,8 +76,7 @@ final class UserIds {
     } catch (BodyTooLarge e) {
       throw tooLarge();
     } catch (IOException e) {
-      throw new BadRequestResponse("cannot read the request body (" + e.getClass().getSimpleName()
-          + "): it ended early or the client went away");
+      throw new BadRequestResponse("cannot read the request body: it ended early or the client went away");
     }
   }
 

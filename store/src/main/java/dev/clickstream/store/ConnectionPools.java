@@ -118,8 +118,8 @@ public final class ConnectionPools {
     return new HikariDataSource(config);
   }
 
-  // TODO(merge): build this and open()'s configuration in one place, so that driver options (timeouts) set for the
-  // pipelines' pool apply here too; kept apart only while open() is being changed on another branch.
+  // open()'s configuration but for the wait and the name. Kept apart only while open() changes on another branch:
+  // when the two meet, build both from one configuration, so that driver options (timeouts) apply here too.
   private static HikariDataSource openForServing(String jdbcUrl) {
     createH2Directory(jdbcUrl);
     HikariConfig config = new HikariConfig();
