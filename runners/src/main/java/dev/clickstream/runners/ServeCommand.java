@@ -42,7 +42,7 @@ final class ServeCommand {
     Flags flags = Flags.parse("serve", args, FLAGS);
     String host = flags.string("host", "127.0.0.1");
     int port = (int) flags.longValue("port", 8080, 0, 65_535);
-    OnlineStore store = onlineStore(flags.string("onlineStore", ClickstreamOptions.DEFAULT_ONLINE_STORE));
+    OnlineStore store = servingStore(flags.string("onlineStore", ClickstreamOptions.DEFAULT_ONLINE_STORE));
     Javalin server = start(store, host, port);
     out.printf("Serving features from %s on http://%s:%d/ (Ctrl-C stops)%n", store.redactedUrl(), host, server.port());
     out.printf("Try: curl http://%s:%d/features/ctr_5min/u0%n", host, server.port());
@@ -58,6 +58,18 @@ final class ServeCommand {
   static OnlineStore onlineStore(String url) {
     try {
       return OnlineStore.forUrl(url);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  /**
+   * The store the server reads: a read waits at most 500 ms for a connection, so that a store that is down is a quick
+   * 503 ({@link OnlineStore#forServing}).
+   */
+  static OnlineStore servingStore(String url) {
+    try {
+      return OnlineStore.forServing(url);
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }

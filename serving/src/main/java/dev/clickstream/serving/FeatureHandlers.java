@@ -6,8 +6,12 @@ import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.serving.FeatureView.Precomputed;
 import dev.clickstream.store.FeatureTable;
 import io.javalin.http.Context;
+import io.javalin.http.Header;
 import io.javalin.http.HttpStatus;
 import io.javalin.http.NotFoundResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,12 +64,12 @@ final class FeatureHandlers {
     FeatureView view = featureView(ctx);
     if (view instanceof Computed computed) {
       long asOf = asOf(ctx);
-      List<String> ids = userIds.parse(ctx.body());
+      List<String> ids = ids(ctx);
       ctx.json(results(view, lookup.computedMany(computed, ids, asOf)));
       return;
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
-    List<String> ids = userIds.parse(ctx.body());
+    List<String> ids = ids(ctx);
     ctx.json(results(view, lookup.many(((Precomputed) view).table(), ids)));
   }
 
@@ -76,13 +80,32 @@ final class FeatureHandlers {
     ctx.json(body);
   }
 
-  /** {@code GET /health}: up when the online store answers, 503 when it does not. */
+  /**
+   * {@code GET /health}: up when the online store answers; 503 when it does not, with the reason (never a
+   * credential) and since when (epoch ms).
+   */
   void health(Context ctx) {
-    boolean up = lookup.storeReachable();
+    StoreBreaker.Outage outage = lookup.storeOutage();
     Map<String, Object> body = new LinkedHashMap<>();
-    body.put("status", up ? "up" : "down");
-    body.put("online_store", up ? "up" : "unreachable");
-    ctx.status(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
+    body.put("status", outage == null ? "up" : "down");
+    body.put("online_store", outage == null ? "up" : "unreachable");
+    if (outage != null) {
+      body.put("reason", outage.reason());
+      body.put("since", outage.sinceMillis());
+    }
+    if (outage != null) {
+      ctx.header(Header.RETRY_AFTER, Long.toString(StoreBreaker.RETRY_AFTER.toSeconds()));
+    }
+    ctx.status(outage == null ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
+  }
+
+  /** The ids of a batch request, read from its body as it streams in ({@link UserIds#parse}). */
+  private List<String> ids(Context ctx) {
+    try (InputStream body = ctx.req().getInputStream()) {
+      return userIds.parse(body, ctx.req().getContentLengthLong());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the request body", e);
+    }
   }
 
   private static Map<String, Object> results(FeatureView view, List<Map<String, Object>> entries) {

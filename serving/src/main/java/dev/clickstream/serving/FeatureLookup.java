@@ -11,12 +11,15 @@ import dev.clickstream.store.FeatureTable.Column;
 import dev.clickstream.store.FeatureTable.Role;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
+import dev.clickstream.store.StoreUnavailableException;
 import dev.clickstream.store.WindowedFeatureReads;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 /**
  * The server's only access to the online store: reads rows and turns them into response entries.
@@ -32,29 +35,47 @@ import java.util.Optional;
  * {@code as_of}, the time its features are as of. Its {@code event_time} is the entity's latest matching event at
  * or before {@code as_of} within the longest window, null when there is none; a pre-computed row's is the latest
  * event it has seen, and its features are as of that time.
+ *
+ * <p>It only reads, so the server's database user needs no DDL rights. The tables are the pipelines' to create: a
+ * view whose table does not exist yet fails with {@link MissingTable} (a 503 that says what creates it), except
+ * {@link #driftStatus()}, where a missing table means no monitor was evaluated yet. Every read goes through the
+ * {@link StoreBreaker}, so a store that is down fails reads at once.
  */
 final class FeatureLookup {
   static final String FOUND = "ok";
   static final String NOT_FOUND = "not_found";
 
+  /** A view's table does not exist yet: no pipeline that writes it has run on this store. */
+  static final class MissingTable extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    MissingTable(String view, List<FeatureTable> tables) {
+      super("feature view " + view + " has no data yet: "
+          + (tables.size() == 1 ? "table " : "tables ")
+          + tables.stream().map(FeatureTable::name).collect(Collectors.joining(" and "))
+          + (tables.size() == 1 ? " does" : " do") + " not exist in the online store. The pipeline that computes it"
+          + " creates it on its first run (./clickstream run --help lists them); then retry", null, false, false);
+    }
+  }
+
   private final OnlineStore store;
   private final WindowedFeatureReads reads;
+  private final StoreBreaker breaker;
 
-  FeatureLookup(OnlineStore store) {
+  FeatureLookup(OnlineStore store, StoreBreaker breaker) {
     this.store = requireNonNull(store, "store");
     this.reads = WindowedFeatureReads.forStore(store);
+    this.breaker = requireNonNull(breaker, "breaker");
   }
 
   /** The entry for {@code id}, or empty when the store has no row for it. */
   Optional<Map<String, Object>> one(FeatureTable table, String id) {
-    ensureTable(table);
-    return store.read(table, id).map(row -> found(table, row));
+    return read(table.name(), List.of(table), () -> store.read(table, id)).map(row -> found(table, row));
   }
 
   /** One entry per requested id, in request order: duplicates repeat, missing ids are "not_found" entries. */
   List<Map<String, Object>> many(FeatureTable table, List<String> ids) {
-    ensureTable(table);
-    Map<String, Map<String, Object>> rows = store.readAll(table, ids);
+    Map<String, Map<String, Object>> rows = read(table.name(), List.of(table), () -> store.readAll(table, ids));
     List<Map<String, Object>> entries = new ArrayList<>(ids.size());
     for (String id : ids) {
       Map<String, Object> row = rows.get(id);
@@ -68,8 +89,9 @@ final class FeatureLookup {
     WindowedAggregation feature = view.feature();
     WindowedFeatureReads.Answer answer =
         view.pattern() == FeatureView.Pattern.ON_DEMAND
-            ? reads.onDemand(feature, id, asOf)
-            : reads.tiled(feature, id, asOf);
+            ? read(view.name(), List.of(feature.rawEventsTable()), () -> reads.onDemand(feature, id, asOf))
+            : read(view.name(), List.of(feature.tilesTable(), feature.rawEventsTable()),
+                () -> reads.tiled(feature, id, asOf));
     Map<String, Object> entry = new LinkedHashMap<>();
     entry.put("feature_view", view.name());
     entry.put("entity", entity(feature.entityField(), id));
@@ -96,10 +118,14 @@ final class FeatureLookup {
    */
   List<Map<String, Object>> driftStatus() {
     FeatureTable table = FeatureTables.FEATURE_DRIFT;
-    ensureTable(table);
     List<String> names = new ArrayList<>();
     FeatureDefinitions.driftMonitors().forEach(monitor -> names.add(monitor.name()));
-    Map<String, Map<String, Object>> rows = store.readAll(table, names);
+    Map<String, Map<String, Object>> rows;
+    try {
+      rows = read(table.name(), List.of(table), () -> store.readAll(table, names));
+    } catch (MissingTable e) {
+      rows = Map.of(); // no monitor has run yet
+    }
     List<Map<String, Object>> monitors = new ArrayList<>();
     for (String name : names) {
       Map<String, Object> row = rows.get(name);
@@ -119,16 +145,39 @@ final class FeatureLookup {
     return monitors;
   }
 
-  boolean storeReachable() {
-    return store.isReachable();
+  /**
+   * Null when the store answers; otherwise why not. Asks the store, unless the breaker is open and not yet due to
+   * try again: then the reason it opened with.
+   */
+  StoreBreaker.Outage storeOutage() {
+    try {
+      breaker.call(() -> {
+        store.checkReachable();
+        return null;
+      });
+    } catch (StoreBreaker.StoreDown | StoreUnavailableException e) {
+      // The breaker holds the outage.
+    }
+    return breaker.outage();
   }
 
   /**
-   * A server may start before any pipeline has written: an empty store then answers "not found" rather than
-   * failing on a missing table. Cheap after the first call per table.
+   * {@code read} of view {@code view}, which reads {@code tables}, through the breaker; a {@link MissingTable}
+   * naming the missing ones when one does not exist.
    */
-  private void ensureTable(FeatureTable table) {
-    store.ensureTable(table);
+  private <T> T read(String view, List<FeatureTable> tables, Supplier<T> read) {
+    try {
+      return breaker.call(read);
+    } catch (StoreUnavailableException e) {
+      if (!OnlineStore.isMissingTable(e)) {
+        throw e;
+      }
+      List<FeatureTable> missing =
+          tables.size() == 1
+              ? tables
+              : tables.stream().filter(table -> !breaker.call(() -> store.hasTable(table))).toList();
+      throw new MissingTable(view, missing.isEmpty() ? tables : missing);
+    }
   }
 
   private static Map<String, Object> found(FeatureTable table, Map<String, Object> row) {

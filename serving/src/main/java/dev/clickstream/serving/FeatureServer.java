@@ -8,6 +8,7 @@ import dev.clickstream.store.StoreUnavailableException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
+import io.javalin.http.Header;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
@@ -51,14 +52,24 @@ import org.slf4j.LoggerFactory;
  *       pre-computed view, one read per distinct id for an on-demand or tiled view, all as of the same time.
  *   <li>{@code GET /drift}: each monitored feature's latest drift status (also {@code
  *       /features/feature_drift/{feature}}).
- *   <li>{@code GET /health}: 200 when the online store answers, 503 when it does not.
+ *   <li>{@code GET /health}: 200 when the online store answers; 503 when it does not, with the reason and since
+ *       when.
  *   <li>{@code GET /}: the endpoints and feature views.
  * </ul>
  *
  * <p>A view name only selects a view derived from the registries, and ids and times reach SQL only as bound values,
- * so no request text is ever SQL. Every error is JSON {@code {"status": N, "error": "..."}}: 400 for bad input
- * (including a malformed {@code as_of}), 404 for an unknown view, entity or route, 503 when the store is
- * unavailable, 500 otherwise; never a stack trace or SQL.
+ * so no request text is ever SQL. Ids follow the pipelines' rule ({@link dev.clickstream.features.EntityIds}): 1 to
+ * 256 characters, no control characters, lone surrogates or U+FFFD. A batch body is read as it streams in, up to 1 MB
+ * and 1000 ids ({@link UserIds}). Every error is JSON {@code {"status": N, "error": "..."}}: 400 for bad input
+ * (including a malformed {@code as_of}), 404 for an unknown view, entity or route, 413 for a body over 1 MB, 503
+ * when the store is unavailable or a view's table does not exist yet, 500 otherwise; never a stack trace, SQL or a
+ * credential.
+ *
+ * <p>The server only reads: it creates no table, so its database user needs only SELECT rights. The pipelines
+ * create the tables; until one has, its views answer 503 saying so. Give it a store from {@link
+ * OnlineStore#forServing}, whose reads wait at most 500 ms for a connection: with the {@link StoreBreaker}, a store
+ * that is down is a 503 within a second (at once while it is known to be down), and the server recovers by itself
+ * when the store is back.
  */
 public final class FeatureServer {
   private static final Logger LOG = LoggerFactory.getLogger(FeatureServer.class);
@@ -81,19 +92,23 @@ public final class FeatureServer {
     requireNonNull(store, "store");
     requireNonNull(clock, "clock");
     ObjectMapper mapper = new ObjectMapper();
-    FeatureHandlers handlers = new FeatureHandlers(new FeatureLookup(store), new UserIds(mapper), clock);
+    FeatureHandlers handlers =
+        new FeatureHandlers(new FeatureLookup(store, new StoreBreaker(clock)), new UserIds(mapper), clock);
     List<Route> routes = routes(handlers);
     return Javalin.create(
         config -> {
           config.showJavalinBanner = false;
           config.jsonMapper(new JavalinJackson(mapper, false));
           config.http.prefer405over404 = true;
+          config.http.maxRequestSize = UserIds.MAX_BODY_BYTES; // batch bodies are also capped while they stream in
           config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler(mapper)));
           config.router.mount(
               router -> {
                 routes.forEach(route -> router.addHttpHandler(route.method(), route.path(), route.handler()));
                 router.exception(HttpResponseException.class, FeatureServer::httpError);
                 router.exception(StoreUnavailableException.class, FeatureServer::storeUnavailable);
+                router.exception(StoreBreaker.StoreDown.class, FeatureServer::storeDown);
+                router.exception(FeatureLookup.MissingTable.class, FeatureServer::missingTable);
                 router.exception(Exception.class, FeatureServer::unexpected);
               });
         });
@@ -119,7 +134,8 @@ public final class FeatureServer {
         "each monitored feature's latest drift evaluation: PSI and KS of its latest window against the windows"
             + " before, and ok, drift, insufficient_data or not_evaluated",
         handlers::drift));
-    routes.add(new Route(HandlerType.GET, "/health", "200 when the online store answers, 503 when it does not",
+    routes.add(new Route(HandlerType.GET, "/health",
+        "200 when the online store answers, 503 with the reason when it does not",
         handlers::health));
     routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes))));
     return routes;
@@ -166,7 +182,19 @@ public final class FeatureServer {
   private static void storeUnavailable(StoreUnavailableException e, Context ctx) {
     // The cause names the store (password redacted) and the driver's reason: for the log, not for the client.
     LOG.warn("{} {}: {}", ctx.method(), ctx.path(), e.getMessage());
+    ctx.header(Header.RETRY_AFTER, Long.toString(StoreBreaker.RETRY_AFTER.toSeconds()));
     error(ctx, HttpStatus.SERVICE_UNAVAILABLE.getCode(), STORE_UNAVAILABLE);
+  }
+
+  /** The breaker is open: it logged the outage once, so each request fails quietly and at once. */
+  private static void storeDown(StoreBreaker.StoreDown e, Context ctx) {
+    ctx.header(Header.RETRY_AFTER, Long.toString(StoreBreaker.RETRY_AFTER.toSeconds()));
+    error(ctx, HttpStatus.SERVICE_UNAVAILABLE.getCode(), STORE_UNAVAILABLE);
+  }
+
+  /** Names only registry tables and what creates them: nothing from the driver. */
+  private static void missingTable(FeatureLookup.MissingTable e, Context ctx) {
+    error(ctx, HttpStatus.SERVICE_UNAVAILABLE.getCode(), e.getMessage());
   }
 
   private static void unexpected(Exception e, Context ctx) {

@@ -3,8 +3,10 @@ package dev.clickstream.serving;
 import static dev.clickstream.store.FeatureTables.CTR_5MIN;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.not;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,6 +27,7 @@ import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import io.javalin.Javalin;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -32,7 +35,11 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,6 +51,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -71,6 +80,7 @@ class FeatureServerTest {
   void stop() {
     if (app != null) {
       app.stop();
+      app = null;
     }
     ConnectionPools.closeAll();
   }
@@ -166,9 +176,153 @@ class FeatureServerTest {
     Reply control = get("/features/ctr_5min/u%017");
 
     assertThat(blank.status, is(400));
-    assertThat(blank.body, is(error(400, "user_id is blank: user ids are non-blank strings")));
+    assertThat(blank.body, is(error(400, "user_id is blank: " + ID_RULE)));
     assertThat(control.status, is(400));
-    assertThat(control.body, is(error(400, "user_id holds a control character: user ids are printable text")));
+    assertThat(control.body, is(error(400, "user_id holds the control character U+0001 at index 1: " + ID_RULE)));
+  }
+
+  /**
+   * The pipelines' id rule ({@code EntityIds}) over real HTTP: a NUL, bytes that are not UTF-8 (never a lookup of
+   * U+FFFD, which would make different ids collide) and a lone surrogate are 400s, in a path or a body.
+   */
+  @Test
+  void anIdThePipelinesWouldRefuseIs400() throws Exception {
+    serve(seededStore("postgresql"));
+
+    Reply nul = rawGet("/features/ctr_5min/u%00x");
+    Reply notUtf8 = rawGet("/features/ctr_5min/u%FF");
+    Reply replacement = get("/features/ctr_5min/u%EF%BF%BD");
+    Reply loneSurrogate = post("/features/ctr_5min", "[\"u7\", \"u\\ud800x\"]");
+    Reply notUtf8Body =
+        send(HttpRequest.newBuilder(uri("/features/ctr_5min"))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[] {'[', '"', 'u', (byte) 0xFF, '"', ']'})));
+
+    assertThat(nul.status, is(400));
+    assertThat(nul.contentType, is("application/json"));
+    assertThat(nul.body, is(error(400, "malformed request: Bad Request")));
+    // The server decodes %FF to U+FFFD, as it would any byte that is not UTF-8: refused, never looked up.
+    JsonNode replacementCharacter =
+        error(400, "user_id holds U+FFFD at index 1, the mark of bytes that were not valid UTF-8: " + ID_RULE);
+    assertThat(notUtf8.status, is(400));
+    assertThat(notUtf8.contentType, is("application/json"));
+    assertThat(notUtf8.body, is(replacementCharacter));
+    assertThat(replacement.status, is(400));
+    assertThat(replacement.body, is(replacementCharacter));
+    assertThat(loneSurrogate.status, is(400));
+    assertThat(loneSurrogate.body,
+        is(error(400, "user id at index 1 holds a lone surrogate U+D800 at index 1: " + ID_RULE)));
+    assertThat(notUtf8Body.status, is(400));
+    assertThat(notUtf8Body.body,
+        is(error(400, "request body is not valid UTF-8: " + UserIds.EXPECTED + ", in UTF-8")));
+  }
+
+  /** The online store's keys are VARCHAR(256), and the pipelines refuse longer ids: so does the server. */
+  @Test
+  void anIdOfMoreThan256CharactersIs400() throws Exception {
+    serve(seededStore("postgresql"));
+    String longest = "u".repeat(256);
+    String tooLong = "u".repeat(257);
+
+    Reply getLongest = get("/features/ctr_5min/" + longest);
+    Reply getTooLong = get("/features/ctr_5min/" + tooLong);
+    Reply postLongest = post("/features/ctr_5min", "[\"" + longest + "\"]");
+    Reply postTooLong = post("/features/ctr_5min", "[\"u7\", \"" + tooLong + "\"]");
+    Reply postHuge = post("/features/click_counts_tiled", "[\"" + "u".repeat(900_000) + "\"]");
+
+    assertThat(getLongest.status, is(404));
+    assertThat(getTooLong.status, is(400));
+    assertThat(getTooLong.body, is(error(400, "user_id holds 257 characters, more than the 256 allowed: " + ID_RULE)));
+    assertThat(postLongest.status, is(200));
+    assertThat(postLongest.body,
+        is(json("{'feature_view':'ctr_5min','results':[{'entity':{'user_id':'" + longest + "'},'status':'not_found'}]}")));
+    assertThat(postTooLong.status, is(400));
+    assertThat(postTooLong.body,
+        is(error(400, "user id at index 1 holds 257 characters, more than the 256 allowed: " + ID_RULE)));
+    assertThat(postHuge.status, is(400));
+    assertThat(postHuge.body,
+        is(error(400, "user id at index 0 holds 900000 characters, more than the 256 allowed: " + ID_RULE)));
+  }
+
+  /**
+   * A chunked body declares no size: the server stops reading it at 1 MB and answers 413 while the client is still
+   * sending, rather than reading it whole first.
+   */
+  @Test
+  void aChunkedBodyOverOneMegabyteIs413BeforeItEnds() throws Exception {
+    serve(seededStore("h2"));
+
+    Reply reply = unfinishedChunkedPost("/features/ctr_5min", "[\"" + "u".repeat(UserIds.MAX_BODY_BYTES) + "\"");
+
+    assertThat(reply.status, is(413));
+    assertThat(reply.contentType, is("application/json"));
+    assertThat(reply.body,
+        is(error(413, "request body is larger than 1000000 bytes: send at most 1000 user ids per request")));
+  }
+
+  /** A body with more than 1000 ids is refused at the 1001st id, while the client is still sending. */
+  @Test
+  void aBodyWithMoreIdsThanAllowedIs400AtTheFirstIdPastTheCap() throws Exception {
+    serve(seededStore("h2"));
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i <= UserIds.MAX_IDS; i++) {
+      ids.add("\"u" + i + "\"");
+    }
+
+    Reply reply = unfinishedChunkedPost("/features/ctr_5min", "[" + String.join(",", ids) + ",");
+
+    assertThat(reply.status, is(400));
+    assertThat(reply.body, is(error(400, "more than the 1000 user ids allowed in one request: split the request")));
+  }
+
+  /**
+   * The server needs no DDL rights: a PostgreSQL user with USAGE and SELECT only is served, and a view whose table
+   * does not exist is the 503 that says what creates it; nothing is created.
+   */
+  @Test
+  void aDatabaseUserWithSelectRightsOnlyIsServedAndCreatesNothing() throws Exception {
+    String ownerUrl = StoreFixtures.freshPostgresUrl();
+    seed(OnlineStore.forUrl(ownerUrl));
+    Matcher schema = Pattern.compile("currentSchema=(\\w+)").matcher(ownerUrl);
+    assertThat(schema.find(), is(true));
+    String reader = "reader_" + schema.group(1);
+    try (Connection owner = DriverManager.getConnection(ownerUrl);
+        Statement statement = owner.createStatement()) {
+      statement.execute("CREATE ROLE " + reader + " LOGIN");
+      statement.execute("GRANT USAGE ON SCHEMA " + schema.group(1) + " TO " + reader);
+      statement.execute("GRANT SELECT ON ALL TABLES IN SCHEMA " + schema.group(1) + " TO " + reader);
+    }
+    OnlineStore.forUrl(ownerUrl).ensureTable(FeatureTables.USER_SESSIONS); // after the grants: not readable
+    try {
+      serve(OnlineStore.forServing(ownerUrl.replace("user=postgres", "user=" + reader)));
+
+      Reply notReadable = get("/features/user_sessions/u7");
+      Reply found = get("/features/ctr_5min/u7");
+      Reply missing = get("/features/click_counts/u7");
+      Reply tiled = get("/features/click_counts_tiled/u7?as_of=" + E1);
+      Reply drift = get("/drift");
+      Reply health = get("/health");
+
+      // One table the user may not read is that view's 503, not an outage of the store: the next read works.
+      assertThat(notReadable.status, is(503));
+      assertThat(notReadable.raw, is("{\"status\":503,\"error\":\"online store unavailable; retry later\"}"));
+      assertThat(found.status, is(200));
+      assertThat(found.body, is(json(U7)));
+      assertThat(missing.status, is(503));
+      assertThat(missing.body, is(error(503, missingTables("click_counts", "table click_counts does"))));
+      assertThat(tiled.status, is(503));
+      assertThat(tiled.body,
+          is(error(503, missingTables("click_counts_tiled", "tables click_tiles and click_events do"))));
+      assertThat(drift.body, is(json("{'monitors':[{'feature':'ctr_5min.ctr','drift_status':'not_evaluated'}]}")));
+      assertThat(health.body, is(json("{'status':'up','online_store':'up'}")));
+      assertThat(tablesOf(ownerUrl, schema.group(1)), is(List.of("ctr_5min", "user_sessions")));
+    } finally {
+      stop();
+      try (Connection owner = DriverManager.getConnection(ownerUrl);
+          Statement statement = owner.createStatement()) {
+        statement.execute("DROP OWNED BY " + reader);
+        statement.execute("DROP ROLE " + reader);
+      }
+    }
   }
 
   /** Each monitor of the registry, not evaluated until its first row, then that row; also as a plain view. */
@@ -312,11 +466,11 @@ class FeatureServerTest {
         Arguments.of("[[\"u1\"]]", "user id at index 0 is an array: user ids are JSON strings, like \"u1\""),
         Arguments.of("{\"user_ids\": [{\"id\": \"u1\"}]}",
             "user id at index 0 is an object: user ids are JSON strings, like \"u1\""),
-        Arguments.of("[\"u1\", \"\"]", "user id at index 1 is blank: user ids are non-blank strings"),
-        Arguments.of("[\"u1\", \"u2\", \" \\t \"]", "user id at index 2 is blank: user ids are non-blank strings"),
-        Arguments.of("[\"u\\u00001\"]", "user id at index 0 holds a control character: user ids are printable text"),
+        Arguments.of("[\"u1\", \"\"]", "user id at index 1 is blank: " + ID_RULE),
+        Arguments.of("[\"u1\", \"u2\", \" \\t \"]", "user id at index 2 is blank: " + ID_RULE),
+        Arguments.of("[\"u\\u00001\"]", "user id at index 0 holds the control character U+0000 at index 1: " + ID_RULE),
         Arguments.of(toJson(tooMany),
-            "1001 user ids given, more than the 1000 allowed in one request: split the request"));
+            "more than the 1000 user ids allowed in one request: split the request"));
   }
 
   @ParameterizedTest
@@ -387,11 +541,15 @@ class FeatureServerTest {
     }
   }
 
-  /** A computed view always has an answer, even over a store no pipeline has written to yet. */
+  /** A computed view always has an answer once its tables exist, even before any event. */
   @ParameterizedTest
   @MethodSource("dialects")
   void aUserWithoutClicksHasZeroCountsOnDemandAndTiledButNoPrecomputedRow(String dialect) throws Exception {
-    serve(OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect))); // no table yet
+    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    for (FeatureTable table : List.of(CLICKS.rawEventsTable(), CLICKS.tilesTable(), CLICKS.precomputedTable())) {
+      store.ensureTable(table);
+    }
+    serve(store);
 
     Reply precomputed = get("/features/click_counts/u3");
     Reply onDemand = get("/features/click_counts_on_demand/u3?as_of=" + E1);
@@ -539,7 +697,12 @@ class FeatureServerTest {
     Reply badAsOf = get("/features/click_counts_on_demand/u7?as_of=abc");
 
     assertThat(health.status, is(503));
-    assertThat(health.body, is(json("{'status':'down','online_store':'unreachable'}")));
+    assertThat(health.body.get("status").asText(), is("down"));
+    assertThat(health.body.get("online_store").asText(), is("unreachable"));
+    assertThat(health.body.get("reason").asText(),
+        is("timed out waiting for a connection: cannot connect to the database, or the connection broke"
+            + " (SQLState 08001)"));
+    assertThat(health.raw, not(containsString("secret")));
     assertThat(one.status, is(503));
     assertThat(one.raw, is("{\"status\":503,\"error\":\"online store unavailable; retry later\"}"));
     assertThat(many.status, is(503));
@@ -555,19 +718,40 @@ class FeatureServerTest {
     assertThat(Duration.ofNanos(System.nanoTime() - start), is(lessThan(Duration.ofSeconds(5))));
   }
 
+  /**
+   * A store no pipeline has written to: the server creates nothing, and a view whose table is missing is a 503 that
+   * names the table and what creates it; drift monitors are simply not evaluated yet.
+   */
   @ParameterizedTest
   @MethodSource("dialects")
-  void aFreshEmptyStoreAnswersNotFoundRatherThanFailing(String dialect) throws Exception {
-    serve(OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect))); // no table yet
+  void aMissingTableIs503SayingWhatCreatesItAndNoTableIsCreated(String dialect) throws Exception {
+    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect)); // no table yet
+    serve(store);
 
     Reply one = get("/features/ctr_5min/u7");
     Reply many = post("/features/ctr_5min", "[\"u7\"]");
+    Reply onDemand = get("/features/click_counts_on_demand/u7?as_of=" + E1);
+    Reply tiled = post("/features/click_counts_tiled?as_of=" + E1, "[\"u7\"]");
+    Reply drift = get("/drift");
+    Reply health = get("/health");
 
-    assertThat(one.status, is(404));
-    assertThat(one.body, is(error(404, "no ctr_5min features for user_id 'u7'")));
-    assertThat(many.status, is(200));
-    assertThat(many.body,
-        is(json("{'feature_view':'ctr_5min','results':[{'entity':{'user_id':'u7'},'status':'not_found'}]}")));
+    for (Reply reply : List.of(one, many)) {
+      assertThat(reply.status, is(503));
+      assertThat(reply.body, is(error(503, missingTables("ctr_5min", "table ctr_5min does"))));
+    }
+    assertThat(onDemand.status, is(503));
+    assertThat(onDemand.body, is(error(503, missingTables("click_counts_on_demand", "table click_events does"))));
+    assertThat(tiled.status, is(503));
+    assertThat(tiled.body,
+        is(error(503, missingTables("click_counts_tiled", "tables click_tiles and click_events do"))));
+    assertThat(drift.status, is(200));
+    assertThat(drift.body, is(json("{'monitors':[{'feature':'ctr_5min.ctr','drift_status':'not_evaluated'}]}")));
+    assertThat(health.body, is(json("{'status':'up','online_store':'up'}")));
+    for (FeatureTable table : FeatureTables.all()) {
+      assertThat(table.name(), store.hasTable(table), is(false));
+    }
+    assertThat(store.hasTable(CLICKS.rawEventsTable()), is(false));
+    assertThat(store.hasTable(CLICKS.tilesTable()), is(false));
   }
 
   // ---------------------------------------------------------------- routes and errors
@@ -597,7 +781,7 @@ class FeatureServerTest {
                 "description": "each monitored feature's latest drift evaluation: PSI and KS of its latest window \
             against the windows before, and ok, drift, insufficient_data or not_evaluated"},
                {"method": "GET", "path": "/health",
-                "description": "200 when the online store answers, 503 when it does not"},
+                "description": "200 when the online store answers, 503 with the reason when it does not"},
                {"method": "GET", "path": "/", "description": "this index"}],
              "feature_views": [
                {"name": "ctr_5min", "pattern": "pre-computed", "entity_key": "user_id",
@@ -709,6 +893,10 @@ class FeatureServerTest {
       List.of(0L, 0L, MINUTE, MINUTE + 1, 10 * MINUTE, 10 * MINUTE + 1, 30 * MINUTE, 30 * MINUTE + 1, HOUR,
           HOUR + 1, 2 * HOUR);
 
+  /** What an id may be, as 400s say after what was wrong. */
+  private static final String ID_RULE =
+      "ids are 1 to 256 characters, not all white space, without control characters, lone surrogates or U+FFFD";
+
   private static final List<String> KNOWN_VIEWS =
       List.of("ctr_5min", "click_counts", "click_counts_sliding", "ctr_by_segment_5min", "ctr_by_category_5min",
           "user_activity_5min", "item_attribution_5min", "user_sessions", "feature_drift", "click_counts_on_demand",
@@ -797,7 +985,11 @@ class FeatureServerTest {
 
   /** A fresh store holding u7 (12 impressions, 1 click) and u2 (no events: ctr undefined). */
   private static OnlineStore seededStore(String dialect) throws SQLException {
-    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    return seed(OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect)));
+  }
+
+  /** {@code store} with u7 and u2 in ctr_5min ({@link #seededStore}). */
+  private static OnlineStore seed(OnlineStore store) throws SQLException {
     store.ensureTable(CTR_5MIN);
     int applied =
         store.upsert(CTR_5MIN,
@@ -858,6 +1050,81 @@ class FeatureServerTest {
     }
   }
 
+  /**
+   * A POST whose chunked body is {@code body} and then never ends: the reply the server gives without the rest. Fails
+   * (times out) if the server waits for the end of the body.
+   */
+  private Reply unfinishedChunkedPost(String path, String body) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", app.port())) {
+      socket.setSoTimeout(5_000);
+      OutputStream out = socket.getOutputStream();
+      byte[] bytes = body.getBytes(UTF_8);
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+          + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(bytes.length) + "\r\n").getBytes(UTF_8));
+      out.write(bytes);
+      out.write("\r\n".getBytes(UTF_8));
+      out.flush();
+      return readReply(socket.getInputStream());
+    }
+  }
+
+  /** One HTTP/1.1 response with a Content-Length or a chunked body, read from {@code in}. */
+  private static Reply readReply(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("the connection closed in the response's headers: " + head);
+      }
+      head.append((char) b);
+    }
+    String[] lines = head.toString().split("\r\n");
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (int i = 1; i < lines.length; i++) {
+      String[] header = lines[i].split(":", 2);
+      headers.put(header[0].trim().toLowerCase(Locale.ROOT), header[1].trim());
+    }
+    byte[] body;
+    if (headers.containsKey("content-length")) {
+      body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
+    } else {
+      java.io.ByteArrayOutputStream chunks = new java.io.ByteArrayOutputStream();
+      for (int size; (size = Integer.parseInt(readLine(in), 16)) > 0; ) {
+        chunks.write(in.readNBytes(size));
+        readLine(in);
+      }
+      body = chunks.toByteArray();
+    }
+    String raw = new String(body, UTF_8);
+    return new Reply(Integer.parseInt(lines[0].split(" ")[1]), headers.getOrDefault("content-type", ""), raw,
+        JSON.readTree(raw));
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    StringBuilder line = new StringBuilder();
+    for (int b; (b = in.read()) >= 0 && b != '\n'; ) {
+      if (b != '\r') {
+        line.append((char) b);
+      }
+    }
+    return line.toString();
+  }
+
+  /** The tables in PostgreSQL schema {@code schema}, by name. */
+  private static List<String> tablesOf(String url, String schema) throws SQLException {
+    List<String> tables = new ArrayList<>();
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement statement = connection.createStatement();
+        ResultSet names = statement.executeQuery(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = '" + schema
+                + "' ORDER BY table_name")) {
+      while (names.next()) {
+        tables.add(names.getString(1));
+      }
+    }
+    return tables;
+  }
+
   private URI uri(String path) {
     return URI.create("http://127.0.0.1:" + app.port() + path);
   }
@@ -874,6 +1141,11 @@ class FeatureServerTest {
     } catch (IOException e) {
       throw new IllegalArgumentException("bad expectation " + text, e);
     }
+  }
+
+  private static String missingTables(String view, String tablesDo) {
+    return "feature view " + view + " has no data yet: " + tablesDo + " not exist in the online store. The pipeline"
+        + " that computes it creates it on its first run (./clickstream run --help lists them); then retry";
   }
 
   private static JsonNode error(int status, String message) {

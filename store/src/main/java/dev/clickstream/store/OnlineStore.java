@@ -42,6 +42,12 @@ public final class OnlineStore {
   /** MariaDB's deadlock and lock wait timeout, by error code: the lock wait timeout has no SQLState of its own. */
   private static final Set<Integer> MARIADB_WRITE_CONFLICT_CODES = Set.of(1213, 1205);
 
+  /**
+   * A table that does not exist: PostgreSQL's undefined_table, and the standard 42S02 of MariaDB and H2, which
+   * says 42S04 instead when its database holds no table at all.
+   */
+  private static final Set<String> MISSING_TABLE_STATES = Set.of("42P01", "42S02", "42S04");
+
   private static final Set<String> CREATED_TABLES = ConcurrentHashMap.newKeySet();
 
   private final String jdbcUrl;
@@ -57,6 +63,15 @@ public final class OnlineStore {
   /** The store at {@code jdbcUrl}, on the JVM's shared pool for that URL. */
   public static OnlineStore forUrl(String jdbcUrl) {
     return new OnlineStore(jdbcUrl, ConnectionPools.get(jdbcUrl), Dialect.fromJdbcUrl(jdbcUrl));
+  }
+
+  /**
+   * The store at {@code jdbcUrl} for the feature server: a read waits at most {@value
+   * ConnectionPools#SERVING_CONNECTION_TIMEOUT_MS} ms for a connection ({@link ConnectionPools#forServing}). The
+   * server only reads: it never creates a table, so its database user needs no DDL rights.
+   */
+  public static OnlineStore forServing(String jdbcUrl) {
+    return new OnlineStore(jdbcUrl, ConnectionPools.forServing(jdbcUrl), Dialect.fromJdbcUrl(jdbcUrl));
   }
 
   public Dialect dialect() {
@@ -390,6 +405,52 @@ public final class OnlineStore {
       LOG.debug("online store {} unreachable", redactedUrl(), e);
       return false;
     }
+  }
+
+  /**
+   * Returns when a connection can be taken and answers a validity check within a second; otherwise throws a {@link
+   * StoreUnavailableException} whose cause says why.
+   */
+  public void checkReachable() {
+    try (Connection connection = dataSource.getConnection()) {
+      if (!connection.isValid(1)) {
+        throw unavailable("cannot check a connection",
+            new SQLException("the connection did not answer a validity check within 1 s", "08006"));
+      }
+    } catch (SQLException e) {
+      throw unavailable("cannot connect", e);
+    }
+  }
+
+  /**
+   * Whether {@code table} exists, found by reading it (no catalog rights needed); a {@link
+   * StoreUnavailableException} when the store cannot tell.
+   */
+  public boolean hasTable(FeatureTable table) {
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.executeQuery("SELECT 1 FROM " + table.name() + " WHERE 1 = 0").close();
+      return true;
+    } catch (SQLException e) {
+      if (isMissingTable(e)) {
+        return false;
+      }
+      throw unavailable("cannot read " + table.name(), e);
+    }
+  }
+
+  /**
+   * Whether {@code failure} (a {@link StoreUnavailableException} or its cause) is a statement that named a table
+   * that does not exist, rather than a store that is down: a table no pipeline has created yet.
+   */
+  public static boolean isMissingTable(Throwable failure) {
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SQLException sql && sql.getSQLState() != null
+          && MISSING_TABLE_STATES.contains(sql.getSQLState())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The URL with every credential hidden ({@link JdbcUrls#redacted}), for messages. */

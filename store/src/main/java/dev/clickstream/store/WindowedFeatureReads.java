@@ -52,7 +52,6 @@ public final class WindowedFeatureReads {
   /** Every window of {@code feature} for {@code entity} as of {@code asOf}, aggregated from the raw events. */
   public Answer onDemand(WindowedAggregation feature, String entity, long asOf) {
     OnDemandQuery query = ON_DEMAND.computeIfAbsent(feature.name(), name -> new OnDemandQuery(feature));
-    store.ensureTable(feature.rawEventsTable());
     return store.query(
         query.sql(),
         query.parameters(entity, asOf),
@@ -76,8 +75,6 @@ public final class WindowedFeatureReads {
    */
   public Answer tiled(WindowedAggregation feature, String entity, long asOf) {
     TiledQuery query = TILED.computeIfAbsent(feature.name(), name -> new TiledQuery(feature));
-    store.ensureTable(feature.rawEventsTable());
-    store.ensureTable(feature.tilesTable());
     return store.query(
         query.sql(),
         query.parameters(entity, asOf),

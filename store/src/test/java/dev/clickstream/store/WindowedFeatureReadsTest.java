@@ -12,6 +12,7 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.nullValue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.Partial;
@@ -74,6 +75,8 @@ class WindowedFeatureReadsTest {
   @MethodSource("dialects")
   void aUserWithoutEventsHasZeroCountsAndNoEventTime(String dialect) {
     OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    store.ensureTable(SPEND.rawEventsTable());
+    store.ensureTable(SPEND.tilesTable());
     WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
 
     for (WindowedFeatureReads.Answer answer :
@@ -86,12 +89,34 @@ class WindowedFeatureReadsTest {
     }
   }
 
+  /** Reads create nothing (a reader needs no DDL rights): a missing table fails as one, and stays missing. */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void aReadOfAMissingTableFailsAsMissingAndCreatesNothing(String dialect) {
+    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
+    WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
+
+    StoreUnavailableException onDemand =
+        assertThrows(StoreUnavailableException.class, () -> reads.onDemand(SPEND, "u1", T0));
+    StoreUnavailableException tiled =
+        assertThrows(StoreUnavailableException.class, () -> reads.tiled(SPEND, "u1", T0));
+
+    assertThat(OnlineStore.isMissingTable(onDemand), is(true));
+    assertThat(OnlineStore.isMissingTable(tiled), is(true));
+    assertThat(store.hasTable(SPEND.rawEventsTable()), is(false));
+    assertThat(store.hasTable(SPEND.tilesTable()), is(false));
+    assertThat(OnlineStore.isMissingTable(
+        assertThrows(StoreUnavailableException.class, () -> StoreFixtures.unreachableStore().hasTable(
+            SPEND.tilesTable()))), is(false));
+  }
+
   @ParameterizedTest
   @MethodSource("dialects")
   void twoClicksInTheSameMillisecondAreTwoEvents(String dialect) throws SQLException {
     OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshStoreUrl(dialect));
     long t = T0 + 30_000;
     store.ensureTable(CLICKS.rawEventsTable());
+    store.ensureTable(CLICKS.tilesTable());
     store.upsert(CLICKS.rawEventsTable(),
         List.of(CLICKS.rawEventRow("e1", "u1", t, null), CLICKS.rawEventRow("e2", "u1", t, null)));
     WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
