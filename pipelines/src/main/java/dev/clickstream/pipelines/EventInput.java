@@ -30,7 +30,10 @@ final class EventInput {
     }
     return pipeline
         .apply("ReadEvents", ReadEventRecords.from(options.getInput(), options.getInputFormat()))
-        .apply("ParseEvents", ParseEvents.fromJsonLines());
+        .apply(
+            "ParseEvents",
+            ParseEvents.fromJsonLines()
+                .withMaxFutureSkew(DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew())));
   }
 
   /** The valid events of {@code parsed}, each at its own event time (a Kafka source stamps them as it reads). */

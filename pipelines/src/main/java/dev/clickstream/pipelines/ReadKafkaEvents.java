@@ -57,6 +57,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   private final Duration maxOutOfOrderness;
   private final Duration allowedLateness;
   private final Duration idleTimeout;
+  private final Duration maxFutureSkew;
   private final Long maxRecords;
 
   private ReadKafkaEvents(
@@ -67,6 +68,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
+      Duration maxFutureSkew,
       Long maxRecords) {
     this.bootstrapServers = bootstrapServers;
     this.topic = topic;
@@ -75,6 +77,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     this.maxOutOfOrderness = maxOutOfOrderness;
     this.allowedLateness = allowedLateness;
     this.idleTimeout = idleTimeout;
+    this.maxFutureSkew = maxFutureSkew;
     this.maxRecords = maxRecords;
   }
 
@@ -101,6 +104,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
         DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()),
         DurationOption.parse("allowedLateness", options.getAllowedLateness()),
         DurationOption.parse("idleTimeout", options.getIdleTimeout()),
+        DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew()),
         maxRecords);
   }
 
@@ -133,12 +137,13 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
                     bootstrapServers,
                     topic,
                     consumerSettings(),
-                    EventTimePolicy.fromState(format, maxOutOfOrderness, allowedLateness, idleTimeout)))
+                    EventTimePolicy.fromState(
+                        format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew)))
             : begin.apply("ReadFromKafka", boundedRead());
     PCollectionTuple result =
         records.apply(
             "DecodeEvents",
-            ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness))
+            ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness, maxFutureSkew))
                 .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
     result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
     result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
@@ -167,7 +172,8 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .withValueDeserializer(ByteArrayDeserializer.class)
             .withConsumerConfigUpdates(consumerSettings())
             .withTimestampPolicyFactory(
-                EventTimePolicy.factory(format, maxOutOfOrderness, allowedLateness, idleTimeout))
+                EventTimePolicy.factory(
+                    format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew))
             .commitOffsetsInFinalize();
     return read.withMaxNumRecords(maxRecords);
   }
@@ -207,16 +213,22 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     private final ClickEventDecoder.Format format;
     private final Duration maxOutOfOrderness;
     private final Duration allowedLateness;
+    private final Duration maxFutureSkew;
 
     private final Counter recordsRead = Metrics.counter(STAGE, "records_read");
     private final Counter parsed = Metrics.counter(ParseEvents.STAGE, "events_parsed");
     private final Counter deadLettered = Metrics.counter(ParseEvents.STAGE, "dead_letters");
     private final Counter tooLate = Metrics.counter(LATE_STAGE, "events_too_late");
 
-    DecodeFn(ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness) {
+    DecodeFn(
+        ClickEventDecoder.Format format,
+        Duration maxOutOfOrderness,
+        Duration allowedLateness,
+        Duration maxFutureSkew) {
       this.format = format;
       this.maxOutOfOrderness = maxOutOfOrderness;
       this.allowedLateness = allowedLateness;
+      this.maxFutureSkew = maxFutureSkew;
     }
 
     @ProcessElement
@@ -235,7 +247,18 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .output(DeadLetters.ofMessage(ParseEvents.STAGE, e.reason, e.getMessage(), payload, source));
         return;
       }
-      // EventTimePolicy stamps a too-late event with the partition's watermark instead of its own time.
+      // EventTimePolicy stamps an event from the future with the watermark, which is earlier than its own time; the
+      // policy decided it with the clock as the record was read, so the same clock is not asked again here.
+      if (stamped.getMillis() < event.getTimestamp()) {
+        deadLettered.inc();
+        Metrics.counter(ParseEvents.STAGE, "dead_letters_" + ClickEventDecoder.FUTURE).inc();
+        out.get(ParseEvents.DEAD_LETTERS)
+            .output(DeadLetters.ofMessage(ParseEvents.STAGE, ClickEventDecoder.FUTURE,
+                ClickEventDecoder.futureDetail(event.getTimestamp(), System.currentTimeMillis(), maxFutureSkew),
+                payload, source));
+        return;
+      }
+      // EventTimePolicy stamps a too-late event with the partition's watermark, which is later than its own time.
       if (stamped.getMillis() != event.getTimestamp()) {
         tooLate.inc();
         out.get(ParseEvents.DEAD_LETTERS)

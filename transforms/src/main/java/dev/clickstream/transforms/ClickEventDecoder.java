@@ -24,6 +24,8 @@ import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
 
 /**
  * Turns one record (a JSON line, or a Kafka message holding JSON or Avro binary) into a validated {@link
@@ -231,6 +233,33 @@ public final class ClickEventDecoder {
           "field 'timestamp' must be epoch milliseconds between 0 and " + MAX_TIMESTAMP_MILLIS + ", got " + millis);
     }
     return millis;
+  }
+
+  /** Reason of an event dated further ahead of the clock than the allowed skew. */
+  public static final String FUTURE = "future";
+
+  /**
+   * Fails with reason {@value #FUTURE} when {@code event} is dated more than {@code maxFutureSkew} after {@code
+   * nowMillis}. Such an event is a clock error: applied, it would move the watermark and pin features and retention
+   * to its time, so every later event would look late and every real one expired.
+   */
+  public static void checkNotInFuture(ClickEvent event, long nowMillis, Duration maxFutureSkew)
+      throws InvalidEventException {
+    if (isInFuture(event.getTimestamp(), nowMillis, maxFutureSkew)) {
+      throw new InvalidEventException(FUTURE, futureDetail(event.getTimestamp(), nowMillis, maxFutureSkew));
+    }
+  }
+
+  /** Whether {@code eventTime} is more than {@code maxFutureSkew} after {@code nowMillis}. */
+  public static boolean isInFuture(long eventTime, long nowMillis, Duration maxFutureSkew) {
+    return eventTime - nowMillis > maxFutureSkew.getMillis();
+  }
+
+  /** Why an event at {@code eventTime} is refused as {@value #FUTURE}, and what to do about it. */
+  public static String futureDetail(long eventTime, long nowMillis, Duration maxFutureSkew) {
+    return "event time " + new Instant(eventTime) + " is more than --maxFutureSkew=" + maxFutureSkew
+        + " after the clock (" + new Instant(nowMillis) + "): fix the producer's clock, or raise"
+        + " --maxFutureSkew to read events dated ahead on purpose";
   }
 
   private static boolean isBlank(byte[] payload) {

@@ -285,6 +285,58 @@ class ParseEventsTest {
   }
 
   @Test
+  void anEventDatedBeyondTheFutureSkewIsADeadLetterAndTheEventsAroundItAreKept(TestPipeline pipeline) {
+    String year9999 =
+        "{\"event_id\":\"e-9\",\"user_id\":\"u-1\",\"event_type\":\"click\",\"timestamp\":253402214400000}";
+    String oneMillisecondTooFar =
+        "{\"event_id\":\"e-3\",\"user_id\":\"u-1\",\"event_type\":\"click\",\"timestamp\":"
+            + (NOON + 60_001) + "}";
+    String atTheBound =
+        "{\"event_id\":\"e-4\",\"user_id\":\"u-1\",\"event_type\":\"click\",\"timestamp\":" + (NOON + 60_000)
+            + "}";
+    PCollectionTuple parsed =
+        pipeline
+            .apply(Create.of(FULL_LINE, year9999, oneMillisecondTooFar, atTheBound, MINIMAL_LINE))
+            .apply(
+                ParseEvents.fromJsonLines()
+                    .withMaxFutureSkew(org.joda.time.Duration.standardMinutes(1))
+                    .withClock(() -> NOON));
+
+    PAssert.that(parsed.get(ParseEvents.EVENTS))
+        .containsInAnyOrder(
+            FULL_EVENT,
+            MINIMAL_EVENT,
+            ClickEvent.newBuilder().setEventId("e-4").setUserId("u-1").setEventType("click")
+                .setTimestamp(NOON + 60_000).build());
+    PAssert.that(parsed.get(ParseEvents.DEAD_LETTERS).apply("ReasonAndRaw", reasonAndRaw()))
+        .containsInAnyOrder(KV.of("future", year9999), KV.of("future", oneMillisecondTooFar));
+    PAssert.that(parsed.get(ParseEvents.DEAD_LETTERS).apply("Details", details()))
+        .containsInAnyOrder(
+            "event time 9999-12-31T00:00:00.000Z is more than --maxFutureSkew=PT60S after the clock"
+                + " (2024-03-01T12:00:00.000Z): fix the producer's clock, or raise --maxFutureSkew to read events"
+                + " dated ahead on purpose",
+            "event time 2024-03-01T12:01:00.001Z is more than --maxFutureSkew=PT60S after the clock"
+                + " (2024-03-01T12:00:00.000Z): fix the producer's clock, or raise --maxFutureSkew to read events"
+                + " dated ahead on purpose");
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(PipelineCounters.value(result, STAGE, "events_parsed"), equalTo(3L));
+    assertThat(PipelineCounters.value(result, STAGE, "dead_letters"), equalTo(2L));
+    assertThat(PipelineCounters.value(result, STAGE, "dead_letters_future"), equalTo(2L));
+  }
+
+  @Test
+  void theFutureSkewIsAnHourByDefaultAndCannotBeNegative() {
+    assertThat(ParseEvents.DEFAULT_MAX_FUTURE_SKEW, equalTo(org.joda.time.Duration.standardHours(1)));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ParseEvents.fromJsonLines().withMaxFutureSkew(org.joda.time.Duration.millis(-1)));
+    assertThat(e.getMessage(), equalTo("maxFutureSkew must be zero or more, got PT-0.001S"));
+  }
+
+  @Test
   void rejectsDuplicateKeys(TestPipeline pipeline) {
     assertRejected(
         pipeline,
@@ -329,6 +381,10 @@ class ParseEventsTest {
     assertThat(PipelineCounters.value(result, STAGE, "events_parsed"), equalTo(0L));
     assertThat(PipelineCounters.value(result, STAGE, "dead_letters"), equalTo(1L));
     assertThat(PipelineCounters.value(result, STAGE, "dead_letters_" + reason), equalTo(1L));
+  }
+
+  private static MapElements<DeadLetter, String> details() {
+    return MapElements.into(TypeDescriptors.strings()).via((DeadLetter letter) -> letter.getDetail());
   }
 
   /** Dead letters as (reason, raw payload): failed_at is processing time, so it is left out of exact asserts. */
