@@ -6,8 +6,12 @@ import static org.hamcrest.Matchers.is;
 
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.transforms.ParseEvents;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -99,6 +103,42 @@ class ReadEventRecordsTest {
         List.of("ReadEventRecords corrupt_file " + cut + " the Avro file " + cut + " (10 bytes) is damaged after 0"
             + " records: EOFException: null. The records before the damage were read; the rest of the file was not."
             + " Restore or rewrite the file and read it again (the store's upserts make a rerun safe)."));
+  }
+
+  @Test
+  void aJsonLineWhoseIdBytesAreNotUtf8IsAnInvalidFieldDeadLetterNotAnotherId(@TempDir Path dir) throws Exception {
+    // Two users whose ids differ only in bytes that are not UTF-8: read as U+FFFD, they would be one user.
+    Path file = dir.resolve("events.jsonl");
+    byte[] good = "{\"event_id\":\"e1\",\"user_id\":\"u1\",\"event_type\":\"click\",\"timestamp\":1}\n"
+        .getBytes(StandardCharsets.UTF_8);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.write(good);
+    for (int bad : new int[] {0xFE, 0xFF}) {
+      bytes.write("{\"event_id\":\"e2\",\"user_id\":\"u".getBytes(StandardCharsets.UTF_8));
+      bytes.write(bad);
+      bytes.write("\",\"event_type\":\"click\",\"timestamp\":2}\n".getBytes(StandardCharsets.UTF_8));
+    }
+    Files.write(file, bytes.toByteArray());
+    ClickstreamOptions options = TestRunners.options(TestRunners.DIRECT, ClickstreamOptions.class);
+    options.setInput(file.toString());
+    Pipeline pipeline = Pipeline.create(options);
+    PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, "test");
+
+    PAssert.that(parsed.get(ParseEvents.EVENTS))
+        .containsInAnyOrder(AvroEventFiles.event("e1", "u1", "click", 1));
+    String replaced = "{\"event_id\":\"e2\",\"user_id\":\"u\uFFFD\",\"event_type\":\"click\",\"timestamp\":2}";
+    PAssert.that(
+            parsed.get(ParseEvents.DEAD_LETTERS)
+                .apply(
+                    MapElements.into(TypeDescriptors.strings())
+                        .via((DeadLetter letter) -> letter.getReason() + " " + letter.getDetail() + " "
+                            + letter.getRawPayload())))
+        .containsInAnyOrder(
+            "invalid_field field 'user_id' holds U+FFFD at index 1, the mark of bytes that were not valid UTF-8 "
+                + replaced,
+            "invalid_field field 'user_id' holds U+FFFD at index 1, the mark of bytes that were not valid UTF-8 "
+                + replaced);
+    assertThat(pipeline.run().waitUntilFinish(), equalTo(PipelineResult.State.DONE));
   }
 
   private static PipelineResult read(Path file, List<String> expectedRecords, List<String> expectedDeadLetters) {
