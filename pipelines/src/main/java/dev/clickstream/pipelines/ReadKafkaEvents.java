@@ -34,7 +34,8 @@ import org.joda.time.Instant;
 /**
  * Reads click events from a Kafka topic: valid events under {@link ParseEvents#EVENTS}, each at its own event time
  * ({@link EventTimePolicy}), and everything else under {@link ParseEvents#DEAD_LETTERS} with its exact bytes, the
- * reason and its {@code topic/partition@offset}.
+ * reason and its {@code topic/partition@offset}. An event dated more than {@code --maxFutureSkew} after the clock is
+ * one of them, with reason {@code future}, and moves no watermark ({@link EventTimePolicy}).
  *
  * <p>The readers only move bytes: decoding happens in this transform, because a deserializer that throws would fail the
  * job (KafkaIO's bad-record handler is ignored by the classic Flink runner). Every record read is counted once: {@code
