@@ -84,6 +84,14 @@ public interface ClickstreamOptions extends PipelineOptions {
   void setIdleTimeout(String value);
 
   @Description(
+      "Events dated more than this after the clock are dead letters with reason future, and move no watermark:"
+          + " 0, 30s, 1h or ISO-8601. Files and Kafka alike; raise it to read events dated ahead on purpose.")
+  @Default.String("1h")
+  String getMaxFutureSkew();
+
+  void setMaxFutureSkew(String value);
+
+  @Description(
       "JDBC URL of the online store: jdbc:h2:file:PATH (embedded), jdbc:postgresql://HOST:PORT/DB or"
           + " jdbc:mariadb://HOST:PORT/DB (jdbc:mysql:// too). Tables are created when missing. A password is best"
           + " given in the environment variable CLICKSTREAM_STORE_PASSWORD; one in the URL is taken out of the"

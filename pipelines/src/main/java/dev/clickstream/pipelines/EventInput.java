@@ -20,7 +20,8 @@ final class EventInput {
   private EventInput() {}
 
   /**
-   * Valid events under {@link ParseEvents#EVENTS}, rejected records under {@link ParseEvents#DEAD_LETTERS}.
+   * Valid events under {@link ParseEvents#EVENTS}, rejected records (and damaged files) under {@link
+   * ParseEvents#DEAD_LETTERS}.
    *
    * @param pipelineName names the default consumer group of a Kafka source
    */
@@ -28,9 +29,20 @@ final class EventInput {
     if (ClickstreamOptions.readsKafka(options)) {
       return pipeline.apply("ReadKafkaEvents", ReadKafkaEvents.from(options, pipelineName));
     }
-    return pipeline
-        .apply("ReadEvents", ReadEventRecords.from(options.getInput(), options.getInputFormat()))
-        .apply("ParseEvents", ParseEvents.fromJsonLines());
+    PCollectionTuple read =
+        pipeline.apply("ReadEvents", ReadEventRecords.from(options.getInput(), options.getInputFormat()));
+    PCollectionTuple parsed =
+        read.get(ReadEventRecords.RECORDS)
+            .apply(
+                "ParseEvents",
+                ParseEvents.fromJsonLines()
+                    .withMaxFutureSkew(DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew())));
+    PCollection<DeadLetter> deadLetters =
+        PCollectionList.of(read.get(ReadEventRecords.DEAD_LETTERS))
+            .and(parsed.get(ParseEvents.DEAD_LETTERS))
+            .apply("DamagedFilesAndBadRecords", Flatten.pCollections());
+    return PCollectionTuple.of(ParseEvents.EVENTS, parsed.get(ParseEvents.EVENTS))
+        .and(ParseEvents.DEAD_LETTERS, deadLetters);
   }
 
   /** The valid events of {@code parsed}, each at its own event time (a Kafka source stamps them as it reads). */

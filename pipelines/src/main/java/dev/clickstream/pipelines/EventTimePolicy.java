@@ -32,12 +32,18 @@ import org.joda.time.Instant;
  *
  * <p>Records that are not valid events do not move {@code W}; they are stamped with {@code W} and become dead
  * letters downstream.
+ *
+ * <p><b>From the future.</b> An event dated more than {@code maxFutureSkew} after the wall clock moves nothing either:
+ * it is stamped with {@code W}, earlier than its own time (where a too-late event is stamped later than its own),
+ * and {@link ReadKafkaEvents} sends it to the dead letters with reason {@code future}. One event dated 9999 would
+ * otherwise move {@code W} to 9999 and make every later event too late.
  */
 final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
   private final ClickEventDecoder.Format format;
   private final long maxOutOfOrdernessMillis;
   private final long allowedLatenessMillis;
   private final long idleTimeoutMillis;
+  private final Duration maxFutureSkew;
   private final LongSupplier wallClock;
 
   /** The greatest valid event timestamp read (or implied by a restored watermark); {@link #NONE} before any. */
@@ -52,10 +58,11 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
+      Duration maxFutureSkew,
       Optional<Instant> previousWatermark,
       LongSupplier wallClock) {
-    this(format, maxOutOfOrderness, allowedLateness, idleTimeout, restoredState(previousWatermark, maxOutOfOrderness),
-        wallClock);
+    this(format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
+        restoredState(previousWatermark, maxOutOfOrderness), wallClock);
   }
 
   /** A policy that resumes from {@link #state()}; the idle clock restarts now, as after any restore. */
@@ -64,9 +71,11 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
+      Duration maxFutureSkew,
       KV<Long, Long> state,
       LongSupplier wallClock) {
     this.format = format;
+    this.maxFutureSkew = maxFutureSkew;
     this.maxOutOfOrdernessMillis = maxOutOfOrderness.getMillis();
     this.allowedLatenessMillis = allowedLateness.getMillis();
     this.idleTimeoutMillis = idleTimeout.getMillis();
@@ -109,17 +118,27 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
 
   /** The factory KafkaIO calls for each partition it reads, at start and on restore from a checkpoint. */
   static TimestampPolicyFactory<byte[], byte[]> factory(
-      ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness, Duration idleTimeout) {
+      ClickEventDecoder.Format format,
+      Duration maxOutOfOrderness,
+      Duration allowedLateness,
+      Duration idleTimeout,
+      Duration maxFutureSkew) {
     return (TopicPartition partition, Optional<Instant> previousWatermark) ->
         new EventTimePolicy(
-            format, maxOutOfOrderness, allowedLateness, idleTimeout, previousWatermark, System::currentTimeMillis);
+            format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew, previousWatermark,
+            System::currentTimeMillis);
   }
 
   /** What {@link ReadKafkaPartitions} calls for each read of a partition, with the state it checkpointed. */
   static SerializableFunction<KV<Long, Long>, EventTimePolicy> fromState(
-      ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness, Duration idleTimeout) {
+      ClickEventDecoder.Format format,
+      Duration maxOutOfOrderness,
+      Duration allowedLateness,
+      Duration idleTimeout,
+      Duration maxFutureSkew) {
     return state ->
-        new EventTimePolicy(format, maxOutOfOrderness, allowedLateness, idleTimeout, state, System::currentTimeMillis);
+        new EventTimePolicy(
+            format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew, state, System::currentTimeMillis);
   }
 
   @Override
@@ -141,7 +160,8 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     } catch (InvalidEventException e) {
       return new Instant(watermark);
     }
-    if (eventTime < watermark - allowedLatenessMillis) {
+    if (ClickEventDecoder.isInFuture(eventTime, lastRecordAt, maxFutureSkew)
+        || eventTime < watermark - allowedLatenessMillis) {
       return new Instant(watermark);
     }
     if (eventTime > maxEventTime) {

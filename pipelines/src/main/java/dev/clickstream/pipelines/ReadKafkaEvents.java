@@ -34,7 +34,8 @@ import org.joda.time.Instant;
 /**
  * Reads click events from a Kafka topic: valid events under {@link ParseEvents#EVENTS}, each at its own event time
  * ({@link EventTimePolicy}), and everything else under {@link ParseEvents#DEAD_LETTERS} with its exact bytes, the
- * reason and its {@code topic/partition@offset}.
+ * reason and its {@code topic/partition@offset}. An event dated more than {@code --maxFutureSkew} after the clock is
+ * one of them, with reason {@code future}, and moves no watermark ({@link EventTimePolicy}).
  *
  * <p>The readers only move bytes: decoding happens in this transform, because a deserializer that throws would fail the
  * job (KafkaIO's bad-record handler is ignored by the classic Flink runner). Every record read is counted once: {@code
@@ -57,6 +58,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   private final Duration maxOutOfOrderness;
   private final Duration allowedLateness;
   private final Duration idleTimeout;
+  private final Duration maxFutureSkew;
   private final Long maxRecords;
 
   private ReadKafkaEvents(
@@ -67,6 +69,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
+      Duration maxFutureSkew,
       Long maxRecords) {
     this.bootstrapServers = bootstrapServers;
     this.topic = topic;
@@ -75,6 +78,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     this.maxOutOfOrderness = maxOutOfOrderness;
     this.allowedLateness = allowedLateness;
     this.idleTimeout = idleTimeout;
+    this.maxFutureSkew = maxFutureSkew;
     this.maxRecords = maxRecords;
   }
 
@@ -101,6 +105,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
         DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()),
         DurationOption.parse("allowedLateness", options.getAllowedLateness()),
         DurationOption.parse("idleTimeout", options.getIdleTimeout()),
+        DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew()),
         maxRecords);
   }
 
@@ -133,12 +138,13 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
                     bootstrapServers,
                     topic,
                     consumerSettings(),
-                    EventTimePolicy.fromState(format, maxOutOfOrderness, allowedLateness, idleTimeout)))
+                    EventTimePolicy.fromState(
+                        format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew)))
             : begin.apply("ReadFromKafka", boundedRead());
     PCollectionTuple result =
         records.apply(
             "DecodeEvents",
-            ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness))
+            ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness, maxFutureSkew))
                 .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
     result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
     result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
@@ -167,7 +173,8 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .withValueDeserializer(ByteArrayDeserializer.class)
             .withConsumerConfigUpdates(consumerSettings())
             .withTimestampPolicyFactory(
-                EventTimePolicy.factory(format, maxOutOfOrderness, allowedLateness, idleTimeout))
+                EventTimePolicy.factory(
+                    format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew))
             .commitOffsetsInFinalize();
     return read.withMaxNumRecords(maxRecords);
   }
@@ -207,16 +214,22 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     private final ClickEventDecoder.Format format;
     private final Duration maxOutOfOrderness;
     private final Duration allowedLateness;
+    private final Duration maxFutureSkew;
 
     private final Counter recordsRead = Metrics.counter(STAGE, "records_read");
     private final Counter parsed = Metrics.counter(ParseEvents.STAGE, "events_parsed");
     private final Counter deadLettered = Metrics.counter(ParseEvents.STAGE, "dead_letters");
     private final Counter tooLate = Metrics.counter(LATE_STAGE, "events_too_late");
 
-    DecodeFn(ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness) {
+    DecodeFn(
+        ClickEventDecoder.Format format,
+        Duration maxOutOfOrderness,
+        Duration allowedLateness,
+        Duration maxFutureSkew) {
       this.format = format;
       this.maxOutOfOrderness = maxOutOfOrderness;
       this.allowedLateness = allowedLateness;
+      this.maxFutureSkew = maxFutureSkew;
     }
 
     @ProcessElement
@@ -235,7 +248,18 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .output(DeadLetters.ofMessage(ParseEvents.STAGE, e.reason, e.getMessage(), payload, source));
         return;
       }
-      // EventTimePolicy stamps a too-late event with the partition's watermark instead of its own time.
+      // EventTimePolicy stamps an event from the future with the watermark, which is earlier than its own time; the
+      // policy decided it with the clock as the record was read, so the same clock is not asked again here.
+      if (stamped.getMillis() < event.getTimestamp()) {
+        deadLettered.inc();
+        Metrics.counter(ParseEvents.STAGE, "dead_letters_" + ClickEventDecoder.FUTURE).inc();
+        out.get(ParseEvents.DEAD_LETTERS)
+            .output(DeadLetters.ofMessage(ParseEvents.STAGE, ClickEventDecoder.FUTURE,
+                ClickEventDecoder.futureDetail(event.getTimestamp(), System.currentTimeMillis(), maxFutureSkew),
+                payload, source));
+        return;
+      }
+      // EventTimePolicy stamps a too-late event with the partition's watermark, which is later than its own time.
       if (stamped.getMillis() != event.getTimestamp()) {
         tooLate.inc();
         out.get(ParseEvents.DEAD_LETTERS)

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 class EventTimePolicyTest {
   private static final Duration OUT_OF_ORDERNESS = Duration.millis(1_000);
   private static final Duration IDLE_TIMEOUT = Duration.millis(10_000);
+  private static final Duration MAX_FUTURE_SKEW = Duration.standardHours(1);
   private final long[] wallClock = {5_000_000};
 
   @Test
@@ -45,6 +46,22 @@ class EventTimePolicyTest {
     assertThat(stamp(policy, bad), equalTo(9_000L));
     assertThat(stamp(policy, event(9_000)), equalTo(9_000L));
     assertThat(policy.getWatermark(context(0)), equalTo(new Instant(9_000)));
+  }
+
+  @Test
+  void anEventFromTheFutureMovesNothingAndIsStampedBeforeItsOwnTime() {
+    EventTimePolicy policy = policy(Duration.ZERO, Optional.empty());
+    stamp(policy, event(10_000));
+    long year9999 = 253_402_214_400_000L;
+    assertThat(stamp(policy, event(year9999)), equalTo(9_000L));
+    // Exactly the skew ahead of the clock is still accepted; a millisecond more is not.
+    long bound = wallClock[0] + MAX_FUTURE_SKEW.getMillis();
+    assertThat(stamp(policy, event(bound + 1)), equalTo(9_000L));
+    assertThat(policy.getWatermark(context(0)), equalTo(new Instant(9_000)));
+    // A later normal event is not late.
+    assertThat(stamp(policy, event(10_500)), equalTo(10_500L));
+    assertThat(stamp(policy, event(bound)), equalTo(bound));
+    assertThat(policy.getWatermark(context(0)), equalTo(new Instant(bound - 1_000)));
   }
 
   @Test
@@ -101,7 +118,7 @@ class EventTimePolicyTest {
     // max to be W + 1_000 and answer 14_000.
     EventTimePolicy idleCopy =
         new EventTimePolicy(
-            ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, original.state(),
+            ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, MAX_FUTURE_SKEW, original.state(),
             () -> wallClock[0]);
     idleCopy.lastRecordAt(original.lastRecordAt());
     wallClock[0] += 1_000;
@@ -113,7 +130,7 @@ class EventTimePolicyTest {
     for (int i = 1; i < times.length; i++) {
       rebuilt =
           new EventTimePolicy(
-              ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT,
+              ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, MAX_FUTURE_SKEW,
               i == 1 ? original.state() : rebuilt.state(), () -> wallClock[0]);
       originalStamps.add(stamp(original, event(times[i])));
       rebuiltStamps.add(stamp(rebuilt, event(times[i])));
@@ -129,7 +146,7 @@ class EventTimePolicyTest {
 
   private EventTimePolicy policy(Duration allowedLateness, Optional<Instant> previousWatermark) {
     return new EventTimePolicy(
-        ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT, previousWatermark,
+        ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT, MAX_FUTURE_SKEW, previousWatermark,
         () -> wallClock[0]);
   }
 

@@ -38,7 +38,7 @@ final class GenerateCommand {
           "  --topic=T              Kafka topic (default " + DEFAULT_TOPIC + ")",
           "  --rate=N               Kafka: records per second (default 0: as fast as possible); with a rate,",
           "                         event times follow the wall clock: --start defaults to now, --span to",
-          "                         events / rate",
+          "                         events / rate; without one, the span ends now",
           "  --format=avro|json     Kafka: message encoding of valid events (default avro: Avro binary)",
           "  --events=N             number of records (default 100000)",
           "  --users=N              distinct users u0..u{N-1} (default 1000)",
@@ -105,11 +105,13 @@ final class GenerateCommand {
       throw new UsageException("generate: --format=" + format + " is not supported: use avro or json");
     }
     EventGenerator.Settings settings = settings(flags);
-    if (!flags.has("start")) {
-      settings.startMillis = System.currentTimeMillis();
-    }
     if (rate > 0 && !flags.has("span")) {
       settings.spanMillis = Math.max(1, (long) (settings.events / rate * 1000));
+    }
+    if (!flags.has("start")) {
+      // Produced as fast as possible, the span ends now rather than starts now: events dated ahead of the clock by
+      // more than --maxFutureSkew are dead letters in the pipelines.
+      settings.startMillis = System.currentTimeMillis() - (rate > 0 ? 0 : settings.spanMillis);
     }
     KafkaTopics.ensure(bootstrapServers, topic);
     out.printf(Locale.ROOT, "Producing %,d records (%s) to %s at %s, %s%n",

@@ -138,6 +138,8 @@ final class RunCommand {
         "                                      arrive before the watermark passes them (default 30s)",
         "  --idleTimeout=DURATION              kafka: a silent partition's watermark follows the clock after this",
         "                                      (default 10s)",
+        "  --maxFutureSkew=DURATION            events dated more than this after the clock are dead letters,",
+        "                                      reason future, and move no watermark (default 1h)",
         "  --checkpointingInterval=MS          Flink: checkpoint every MS (what a failed job restores from)",
         "  --onlineStore=JDBC_URL              default " + ClickstreamOptions.DEFAULT_ONLINE_STORE,
         "                                      or jdbc:postgresql://HOST:PORT/DB?user=USER",

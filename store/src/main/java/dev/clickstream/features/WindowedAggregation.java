@@ -179,7 +179,10 @@ public final class WindowedAggregation implements Serializable {
     return precomputedTable;
   }
 
-  /** Every matching event, keyed by {@value #EVENT_ID}; null when the definition has no raw-events table. */
+  /**
+   * Every matching event, keyed by its entity and {@value #EVENT_ID}; null when the definition has no raw-events
+   * table.
+   */
   public FeatureTable rawEventsTable() {
     return rawEventsTable;
   }
@@ -199,11 +202,11 @@ public final class WindowedAggregation implements Serializable {
     return row.toArray();
   }
 
-  /** A {@link #rawEventsTable()} row. */
+  /** A {@link #rawEventsTable()} row: the entity first, as it leads the primary key. */
   public Object[] rawEventRow(String eventId, String entity, long timestamp, Double value) {
     return readsValues()
-        ? new Object[] {eventId, entity, timestamp, value}
-        : new Object[] {eventId, entity, timestamp};
+        ? new Object[] {entity, eventId, timestamp, value}
+        : new Object[] {entity, eventId, timestamp};
   }
 
   /** A {@link #tilesTable()} row for the tile starting at {@code tileStart}. */
@@ -261,12 +264,16 @@ public final class WindowedAggregation implements Serializable {
   }
 
   private FeatureTable declareRawEventsTable(String tableName) {
+    // Keyed by (entity, event id): event ids are unique per entity at most (every generated file numbers its events
+    // e0, e1, ...), and a key of the event id alone kept one entity's event and dropped another's that the tiles
+    // counted.
     FeatureTable.Builder table =
-        FeatureTable.builder(tableName, EVENT_ID).stringAttribute(entityField).time(EVENT_TIME);
+        FeatureTable.builder(tableName, entityField).stringKey(EVENT_ID).time(EVENT_TIME);
     if (readsValues()) {
       table.nullableDoubleFeature(VALUE);
     }
-    // Events never change: the first write of an event id stands, and a replay writes nothing.
+    // Events never change: the first write of an entity's event id stands, and a replay writes nothing (counted in
+    // WriteToOnlineStore/rows_skipped_not_newer).
     return table.index(entityField, EVENT_TIME).replaceWhen("1 = 0").build();
   }
 

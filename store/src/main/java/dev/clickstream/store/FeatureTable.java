@@ -99,7 +99,7 @@ public final class FeatureTable implements Serializable {
     return columns.get(0);
   }
 
-  /** The primary key: the entity key, then any {@link Builder#timeKey} columns. */
+  /** The primary key: the entity key, then any {@link Builder#timeKey} or {@link Builder#stringKey} columns. */
   public List<Column> keyColumns() {
     List<Column> keys = new ArrayList<>();
     for (Column column : columns) {
@@ -187,6 +187,18 @@ public final class FeatureTable implements Serializable {
         throw new IllegalStateException("table " + name + ": add timeKey(" + column + ") right after the entity key");
       }
       columns.add(new Column(column, ColumnType.BIGINT, Role.KEY, false));
+      return this;
+    }
+
+    /**
+     * A string that is part of the primary key after the entity key, such as an event's id within its user: the
+     * table then holds one row per entity and value. Add it right after the entity key.
+     */
+    public Builder stringKey(String column) {
+      if (columns.size() != keyCount()) {
+        throw new IllegalStateException("table " + name + ": add stringKey(" + column + ") right after the entity key");
+      }
+      columns.add(new Column(column, ColumnType.STRING, Role.KEY, false));
       return this;
     }
 

@@ -220,12 +220,16 @@ public final class OnlineStore {
     return trace.length > 0 && trace[0].getClassName().equals("org.postgresql.jdbc.BatchResultHandler");
   }
 
-  /** Orders rows by their primary key: the entity as a string, then any time keys as numbers. */
+  /** Orders rows by their primary key: the entity as a string, then string keys as strings, time keys as numbers. */
   private static Comparator<Object[]> primaryKeyOrder(FeatureTable table) {
     Comparator<Object[]> order = Comparator.comparing(row -> Objects.toString(row[0], ""));
-    for (int i = 1; i < table.keyColumns().size(); i++) {
+    List<Column> keys = table.keyColumns();
+    for (int i = 1; i < keys.size(); i++) {
       int index = i;
-      order = order.thenComparing(row -> row[index] == null ? Long.MIN_VALUE : ((Number) row[index]).longValue());
+      order =
+          keys.get(i).type() == FeatureTable.ColumnType.STRING
+              ? order.thenComparing(row -> Objects.toString(row[index], ""))
+              : order.thenComparing(row -> row[index] == null ? Long.MIN_VALUE : ((Number) row[index]).longValue());
     }
     return order;
   }

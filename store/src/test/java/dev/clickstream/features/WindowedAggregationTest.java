@@ -7,6 +7,7 @@ import static dev.clickstream.features.Aggregation.max;
 import static dev.clickstream.features.Aggregation.min;
 import static dev.clickstream.features.Aggregation.sum;
 import static dev.clickstream.features.FeatureWindow.minutes;
+import static java.util.stream.Collectors.toList;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.is;
@@ -41,7 +42,9 @@ class WindowedAggregationTest {
     assertThat(CLICKS.precomputedTable().replaceCondition(),
         is("NEW.event_time > OLD.event_time OR (NEW.event_time = OLD.event_time"
             + " AND NEW.click_count_1_hour > OLD.click_count_1_hour)"));
-    assertThat(CLICKS.rawEventsTable().columnNames(), contains("event_id", "user_id", "event_time"));
+    assertThat(CLICKS.rawEventsTable().columnNames(), contains("user_id", "event_id", "event_time"));
+    assertThat(CLICKS.rawEventsTable().keyColumns().stream().map(FeatureTable.Column::name).collect(toList()),
+        contains("user_id", "event_id"));
     assertThat(CLICKS.tilesTable().columnNames(), contains("user_id", "tile_start", "event_count", "latest_time", "updated_at"));
     assertThat(CLICKS.retentionMillis(), is(65 * 60_000L));
     assertThat(CLICKS.filter().toString(), is("event_type = click"));
@@ -81,7 +84,7 @@ class WindowedAggregationTest {
 
     assertThat(Arrays.asList(CLICKS.precomputedRow("u1", 5L, perWindow, 99L)),
         contains("u1", 5L, 1L, 1L, 2L, 3L, 99L));
-    assertThat(Arrays.asList(CLICKS.rawEventRow("e1", "u1", 5L, null)), contains("e1", "u1", 5L));
+    assertThat(Arrays.asList(CLICKS.rawEventRow("e1", "u1", 5L, null)), contains("u1", "e1", 5L));
     assertThat(Arrays.asList(CLICKS.tileRow("u1", 0L, perWindow[3], 99L)), contains("u1", 0L, 3L, 5L, 99L));
     assertThat(Arrays.asList(SPEND.tileRow("u1", 0L, new Partial().add(1, 2.5).add(2, null), 99L)),
         contains("u1", 0L, 2L, 2L, 1L, 2.5, 2.5, 2.5, 1L, 2.5, 99L));
@@ -136,6 +139,6 @@ class WindowedAggregationTest {
     assertThat(tiles.columnNames(),
         contains("user_id", "tile_start", "event_count", "latest_time", "value_count", "value_sum", "value_min", "value_max",
             "last_time", "last_value", "updated_at"));
-    assertThat(SPEND.rawEventsTable().columnNames(), contains("event_id", "user_id", "event_time", "event_value"));
+    assertThat(SPEND.rawEventsTable().columnNames(), contains("user_id", "event_id", "event_time", "event_value"));
   }
 }

@@ -5,9 +5,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clickstream.features.EntityIds;
 import dev.clickstream.schemas.ClickEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.io.BinaryDecoder;
@@ -18,6 +24,8 @@ import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
 
 /**
  * Turns one record (a JSON line, or a Kafka message holding JSON or Avro binary) into a validated {@link
@@ -43,8 +51,8 @@ public final class ClickEventDecoder {
     }
   }
 
-  /** Longest accepted id: the online store keys are VARCHAR(256). */
-  static final int MAX_ID_LENGTH = 256;
+  /** Longest accepted id: {@link EntityIds#MAX_LENGTH}, as the online store keys are VARCHAR(256). */
+  static final int MAX_ID_LENGTH = EntityIds.MAX_LENGTH;
   /** 9999-12-31T23:59:59.999Z: the largest timestamp every store and date format can hold. */
   static final long MAX_TIMESTAMP_MILLIS = 253_402_300_799_999L;
 
@@ -88,13 +96,27 @@ public final class ClickEventDecoder {
     }
   }
 
+  /**
+   * JSON message bytes, which must be UTF-8 throughout: a decoder that replaced bad bytes with U+FFFD (or guessed
+   * another encoding, as Jackson does from the first bytes) would make different ids equal.
+   */
   private static ClickEvent fromJson(byte[] payload) throws InvalidEventException {
+    return fromJson(strictUtf8(payload));
+  }
+
+  private static String strictUtf8(byte[] payload) throws InvalidEventException {
+    CharsetDecoder utf8 =
+        StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer bytes = ByteBuffer.wrap(payload);
     try {
-      return fromJsonTree(JSON.readTree(payload));
-    } catch (JsonProcessingException e) {
-      throw new InvalidEventException("malformed_json", "not valid JSON: " + e.getOriginalMessage());
-    } catch (IOException e) {
-      throw new InvalidEventException("malformed_json", "not valid JSON: " + e.getMessage());
+      return utf8.decode(bytes).toString();
+    } catch (CharacterCodingException e) {
+      throw new InvalidEventException(
+          "malformed_json",
+          "not valid JSON: the bytes are not UTF-8 (at byte " + bytes.position() + " of " + payload.length
+              + "); send JSON encoded as UTF-8");
     }
   }
 
@@ -183,11 +205,11 @@ public final class ClickEventDecoder {
     return checkedString(value.asText(), field);
   }
 
+  /** Every string field is an id of some kind, so {@link EntityIds} decides, as the server does. */
   private static String checkedString(String text, String field) throws InvalidEventException {
-    if (text.isBlank() || text.length() > MAX_ID_LENGTH) {
-      throw new InvalidEventException(
-          "invalid_field",
-          "field '" + field + "' must hold 1 to " + MAX_ID_LENGTH + " characters, got " + text.length());
+    String problem = EntityIds.problem(text);
+    if (problem != null) {
+      throw new InvalidEventException("invalid_field", "field '" + field + "' " + problem);
     }
     return text;
   }
@@ -211,6 +233,33 @@ public final class ClickEventDecoder {
           "field 'timestamp' must be epoch milliseconds between 0 and " + MAX_TIMESTAMP_MILLIS + ", got " + millis);
     }
     return millis;
+  }
+
+  /** Reason of an event dated further ahead of the clock than the allowed skew. */
+  public static final String FUTURE = "future";
+
+  /**
+   * Fails with reason {@value #FUTURE} when {@code event} is dated more than {@code maxFutureSkew} after {@code
+   * nowMillis}. Such an event is a clock error: applied, it would move the watermark and pin features and retention
+   * to its time, so every later event would look late and every real one expired.
+   */
+  public static void checkNotInFuture(ClickEvent event, long nowMillis, Duration maxFutureSkew)
+      throws InvalidEventException {
+    if (isInFuture(event.getTimestamp(), nowMillis, maxFutureSkew)) {
+      throw new InvalidEventException(FUTURE, futureDetail(event.getTimestamp(), nowMillis, maxFutureSkew));
+    }
+  }
+
+  /** Whether {@code eventTime} is more than {@code maxFutureSkew} after {@code nowMillis}. */
+  public static boolean isInFuture(long eventTime, long nowMillis, Duration maxFutureSkew) {
+    return eventTime - nowMillis > maxFutureSkew.getMillis();
+  }
+
+  /** Why an event at {@code eventTime} is refused as {@value #FUTURE}, and what to do about it. */
+  public static String futureDetail(long eventTime, long nowMillis, Duration maxFutureSkew) {
+    return "event time " + new Instant(eventTime) + " is more than --maxFutureSkew=" + maxFutureSkew
+        + " after the clock (" + new Instant(nowMillis) + "): fix the producer's clock, or raise"
+        + " --maxFutureSkew to read events dated ahead on purpose";
   }
 
   private static boolean isBlank(byte[] payload) {

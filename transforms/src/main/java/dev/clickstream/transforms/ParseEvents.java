@@ -12,6 +12,7 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.joda.time.Duration;
 
 /**
  * Parses JSON-line click events and validates them.
@@ -19,6 +20,11 @@ import org.apache.beam.sdk.values.TupleTagList;
  * <p>Valid events go to {@link #EVENTS}; every other record goes to {@link #DEAD_LETTERS} with its raw text and a
  * reason code, and is counted in the {@code ParseEvents} metrics. A bad record never fails the bundle and never
  * vanishes: {@code events + deadLetters == records in}.
+ *
+ * <p>An event dated more than {@link #withMaxFutureSkew max future skew} (default {@link #DEFAULT_MAX_FUTURE_SKEW})
+ * after the clock at the time it is parsed is a dead letter with reason {@value ClickEventDecoder#FUTURE}: one such
+ * event would hold the features and the retention of its user at its time. A file of past events always passes; a
+ * file of events generated ahead of the clock needs a larger skew.
  *
  * <p>Event timestamps are not assigned here: see {@link AssignEventTime}.
  */
@@ -28,10 +34,35 @@ public final class ParseEvents extends PTransform<PCollection<String>, PCollecti
 
   public static final String STAGE = "ParseEvents";
 
-  private ParseEvents() {}
+  /** How far ahead of the clock an event may be dated unless {@link #withMaxFutureSkew} says otherwise. */
+  public static final Duration DEFAULT_MAX_FUTURE_SKEW = Duration.standardHours(1);
+
+  private final Duration maxFutureSkew;
+  private final ProcessingClock clock;
+
+  private ParseEvents(Duration maxFutureSkew, ProcessingClock clock) {
+    this.maxFutureSkew = maxFutureSkew;
+    this.clock = clock;
+  }
 
   public static ParseEvents fromJsonLines() {
-    return new ParseEvents();
+    return new ParseEvents(DEFAULT_MAX_FUTURE_SKEW, ProcessingClock.SYSTEM);
+  }
+
+  /** Events dated more than {@code maxFutureSkew} after the clock are dead letters with reason future. */
+  public ParseEvents withMaxFutureSkew(Duration maxFutureSkew) {
+    if (maxFutureSkew == null || maxFutureSkew.isShorterThan(Duration.ZERO)) {
+      throw new IllegalArgumentException("maxFutureSkew must be zero or more, got " + maxFutureSkew);
+    }
+    return new ParseEvents(maxFutureSkew, clock);
+  }
+
+  /** The clock events are compared with; tests fix it. */
+  public ParseEvents withClock(ProcessingClock clock) {
+    if (clock == null) {
+      throw new IllegalArgumentException("clock must not be null");
+    }
+    return new ParseEvents(maxFutureSkew, clock);
   }
 
   @Override
@@ -39,7 +70,7 @@ public final class ParseEvents extends PTransform<PCollection<String>, PCollecti
     PCollectionTuple result =
         lines.apply(
             "ParseAndValidate",
-            ParDo.of(new ParseFn()).withOutputTags(EVENTS, TupleTagList.of(DEAD_LETTERS)));
+            ParDo.of(new ParseFn(maxFutureSkew, clock)).withOutputTags(EVENTS, TupleTagList.of(DEAD_LETTERS)));
     result.get(EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
     result.get(DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
     return result;
@@ -48,11 +79,20 @@ public final class ParseEvents extends PTransform<PCollection<String>, PCollecti
   static class ParseFn extends DoFn<String, ClickEvent> {
     private final Counter parsed = Metrics.counter(STAGE, "events_parsed");
     private final Counter deadLettered = Metrics.counter(STAGE, "dead_letters");
+    private final Duration maxFutureSkew;
+    private final ProcessingClock clock;
+
+    ParseFn(Duration maxFutureSkew, ProcessingClock clock) {
+      this.maxFutureSkew = maxFutureSkew;
+      this.clock = clock;
+    }
 
     @ProcessElement
     public void processElement(@Element String line, MultiOutputReceiver out) {
       try {
-        out.get(EVENTS).output(parse(line));
+        ClickEvent event = parse(line);
+        ClickEventDecoder.checkNotInFuture(event, clock.nowMillis(), maxFutureSkew);
+        out.get(EVENTS).output(event);
         parsed.inc();
       } catch (InvalidEventException e) {
         deadLettered.inc();

@@ -66,7 +66,7 @@ class ClickEventDecoderTest {
   void avroEventsFollowTheSameValueRulesAsJson() {
     ClickEvent blankUser = ClickEvent.newBuilder(EVENT).setUserId(" ").build();
     assertInvalid(ClickEventDecoder.toAvro(blankUser), ClickEventDecoder.Format.AVRO, "invalid_field",
-        "field 'user_id' must hold 1 to 256 characters, got 1");
+        "field 'user_id' is blank");
     ClickEvent negative = ClickEvent.newBuilder(EVENT).setTimestamp(-1).build();
     assertInvalid(ClickEventDecoder.toAvro(negative), ClickEventDecoder.Format.AVRO, "invalid_field",
         "field 'timestamp' must be epoch milliseconds between 0 and 253402300799999, got -1");
@@ -84,9 +84,44 @@ class ClickEventDecoderTest {
     byte[] json = JSON.getBytes(StandardCharsets.UTF_8);
     json[20] = (byte) 0xC3;
     json[21] = (byte) 0x28;
-    InvalidEventException e =
-        assertThrows(InvalidEventException.class, () -> ClickEventDecoder.decode(json, ClickEventDecoder.Format.AUTO));
-    assertThat(e.reason, equalTo("malformed_json"));
+    assertInvalid(json, ClickEventDecoder.Format.AUTO, "malformed_json",
+        "not valid JSON: the bytes are not UTF-8 (at byte 20 of " + json.length + "); send JSON encoded as UTF-8");
+  }
+
+  @Test
+  void invalidUtf8InAJsonIdNeverBecomesTheReplacementCharacter() {
+    // Two ids that differ only in their bad bytes must not both decode to "u\uFFFD" and collide.
+    for (byte bad : new byte[] {(byte) 0xFF, (byte) 0xFE}) {
+      byte[] json = ("{\"event_id\":\"e-1\",\"user_id\":\"u?\",\"event_type\":\"click\",\"timestamp\":0}")
+          .getBytes(StandardCharsets.UTF_8);
+      json[30] = bad;
+      assertInvalid(json, ClickEventDecoder.Format.JSON, "malformed_json",
+          "not valid JSON: the bytes are not UTF-8 (at byte 30 of " + json.length + "); send JSON encoded as UTF-8");
+    }
+  }
+
+  @Test
+  void aNulInAJsonMessageIdIsAnInvalidField() {
+    byte[] json = "{\"event_id\":\"e-1\",\"user_id\":\"u\\u0000x\",\"event_type\":\"click\",\"timestamp\":0}"
+        .getBytes(StandardCharsets.UTF_8);
+    assertInvalid(json, ClickEventDecoder.Format.AUTO, "invalid_field",
+        "field 'user_id' holds the control character U+0000 at index 1");
+  }
+
+  @Test
+  void avroIdsFollowTheSameIdRuleAsJson() {
+    assertInvalid(ClickEventDecoder.toAvro(ClickEvent.newBuilder(EVENT).setUserId("u\u0000x").build()),
+        ClickEventDecoder.Format.AVRO, "invalid_field", "field 'user_id' holds the control character U+0000 at index 1");
+    byte[] badUtf8 = ClickEventDecoder.toAvro(ClickEvent.newBuilder(EVENT).setEventId("e\u00a7").build());
+    badUtf8[3] = (byte) 0xFF; // the second byte of '§' (C2 A7): Avro's reader decodes it as U+FFFD
+    assertInvalid(badUtf8, ClickEventDecoder.Format.AVRO, "invalid_field",
+        "field 'event_id' holds U+FFFD at index 1, the mark of bytes that were not valid UTF-8");
+    assertInvalid(ClickEventDecoder.toAvro(ClickEvent.newBuilder(EVENT).setItemId("ad\u007f").build()),
+        ClickEventDecoder.Format.AVRO, "invalid_field", "field 'item_id' holds the control character U+007F at index 2");
+    assertInvalid(ClickEventDecoder.toAvro(ClickEvent.newBuilder(EVENT).setSessionId("s\u0085").build()),
+        ClickEventDecoder.Format.AVRO, "invalid_field", "field 'session_id' holds the control character U+0085 at index 1");
+    assertInvalid(ClickEventDecoder.toAvro(ClickEvent.newBuilder(EVENT).setEventType("\u0000").build()),
+        ClickEventDecoder.Format.AVRO, "invalid_field", "field 'event_type' holds the control character U+0000 at index 0");
   }
 
   @Test

@@ -127,10 +127,10 @@ class WriteToOnlineStoreRetentionTest {
 
     assertThat(
         entity.getMessage(),
-        equalTo("table click_events has no column session_id: it has [event_id, user_id, event_time]"));
+        equalTo("table click_events has no column session_id: it has [user_id, event_id, event_time]"));
     assertThat(
         time.getMessage(),
-        equalTo("table click_events has no column tile_start: it has [event_id, user_id, event_time]"));
+        equalTo("table click_events has no column tile_start: it has [user_id, event_id, event_time]"));
   }
 
   @Test
