@@ -12,11 +12,13 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -97,6 +99,7 @@ public final class OnlineStore {
           throw e;
         }
       }
+      checkPrimaryKey(connection, table);
     } catch (SQLException e) {
       throw unavailable("cannot create table " + table.name(), e);
     }
@@ -260,8 +263,49 @@ public final class OnlineStore {
    * truncate, not a delete, so the space is given back and table sizes measure what a run wrote.
    */
   public void clear(FeatureTable table) {
-    ensureTable(table);
+    try {
+      ensureTable(table);
+    } catch (KeyMismatchException e) {
+      // Starting from nothing anyway: a table an earlier version created with another key is made anew.
+      LOG.info("{}; dropping it to start from nothing", e.getMessage());
+      execute("DROP TABLE " + table.name(), "cannot drop " + table.name());
+      ensureTable(table);
+    }
     execute("TRUNCATE TABLE " + table.name(), "cannot clear " + table.name());
+  }
+
+  /** A table exists with another primary key than its declaration's, as an earlier version created it. */
+  public static final class KeyMismatchException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    KeyMismatchException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Fails with a {@link KeyMismatchException} when {@code table} exists with another primary key than it declares:
+   * every upsert would fail (PostgreSQL, H2) or silently keep one row per old key (MariaDB). Skipped when the driver
+   * does not report the key.
+   */
+  private void checkPrimaryKey(Connection connection, FeatureTable table) throws SQLException {
+    List<String> declared =
+        table.keyColumns().stream().map(column -> column.name().toLowerCase(Locale.ROOT)).collect(Collectors.toList());
+    String name = dialect == Dialect.H2 ? table.name().toUpperCase(Locale.ROOT) : table.name();
+    Map<Integer, String> stored = new java.util.TreeMap<>();
+    try (ResultSet keys =
+        connection.getMetaData().getPrimaryKeys(connection.getCatalog(), connection.getSchema(), name)) {
+      while (keys.next()) {
+        stored.put(keys.getInt("KEY_SEQ"), keys.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
+      }
+    }
+    if (!stored.isEmpty() && !declared.equals(new ArrayList<>(stored.values()))) {
+      throw new KeyMismatchException("table " + table.name() + " in the online store " + redactedUrl()
+          + " has the primary key (" + String.join(", ", stored.values()) + "), but this version declares ("
+          + String.join(", ", declared) + "): an earlier version created it. Drop it (DROP TABLE " + table.name()
+          + ") and run again, and the pipeline creates it anew; a table of raw events holds only its retention's"
+          + " worth of rows, which the next run of its input writes again");
+    }
   }
 
   /** Runs one statement whose SQL comes from the registry; {@code failure} says what could not be done. */
