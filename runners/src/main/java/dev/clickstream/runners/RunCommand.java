@@ -199,7 +199,7 @@ final class RunCommand {
     Supplier<String> status =
         kafka
             ? new KafkaLag(options.getBootstrapServers(), options.getTopic(),
-                ClickstreamOptions.consumerGroup(options, spec.name))::describe
+                ClickstreamOptions.consumerGroup(options, spec.name), options.getMaxRecords())::describe
             : () -> "";
     PipelineResult result = runWithHeartbeat(pipelineFor(spec.name, options), out, status);
     out.println("Done. Counters:");
