@@ -51,8 +51,8 @@ public interface ClickstreamOptions extends PipelineOptions {
   void setDeadLetterTopic(String value);
 
   @Description(
-      "Kafka consumer group: its committed offsets (an unbounded read commits what it has read about once a second,"
-          + " a bounded one as checkpoints complete) are where a new run without a savepoint starts;"
+      "Kafka consumer group: its committed offsets (reads commit only what a completed checkpoint holds, so"
+          + " nothing without --checkpointingInterval) are where a new run without a savepoint starts;"
           + " with none, reading starts at the earliest offset. Default clickstream-PIPELINE.")
   @Default.String("")
   String getConsumerGroup();

@@ -42,8 +42,8 @@ import org.joda.time.Instant;
  *
  * <p>An unbounded read ({@code --maxRecords} unset) goes through {@link ReadKafkaPartitions}, whose positions and
  * event-time state are checkpointed with the job and restore exactly once from a checkpoint or a savepoint; it commits
- * the positions it has read to the consumer group, where a new job starts. A bounded read uses KafkaIO and commits
- * as its checkpoints are finalized. Store writes are idempotent upserts, so replaying from a checkpoint rewrites the
+ * to the consumer group, where a new job starts, only the positions a completed checkpoint holds. A bounded read uses
+ * KafkaIO and commits as its checkpoints are finalized. Neither lets the consumer auto-commit. Store writes are idempotent upserts, so replaying from a checkpoint rewrites the
  * same rows.
  */
 public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> {
