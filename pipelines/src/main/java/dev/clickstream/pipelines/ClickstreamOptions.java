@@ -24,11 +24,21 @@ public interface ClickstreamOptions extends PipelineOptions {
 
   @Description(
       "Event format. Files: auto (Avro for *.avro, else JSON lines), json or avro. Kafka messages: auto (JSON"
-          + " when a message starts with '{', else Avro binary), json or avro.")
+          + " when a message starts with '{', else Avro: single-object encoding, see --writerSchemas, or binary of"
+          + " the compiled schema), json or avro.")
   @Default.String("auto")
   String getInputFormat();
 
   void setInputFormat(String value);
+
+  @Description(
+      "With --source=kafka: Avro schemas producers write ClickEvents with, besides the compiled one: .avsc files or"
+          + " directories of them, comma-separated. Messages in Avro's single-object encoding are read with the"
+          + " schema of their fingerprint; one written with a schema not listed is a dead letter (unknown_schema).")
+  @Default.String("")
+  String getWriterSchemas();
+
+  void setWriterSchemas(String value);
 
   @Description("Kafka brokers to read from and write dead letters to, with --source=kafka: HOST:PORT[,HOST:PORT].")
   @Default.String("127.0.0.1:9092")

@@ -1,6 +1,7 @@
 package dev.clickstream.pipelines;
 
 import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.InvalidEventException;
 import java.util.Optional;
 import java.util.function.LongSupplier;
@@ -35,6 +36,7 @@ import org.joda.time.Instant;
  */
 final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
   private final ClickEventDecoder.Format format;
+  private final ClickEventSchemas writerSchemas;
   private final long maxOutOfOrdernessMillis;
   private final long allowedLatenessMillis;
   private final long idleTimeoutMillis;
@@ -49,24 +51,27 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
 
   EventTimePolicy(
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Optional<Instant> previousWatermark,
       LongSupplier wallClock) {
-    this(format, maxOutOfOrderness, allowedLateness, idleTimeout, restoredState(previousWatermark, maxOutOfOrderness),
-        wallClock);
+    this(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout,
+        restoredState(previousWatermark, maxOutOfOrderness), wallClock);
   }
 
   /** A policy that resumes from {@link #state()}; the idle clock restarts now, as after any restore. */
   EventTimePolicy(
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       KV<Long, Long> state,
       LongSupplier wallClock) {
     this.format = format;
+    this.writerSchemas = writerSchemas;
     this.maxOutOfOrdernessMillis = maxOutOfOrderness.getMillis();
     this.allowedLatenessMillis = allowedLateness.getMillis();
     this.idleTimeoutMillis = idleTimeout.getMillis();
@@ -109,17 +114,20 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
 
   /** The factory KafkaIO calls for each partition it reads, at start and on restore from a checkpoint. */
   static TimestampPolicyFactory<byte[], byte[]> factory(
-      ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness, Duration idleTimeout) {
+      ClickEventDecoder.Format format, ClickEventSchemas writerSchemas, Duration maxOutOfOrderness,
+      Duration allowedLateness, Duration idleTimeout) {
     return (TopicPartition partition, Optional<Instant> previousWatermark) ->
-        new EventTimePolicy(
-            format, maxOutOfOrderness, allowedLateness, idleTimeout, previousWatermark, System::currentTimeMillis);
+        new EventTimePolicy(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, previousWatermark,
+            System::currentTimeMillis);
   }
 
   /** What {@link ReadKafkaPartitions} calls for each read of a partition, with the state it checkpointed. */
   static SerializableFunction<KV<Long, Long>, EventTimePolicy> fromState(
-      ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness, Duration idleTimeout) {
+      ClickEventDecoder.Format format, ClickEventSchemas writerSchemas, Duration maxOutOfOrderness,
+      Duration allowedLateness, Duration idleTimeout) {
     return state ->
-        new EventTimePolicy(format, maxOutOfOrderness, allowedLateness, idleTimeout, state, System::currentTimeMillis);
+        new EventTimePolicy(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, state,
+            System::currentTimeMillis);
   }
 
   @Override
@@ -137,7 +145,7 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     lastRecordAt = wallClock.getAsLong();
     long eventTime;
     try {
-      eventTime = ClickEventDecoder.decode(value, format).getTimestamp();
+      eventTime = ClickEventDecoder.decode(value, format, writerSchemas).getTimestamp();
     } catch (InvalidEventException e) {
       return new Instant(watermark);
     }

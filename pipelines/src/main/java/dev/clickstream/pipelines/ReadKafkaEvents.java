@@ -3,6 +3,7 @@ package dev.clickstream.pipelines;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.DeadLetters;
 import dev.clickstream.transforms.InvalidEventException;
 import dev.clickstream.transforms.ParseEvents;
@@ -54,6 +55,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   private final String topic;
   private final String consumerGroup;
   private final ClickEventDecoder.Format format;
+  private final ClickEventSchemas writerSchemas;
   private final Duration maxOutOfOrderness;
   private final Duration allowedLateness;
   private final Duration idleTimeout;
@@ -64,6 +66,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
       String topic,
       String consumerGroup,
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
@@ -72,6 +75,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     this.topic = topic;
     this.consumerGroup = consumerGroup;
     this.format = format;
+    this.writerSchemas = writerSchemas;
     this.maxOutOfOrderness = maxOutOfOrderness;
     this.allowedLateness = allowedLateness;
     this.idleTimeout = idleTimeout;
@@ -98,6 +102,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
         options.getTopic(),
         ClickstreamOptions.consumerGroup(options, pipeline),
         ClickEventDecoder.Format.parse(options.getInputFormat()),
+        ClickEventSchemas.fromOption(options.getWriterSchemas()),
         DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()),
         DurationOption.parse("allowedLateness", options.getAllowedLateness()),
         DurationOption.parse("idleTimeout", options.getIdleTimeout()),
@@ -133,12 +138,13 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
                     bootstrapServers,
                     topic,
                     consumerSettings(),
-                    EventTimePolicy.fromState(format, maxOutOfOrderness, allowedLateness, idleTimeout)))
+                    EventTimePolicy.fromState(
+                        format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout)))
             : begin.apply("ReadFromKafka", boundedRead());
     PCollectionTuple result =
         records.apply(
             "DecodeEvents",
-            ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness))
+            ParDo.of(new DecodeFn(format, writerSchemas, maxOutOfOrderness, allowedLateness))
                 .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
     result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
     result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
@@ -167,7 +173,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .withValueDeserializer(ByteArrayDeserializer.class)
             .withConsumerConfigUpdates(consumerSettings())
             .withTimestampPolicyFactory(
-                EventTimePolicy.factory(format, maxOutOfOrderness, allowedLateness, idleTimeout))
+                EventTimePolicy.factory(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout))
             .commitOffsetsInFinalize();
     return read.withMaxNumRecords(maxRecords);
   }
@@ -205,6 +211,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   /** Decodes each message, and sorts out the events {@link EventTimePolicy} found too late. */
   static final class DecodeFn extends DoFn<KafkaRecord<byte[], byte[]>, ClickEvent> {
     private final ClickEventDecoder.Format format;
+    private final ClickEventSchemas writerSchemas;
     private final Duration maxOutOfOrderness;
     private final Duration allowedLateness;
 
@@ -213,8 +220,11 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     private final Counter deadLettered = Metrics.counter(ParseEvents.STAGE, "dead_letters");
     private final Counter tooLate = Metrics.counter(LATE_STAGE, "events_too_late");
 
-    DecodeFn(ClickEventDecoder.Format format, Duration maxOutOfOrderness, Duration allowedLateness) {
+    DecodeFn(
+        ClickEventDecoder.Format format, ClickEventSchemas writerSchemas, Duration maxOutOfOrderness,
+        Duration allowedLateness) {
       this.format = format;
+      this.writerSchemas = writerSchemas;
       this.maxOutOfOrderness = maxOutOfOrderness;
       this.allowedLateness = allowedLateness;
     }
@@ -227,7 +237,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
       String source = record.getTopic() + "/" + record.getPartition() + "@" + record.getOffset();
       ClickEvent event;
       try {
-        event = ClickEventDecoder.decode(payload, format);
+        event = ClickEventDecoder.decode(payload, format, writerSchemas);
       } catch (InvalidEventException e) {
         deadLettered.inc();
         Metrics.counter(ParseEvents.STAGE, "dead_letters_" + e.reason).inc();

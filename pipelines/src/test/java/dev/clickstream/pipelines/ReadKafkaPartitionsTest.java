@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ClickEventSchemas;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +58,7 @@ class ReadKafkaPartitionsTest {
         new ReadKafkaPartitions.ReadPartitionFn(
             consumerConfig(),
             EventTimePolicy.fromState(
-                ClickEventDecoder.Format.AUTO, Duration.standardSeconds(30), Duration.ZERO,
+                ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), Duration.standardSeconds(30), Duration.ZERO,
                 Duration.standardSeconds(10)));
     KV<String, Integer> partition = KV.of("commits", 0);
     fn.setup();
