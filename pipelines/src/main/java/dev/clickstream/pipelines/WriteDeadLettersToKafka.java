@@ -5,22 +5,26 @@ import dev.clickstream.transforms.DeadLetters;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PDone;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.header.Header;
@@ -115,9 +119,8 @@ final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, 
     private final Counter sendFailures = Metrics.counter(STAGE, "send_failures");
 
     private transient Producer<byte[], byte[]> producer;
-    // What the producer's I/O thread reported and the counters do not hold yet: Beam counts on the DoFn's thread.
-    private transient AtomicLong unreportedWrites;
-    private transient AtomicLong unreportedFailures;
+    /** This bundle's sends, each with what a failure log says about it; settled when the bundle finishes. */
+    private transient List<KV<Future<RecordMetadata>, String>> sends;
 
     SendFn(String bootstrapServers, String topic) {
       this.bootstrapServers = bootstrapServers;
@@ -131,8 +134,7 @@ final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, 
       properties.put(ProducerConfig.ACKS_CONFIG, "all");
       properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
       producer = new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer());
-      unreportedWrites = new AtomicLong();
-      unreportedFailures = new AtomicLong();
+      sends = new ArrayList<>();
     }
 
     @ProcessElement
@@ -142,31 +144,27 @@ final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, 
         truncated.inc();
       }
       try {
-        producer.send(
-            message,
-            (metadata, error) -> {
-              if (error == null) {
-                unreportedWrites.incrementAndGet();
-              } else {
-                unreportedFailures.incrementAndGet();
-                logFailure(message, error);
-              }
-            });
+        sends.add(KV.of(producer.send(message), describe(message)));
       } catch (InterruptException e) {
         throw e;
       } catch (KafkaException e) {
-        sendFailures.inc();
-        logFailure(message, e);
-        return;
+        fail(describe(message), e);
       }
-      reportOutcomes();
     }
 
     /** Waits for the bundle's messages: a bundle is done only when its dead letters are stored or counted lost. */
     @FinishBundle
-    public void finishBundle() {
+    public void finishBundle() throws InterruptedException {
       producer.flush();
-      reportOutcomes();
+      for (KV<Future<RecordMetadata>, String> send : sends) {
+        try {
+          send.getKey().get();
+          written.inc();
+        } catch (ExecutionException e) {
+          fail(send.getValue(), e.getCause());
+        }
+      }
+      sends.clear();
     }
 
     @Teardown
@@ -176,17 +174,17 @@ final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, 
       }
     }
 
-    private void reportOutcomes() {
-      written.inc(unreportedWrites.getAndSet(0));
-      sendFailures.inc(unreportedFailures.getAndSet(0));
+    private void fail(String deadLetter, Throwable error) {
+      sendFailures.inc();
+      LOG.error(
+          "Could not write a dead letter to {} at {} ({}): {}. The job goes on; the record is counted in {}/send_failures,"
+              + " and its bytes are still at its source.",
+          topic, bootstrapServers, deadLetter, error.toString(), STAGE);
     }
 
-    private void logFailure(ProducerRecord<byte[], byte[]> message, Exception error) {
-      LOG.error(
-          "Could not write a dead letter to {} at {} (reason {}, read from '{}', {} bytes, sha256 {}): {}. The job"
-              + " goes on; the record is counted in {}/send_failures, and its bytes are still at its source.",
-          topic, bootstrapServers, header(message, "reason"), header(message, "source"),
-          header(message, "original_size"), header(message, "sha256"), error.toString());
+    private static String describe(ProducerRecord<byte[], byte[]> message) {
+      return "reason " + header(message, "reason") + ", read from '" + header(message, "source") + "', "
+          + header(message, "original_size") + " bytes, sha256 " + header(message, "sha256");
     }
 
     private static String header(ProducerRecord<byte[], byte[]> message, String key) {
