@@ -24,11 +24,21 @@ public interface ClickstreamOptions extends PipelineOptions {
 
   @Description(
       "Event format. Files: auto (Avro for *.avro, else JSON lines), json or avro. Kafka messages: auto (JSON"
-          + " when a message starts with '{', else Avro binary), json or avro.")
+          + " when a message starts with '{', else Avro: single-object encoding, see --writerSchemas, or binary of"
+          + " the compiled schema), json or avro.")
   @Default.String("auto")
   String getInputFormat();
 
   void setInputFormat(String value);
+
+  @Description(
+      "With --source=kafka: Avro schemas producers write ClickEvents with, besides the compiled one: .avsc files or"
+          + " directories of them, comma-separated. Messages in Avro's single-object encoding are read with the"
+          + " schema of their fingerprint; one written with a schema not listed is a dead letter (unknown_schema).")
+  @Default.String("")
+  String getWriterSchemas();
+
+  void setWriterSchemas(String value);
 
   @Description("Kafka brokers to read from and write dead letters to, with --source=kafka: HOST:PORT[,HOST:PORT].")
   @Default.String("127.0.0.1:9092")
@@ -51,8 +61,8 @@ public interface ClickstreamOptions extends PipelineOptions {
   void setDeadLetterTopic(String value);
 
   @Description(
-      "Kafka consumer group: its committed offsets (an unbounded read commits what it has read about once a second,"
-          + " a bounded one as checkpoints complete) are where a new run without a savepoint starts;"
+      "Kafka consumer group: its committed offsets (reads commit only what a completed checkpoint holds, so"
+          + " nothing without --checkpointingInterval) are where a new run without a savepoint starts;"
           + " with none, reading starts at the earliest offset. Default clickstream-PIPELINE.")
   @Default.String("")
   String getConsumerGroup();

@@ -1,6 +1,7 @@
 package dev.clickstream.pipelines;
 
 import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.InvalidEventException;
 import java.util.Optional;
 import java.util.function.LongSupplier;
@@ -40,6 +41,7 @@ import org.joda.time.Instant;
  */
 final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
   private final ClickEventDecoder.Format format;
+  private final ClickEventSchemas writerSchemas;
   private final long maxOutOfOrdernessMillis;
   private final long allowedLatenessMillis;
   private final long idleTimeoutMillis;
@@ -55,19 +57,21 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
 
   EventTimePolicy(
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew,
       Optional<Instant> previousWatermark,
       LongSupplier wallClock) {
-    this(format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
+    this(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
         restoredState(previousWatermark, maxOutOfOrderness), wallClock);
   }
 
   /** A policy that resumes from {@link #state()}; the idle clock restarts now, as after any restore. */
   EventTimePolicy(
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
@@ -75,6 +79,7 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
       KV<Long, Long> state,
       LongSupplier wallClock) {
     this.format = format;
+    this.writerSchemas = writerSchemas;
     this.maxFutureSkew = maxFutureSkew;
     this.maxOutOfOrdernessMillis = maxOutOfOrderness.getMillis();
     this.allowedLatenessMillis = allowedLateness.getMillis();
@@ -119,26 +124,28 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
   /** The factory KafkaIO calls for each partition it reads, at start and on restore from a checkpoint. */
   static TimestampPolicyFactory<byte[], byte[]> factory(
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew) {
     return (TopicPartition partition, Optional<Instant> previousWatermark) ->
         new EventTimePolicy(
-            format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew, previousWatermark,
-            System::currentTimeMillis);
+            format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
+            previousWatermark, System::currentTimeMillis);
   }
 
   /** What {@link ReadKafkaPartitions} calls for each read of a partition, with the state it checkpointed. */
   static SerializableFunction<KV<Long, Long>, EventTimePolicy> fromState(
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew) {
     return state ->
-        new EventTimePolicy(
-            format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew, state, System::currentTimeMillis);
+        new EventTimePolicy(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
+            state, System::currentTimeMillis);
   }
 
   @Override
@@ -156,7 +163,7 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     lastRecordAt = wallClock.getAsLong();
     long eventTime;
     try {
-      eventTime = ClickEventDecoder.decode(value, format).getTimestamp();
+      eventTime = ClickEventDecoder.decode(value, format, writerSchemas).getTimestamp();
     } catch (InvalidEventException e) {
       return new Instant(watermark);
     }

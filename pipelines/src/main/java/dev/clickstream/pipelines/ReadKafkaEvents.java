@@ -3,6 +3,7 @@ package dev.clickstream.pipelines;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.DeadLetters;
 import dev.clickstream.transforms.InvalidEventException;
 import dev.clickstream.transforms.ParseEvents;
@@ -43,8 +44,8 @@ import org.joda.time.Instant;
  *
  * <p>An unbounded read ({@code --maxRecords} unset) goes through {@link ReadKafkaPartitions}, whose positions and
  * event-time state are checkpointed with the job and restore exactly once from a checkpoint or a savepoint; it commits
- * the positions it has read to the consumer group, where a new job starts. A bounded read uses KafkaIO and commits
- * as its checkpoints are finalized. Store writes are idempotent upserts, so replaying from a checkpoint rewrites the
+ * to the consumer group, where a new job starts, only the positions a completed checkpoint holds. A bounded read uses
+ * KafkaIO and commits as its checkpoints are finalized. Neither lets the consumer auto-commit. Store writes are idempotent upserts, so replaying from a checkpoint rewrites the
  * same rows.
  */
 public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> {
@@ -55,6 +56,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   private final String topic;
   private final String consumerGroup;
   private final ClickEventDecoder.Format format;
+  private final ClickEventSchemas writerSchemas;
   private final Duration maxOutOfOrderness;
   private final Duration allowedLateness;
   private final Duration idleTimeout;
@@ -66,6 +68,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
       String topic,
       String consumerGroup,
       ClickEventDecoder.Format format,
+      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
@@ -75,6 +78,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     this.topic = topic;
     this.consumerGroup = consumerGroup;
     this.format = format;
+    this.writerSchemas = writerSchemas;
     this.maxOutOfOrderness = maxOutOfOrderness;
     this.allowedLateness = allowedLateness;
     this.idleTimeout = idleTimeout;
@@ -102,6 +106,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
         options.getTopic(),
         ClickstreamOptions.consumerGroup(options, pipeline),
         ClickEventDecoder.Format.parse(options.getInputFormat()),
+        ClickEventSchemas.fromOption(options.getWriterSchemas()),
         DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()),
         DurationOption.parse("allowedLateness", options.getAllowedLateness()),
         DurationOption.parse("idleTimeout", options.getIdleTimeout()),
@@ -139,12 +144,12 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
                     topic,
                     consumerSettings(),
                     EventTimePolicy.fromState(
-                        format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew)))
+                        format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew)))
             : begin.apply("ReadFromKafka", boundedRead());
     PCollectionTuple result =
         records.apply(
             "DecodeEvents",
-            ParDo.of(new DecodeFn(format, maxOutOfOrderness, allowedLateness, maxFutureSkew))
+            ParDo.of(new DecodeFn(format, writerSchemas, maxOutOfOrderness, allowedLateness, maxFutureSkew))
                 .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
     result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
     result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
@@ -174,7 +179,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
             .withConsumerConfigUpdates(consumerSettings())
             .withTimestampPolicyFactory(
                 EventTimePolicy.factory(
-                    format, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew))
+                    format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew))
             .commitOffsetsInFinalize();
     return read.withMaxNumRecords(maxRecords);
   }
@@ -212,6 +217,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   /** Decodes each message, and sorts out the events {@link EventTimePolicy} found too late. */
   static final class DecodeFn extends DoFn<KafkaRecord<byte[], byte[]>, ClickEvent> {
     private final ClickEventDecoder.Format format;
+    private final ClickEventSchemas writerSchemas;
     private final Duration maxOutOfOrderness;
     private final Duration allowedLateness;
     private final Duration maxFutureSkew;
@@ -223,10 +229,12 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
 
     DecodeFn(
         ClickEventDecoder.Format format,
+        ClickEventSchemas writerSchemas,
         Duration maxOutOfOrderness,
         Duration allowedLateness,
         Duration maxFutureSkew) {
       this.format = format;
+      this.writerSchemas = writerSchemas;
       this.maxOutOfOrderness = maxOutOfOrderness;
       this.allowedLateness = allowedLateness;
       this.maxFutureSkew = maxFutureSkew;
@@ -240,7 +248,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
       String source = record.getTopic() + "/" + record.getPartition() + "@" + record.getOffset();
       ClickEvent event;
       try {
-        event = ClickEventDecoder.decode(payload, format);
+        event = ClickEventDecoder.decode(payload, format, writerSchemas);
       } catch (InvalidEventException e) {
         deadLettered.inc();
         Metrics.counter(ParseEvents.STAGE, "dead_letters_" + e.reason).inc();

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.beam.sdk.coders.BigEndianLongCoder;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.Coder;
@@ -53,9 +54,12 @@ import org.slf4j.LoggerFactory;
  * all and the watermark advances in 10-second steps. This DoFn ends each call after one poll, so every checkpoint
  * holds the position of the last poll, and the watermark moves with every poll.
  *
- * <p>Positions are committed to the consumer group as they are read (at most once a second per partition): they are
- * where a new job without a savepoint starts, and what {@code lag} is measured against. Exactly-once results across
- * failures come from the checkpoints, not from the commits.
+ * <p>A position is committed to the consumer group only after a checkpoint holds it (Beam's bundle finalization,
+ * which the Flink runner calls when a checkpoint completes; at most once a second per partition): committed
+ * positions are where a new job without a savepoint starts, and what {@code lag} is measured against. A position
+ * committed as it was read would let a restart without a savepoint skip the records still in open windows and state.
+ * Without checkpoints nothing is committed. Exactly-once results across failures come from the checkpoints, not from
+ * the commits.
  */
 final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaRecord<byte[], byte[]>>> {
   private static final Logger LOG = LoggerFactory.getLogger(ReadKafkaPartitions.class);
@@ -140,6 +144,15 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
 
     private static final long COMMIT_INTERVAL_MILLIS = 1_000;
 
+    /**
+     * How long a position waits for the checkpoint that holds it before a newer position is offered: a checkpoint that
+     * fails or is abandoned never confirms its positions.
+     */
+    private static final long CONFIRMATION_RETRY_MILLIS = 1_000;
+
+    /** How long the runner keeps a position's confirmation; Flink confirms at the next completed checkpoint. */
+    private static final Duration CONFIRMATION_EXPIRY = Duration.standardHours(1);
+
     private final Map<String, Object> consumerConfig;
     private final SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState;
 
@@ -218,7 +231,8 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     public ProcessContinuation processElement(
         @Element KV<String, Integer> partition,
         RestrictionTracker<OffsetRange, Long> tracker,
-        OutputReceiver<KafkaRecord<byte[], byte[]>> out) {
+        OutputReceiver<KafkaRecord<byte[], byte[]>> out,
+        BundleFinalizer bundleFinalizer) {
       TopicPartition topicPartition = new TopicPartition(partition.getKey(), partition.getValue());
       PartitionReader reader = reader(topicPartition);
       EventTimePolicy policy = reader.policy;
@@ -231,7 +245,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
         reader.consumer.seek(topicPartition, from);
       }
       reader.nextOffset = from;
-      reader.commit(topicPartition, from);
+      reader.commitCheckpointed(topicPartition);
 
       long deadline = System.currentTimeMillis() + CALL_MILLIS;
       List<ConsumerRecord<byte[], byte[]>> records;
@@ -251,6 +265,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
           reader.nextOffset = record.offset() + 1;
         }
       } while (!records.isEmpty() && System.currentTimeMillis() < deadline);
+      reader.offerForCommit(reader.nextOffset, bundleFinalizer);
       OptionalLong lag = reader.consumer.currentLag(topicPartition);
       synchronized (policy) {
         policy.advance(lag.orElse(-1));
@@ -286,16 +301,38 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     EventTimePolicy policy;
     private long committed = -1;
     private long committedAt;
+    /** The greatest position a completed checkpoint holds; set by the runner's thread that confirms checkpoints. */
+    private final AtomicLong checkpointed = new AtomicLong(-1);
+    private long offered = -1;
+    private long offeredAt;
 
     PartitionReader(Map<String, Object> consumerConfig, TopicPartition topicPartition) {
       consumer = new KafkaConsumer<>(consumerConfig);
       consumer.assign(Set.of(topicPartition));
     }
 
-    /** Commits {@code offset} unless it is committed already or the last commit is less than a second old. */
-    void commit(TopicPartition topicPartition, long offset) {
+    /**
+     * Asks the runner to confirm {@code position} once a checkpoint holds it, unless an earlier offer is still
+     * waiting (one offer at a time keeps the runner's list of confirmations short between checkpoints).
+     */
+    void offerForCommit(long position, DoFn.BundleFinalizer bundleFinalizer) {
       long now = System.currentTimeMillis();
-      if (offset == committed || now - committedAt < ReadPartitionFn.COMMIT_INTERVAL_MILLIS) {
+      boolean waiting = offered > checkpointed.get() && now - offeredAt < ReadPartitionFn.CONFIRMATION_RETRY_MILLIS;
+      if (position <= offered || waiting) {
+        return;
+      }
+      offered = position;
+      offeredAt = now;
+      bundleFinalizer.afterBundleCommit(
+          Instant.now().plus(ReadPartitionFn.CONFIRMATION_EXPIRY),
+          () -> checkpointed.accumulateAndGet(position, Math::max));
+    }
+
+    /** Commits the position the last completed checkpoint holds; the consumer is used only on the reading thread. */
+    void commitCheckpointed(TopicPartition topicPartition) {
+      long offset = checkpointed.get();
+      long now = System.currentTimeMillis();
+      if (offset < 0 || offset == committed || now - committedAt < ReadPartitionFn.COMMIT_INTERVAL_MILLIS) {
         return;
       }
       committedAt = now;

@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ClickEventSchemas;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,7 +119,8 @@ class EventTimePolicyTest {
     // max to be W + 1_000 and answer 14_000.
     EventTimePolicy idleCopy =
         new EventTimePolicy(
-            ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, MAX_FUTURE_SKEW, original.state(),
+            ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), OUT_OF_ORDERNESS, Duration.millis(500),
+            IDLE_TIMEOUT, MAX_FUTURE_SKEW, original.state(),
             () -> wallClock[0]);
     idleCopy.lastRecordAt(original.lastRecordAt());
     wallClock[0] += 1_000;
@@ -130,7 +132,8 @@ class EventTimePolicyTest {
     for (int i = 1; i < times.length; i++) {
       rebuilt =
           new EventTimePolicy(
-              ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, MAX_FUTURE_SKEW,
+              ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), OUT_OF_ORDERNESS, Duration.millis(500),
+              IDLE_TIMEOUT, MAX_FUTURE_SKEW,
               i == 1 ? original.state() : rebuilt.state(), () -> wallClock[0]);
       originalStamps.add(stamp(original, event(times[i])));
       rebuiltStamps.add(stamp(rebuilt, event(times[i])));
@@ -146,7 +149,8 @@ class EventTimePolicyTest {
 
   private EventTimePolicy policy(Duration allowedLateness, Optional<Instant> previousWatermark) {
     return new EventTimePolicy(
-        ClickEventDecoder.Format.AUTO, OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT, MAX_FUTURE_SKEW, previousWatermark,
+        ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT,
+        MAX_FUTURE_SKEW, previousWatermark,
         () -> wallClock[0]);
   }
 

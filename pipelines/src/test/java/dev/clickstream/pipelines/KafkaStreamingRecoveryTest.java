@@ -16,8 +16,10 @@ import dev.clickstream.transforms.ParseEvents;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
@@ -29,7 +31,11 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,6 +55,8 @@ class KafkaStreamingRecoveryTest {
   /** Counts events through {@link FailOnceFn}, across restarts: the JVM is shared with the embedded cluster. */
   private static final AtomicLong EVENTS_SEEN = new AtomicLong();
   private static final AtomicBoolean FAILED = new AtomicBoolean();
+  /** Set once a checkpoint holds the first half of the stream: the failure must come after one, to restore from. */
+  private static final AtomicBoolean ARMED = new AtomicBoolean();
 
   @BeforeAll
   static void startBroker() throws Exception {
@@ -69,9 +77,18 @@ class KafkaStreamingRecoveryTest {
   void aJobThatFailsMidStreamRecoversFromItsCheckpointWithExactRows() throws Exception {
     EVENTS_SEEN.set(0);
     FAILED.set(false);
+    ARMED.set(false);
     KafkaEventStream stream = new KafkaEventStream(31, 6_000, 40, 300, OUT_OF_ORDERNESS, OUT_OF_ORDERNESS, 0);
     long failAfter = 2_500;
-    runWhileProducing("failure", stream, StoreFixtures.freshStoreUrl("postgresql"), failAfter, () -> {});
+    runWhileProducing("failure", stream, StoreFixtures.freshStoreUrl("postgresql"), failAfter, () -> {
+      // Offsets are committed once a checkpoint holds them: this one holds the first five of ten slices.
+      try {
+        assertThat(committedWithin("recovery-failure", "recovery_failure", 3_000), greaterThanOrEqualTo(3_000L));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      ARMED.set(true);
+    });
     assertThat("the job failed once and recovered", FAILED.get(), is(true));
     // Restarting from scratch would read the events before the failure twice; a checkpoint skips most of them.
     long events = stream.messages.size() - stream.malformed - stream.tooLate;
@@ -163,6 +180,8 @@ class KafkaStreamingRecoveryTest {
         Thread.sleep(500);
       }
       assertThat(stored, equalTo(expected));
+      // A position is committed once a checkpoint holds it: soon every record's.
+      assertThat(committedWithin("recovery-" + name, topic, stream.messages.size()), is((long) stream.messages.size()));
     } finally {
       result.cancel();
     }
@@ -176,7 +195,24 @@ class KafkaStreamingRecoveryTest {
     assertThat(letters.size(), greaterThanOrEqualTo(deadLetterCount));
   }
 
-  /** Fails the job once, after {@code failAfter} events; passes everything through. */
+  /** The group's committed offset of partition 0 once it reaches {@code expected}, or as it is after 60 s. */
+  private static long committedWithin(String group, String topic, long expected) throws Exception {
+    Properties properties = new Properties();
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    try (Admin admin = Admin.create(properties)) {
+      long committed = -1;
+      for (long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+          committed < expected && System.nanoTime() < deadline; ) {
+        OffsetAndMetadata offset = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+            .get(10, TimeUnit.SECONDS).get(new TopicPartition(topic, 0));
+        committed = offset == null ? -1 : offset.offset();
+        Thread.sleep(200);
+      }
+      return committed;
+    }
+  }
+
+  /** Fails the job once, after {@code failAfter} events and once armed; passes everything through. */
   static final class FailOnceFn extends DoFn<ClickEvent, ClickEvent> {
     private final long failAfter;
 
@@ -186,7 +222,7 @@ class KafkaStreamingRecoveryTest {
 
     @ProcessElement
     public void processElement(@Element ClickEvent event, OutputReceiver<ClickEvent> out) {
-      if (EVENTS_SEEN.incrementAndGet() >= failAfter && FAILED.compareAndSet(false, true)) {
+      if (EVENTS_SEEN.incrementAndGet() >= failAfter && ARMED.get() && FAILED.compareAndSet(false, true)) {
         throw new IllegalStateException("injected failure after " + failAfter + " events");
       }
       out.output(event);

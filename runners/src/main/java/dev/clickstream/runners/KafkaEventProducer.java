@@ -15,6 +15,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * Sends records to a Kafka topic at a target rate, or as fast as the broker takes them, and reports progress.
  * Delivery is acknowledged by every in-sync replica and retried by the client; {@link #close()} waits for every
  * record and fails if any could not be delivered, so a run that returns has delivered everything it was given.
+ * Avro events are given to it in the single-object encoding ({@link dev.clickstream.transforms.ClickEventDecoder#toAvro}), which names the
+ * writer schema, so that readers whose schema has moved on still read them.
  */
 final class KafkaEventProducer implements AutoCloseable {
   private final KafkaProducer<byte[], byte[]> producer;

@@ -140,7 +140,8 @@ final class RunCommand {
         "                                      (default 10s)",
         "  --maxFutureSkew=DURATION            events dated more than this after the clock are dead letters,",
         "                                      reason future, and move no watermark (default 1h)",
-        "  --checkpointingInterval=MS          Flink: checkpoint every MS (what a failed job restores from)",
+        "  --checkpointingInterval=MS          Flink: checkpoint every MS (what a failed job restores from; default",
+        "                                      10000 for unbounded kafka runs, whose offsets commit at checkpoints)",
         "  --onlineStore=JDBC_URL              default " + ClickstreamOptions.DEFAULT_ONLINE_STORE,
         "                                      or jdbc:postgresql://HOST:PORT/DB?user=USER",
         "                                      or jdbc:mariadb://HOST:PORT/DB?user=USER (jdbc:mysql:// too);",
@@ -214,7 +215,7 @@ final class RunCommand {
     Supplier<String> status =
         kafka
             ? new KafkaLag(options.getBootstrapServers(), options.getTopic(),
-                ClickstreamOptions.consumerGroup(options, spec.name))::describe
+                ClickstreamOptions.consumerGroup(options, spec.name), options.getMaxRecords())::describe
             : () -> "";
     PipelineResult result = runWithHeartbeat(pipelineFor(spec.name, options), out, status);
     out.println("Done. Counters:");
@@ -305,7 +306,6 @@ final class RunCommand {
     addUnlessSet(beamArgs, "jobName", "clickstream-" + pipeline);
     // Fixed, so state saved at one parallelism restores at another (Flink rescales by key group, up to this).
     addUnlessSet(beamArgs, "maxParallelism", String.valueOf(MAX_PARALLELISM));
-    mapStateBackend(beamArgs);
     if (submitsToCluster(beamArgs)) {
       clusterDefaults(beamArgs);
     }
@@ -318,6 +318,15 @@ final class RunCommand {
         addUnlessSet(beamArgs, "shutdownSourcesAfterIdleMs", "0");
       }
     }
+    if (unbounded(beamArgs)) {
+      // Offsets are committed only once a checkpoint holds them (ReadKafkaPartitions): no checkpoints, no commits.
+      addUnlessSet(beamArgs, "checkpointingInterval", String.valueOf(UNBOUNDED_CHECKPOINT_MILLIS));
+      if (!submitsToCluster(beamArgs)) {
+        // Embedded checkpoints go to files under ./data, not the JobManager's heap, which refuses state over 5 MB.
+        addUnlessSet(beamArgs, "stateBackend", "hashmap");
+      }
+    }
+    mapStateBackend(beamArgs);
     ClickstreamOptions options;
     try {
       options = PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0]))
@@ -351,8 +360,8 @@ final class RunCommand {
   /** Parallelism of a job sent to a cluster when --parallelism is not given. */
   static final int CLUSTER_PARALLELISM = 2;
 
-  /** Checkpoint interval of an unbounded job sent to a cluster when --checkpointingInterval is not given. */
-  static final long CLUSTER_CHECKPOINT_MILLIS = 10_000;
+  /** Checkpoint interval of an unbounded job, embedded or on a cluster, when --checkpointingInterval is not given. */
+  static final long UNBOUNDED_CHECKPOINT_MILLIS = 10_000;
 
   /** Whether the arguments' --flinkMaster names a running cluster rather than the embedded one. */
   static boolean submitsToCluster(List<String> args) {
@@ -383,7 +392,6 @@ final class RunCommand {
     addUnlessSet(args, "parallelism", String.valueOf(CLUSTER_PARALLELISM));
     if (unbounded(args)) {
       addUnlessSet(args, "attachedMode", "false");
-      addUnlessSet(args, "checkpointingInterval", String.valueOf(CLUSTER_CHECKPOINT_MILLIS));
       addUnlessSet(args, "externalizedCheckpointsEnabled", "true");
       addUnlessSet(args, "retainExternalizedCheckpointsOnCancellation", "true");
     }

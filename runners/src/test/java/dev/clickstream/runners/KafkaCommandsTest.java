@@ -6,16 +6,23 @@ import static org.hamcrest.Matchers.equalTo;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.broker.TopicReader;
+import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
+import dev.clickstream.transforms.ClickEventDecoder;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.SchemaNormalization;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,6 +89,25 @@ class KafkaCommandsTest {
     long malformed = records.stream().filter(record -> record.key() == null).count();
     assertThat(launcher.stdout(),
         containsString("Produced 500 records (" + malformed + " malformed)"));
+  }
+
+  @Test
+  void generateWritesAvroInTheSingleObjectEncoding() throws Exception {
+    assertThat(
+        launcher.run("generate", "--kafka=" + broker.bootstrapServers(), "--topic=generated_avro", "--events=20",
+            "--format=avro"),
+        equalTo(0));
+    List<ConsumerRecord<byte[], byte[]>> records = read("generated_avro", 20);
+    // C3 01, then the compiled schema's fingerprint, little-endian.
+    byte[] header = ByteBuffer.allocate(10).put((byte) 0xC3).put((byte) 0x01).order(ByteOrder.LITTLE_ENDIAN)
+        .putLong(SchemaNormalization.parsingFingerprint64(ClickEvent.getClassSchema())).array();
+    List<String> seen = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      ClickEvent event = ClickEventDecoder.decode(record.value(), ClickEventDecoder.Format.AVRO);
+      seen.add(Arrays.equals(Arrays.copyOf(record.value(), 10), header)
+          + " " + event.getUserId().toString().equals(new String(record.key(), StandardCharsets.UTF_8)));
+    }
+    assertThat(seen, equalTo(Collections.nCopies(20, "true true")));
   }
 
   @Test

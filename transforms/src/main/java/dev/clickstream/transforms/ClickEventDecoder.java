@@ -10,6 +10,7 @@ import dev.clickstream.schemas.ClickEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
@@ -38,7 +39,11 @@ public final class ClickEventDecoder {
     /** JSON when the first non-blank byte is '{', else Avro binary: a '{' can never start a valid Avro event. */
     AUTO,
     JSON,
-    /** Avro binary of {@link ClickEvent#getClassSchema()}, without a container or a schema-registry header. */
+    /**
+     * Avro in the single-object encoding (header {@code C3 01}, the writer schema's fingerprint, then the binary),
+     * read with the writer schema {@link ClickEventSchemas} holds for that fingerprint; or Avro binary of {@link
+     * ClickEvent#getClassSchema()} with no header.
+     */
     AVRO;
 
     /** auto, json or avro, in any case. */
@@ -67,10 +72,20 @@ public final class ClickEventDecoder {
       ThreadLocal.withInitial(() -> new SpecificDatumReader<>(ClickEvent.class));
   private static final ThreadLocal<BinaryDecoder> AVRO_DECODER = new ThreadLocal<>();
 
+  /** Avro's single-object encoding: these two bytes, the writer schema's 8-byte fingerprint, then the binary. */
+  private static final byte[] SINGLE_OBJECT_MAGIC = {(byte) 0xC3, 0x01};
+  private static final int SINGLE_OBJECT_HEADER_BYTES = 10;
+
   private ClickEventDecoder() {}
 
-  /** Decodes message bytes in {@code format}. */
+  /** Decodes message bytes in {@code format}; Avro written with the compiled schema only. */
   public static ClickEvent decode(byte[] payload, Format format) throws InvalidEventException {
+    return decode(payload, format, ClickEventSchemas.compiled());
+  }
+
+  /** Decodes message bytes in {@code format}; Avro written with any of {@code writerSchemas}. */
+  public static ClickEvent decode(byte[] payload, Format format, ClickEventSchemas writerSchemas)
+      throws InvalidEventException {
     if (payload == null || isBlank(payload)) {
       throw new InvalidEventException("empty_record", "the record is empty");
     }
@@ -78,9 +93,9 @@ public final class ClickEventDecoder {
       case JSON:
         return fromJson(payload);
       case AVRO:
-        return fromAvro(payload);
+        return fromAvro(payload, writerSchemas);
       default:
-        return startsWithBrace(payload) ? fromJson(payload) : fromAvro(payload);
+        return startsWithBrace(payload) ? fromJson(payload) : fromAvro(payload, writerSchemas);
     }
   }
 
@@ -120,13 +135,35 @@ public final class ClickEventDecoder {
     }
   }
 
-  /** Avro binary of one {@link ClickEvent}, every byte of it: trailing bytes are an error, not ignored. */
-  static ClickEvent fromAvro(byte[] payload) throws InvalidEventException {
-    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(payload, AVRO_DECODER.get());
+  /**
+   * One {@link ClickEvent} in Avro, every byte of it: trailing bytes are an error, not ignored. A message that starts
+   * with the single-object header is read with its writer schema; anything else is Avro binary of the compiled
+   * schema. Raw binary never starts with the header: its first field, a string, would have a negative length.
+   */
+  static ClickEvent fromAvro(byte[] payload, ClickEventSchemas writerSchemas) throws InvalidEventException {
+    DatumReader<ClickEvent> reader = AVRO_READER.get();
+    int start = 0;
+    if (payload.length >= 2 && payload[0] == SINGLE_OBJECT_MAGIC[0] && payload[1] == SINGLE_OBJECT_MAGIC[1]) {
+      if (payload.length < SINGLE_OBJECT_HEADER_BYTES) {
+        throw new InvalidEventException("malformed_avro",
+            "an Avro single-object header cut short: " + payload.length + " bytes, the header alone is "
+                + SINGLE_OBJECT_HEADER_BYTES);
+      }
+      long fingerprint = ByteBuffer.wrap(payload, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+      reader = writerSchemas.readerFor(fingerprint);
+      if (reader == null) {
+        throw new InvalidEventException("unknown_schema", String.format(Locale.ROOT,
+            "written with an Avro schema this job does not know (fingerprint %016x): give the producer's .avsc to"
+                + " --writerSchemas", fingerprint));
+      }
+      start = SINGLE_OBJECT_HEADER_BYTES;
+    }
+    BinaryDecoder decoder =
+        DecoderFactory.get().binaryDecoder(payload, start, payload.length - start, AVRO_DECODER.get());
     AVRO_DECODER.set(decoder);
     ClickEvent event;
     try {
-      event = AVRO_READER.get().read(null, decoder);
+      event = reader.read(null, decoder);
       if (!decoder.isEnd()) {
         throw new InvalidEventException(
             "malformed_avro", "not one Avro binary ClickEvent: bytes are left after the record");
@@ -141,8 +178,23 @@ public final class ClickEventDecoder {
     return validated(event);
   }
 
-  /** Avro binary of {@code event}, as {@link Format#AVRO} reads it. */
+  /**
+   * {@code event} in Avro's single-object encoding, as Kafka producers write it: the compiled schema's fingerprint,
+   * then the binary, so a reader whose schema has changed since still reads it right.
+   */
   public static byte[] toAvro(ClickEvent event) {
+    try {
+      ByteBuffer encoded = ClickEvent.getEncoder().encode(event);
+      byte[] bytes = new byte[encoded.remaining()];
+      encoded.get(bytes);
+      return bytes;
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot encode " + event, e);
+    }
+  }
+
+  /** Avro binary of {@code event} without a header, as older producers wrote it and {@link Format#AVRO} still reads. */
+  public static byte[] toAvroBinary(ClickEvent event) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
     BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(bytes, null);
     DatumWriter<ClickEvent> writer = new SpecificDatumWriter<>(ClickEvent.class);

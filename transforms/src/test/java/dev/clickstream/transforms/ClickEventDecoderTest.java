@@ -112,7 +112,7 @@ class ClickEventDecoderTest {
   void avroIdsFollowTheSameIdRuleAsJson() {
     assertInvalid(ClickEventDecoder.toAvro(ClickEvent.newBuilder(EVENT).setUserId("u\u0000x").build()),
         ClickEventDecoder.Format.AVRO, "invalid_field", "field 'user_id' holds the control character U+0000 at index 1");
-    byte[] badUtf8 = ClickEventDecoder.toAvro(ClickEvent.newBuilder(EVENT).setEventId("e\u00a7").build());
+    byte[] badUtf8 = ClickEventDecoder.toAvroBinary(ClickEvent.newBuilder(EVENT).setEventId("e\u00a7").build());
     badUtf8[3] = (byte) 0xFF; // the second byte of '§' (C2 A7): Avro's reader decodes it as U+FFFD
     assertInvalid(badUtf8, ClickEventDecoder.Format.AVRO, "invalid_field",
         "field 'event_id' holds U+FFFD at index 1, the mark of bytes that were not valid UTF-8");

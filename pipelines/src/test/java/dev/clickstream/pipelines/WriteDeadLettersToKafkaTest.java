@@ -1,0 +1,163 @@
+package dev.clickstream.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.is;
+
+import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.store.FeatureTables;
+import dev.clickstream.store.OnlineStore;
+import dev.clickstream.store.StoreFixtures;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Dead letters that Kafka would refuse never fail the job: through a real broker, on embedded Flink (the Direct runner
+ * can report a DoFn's {@code @FinishBundle} counters under another bundle, and the writer settles its sends there).
+ */
+class WriteDeadLettersToKafkaTest {
+  /** As large as the broker's default message.max.bytes (1,048,588 per batch) lets an input message be. */
+  private static final int NEARLY_ONE_MIB = 1_048_400;
+
+  private static final String CLICK_1 =
+      "{\"event_id\":\"e1\",\"user_id\":\"u1\",\"event_type\":\"click\",\"timestamp\":1000}";
+  private static final String CLICK_2 =
+      "{\"event_id\":\"e2\",\"user_id\":\"u1\",\"event_type\":\"click\",\"timestamp\":2000}";
+
+  private static EmbeddedKafkaBroker broker;
+
+  @BeforeAll
+  static void startBroker() throws Exception {
+    broker = EmbeddedKafkaBroker.start(0);
+  }
+
+  @AfterAll
+  static void stopBroker() throws Exception {
+    broker.close();
+  }
+
+  @AfterEach
+  void closePools() {
+    dev.clickstream.store.ConnectionPools.closeAll();
+  }
+
+  @Test
+  void aMessageOfNearlyOneMebibyteBecomesATruncatedDeadLetterWithItsSizeAndHash(@TempDir Path dir)
+      throws Exception {
+    byte[] huge = new byte[NEARLY_ONE_MIB];
+    Arrays.fill(huge, (byte) 'x');
+    huge[0] = '{';
+    broker.createTopic("huge", 1);
+    broker.createTopic("huge_dlq", 1);
+    produce("huge", List.of(CLICK_1.getBytes(StandardCharsets.UTF_8), huge, CLICK_2.getBytes(StandardCharsets.UTF_8)));
+
+    PipelineResult result = runClickCounts("huge", "huge_dlq", 3, dir);
+
+    assertThat(result.getState(), is(PipelineResult.State.DONE));
+    assertThat(storedClicks(), equalTo(List.of(2000L, 2L)));
+    List<ConsumerRecord<byte[], byte[]>> letters =
+        KafkaEventStream.readTopic(broker.bootstrapServers(), "huge_dlq", 1, Duration.ofSeconds(30));
+    assertThat(letters.size(), is(1));
+    ConsumerRecord<byte[], byte[]> letter = letters.get(0);
+    assertThat(
+        List.of(KafkaEventStream.header(letter, "reason"), KafkaEventStream.header(letter, "source"),
+            KafkaEventStream.header(letter, "truncated"), KafkaEventStream.header(letter, "original_size"),
+            KafkaEventStream.header(letter, "sha256")),
+        equalTo(List.of("malformed_json", "huge/0@1", "true", "1048400", WriteDeadLettersToKafka.sha256(huge))));
+    assertThat(letter.value().length, is(WriteDeadLettersToKafka.MAX_PAYLOAD_BYTES));
+    assertThat(Arrays.equals(letter.value(), Arrays.copyOf(huge, WriteDeadLettersToKafka.MAX_PAYLOAD_BYTES)),
+        is(true));
+    assertThat(writerCounters(result), equalTo(List.of(1L, 1L, 0L)));
+  }
+
+  @Test
+  void aDeadLetterTheBrokerRefusesIsCountedAndTheJobGoesOn(@TempDir Path dir) throws Exception {
+    // A dead-letter topic that takes no message over 1,000 bytes refuses a 5,000-byte dead letter.
+    Properties admin = new Properties();
+    admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    try (Admin client = Admin.create(admin)) {
+      client.createTopics(List.of(
+              new NewTopic("refused", 1, (short) 1),
+              new NewTopic("refused_dlq", 1, (short) 1).configs(Map.of("max.message.bytes", "1000"))))
+          .all().get(30, TimeUnit.SECONDS);
+    }
+    byte[] bad = new byte[5_000];
+    Arrays.fill(bad, (byte) 'x');
+    bad[0] = '{';
+    produce("refused", List.of(CLICK_1.getBytes(StandardCharsets.UTF_8), bad, CLICK_2.getBytes(StandardCharsets.UTF_8)));
+
+    PipelineResult result = runClickCounts("refused", "refused_dlq", 3, dir);
+
+    assertThat(result.getState(), is(PipelineResult.State.DONE));
+    assertThat(storedClicks(), equalTo(List.of(2000L, 2L)));
+    assertThat(writerCounters(result), equalTo(List.of(0L, 0L, 1L)));
+  }
+
+  private String store;
+
+  private PipelineResult runClickCounts(String topic, String deadLetterTopic, long records, Path dir) {
+    store = StoreFixtures.freshStoreUrl("postgresql");
+    ClickCountsPipelineOptions options = TestRunners.options(TestRunners.FLINK, ClickCountsPipelineOptions.class);
+    options.setSource("kafka");
+    options.setBootstrapServers(broker.bootstrapServers());
+    options.setTopic(topic);
+    options.setDeadLetterTopic(deadLetterTopic);
+    options.setMaxRecords(records);
+    options.setOnlineStore(store);
+    options.setOfflineStore(dir.resolve("offline").toString());
+    Pipeline pipeline = Pipeline.create(options);
+    ClickCountsPipeline.build(pipeline, options, () -> 5L);
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    return result;
+  }
+
+  /** [dead_letters_written, payloads_truncated, send_failures]. */
+  private static List<Long> writerCounters(PipelineResult result) {
+    return List.of(
+        PipelineCountersReader.counter(result, WriteDeadLettersToKafka.STAGE, "dead_letters_written"),
+        PipelineCountersReader.counter(result, WriteDeadLettersToKafka.STAGE, "payloads_truncated"),
+        PipelineCountersReader.counter(result, WriteDeadLettersToKafka.STAGE, "send_failures"));
+  }
+
+  /** [event_time, click_count_1_min] of u1's click_counts row. */
+  private List<Object> storedClicks() {
+    Map<String, Object> row = OnlineStore.forUrl(store).read(FeatureTables.CLICK_COUNTS, "u1").orElseThrow();
+    return List.of(row.get("event_time"), row.get("click_count_1_min"));
+  }
+
+  /** Sends {@code messages} in order, allowing a message up to the broker's own limit. */
+  private static void produce(String topic, List<byte[]> messages) {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    properties.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024);
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (byte[] message : messages) {
+        producer.send(new ProducerRecord<>(topic, 0, null, message));
+      }
+      producer.flush();
+    }
+  }
+}
