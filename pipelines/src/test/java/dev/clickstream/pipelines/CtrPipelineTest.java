@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The whole CTR pipeline on a small, hand-checked input, on the Direct runner and on embedded Flink: the same
@@ -185,6 +186,40 @@ class CtrPipelineTest {
         deadLetter.get("raw_payload").asText(),
         equalTo("{\"user_id\":\"u3\",\"window_start\":" + T0 + ",\"window_end\":" + (T0 + FIVE_MINUTES)
             + ",\"impressions\":1,\"clicks\":0,\"ctr\":0.0,\"updated_at\":" + UPDATED_AT + "}"));
+  }
+
+  /**
+   * A corrected input whose window holds fewer events (2) than the stored row (10): a normal run leaves the stored
+   * row, a run with --restate replaces it.
+   */
+  @ParameterizedTest(name = "restate: {0}")
+  @ValueSource(booleans = {false, true})
+  void aRestatingRunReplacesWhatTheGuardKeeps(boolean restate, @TempDir Path dir) throws Throwable {
+    Path input = dir.resolve("corrected.jsonl");
+    Files.write(
+        input,
+        List.of(event("e1", "u1", "impression", T0), event("e2", "u1", "click", T0 + 1)),
+        StandardCharsets.UTF_8);
+    CtrPipelineOptions options = options(TestRunners.DIRECT, input, dir);
+    options.setRestate(restate);
+    OnlineStore store = OnlineStore.forUrl(options.getOnlineStore());
+    store.ensureTable(FeatureTables.CTR_5MIN);
+    store.upsert(FeatureTables.CTR_5MIN, List.<Object[]>of(
+        new Object[] {"u1", T0, T0 + FIVE_MINUTES, 8L, 2L, 0.25, UPDATED_AT - 1}));
+
+    TestPipelineExtension.runInRule(
+        TestPipeline.fromOptions(options),
+        "ctr-restate-" + restate,
+        pipeline -> {
+          CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
+          pipeline.run().waitUntilFinish();
+        });
+
+    Map<String, Object> stored = new java.util.LinkedHashMap<>(onlineRow("u1", T0, 8, 2, 0.25));
+    stored.put("updated_at", UPDATED_AT - 1);
+    assertThat(
+        store.readAll(FeatureTables.CTR_5MIN, List.of("u1")),
+        equalTo(Map.of("u1", restate ? onlineRow("u1", T0, 1, 1, 1.0) : stored)));
   }
 
   /** Options reading {@code input}, writing a fresh H2 store and files under {@code dir}. */
