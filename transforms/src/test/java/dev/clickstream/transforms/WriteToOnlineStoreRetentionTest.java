@@ -16,14 +16,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
-import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.transforms.Create;
-import org.apache.beam.sdk.transforms.FlatMapElements;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -139,10 +138,9 @@ class WriteToOnlineStoreRetentionTest {
     written.add(event("x1", "u\u0000x", NOON));
     PCollection<DeadLetter> rejected =
         pipeline
+            // One list, flattened: one bundle, so that the refused rows share a batch with the others.
             .apply(Create.<List<FeatureEvent>>of(written).withCoder(ListCoder.of(FeatureEvent.Coder.of())))
-            // One bundle, so that the refused rows share a batch with the others.
-            .apply("OneBundle", FlatMapElements.into(new TypeDescriptor<FeatureEvent>() {}).via(events -> events))
-            .setCoder(FeatureEvent.Coder.of())
+            .apply("OneBundle", Flatten.iterables())
             .apply(
                 "WriteRawEvents",
                 WriteToOnlineStore.into(RAW_EVENTS, WriteToOnlineStoreRetentionTest::row)

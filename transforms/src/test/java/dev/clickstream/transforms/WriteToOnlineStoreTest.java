@@ -16,14 +16,16 @@ import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -145,7 +147,7 @@ class WriteToOnlineStoreTest {
     String url = StoreFixtures.freshStoreUrl("postgresql");
     CtrFeatureRow nulInKey = row("u\u0000x", NOON, 3, 1, 0.3333, "ON_TIME", 0);
     PCollection<DeadLetter> rejected =
-        write(pipeline, url, List.of(ALICE_FIRST_WINDOW, nulInKey, BOB_ON_TIME, CAROL_CLICKS_ONLY));
+        writeInOneBatch(pipeline, url, List.of(ALICE_FIRST_WINDOW, nulInKey, BOB_ON_TIME, CAROL_CLICKS_ONLY));
 
     PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreTest::summary)))
         .containsInAnyOrder(
@@ -162,6 +164,8 @@ class WriteToOnlineStoreTest {
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(3L));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_skipped_not_newer"), equalTo(0L));
+    // The row's data is at fault: no write is tried again, the halves are each written once.
+    assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), equalTo(0L));
   }
 
   /** A row the store checks before writing (a NaN no store can hold) is a dead letter too, not a failed job. */
@@ -169,7 +173,8 @@ class WriteToOnlineStoreTest {
   void aRowTheStoreRefusesBeforeWritingIsADeadLetter(TestPipeline pipeline) {
     String url = StoreFixtures.freshStoreUrl("h2");
     CtrFeatureRow notANumber = row("dave", NOON, 0, 0, Double.NaN, "ON_TIME", 0);
-    PCollection<DeadLetter> rejected = write(pipeline, url, List.of(ALICE_FIRST_WINDOW, notANumber, BOB_ON_TIME));
+    PCollection<DeadLetter> rejected =
+        writeInOneBatch(pipeline, url, List.of(ALICE_FIRST_WINDOW, notANumber, BOB_ON_TIME));
 
     PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreTest::summary)))
         .containsInAnyOrder(
@@ -261,6 +266,16 @@ class WriteToOnlineStoreTest {
             WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow).withJdbcUrl(url));
   }
 
+
+  /** Writes {@code rows} from one bundle, so that they reach the store in one batch. */
+  private static PCollection<DeadLetter> writeInOneBatch(TestPipeline pipeline, String url, List<CtrFeatureRow> rows) {
+    return pipeline
+        .apply(Create.<List<CtrFeatureRow>>of(rows).withCoder(ListCoder.of(AvroCoder.of(CtrFeatureRow.class))))
+        .apply("OneBundle", Flatten.iterables())
+        .apply(
+            "WriteOnlineStore",
+            WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow).withJdbcUrl(url));
+  }
 
   private static Map<String, Map<String, Object>> readBack(String url, String... keys) {
     return OnlineStore.forUrl(url).readAll(FeatureTables.CTR_5MIN, List.of(keys));
