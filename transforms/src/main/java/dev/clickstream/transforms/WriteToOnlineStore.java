@@ -50,15 +50,15 @@ import org.slf4j.LoggerFactory;
  * <p><b>Store outages.</b> Each call to the store (creating the table in {@code @Setup}, upserting a batch,
  * deleting expired rows) is retried in place, blocking the DoFn, so input waits in the runner instead of being
  * dropped. A failure that says the database is unreachable or the connection broke ({@link #isTransient}: SQLState
- * class 08, PostgreSQL's 57P01 to 57P03 for a server shutting down or starting and 57014 for a statement past its
- * query timeout, a {@link
- * SQLNonTransientConnectionException} or {@link SQLRecoverableException}, or a {@link SQLTransientException} such as
- * the pool's "Connection is not available, request timed out", a statement timeout or a deadlock that outlived the
- * store's own retries) is retried after 200 ms, doubling to at most 5 s, until the retry budget ({@link
- * #withRetryBudget}, {@link #DEFAULT_RETRY_BUDGET} by default) has passed since the call's first failed attempt
- * began. While the database is down one attempt waits up to the pool's connection timeout (10 s), so a call gives
- * up at most that long after its budget. Any other failure (a constraint, a syntax error, a password the server
- * refuses) is tried {@value #MAX_ATTEMPTS} times over about 3 s. A call that gives up on a connection failure throws
+ * class 08, a socket timeout included, PostgreSQL's 57P01 to 57P03 for a server shutting down or starting and 57014
+ * for a statement past its query timeout, a {@link SQLNonTransientConnectionException} or {@link
+ * SQLRecoverableException}, or a {@link SQLTransientException} such as the pool's "Connection is not available,
+ * request timed out", a statement timeout or a deadlock that outlived the store's own retries) is retried after 200
+ * ms, doubling to at most 5 s, until the retry budget ({@link #withRetryBudget}, {@link #DEFAULT_RETRY_BUDGET} by
+ * default) has passed since the call's first failed attempt began. While the database is down one attempt waits up
+ * to the pool's connection timeout (10 s), so a call gives up at most that long after its budget. Any other failure
+ * (a syntax error, a password the server refuses) is tried {@value #MAX_ATTEMPTS} times over about 3 s, one that
+ * blames the row's data once (see below). A call that gives up on a connection failure throws
  * with the last error as its cause, failing the bundle: the runner retries the bundle (Flink from its last
  * checkpoint) or, on the Direct runner and on Flink without checkpointing, fails the pipeline. So an outage shorter
  * than the budget loses no row, and a batch written twice (its commit went through, the acknowledgement did not)
@@ -219,9 +219,9 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
   /**
    * Whether {@code failure} says the database could not be reached or the connection broke, so that the same call
    * can succeed once the database is back: SQLState class 08 (connection exception, and a socket timeout on a
-   * database that stopped answering), PostgreSQL's 57P01, 57P02, 57P03 and 57014 (query timeout), or a {@link SQLTransientException}, {@link SQLRecoverableException} or {@link
-   * SQLNonTransientConnectionException} (the class JDBC gives SQLState 08; H2 and MariaDB throw it when the server
-   * went away).
+   * database that stopped answering), PostgreSQL's 57P01, 57P02, 57P03 and 57014 (query timeout), or a {@link
+   * SQLTransientException}, {@link SQLRecoverableException} or {@link SQLNonTransientConnectionException} (the
+   * class JDBC gives SQLState 08; H2 and MariaDB throw it when the server went away).
    *
    * <p>The innermost {@link SQLException} that says what it is (has a SQLState or is a subclass) decides, looking
    * through causes, {@link StoreUnavailableException} and a failed batch's next exception. The pool's "Connection
@@ -571,8 +571,8 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
               countUnavailable(transientFailures, failedMillis);
               throw new SQLException(
                   "giving up on " + what + " in the online store " + store.redactedUrl() + " after " + attempts
-                      + ", " + otherFailures + " of them with an error that is not a connection failure. Last error: "
-                      + describe(e),
+                      + ", " + otherFailures + " of them with an error that is not a connection failure; the runner"
+                      + " will retry the bundle or fail the pipeline. Last error: " + describe(e),
                   e);
             }
             LOG.warn("{} in the online store {} failed ({}, {} of {} allowed with an error that is not a connection"

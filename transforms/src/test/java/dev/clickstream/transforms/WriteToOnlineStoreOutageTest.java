@@ -250,7 +250,8 @@ class WriteToOnlineStoreOutageTest {
             "WriteToOnlineStore | store_rejected | the online store refused this row of table ctr_5min:"
                 + " JdbcSQLIntegrityConstraintViolationException [SQLState 23513]: Check constraint violation:"
                 + " \"FEW_IMPRESSIONS: \"; SQL statement: (the upsert) [23513-232]; the other rows of its batch were"
-                + " written. Fix the row's values at the source and replay it. | {\"user_id\":\"user-4999\",\"window_start\":1709294400000,\"window_end\":1709294700000,"
+                + " written. Fix the row's values at the source and replay it. | {\"user_id\":\"user-4999\","
+                + "\"window_start\":1709294400000,\"window_end\":1709294700000,"
                 + "\"impressions\":5000,\"clicks\":1,\"ctr\":2.0E-4,\"updated_at\":1709294700500}");
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
@@ -288,7 +289,8 @@ class WriteToOnlineStoreOutageTest {
             "WriteToOnlineStore | store_rejected | the online store refused this row of table ctr_5min:"
                 + " PSQLException [SQLState P0001]: ERROR: too many impressions\n  Where: PL/pgSQL function"
                 + " refuse_many() line 1 at RAISE; the other rows of its batch were written. Fix the row's values at"
-                + " the source and replay it. | {\"user_id\":\"user-4999\",\"window_start\":1709294400000,\"window_end\":1709294700000,"
+                + " the source and replay it. | {\"user_id\":\"user-4999\",\"window_start\":1709294400000,"
+                + "\"window_end\":1709294700000,"
                 + "\"impressions\":5000,\"clicks\":1,\"ctr\":2.0E-4,\"updated_at\":1709294700500}");
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();

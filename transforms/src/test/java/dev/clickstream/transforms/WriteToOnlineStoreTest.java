@@ -153,7 +153,8 @@ class WriteToOnlineStoreTest {
         .containsInAnyOrder(
             "WriteToOnlineStore | store_rejected | the online store refused this row of table ctr_5min:"
                 + " PSQLException [SQLState 22021]: ERROR: invalid byte sequence for encoding \"UTF8\": 0x00\n  Where:"
-                + " unnamed portal parameter $1; the other rows of its batch were written. Fix the row's values at the source and replay it. |"
+                + " unnamed portal parameter $1; the other rows of its batch were written. Fix the row's values at the"
+                + " source and replay it. |"
                 + " {\"user_id\":\"u\\u0000x\",\"window_start\":1709294400000,\"window_end\":1709294700000,"
                 + "\"impressions\":3,\"clicks\":1,\"ctr\":0.3333,\"updated_at\":1709294700500}");
     PipelineResult result = pipeline.run();
