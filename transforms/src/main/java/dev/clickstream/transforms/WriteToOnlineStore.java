@@ -72,7 +72,12 @@ import org.slf4j.LoggerFactory;
  * #STAGE}, reason {@value #REJECTED}, a detail naming the table and the error, the row as JSON (column to value) as
  * its payload, in the global window. Every other row of the batch is written. Counted in {@code rows_rejected};
  * {@code rows_applied + rows_skipped_not_newer + rows_rejected} is every row given. A rejected row moves no
- * retention bound.
+ * retention bound. An error that blames the statement, not a row ({@link #isStatementError}: a missing table or
+ * privilege), would fail every row alike: the batch is not split, each of its rows is a dead letter at once, with a
+ * detail that says so.
+ *
+ * <p>An element {@code toRow} throws on is a dead letter too, with reason {@value ComputeFeatureRows#REASON}, the
+ * exception and the element; counted in {@code rows_rejected}.
  *
  * <p><b>Restating.</b> {@link #withRestate} writes every row over the stored one, past the table's replace
  * condition ({@link OnlineStore#restate}): for a bounded rerun over corrected input, whose rows may hold fewer
@@ -107,6 +112,11 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
   private static final Set<String> TRANSIENT_STATES = Set.of("57P01", "57P02", "57P03", QUERY_CANCELED);
   /** SQLState classes that blame the row's data: data exception, integrity constraint violation. */
   private static final Set<String> ROW_ERROR_CLASSES = Set.of("22", "23");
+  /**
+   * SQLState classes that blame the statement or the session, not a row: syntax error or access rule violation
+   * (a missing table or privilege), invalid authorization, catalog or schema, feature not supported.
+   */
+  private static final Set<String> STATEMENT_ERROR_CLASSES = Set.of("42", "28", "3D", "3F", "0A");
   /** A duplicate key from a concurrent insert: a race, not the row's fault. */
   private static final String UNIQUE_VIOLATION = "23505";
   /** How deep {@link #isTransient} looks into causes. */
@@ -256,6 +266,16 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
         && !state.equals(UNIQUE_VIOLATION);
   }
 
+  /**
+   * Whether {@code failure} blames the statement rather than any row (a missing table or privilege, SQLState class
+   * 42, 28, 3D, 3F or 0A): every row of a batch fails alike, so splitting it cannot single out a row.
+   */
+  static boolean isStatementError(Throwable failure) {
+    SQLException decisive = decisiveSqlException(failure);
+    String state = decisive == null ? null : decisive.getSQLState();
+    return state != null && state.length() >= 2 && STATEMENT_ERROR_CLASSES.contains(state.substring(0, 2));
+  }
+
   /** The innermost SQLException of {@code failure} that has a SQLState or is a subclass; null when none has. */
   private static SQLException decisiveSqlException(Throwable failure) {
     SQLException decisive = null;
@@ -375,9 +395,20 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
     }
 
     @ProcessElement
-    public void processElement(@Element T element, @Timestamp Instant timestamp, BoundedWindow window)
+    public void processElement(
+        @Element T element, @Timestamp Instant timestamp, BoundedWindow window, OutputReceiver<DeadLetter> out)
         throws Exception {
-      batch.add(new PendingRow(toRow.apply(element), timestamp, window));
+      Object[] values;
+      try {
+        values = toRow.apply(element);
+      } catch (RuntimeException e) {
+        rejected.inc();
+        out.output(
+            DeadLetters.of(STAGE, ComputeFeatureRows.REASON, "computing a " + table.name() + " row failed: " + e,
+                String.valueOf(element)));
+        return;
+      }
+      batch.add(new PendingRow(values, timestamp, window));
       if (batch.size() >= DEFAULT_BATCH_SIZE) {
         flush();
       }
@@ -463,6 +494,18 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
           throw e;
         }
         refusal = e;
+      }
+      if (isStatementError(refusal)) {
+        LOG.warn("the online store {} refused {} for {} with an error about the statement, not a row; they are dead"
+                + " letters: {}", store.redactedUrl(), rows(rows.size()), table.name(), describe(refusal));
+        String detail =
+            "the online store refused every row of this row's batch for table " + table.name() + ": "
+                + describe(refusal) + ". The error is about the statement, not the row: fix the table or the"
+                + " privileges of the store's user, then replay the dead letters.";
+        for (PendingRow row : rows) {
+          rejections.add(new Rejection(DeadLetters.of(STAGE, REJECTED, detail, asJson(row.values)), row));
+        }
+        return 0;
       }
       if (rows.size() == 1) {
         reject(rows.get(0), refusal);

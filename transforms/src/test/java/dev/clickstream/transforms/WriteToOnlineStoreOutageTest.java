@@ -26,6 +26,7 @@ import java.sql.SQLTimeoutException;
 import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -300,6 +301,43 @@ class WriteToOnlineStoreOutageTest {
     // Four for the batch of three, none for its first half [0], none for the second [4999, 1] (tried once), four
     // for [4999] alone.
     assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), equalTo(8L));
+  }
+
+  /**
+   * An error about the statement, not a row (here a trigger that raises a missing privilege, SQLState 42501, for
+   * every row) fails every row alike: the batch is tried five times, not split, and each row is a dead letter.
+   */
+  @Test
+  void anErrorAboutTheStatementMakesEveryRowADeadLetterWithoutSplitting(TestPipeline pipeline) throws Exception {
+    String url = StoreFixtures.freshPostgresUrl();
+    OnlineStore.forUrl(url).ensureTable(CTR_5MIN);
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE FUNCTION refuse_all() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+          + " RAISE EXCEPTION 'no writes' USING ERRCODE = 'insufficient_privilege'; END $$");
+      statement.execute(
+          "CREATE TRIGGER refuse_all BEFORE INSERT ON ctr_5min FOR EACH ROW EXECUTE FUNCTION refuse_all()");
+    }
+    PCollection<DeadLetter> rejected =
+        pipeline
+            // One list, flattened: one bundle, so that the rows reach the store in one batch.
+            .apply(Create.<List<Long>>of(List.of(0L, 1L, 2L)).withCoder(ListCoder.of(VarLongCoder.of())))
+            .apply("OneBundle", Flatten.iterables())
+            .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+                .withJdbcUrl(url));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(DeadLetter::getDetail)))
+        .containsInAnyOrder(Collections.nCopies(3,
+            "the online store refused every row of this row's batch for table ctr_5min: PSQLException [SQLState"
+                + " 42501]: ERROR: no writes\n  Where: PL/pgSQL function refuse_all() line 1 at RAISE. The error is"
+                + " about the statement, not the row: fix the table or the privileges of the store's user, then"
+                + " replay the dead letters."));
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(OnlineStore.forUrl(url).readTable(CTR_5MIN), equalTo(List.of()));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(3L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), equalTo(4L));
   }
 
   /** {@link WriteToOnlineStoreTest#summary} with the SQL H2 quotes in its messages left out. */

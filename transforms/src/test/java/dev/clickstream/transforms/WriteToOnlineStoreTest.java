@@ -53,6 +53,7 @@ class WriteToOnlineStoreTest {
   private static final CtrFeatureRow BOB_ON_TIME = row("bob", NOON, 1, 0, 0.0, "ON_TIME", 0);
   private static final CtrFeatureRow BOB_LATE = row("bob", NOON, 2, 1, 0.5, "LATE", 1);
   private static final CtrFeatureRow CAROL_CLICKS_ONLY = row("carol", NOON, 0, 2, null, "ON_TIME", 0);
+  private static final CtrFeatureRow MALLORY = row("mallory", NOON, 1, 1, 1.0, "ON_TIME", 0);
 
   static List<String> dialects() {
     return StoreFixtures.dialects();
@@ -190,6 +191,37 @@ class WriteToOnlineStoreTest {
     assertThat(readBack(url, "alice", "bob", "dave"), equalTo(stored(ALICE_FIRST_WINDOW, BOB_ON_TIME)));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(2L));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
+  }
+
+  /** An element whose row cannot be computed is a dead letter with the exception and the element. */
+  @Test
+  void anElementWhoseRowCannotBeComputedIsADeadLetter(TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl("h2");
+    PCollection<DeadLetter> rejected =
+        pipeline
+            .apply(Create.of(ALICE_FIRST_WINDOW, MALLORY, BOB_ON_TIME).withCoder(AvroCoder.of(CtrFeatureRow.class)))
+            .apply(
+                "WriteOnlineStore",
+                WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::rowUnlessMallory)
+                    .withJdbcUrl(url));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreTest::summary)))
+        .containsInAnyOrder(
+            "WriteToOnlineStore | feature_failed | computing a ctr_5min row failed: java.lang.IllegalStateException:"
+                + " no row for mallory | " + MALLORY);
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(readBack(url, "alice", "bob", "mallory"), equalTo(stored(ALICE_FIRST_WINDOW, BOB_ON_TIME)));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(2L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
+  }
+
+  private static Object[] rowUnlessMallory(CtrFeatureRow row) {
+    if (row.getUserId().equals("mallory")) {
+      throw new IllegalStateException("no row for mallory");
+    }
+    return FormatCtrRows.toOnlineRow(row);
   }
 
   /**
