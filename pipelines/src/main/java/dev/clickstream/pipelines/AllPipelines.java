@@ -13,7 +13,6 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.POutput;
 
 /**
@@ -50,10 +49,8 @@ public final class AllPipelines {
         events.apply("Ctr", step(input -> CtrPipeline.buildFrom(input, options, clock).deadLetters));
     PCollection<DeadLetter> tooLate =
         events.apply("ClickCounts", step(input -> ClickCountsPipeline.buildFrom(input, options, clock).deadLetters));
-    events.apply("RawEvents", step(input -> {
-      RawEventsPipeline.buildFrom(input, options, clock);
-      return PDone.in(input.getPipeline());
-    }));
+    PCollection<DeadLetter> rejectedRawRows =
+        events.apply("RawEvents", step(input -> RawEventsPipeline.buildFrom(input, options, clock)));
     PCollection<DeadLetter> lateClicks =
         events.apply("Attribution", step(input -> AttributionPipeline.buildFrom(input, options, clock)));
     PCollection<DeadLetter> lateSessionEvents =
@@ -67,6 +64,7 @@ public final class AllPipelines {
             .and(lateClicks)
             .and(lateSessionEvents)
             .and(failedEnrichedRows)
+            .and(rejectedRawRows)
             .apply("AllDeadLetters", Flatten.pCollections());
     EventInput.writeDeadLetters(deadLetters, options, "all");
     return deadLetters;

@@ -69,7 +69,7 @@ public final class AttributionPipeline {
             WriteFeatureRows.into(
                 FEATURE.table(),
                 (AttributeClicks.ItemWindow row) -> row(row, clock.nowMillis()),
-                options.getOnlineStore()));
+                options));
     PCollection<DeadLetter> tooLate =
         attribution
             .get(AttributeClicks.TOO_LATE_CLICKS)

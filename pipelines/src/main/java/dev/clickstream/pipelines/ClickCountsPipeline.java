@@ -101,9 +101,9 @@ public final class ClickCountsPipeline {
     String counter = options.getCounter() == null ? "" : options.getCounter().toLowerCase(Locale.ROOT);
     switch (counter) {
       case ClickCountsPipelineOptions.STATEFUL:
-        return rolling(clicks, options.getOnlineStore(), allowedLateness, clock);
+        return rolling(clicks, options, allowedLateness, clock);
       case ClickCountsPipelineOptions.SLIDING:
-        return sliding(clicks, options.getOnlineStore(), allowedLateness, clock);
+        return sliding(clicks, options, allowedLateness, clock);
       default:
         throw new IllegalArgumentException(
             "--counter must be " + ClickCountsPipelineOptions.STATEFUL + " or " + ClickCountsPipelineOptions.SLIDING
@@ -112,7 +112,7 @@ public final class ClickCountsPipeline {
   }
 
   private static Outputs rolling(
-      PCollection<FeatureEvent> clicks, String onlineStore, Duration allowedLateness, ProcessingClock clock) {
+      PCollection<FeatureEvent> clicks, ClickstreamOptions options, Duration allowedLateness, ProcessingClock clock) {
     PCollectionTuple counted =
         clicks.apply("RollingClickCounts", RollingAggregate.of(FEATURE).withAllowedLateness(allowedLateness));
     PCollection<EntityPartials> rows = counted.get(RollingAggregate.ROWS);
@@ -123,7 +123,7 @@ public final class ClickCountsPipeline {
                 FEATURE.precomputedTable(),
                 (EntityPartials row) ->
                     FEATURE.precomputedRow(row.entity(), row.time(), row.partials(), clock.nowMillis()),
-                onlineStore));
+                options));
     PCollection<DeadLetter> tooLate =
         counted
             .get(RollingAggregate.TOO_LATE)
@@ -133,7 +133,7 @@ public final class ClickCountsPipeline {
   }
 
   private static Outputs sliding(
-      PCollection<FeatureEvent> clicks, String onlineStore, Duration allowedLateness, ProcessingClock clock) {
+      PCollection<FeatureEvent> clicks, ClickstreamOptions options, Duration allowedLateness, ProcessingClock clock) {
     List<Duration> sizes = new ArrayList<>();
     for (FeatureWindow window : FEATURE.windows()) {
       sizes.add(Duration.millis(window.lengthMillis()));
@@ -149,7 +149,7 @@ public final class ClickCountsPipeline {
             WriteFeatureRows.into(
                 FeatureTables.CLICK_COUNTS_SLIDING,
                 (SlidingWindowCount.Counts row) -> slidingRow(row, clock.nowMillis()),
-                onlineStore));
+                options));
     return new Outputs(null, rows, failedRows);
   }
 

@@ -142,6 +142,28 @@ public interface ClickstreamOptions extends PipelineOptions {
 
   void setAllowedLateness(String value);
 
+  @Description(
+      "Restate history from corrected input: every feature row this run writes replaces the stored row of its key,"
+          + " even one with a later window or more events, which the online store otherwise keeps. For a bounded"
+          + " rerun only (--source=file, or --source=kafka with --maxRecords).")
+  @Default.Boolean(false)
+  boolean getRestate();
+
+  void setRestate(boolean value);
+
+  /**
+   * {@link #getRestate()}, refused for an unbounded read: there a late pane with fewer events would replace a fuller
+   * one for good.
+   */
+  static boolean restates(ClickstreamOptions options) {
+    if (options.getRestate() && readsKafka(options) && options.getMaxRecords() == null) {
+      throw new IllegalArgumentException(
+          "--restate replaces stored rows whatever they hold, so it is for a bounded rerun over corrected input:"
+              + " use --source=file, or --source=kafka with --maxRecords=N");
+    }
+    return options.getRestate();
+  }
+
   /** Whether events come from Kafka; a --source other than file or kafka is an error that says what to use. */
   public static boolean readsKafka(ClickstreamOptions options) {
     String source = options.getSource() == null ? "file" : options.getSource();

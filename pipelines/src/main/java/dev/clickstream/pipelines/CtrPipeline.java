@@ -102,7 +102,7 @@ public final class CtrPipeline {
     PCollection<DeadLetter> failedRows =
         rows.apply(
             "WriteOnlineStore",
-            WriteFeatureRows.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow, options.getOnlineStore()));
+            WriteFeatureRows.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow, options));
     rows.apply(
         "WriteOfflineStore",
         WriteOfflineFiles.of(CtrFeatureRow.class, FeatureTables.CTR_5MIN.name(), CtrFeatureRow::getWindowStart)
@@ -140,6 +140,6 @@ public final class CtrPipeline {
         WriteFeatureRows.into(
             DriftMonitor.TABLE,
             (DriftRecord record) -> monitor.row(record, clock.nowMillis()),
-            options.getOnlineStore()));
+            options));
   }
 }

@@ -96,7 +96,7 @@ public final class EnrichedFeaturesPipeline {
                       WriteFeatureRows.into(
                           feature.table(),
                           (TumblingFeatures.Row row) -> row.tableRow(feature, clock.nowMillis()),
-                          options.getOnlineStore())));
+                          options)));
     }
     return failures.apply("FeatureDeadLetters", Flatten.pCollections());
   }

@@ -71,7 +71,7 @@ public final class SessionsPipeline {
             WriteFeatureRows.into(
                 FEATURE.table(),
                 (KV<String, SessionStats> session) -> row(session, clock.nowMillis()),
-                options.getOnlineStore()));
+                options));
     PCollection<DeadLetter> tooLate =
         sessions
             .get(SessionFeatures.TOO_LATE)

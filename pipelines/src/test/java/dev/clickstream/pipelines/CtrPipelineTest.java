@@ -16,6 +16,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +33,7 @@ import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The whole CTR pipeline on a small, hand-checked input, on the Direct runner and on embedded Flink: the same
@@ -130,6 +134,92 @@ class CtrPipelineTest {
           pipeline.run().waitUntilFinish();
         });
     assertThat(Files.readAllLines(dir.resolve("dead-letters.jsonl")), hasSize(0));
+  }
+
+  /**
+   * A row the store refuses (here a PostgreSQL trigger that refuses user u3 as a check violation) is a dead letter
+   * in the run's dead-letter file, with the stage, the table, the error and the row; the job goes on and writes the
+   * other users. On both runners: the dead letters leave the writer when its bundle finishes.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("runners")
+  void aRowTheStoreRefusesGoesToTheDeadLetterFile(String runner, @TempDir Path dir) throws Throwable {
+    Path input = dir.resolve("events.jsonl");
+    Files.write(
+        input,
+        List.of(event("e1", "u1", "impression", T0), event("e2", "u3", "impression", T0 + 1)),
+        StandardCharsets.UTF_8);
+    CtrPipelineOptions options = options(runner, input, dir);
+    options.setOnlineStore(StoreFixtures.freshPostgresUrl());
+    OnlineStore.forUrl(options.getOnlineStore()).ensureTable(FeatureTables.CTR_5MIN);
+    try (Connection connection = DriverManager.getConnection(options.getOnlineStore());
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE FUNCTION refuse_u3() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+          + " IF NEW.user_id = 'u3' THEN RAISE EXCEPTION 'u3 is refused' USING ERRCODE = 'check_violation'; END IF;"
+          + " RETURN NEW; END $$");
+      statement.execute(
+          "CREATE TRIGGER refuse_u3 BEFORE INSERT ON ctr_5min FOR EACH ROW EXECUTE FUNCTION refuse_u3()");
+    }
+
+    TestPipelineExtension.runInRule(
+        TestPipeline.fromOptions(options),
+        "ctr-store-rejects-" + runner,
+        pipeline -> {
+          CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
+          pipeline.run().waitUntilFinish();
+        });
+
+    assertThat(
+        OnlineStore.forUrl(options.getOnlineStore()).readAll(FeatureTables.CTR_5MIN, List.of("u1", "u3")),
+        equalTo(Map.of("u1", onlineRow("u1", T0, 1, 0, 0.0))));
+    List<String> deadLetters = Files.readAllLines(dir.resolve("dead-letters.jsonl"));
+    assertThat(deadLetters, hasSize(1));
+    JsonNode deadLetter = new ObjectMapper().readTree(deadLetters.get(0));
+    assertThat(deadLetter.get("stage").asText(), equalTo("WriteToOnlineStore"));
+    assertThat(deadLetter.get("reason").asText(), equalTo("store_rejected"));
+    assertThat(
+        deadLetter.get("detail").asText(),
+        equalTo("the online store refused this row of table ctr_5min: PSQLException [SQLState 23514]: ERROR: u3 is"
+            + " refused\n  Where: PL/pgSQL function refuse_u3() line 1 at RAISE; the other rows of its batch were"
+            + " written. Fix the row's values at the source and replay it."));
+    assertThat(
+        deadLetter.get("raw_payload").asText(),
+        equalTo("{\"user_id\":\"u3\",\"window_start\":" + T0 + ",\"window_end\":" + (T0 + FIVE_MINUTES)
+            + ",\"impressions\":1,\"clicks\":0,\"ctr\":0.0,\"updated_at\":" + UPDATED_AT + "}"));
+  }
+
+  /**
+   * A corrected input whose window holds fewer events (2) than the stored row (10): a normal run leaves the stored
+   * row, a run with --restate replaces it.
+   */
+  @ParameterizedTest(name = "restate: {0}")
+  @ValueSource(booleans = {false, true})
+  void aRestatingRunReplacesWhatTheGuardKeeps(boolean restate, @TempDir Path dir) throws Throwable {
+    Path input = dir.resolve("corrected.jsonl");
+    Files.write(
+        input,
+        List.of(event("e1", "u1", "impression", T0), event("e2", "u1", "click", T0 + 1)),
+        StandardCharsets.UTF_8);
+    CtrPipelineOptions options = options(TestRunners.DIRECT, input, dir);
+    options.setRestate(restate);
+    OnlineStore store = OnlineStore.forUrl(options.getOnlineStore());
+    store.ensureTable(FeatureTables.CTR_5MIN);
+    store.upsert(FeatureTables.CTR_5MIN, List.<Object[]>of(
+        new Object[] {"u1", T0, T0 + FIVE_MINUTES, 8L, 2L, 0.25, UPDATED_AT - 1}));
+
+    TestPipelineExtension.runInRule(
+        TestPipeline.fromOptions(options),
+        "ctr-restate-" + restate,
+        pipeline -> {
+          CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
+          pipeline.run().waitUntilFinish();
+        });
+
+    Map<String, Object> stored = new java.util.LinkedHashMap<>(onlineRow("u1", T0, 8, 2, 0.25));
+    stored.put("updated_at", UPDATED_AT - 1);
+    assertThat(
+        store.readAll(FeatureTables.CTR_5MIN, List.of("u1")),
+        equalTo(Map.of("u1", restate ? onlineRow("u1", T0, 1, 1, 1.0) : stored)));
   }
 
   /** Options reading {@code input}, writing a fresh H2 store and files under {@code dir}. */

@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.joda.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -42,5 +43,28 @@ class OptionParsingTest {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> ReadEventRecords.resolveFormat("a", "csv"));
     assertThat(e.getMessage(), equalTo("--inputFormat=csv is not supported: use auto, json or avro"));
+  }
+
+  /** --restate is for bounded reruns: a file, or Kafka up to --maxRecords; never an unbounded stream. */
+  @Test
+  void restateIsRefusedForAnUnboundedRead() {
+    ClickstreamOptions file = PipelineOptionsFactory.fromArgs("--restate=true").as(ClickstreamOptions.class);
+    ClickstreamOptions boundedKafka =
+        PipelineOptionsFactory.fromArgs("--restate=true", "--source=kafka", "--maxRecords=100")
+            .as(ClickstreamOptions.class);
+    ClickstreamOptions unboundedKafka =
+        PipelineOptionsFactory.fromArgs("--restate=true", "--source=kafka").as(ClickstreamOptions.class);
+    ClickstreamOptions guardedKafka = PipelineOptionsFactory.fromArgs("--source=kafka").as(ClickstreamOptions.class);
+
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> ClickstreamOptions.restates(unboundedKafka));
+
+    assertThat(ClickstreamOptions.restates(file), equalTo(true));
+    assertThat(ClickstreamOptions.restates(boundedKafka), equalTo(true));
+    assertThat(ClickstreamOptions.restates(guardedKafka), equalTo(false));
+    assertThat(
+        e.getMessage(),
+        equalTo("--restate replaces stored rows whatever they hold, so it is for a bounded rerun over corrected"
+            + " input: use --source=file, or --source=kafka with --maxRecords=N"));
   }
 }

@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
  */
 public final class ConnectionPools {
   private static final int MAX_POOL_SIZE = 8;
+  /** How long a caller waits for a connection from the pool. */
   private static final long CONNECTION_TIMEOUT_MS = 10_000;
   private static final Pattern H2_FILE = Pattern.compile("^jdbc:h2:(?:file:)?([^;:][^;]*)(;.*)?$");
 
@@ -31,6 +32,25 @@ public final class ConnectionPools {
    */
   static final List<String> MARIADB_OPTIONS =
       List.of("permitMysqlScheme", "useAffectedRows=true", "useBulkStmts=false", "useBulkStmtsForInserts=false");
+
+  /**
+   * Driver options every PostgreSQL connection needs, whatever the URL says. {@code reWriteBatchedInserts=false}:
+   * with it on, pgjdbc folds a batch into multi-row INSERTs, which fail on any batch that holds one key twice
+   * ("ON CONFLICT DO UPDATE command cannot affect row a second time") and count {@code SUCCESS_NO_INFO} for every
+   * row, so {@link OnlineStore#upsert} could not tell applied rows from refused ones.
+   */
+  static final List<String> POSTGRESQL_OPTIONS = List.of("reWriteBatchedInserts=false");
+
+  /** How long a new connection may take to open, unless the URL says otherwise. */
+  static final long CONNECT_TIMEOUT_MS = 10_000;
+
+  /**
+   * How long the driver waits for the database to answer on an open connection, unless the URL says otherwise:
+   * past it the connection is broken and the call fails as a connection failure, so a frozen database or a network
+   * partition frees the pool's connections instead of holding them until TCP gives up (about 15 minutes). Longer
+   * than {@link OnlineStore#QUERY_TIMEOUT_SECONDS}, so that a slow statement is cancelled by the server first.
+   */
+  static final long SOCKET_TIMEOUT_MS = 60_000;
   private static final Map<String, HikariDataSource> POOLS = new ConcurrentHashMap<>();
   /**
    * How long a server request waits for a connection: well under a second, so that a store that is down costs a
@@ -108,24 +128,61 @@ public final class ConnectionPools {
   }
 
   /**
-   * The URL handed to the driver: {@code jdbcUrl} itself, except that a MariaDB or MySQL URL gets {@link
-   * #MARIADB_OPTIONS} in place of any value it gave them. Messages keep showing {@code jdbcUrl} as it was given.
+   * The URL handed to the driver: {@code jdbcUrl} with the options its driver must have ({@link #MARIADB_OPTIONS},
+   * {@link #POSTGRESQL_OPTIONS}) in place of any value it gave them, and connect and socket timeouts ({@link
+   * #CONNECT_TIMEOUT_MS}, {@link #SOCKET_TIMEOUT_MS}) unless it sets its own. H2 URLs are left as they are. Messages
+   * keep showing {@code jdbcUrl} as it was given.
    */
   static String driverUrl(String jdbcUrl) {
-    if (Dialect.fromJdbcUrl(jdbcUrl) != Dialect.MARIADB) {
-      return jdbcUrl;
+    return driverUrl(jdbcUrl, SOCKET_TIMEOUT_MS);
+  }
+
+  /** {@link #driverUrl(String)} with a socket timeout of {@code socketTimeoutMillis} by default (tests: shorter). */
+  static String driverUrl(String jdbcUrl, long socketTimeoutMillis) {
+    Dialect dialect = Dialect.fromJdbcUrl(jdbcUrl);
+    List<String> forced;
+    List<String> defaults;
+    switch (dialect) {
+      case MARIADB:
+        forced = MARIADB_OPTIONS;
+        // Connector/J 3: milliseconds.
+        defaults = List.of("connectTimeout=" + CONNECT_TIMEOUT_MS, "socketTimeout=" + socketTimeoutMillis);
+        break;
+      case POSTGRESQL:
+        forced = POSTGRESQL_OPTIONS;
+        // pgjdbc: whole seconds.
+        defaults = List.of(
+            "connectTimeout=" + seconds(CONNECT_TIMEOUT_MS), "socketTimeout=" + seconds(socketTimeoutMillis));
+        break;
+      default:
+        return jdbcUrl;
     }
     int query = jdbcUrl.indexOf('?');
-    List<String> options = new ArrayList<>();
+    List<String> given = new ArrayList<>();
     if (query >= 0) {
       for (String option : jdbcUrl.substring(query + 1).split("&")) {
-        if (!option.isEmpty() && MARIADB_OPTIONS.stream().noneMatch(ours -> sameOption(ours, option))) {
-          options.add(option);
+        if (!option.isEmpty()) {
+          given.add(option);
         }
       }
     }
-    options.addAll(MARIADB_OPTIONS);
+    List<String> options = new ArrayList<>();
+    for (String option : given) {
+      if (forced.stream().noneMatch(ours -> sameOption(ours, option))) {
+        options.add(option);
+      }
+    }
+    for (String option : defaults) {
+      if (given.stream().noneMatch(theirs -> sameOption(option, theirs))) {
+        options.add(option);
+      }
+    }
+    options.addAll(forced);
     return (query < 0 ? jdbcUrl : jdbcUrl.substring(0, query)) + "?" + String.join("&", options);
+  }
+
+  private static long seconds(long millis) {
+    return Math.max(1, (millis + 999) / 1000);
   }
 
   private static boolean sameOption(String a, String b) {
@@ -133,9 +190,31 @@ public final class ConnectionPools {
   }
 
   private static HikariDataSource open(String jdbcUrl) {
+    return open(jdbcUrl, SOCKET_TIMEOUT_MS);
+  }
+
+  /** A new pool for {@code jdbcUrl}, whose connections time out after {@code socketTimeoutMillis} by default. */
+  static HikariDataSource open(String jdbcUrl, long socketTimeoutMillis) {
+    HikariConfig config = configuration(jdbcUrl, socketTimeoutMillis);
+    config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
+    config.setPoolName("online-store-" + POOLS.size());
+    return new HikariDataSource(config);
+  }
+
+  /** {@link #open}'s pool, but a request waits at most {@value #SERVING_CONNECTION_TIMEOUT_MS} ms for a connection. */
+  private static HikariDataSource openForServing(String jdbcUrl) {
+    HikariConfig config = configuration(jdbcUrl, SOCKET_TIMEOUT_MS);
+    config.setConnectionTimeout(SERVING_CONNECTION_TIMEOUT_MS);
+    config.setValidationTimeout(SERVING_VALIDATION_TIMEOUT_MS);
+    config.setPoolName("online-store-serving-" + SERVING_POOLS.size());
+    return new HikariDataSource(config);
+  }
+
+  /** What every pool for {@code jdbcUrl} shares: the driver, its URL and options, the password and the size. */
+  private static HikariConfig configuration(String jdbcUrl, long socketTimeoutMillis) {
     createH2Directory(jdbcUrl);
     HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(driverUrl(jdbcUrl));
+    config.setJdbcUrl(driverUrl(jdbcUrl, socketTimeoutMillis));
     String password = passwordFor(jdbcUrl, System.getenv());
     if (password != null) {
       config.setPassword(password);
@@ -151,36 +230,9 @@ public final class ConnectionPools {
     }
     config.setMaximumPoolSize(MAX_POOL_SIZE);
     config.setMinimumIdle(1);
-    config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
-    config.setPoolName("online-store-" + POOLS.size());
     // Let the pool start even when the database is down: callers get a clear error, and recover when it is back.
     config.setInitializationFailTimeout(-1);
-    return new HikariDataSource(config);
-  }
-
-  // open()'s configuration but for the wait and the name. Kept apart only while open() changes on another branch:
-  // when the two meet, build both from one configuration, so that driver options (timeouts) apply here too.
-  private static HikariDataSource openForServing(String jdbcUrl) {
-    createH2Directory(jdbcUrl);
-    HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(driverUrl(jdbcUrl));
-    String password = passwordFor(jdbcUrl, System.getenv());
-    if (password != null) {
-      config.setPassword(password);
-    }
-    Dialect dialect = Dialect.fromJdbcUrl(jdbcUrl);
-    registerDriver(dialect);
-    if (dialect == Dialect.MARIADB) {
-      config.setDriverClassName(driverClass(dialect));
-    }
-    config.setMaximumPoolSize(MAX_POOL_SIZE);
-    config.setMinimumIdle(1);
-    config.setConnectionTimeout(SERVING_CONNECTION_TIMEOUT_MS);
-    config.setValidationTimeout(SERVING_VALIDATION_TIMEOUT_MS);
-    config.setPoolName("online-store-serving-" + SERVING_POOLS.size());
-    // The server starts while the database is down, answers 503, and recovers when it is back.
-    config.setInitializationFailTimeout(-1);
-    return new HikariDataSource(config);
+    return config;
   }
 
   static void registerDriver(Dialect dialect) {

@@ -11,14 +11,14 @@ import java.util.stream.Collectors;
 public enum Dialect {
   H2 {
     @Override
-    String upsertSql(FeatureTable table) {
+    String upsertSql(FeatureTable table, String replaceCondition) {
       // MERGE ... USING (VALUES ...) needs typed parameters, or H2 compares them as text.
       String values =
           table.columns().stream().map(c -> "CAST(? AS " + sqlType(c) + ")").collect(Collectors.joining(", "));
       return "MERGE INTO " + table.name() + " t USING (VALUES (" + values + ")) AS s("
           + String.join(", ", table.columnNames()) + ") ON "
           + keyNames(table).stream().map(k -> "t." + k + " = s." + k).collect(Collectors.joining(" AND "))
-          + " WHEN MATCHED AND (" + condition(table, "s.", "t.") + ") THEN UPDATE SET "
+          + " WHEN MATCHED AND (" + condition(replaceCondition, "s.", "t.") + ") THEN UPDATE SET "
           + assignments(table, "s.")
           + " WHEN NOT MATCHED THEN INSERT (" + String.join(", ", table.columnNames()) + ") VALUES ("
           + table.columnNames().stream().map(c -> "s." + c).collect(Collectors.joining(", ")) + ")";
@@ -32,11 +32,11 @@ public enum Dialect {
     }
 
     @Override
-    String upsertSql(FeatureTable table) {
+    String upsertSql(FeatureTable table, String replaceCondition) {
       return "INSERT INTO " + table.name() + " AS t (" + String.join(", ", table.columnNames()) + ") VALUES ("
           + placeholders(table.columns().size()) + ") ON CONFLICT (" + String.join(", ", keyNames(table))
           + ") DO UPDATE SET "
-          + assignments(table, "EXCLUDED.") + " WHERE " + condition(table, "EXCLUDED.", "t.");
+          + assignments(table, "EXCLUDED.") + " WHERE " + condition(replaceCondition, "EXCLUDED.", "t.");
     }
   },
 
@@ -49,13 +49,13 @@ public enum Dialect {
    */
   MARIADB {
     @Override
-    String upsertSql(FeatureTable table) {
+    String upsertSql(FeatureTable table, String replaceCondition) {
       List<String> columns = table.columnNames();
       List<String> updates = new ArrayList<>();
       for (String column : valueColumns(table)) {
         String replace =
             updates.isEmpty()
-                ? "(" + REPLACE_VARIABLE + " := (" + valuesCondition(table) + "))"
+                ? "(" + REPLACE_VARIABLE + " := (" + valuesCondition(replaceCondition) + "))"
                 : REPLACE_VARIABLE;
         updates.add(column + " = IF(" + replace + ", VALUES(" + column + "), " + column + ")");
       }
@@ -129,8 +129,24 @@ public enum Dialect {
     return "SELECT DISK_SPACE_USED(?)";
   }
 
+  /** A condition that always holds: a restating write replaces the stored row whatever it holds. */
+  static final String ALWAYS = "1 = 1";
+
   /** An upsert of one row, columns in {@link FeatureTable#columns()} order, guarded by the replace condition. */
-  abstract String upsertSql(FeatureTable table);
+  String upsertSql(FeatureTable table) {
+    return upsertSql(table, table.replaceCondition());
+  }
+
+  /**
+   * An upsert of one row that replaces the stored row whatever the table's replace condition says: how a rerun over
+   * corrected input restates history ({@link OnlineStore#restate}).
+   */
+  String restateSql(FeatureTable table) {
+    return upsertSql(table, ALWAYS);
+  }
+
+  /** An upsert of one row that replaces the stored row when {@code replaceCondition} (over NEW. and OLD.) holds. */
+  abstract String upsertSql(FeatureTable table, String replaceCondition);
 
   String createTableSql(FeatureTable table) {
     String columns =
@@ -192,13 +208,13 @@ public enum Dialect {
     }
   }
 
-  private static String condition(FeatureTable table, String newPrefix, String oldPrefix) {
-    return table.replaceCondition().replace("NEW.", newPrefix).replace("OLD.", oldPrefix);
+  private static String condition(String replaceCondition, String newPrefix, String oldPrefix) {
+    return replaceCondition.replace("NEW.", newPrefix).replace("OLD.", oldPrefix);
   }
 
   /** The replace condition for MariaDB: {@code VALUES(column)} for the incoming row, the bare column for the stored. */
-  private static String valuesCondition(FeatureTable table) {
-    return NEW_COLUMN.matcher(table.replaceCondition()).replaceAll("VALUES($1)").replace("OLD.", "");
+  private static String valuesCondition(String replaceCondition) {
+    return NEW_COLUMN.matcher(replaceCondition).replaceAll("VALUES($1)").replace("OLD.", "");
   }
 
   private static List<String> keyNames(FeatureTable table) {

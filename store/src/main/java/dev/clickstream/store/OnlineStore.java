@@ -37,6 +37,11 @@ public final class OnlineStore {
   /** How often one batch is written when it keeps losing races with concurrent writers. */
   static final int MAX_WRITE_ATTEMPTS = 5;
   /**
+   * How long one statement may run: a 500-row upsert takes milliseconds, so this only ends statements stuck behind
+   * a lock or a database that stopped answering.
+   */
+  static final int QUERY_TIMEOUT_SECONDS = 30;
+  /**
    * Unique violation (H2: a concurrent insert of the same key), serialization failure or deadlock (MariaDB reports
    * its deadlocks so), PostgreSQL deadlock.
    */
@@ -88,7 +93,7 @@ public final class OnlineStore {
     }
     // One connection for the create and the check after it: when the database is down, one wait for the pool.
     try (Connection connection = dataSource.getConnection()) {
-      try (Statement statement = connection.createStatement()) {
+      try (Statement statement = statement(connection)) {
         statement.execute(dialect.createTableSql(table));
         for (String createIndex : dialect.createIndexSql(table)) {
           statement.execute(createIndex);
@@ -116,6 +121,9 @@ public final class OnlineStore {
    * on MariaDB, is rolled back and written again, up to {@value #MAX_WRITE_ATTEMPTS} times. The replace condition
    * makes the retry harmless.
    *
+   * <p>Rows are sent one statement each (see {@link ConnectionPools#driverUrl}), so two rows of one key in a batch
+   * are applied in the order given, each against the row the one before it left, and each gets its own count.
+   *
    * <p>Every row is checked before it is written: a wrong number of values, a null in a column that is not
    * nullable, or an infinite or NaN double (MariaDB cannot store them, so no store takes them) rejects the whole
    * batch with an {@link IllegalArgumentException}.
@@ -123,6 +131,22 @@ public final class OnlineStore {
    * @return how many rows were applied; the rest were older than the stored rows and left them unchanged
    */
   public int upsert(FeatureTable table, List<Object[]> rows) throws SQLException {
+    return write(table, rows, dialect.upsertSql(table));
+  }
+
+  /**
+   * Like {@link #upsert}, but every row replaces the stored row of its key whatever the table's replace condition
+   * says: for a bounded rerun over corrected input, whose rows may hold fewer events than the ones they correct.
+   * Two rows of one key in a batch leave the last one given. Not for a live stream: there a late, smaller pane
+   * would replace a fuller one.
+   *
+   * @return how many rows were applied (MariaDB does not count a row that was already stored as it is)
+   */
+  public int restate(FeatureTable table, List<Object[]> rows) throws SQLException {
+    return write(table, rows, dialect.restateSql(table));
+  }
+
+  private int write(FeatureTable table, List<Object[]> rows, String sql) throws SQLException {
     if (rows.isEmpty()) {
       return 0;
     }
@@ -138,7 +162,7 @@ public final class OnlineStore {
     inKeyOrder.sort(primaryKeyOrder(table));
     List<Column> columns = table.columns();
     return inWriteTransaction("upsert into " + table.name(), connection -> {
-      try (PreparedStatement statement = connection.prepareStatement(dialect.upsertSql(table))) {
+      try (PreparedStatement statement = prepare(connection, sql)) {
         for (Object[] row : inKeyOrder) {
           for (int i = 0; i < row.length; i++) {
             bind(statement, i + 1, columns.get(i), row[i]);
@@ -156,6 +180,24 @@ public final class OnlineStore {
         return applied;
       }
     });
+  }
+
+  /**
+   * A statement that gives up after {@link #QUERY_TIMEOUT_SECONDS}: a database that holds a lock or stops
+   * answering frees the connection instead of pinning it (the driver's socket timeout, see {@link
+   * ConnectionPools}, covers a peer that stops answering altogether).
+   */
+  private static PreparedStatement prepare(Connection connection, String sql) throws SQLException {
+    PreparedStatement statement = connection.prepareStatement(sql);
+    statement.setQueryTimeout(QUERY_TIMEOUT_SECONDS);
+    return statement;
+  }
+
+  /** A plain statement with the same timeout as {@link #prepare}. */
+  private static Statement statement(Connection connection) throws SQLException {
+    Statement statement = connection.createStatement();
+    statement.setQueryTimeout(QUERY_TIMEOUT_SECONDS);
+    return statement;
   }
 
   /** Work on one connection inside a transaction. */
@@ -311,7 +353,7 @@ public final class OnlineStore {
   /** Runs one statement whose SQL comes from the registry; {@code failure} says what could not be done. */
   private void execute(String sql, String failure) {
     try (Connection connection = dataSource.getConnection();
-        Statement statement = connection.createStatement()) {
+        Statement statement = statement(connection)) {
       statement.execute(sql);
     } catch (SQLException e) {
       throw unavailable(failure, e);
@@ -334,7 +376,7 @@ public final class OnlineStore {
     // Entities in order, so concurrent deletes take their locks in the same order.
     Map<String, Long> inOrder = new java.util.TreeMap<>(bounds);
     return inWriteTransaction("delete from " + table.name(), connection -> {
-      try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      try (PreparedStatement statement = prepare(connection, sql)) {
         for (Map.Entry<String, Long> bound : inOrder.entrySet()) {
           statement.setString(1, bound.getKey());
           statement.setLong(2, bound.getValue());
@@ -361,7 +403,7 @@ public final class OnlineStore {
    */
   <T> T query(String sql, List<Object> parameters, ResultReader<T> reader) {
     try (Connection connection = dataSource.getConnection();
-        PreparedStatement statement = connection.prepareStatement(sql)) {
+        PreparedStatement statement = prepare(connection, sql)) {
       for (int i = 0; i < parameters.size(); i++) {
         Object parameter = parameters.get(i);
         if (parameter instanceof String) {
@@ -427,7 +469,7 @@ public final class OnlineStore {
     try (Connection connection = dataSource.getConnection()) {
       for (int from = 0; from < distinctKeys.size(); from += MAX_KEYS_PER_READ) {
         List<String> chunk = distinctKeys.subList(from, Math.min(distinctKeys.size(), from + MAX_KEYS_PER_READ));
-        try (PreparedStatement statement = connection.prepareStatement(dialect.selectSql(table, chunk.size()))) {
+        try (PreparedStatement statement = prepare(connection, dialect.selectSql(table, chunk.size()))) {
           for (int i = 0; i < chunk.size(); i++) {
             statement.setString(i + 1, chunk.get(i));
           }
@@ -507,7 +549,7 @@ public final class OnlineStore {
   }
 
   private static boolean tableExists(Connection connection, FeatureTable table) {
-    try (Statement statement = connection.createStatement()) {
+    try (Statement statement = statement(connection)) {
       statement.executeQuery("SELECT 1 FROM " + table.name() + " WHERE 1 = 0").close();
       return true;
     } catch (SQLException e) {

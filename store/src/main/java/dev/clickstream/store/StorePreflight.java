@@ -46,7 +46,8 @@ public final class StorePreflight {
       properties.setProperty("connectTimeout", String.valueOf(TIMEOUT_SECONDS * 1000));
       properties.setProperty("socketTimeout", String.valueOf(2 * TIMEOUT_SECONDS * 1000));
     }
-    try (Connection connection = DriverManager.getConnection(ConnectionPools.driverUrl(jdbcUrl), properties)) {
+    try (Connection connection = DriverManager.getConnection(
+        ConnectionPools.driverUrl(jdbcUrl, 2L * TIMEOUT_SECONDS * 1000), properties)) {
       return connection.isValid(TIMEOUT_SECONDS) ? null : "does not answer a query within " + TIMEOUT_SECONDS + " s";
     } catch (SQLException e) {
       return describe(e, dialect);

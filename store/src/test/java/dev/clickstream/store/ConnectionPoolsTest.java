@@ -76,35 +76,54 @@ class ConnectionPoolsTest {
   }
 
   @Test
-  void h2AndPostgresqlUrlsReachTheDriverAsGiven() {
+  void h2UrlsReachTheDriverAsGiven() {
     String h2 = "jdbc:h2:mem:x;DB_CLOSE_DELAY=-1";
-    String postgresql = "jdbc:postgresql://db:5432/features?user=app&password=s3cr3t";
 
     assertThat(ConnectionPools.driverUrl(h2), is(h2));
-    assertThat(ConnectionPools.driverUrl(postgresql), is(postgresql));
   }
 
   @Test
-  void mariadbUrlsGetTheOptionsExactCountsNeed() {
+  void mariadbUrlsGetTheOptionsExactCountsNeedAndTimeouts() {
     assertThat(ConnectionPools.driverUrl("jdbc:mariadb://db:3306/features"),
-        is("jdbc:mariadb://db:3306/features?" + OPTIONS));
+        is("jdbc:mariadb://db:3306/features?" + MARIADB_TIMEOUTS + "&" + OPTIONS));
     assertThat(ConnectionPools.driverUrl("jdbc:mariadb://db/features?user=app&password=s3cr3t"),
-        is("jdbc:mariadb://db/features?user=app&password=s3cr3t&" + OPTIONS));
+        is("jdbc:mariadb://db/features?user=app&password=s3cr3t&" + MARIADB_TIMEOUTS + "&" + OPTIONS));
     assertThat(ConnectionPools.driverUrl("jdbc:mysql://db:3306/features?user=app"),
-        is("jdbc:mysql://db:3306/features?user=app&" + OPTIONS));
+        is("jdbc:mysql://db:3306/features?user=app&" + MARIADB_TIMEOUTS + "&" + OPTIONS));
   }
 
-  /** Options the counts depend on are replaced, whatever their case or value; the others are kept in order. */
+  /**
+   * Options the counts depend on are replaced, whatever their case or value; the others are kept in order, and a
+   * timeout the URL sets is kept instead of ours.
+   */
   @Test
   void mariadbUrlsCannotTurnThoseOptionsOff() {
     assertThat(
         ConnectionPools.driverUrl(
             "jdbc:mysql://db/f?useBulkStmts=true&user=app&USEAFFECTEDROWS=false&permitMysqlScheme=x&connectTimeout=5"),
-        is("jdbc:mysql://db/f?user=app&connectTimeout=5&" + OPTIONS));
+        is("jdbc:mysql://db/f?user=app&connectTimeout=5&socketTimeout=60000&" + OPTIONS));
+  }
+
+  /** pgjdbc counts its timeouts in seconds; a URL's own timeouts win, in any case. */
+  @Test
+  void postgresqlUrlsGetTimeoutsUnlessTheySetTheirOwn() {
+    assertThat(ConnectionPools.driverUrl("jdbc:postgresql://db:5432/features?user=app&password=s3cr3t"),
+        is("jdbc:postgresql://db:5432/features?user=app&password=s3cr3t&connectTimeout=10&socketTimeout=60"
+            + "&reWriteBatchedInserts=false"));
+    assertThat(ConnectionPools.driverUrl("jdbc:postgresql://db/features?SocketTimeout=300"),
+        is("jdbc:postgresql://db/features?SocketTimeout=300&connectTimeout=10&reWriteBatchedInserts=false"));
+  }
+
+  /** With it on, pgjdbc folds a batch into multi-row INSERTs, which fail on a key the batch holds twice. */
+  @Test
+  void postgresqlUrlsCannotTurnOnRewrittenBatches() {
+    assertThat(ConnectionPools.driverUrl("jdbc:postgresql://db/f?reWriteBatchedInserts=true&user=app"),
+        is("jdbc:postgresql://db/f?user=app&connectTimeout=10&socketTimeout=60&reWriteBatchedInserts=false"));
   }
 
   private static final String OPTIONS =
       "permitMysqlScheme&useAffectedRows=true&useBulkStmts=false&useBulkStmtsForInserts=false";
+  private static final String MARIADB_TIMEOUTS = "connectTimeout=10000&socketTimeout=60000";
 
   private static void deleteRecursively(Path path) throws IOException {
     if (!Files.exists(path)) {

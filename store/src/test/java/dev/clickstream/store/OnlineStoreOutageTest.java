@@ -5,9 +5,16 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.startsWith;
+import static org.hamcrest.Matchers.instanceOf;
+import static org.hamcrest.Matchers.lessThan;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
 
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,6 +64,46 @@ class OnlineStoreOutageTest {
       assertThat(beforeCut, equalTo(1));
       assertThat(failedStatesAfterRestore, everyItem(startsWith("08")));
       assertThat(store.readTable(CTR_5MIN), equalTo(List.of(stored("u1", 4), stored("u2", 2))));
+    }
+  }
+
+  /**
+   * A database that stops answering (a frozen peer: connections stay open, nothing comes back) fails a read and a
+   * write within the driver's socket timeout, 1 s here instead of the default {@value
+   * ConnectionPools#SOCKET_TIMEOUT_MS} ms, as a connection failure (SQLState class 08), which the writers retry.
+   * Without a socket timeout both would wait until TCP gives up, about 15 minutes.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb"})
+  void aFrozenDatabaseFailsReadsAndWritesWithinTheSocketTimeout(String dialect) throws Exception {
+    String direct = StoreFixtures.freshStoreUrl(dialect);
+    // The pool is closed after the proxy, whose close breaks the connection the pool is still trying to open.
+    TcpProxy proxy = TcpProxy.toServerOf(direct, dialect.equals("postgresql") ? 5432 : 3306);
+    try (HikariDataSource pool = ConnectionPools.open(proxy.rewrite(direct), 1_000); proxy) {
+      // The pool's wait for a new connection (which the frozen peer never lets open) is as short, too.
+      pool.getHikariConfigMXBean().setConnectionTimeout(1_000);
+      pool.getHikariConfigMXBean().setValidationTimeout(500);
+      OnlineStore store = new OnlineStore(proxy.rewrite(direct), pool, Dialect.fromJdbcUrl(direct));
+      store.ensureTable(CTR_5MIN);
+      store.upsert(CTR_5MIN, List.<Object[]>of(row("u1", 4)));
+
+      proxy.freeze();
+      long started = System.nanoTime();
+      StoreUnavailableException read =
+          assertTimeoutPreemptively(
+              Duration.ofSeconds(10),
+              () -> assertThrows(StoreUnavailableException.class, () -> store.read(CTR_5MIN, "u1")));
+      SQLException write =
+          assertTimeoutPreemptively(
+              Duration.ofSeconds(10),
+              () -> assertThrows(SQLException.class, () -> store.upsert(CTR_5MIN, List.<Object[]>of(row("u2", 2)))));
+      long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+
+      // The read held the frozen connection; the write waited for a new one, which the frozen peer never opens.
+      assertThat(((SQLException) read.getCause()).getSQLState(), startsWith("08"));
+      assertThat(write, instanceOf(SQLTransientConnectionException.class));
+      // Each call: the socket timeout on the connection it holds, or the pool's wait for a new one.
+      assertThat(elapsedMillis, lessThan(5_000L));
     }
   }
 

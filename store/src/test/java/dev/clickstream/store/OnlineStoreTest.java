@@ -347,6 +347,61 @@ class OnlineStoreTest {
             "u3", expected("u3", T0, 2, 2, 1.0, T0))));
   }
 
+  /**
+   * pgjdbc's {@code reWriteBatchedInserts=true} folds a batch into one multi-row INSERT, which PostgreSQL refuses
+   * when it holds one key twice (SQLState 21000) and counts as SUCCESS_NO_INFO. The pool turns it off: both rows of
+   * u1 are applied in order against what the one before left, the guard keeps the fuller pane, every row counts.
+   */
+  @Test
+  void postgresqlWritesABatchWithARepeatedKeyWhateverTheUrlAsksFor() throws SQLException {
+    OnlineStore store = OnlineStore.forUrl(StoreFixtures.freshPostgresUrl() + "&reWriteBatchedInserts=true");
+    store.ensureTable(CTR_5MIN);
+
+    int applied =
+        store.upsert(CTR_5MIN,
+            rows(
+                row("u1", T0, 10, 2, 0.2, T0 + MINUTE),
+                row("u2", T0, 3, 1, 0.3333, T0 + MINUTE),
+                row("u1", T0, 4, 1, 0.25, T0 + 2 * MINUTE), // fewer events in the same window: refused
+                row("u3", T0, 1, 0, 0.0, T0 + MINUTE),
+                row("u3", T0 + WINDOW, 2, 2, 1.0, T0 + WINDOW))); // a later window: replaces
+
+    assertThat(applied, is(4));
+    assertThat(store.readAll(CTR_5MIN, List.of("u1", "u2", "u3")),
+        is(Map.of(
+            "u1", expected("u1", T0, 10, 2, 0.2, T0 + MINUTE),
+            "u2", expected("u2", T0, 3, 1, 0.3333, T0 + MINUTE),
+            "u3", expected("u3", T0 + WINDOW, 2, 2, 1.0, T0 + WINDOW))));
+  }
+
+  /**
+   * A corrected window with fewer events than the stored one: refused by the guard (which compares event counts),
+   * written by {@link OnlineStore#restate}; restating the same row again changes nothing.
+   */
+  @ParameterizedTest
+  @MethodSource("dialects")
+  void restateReplacesAStoredRowTheGuardWouldKeep(String dialect) throws SQLException {
+    OnlineStore store = freshStore(dialect);
+    store.upsert(CTR_5MIN, rows(row("u1", T0, 8, 2, 0.25, T0 + MINUTE), row("u2", T0 + WINDOW, 5, 0, 0.0, T0)));
+    Object[] corrected = row("u1", T0, 6, 2, 0.3333, T0 + 9 * MINUTE);
+    Object[] olderWindow = row("u2", T0, 1, 1, 1.0, T0 + 9 * MINUTE);
+
+    int upserted = store.upsert(CTR_5MIN, rows(corrected, olderWindow));
+    Map<String, Map<String, Object>> afterUpsert = store.readAll(CTR_5MIN, List.of("u1", "u2"));
+    int restated = store.restate(CTR_5MIN, rows(corrected, olderWindow));
+
+    assertThat(upserted, is(0));
+    assertThat(afterUpsert,
+        is(Map.of(
+            "u1", expected("u1", T0, 8, 2, 0.25, T0 + MINUTE),
+            "u2", expected("u2", T0 + WINDOW, 5, 0, 0.0, T0))));
+    assertThat(restated, is(2));
+    assertThat(store.readAll(CTR_5MIN, List.of("u1", "u2")),
+        is(Map.of(
+            "u1", expected("u1", T0, 6, 2, 0.3333, T0 + 9 * MINUTE),
+            "u2", expected("u2", T0, 1, 1, 1.0, T0 + 9 * MINUTE))));
+  }
+
   /** Keys are compared exactly everywhere: MariaDB's default collation would make these one user. */
   @ParameterizedTest
   @MethodSource("dialects")

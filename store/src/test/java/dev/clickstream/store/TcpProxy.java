@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
  * PostgreSQL or MariaDB. {@link #cut()} closes the listening socket and every forwarded connection, so clients see
  * their connections break and new connections refused, as when the database goes down; {@link #restore()} listens
  * on the same port again, one outside the ephemeral range ({@link TestPorts}) so that nothing else takes it meanwhile.
+ * {@link #freeze()} keeps every connection open and accepts new ones but forwards nothing more, as a database that
+ * hangs or a network partition does: clients wait until their own timeouts end the wait.
  */
 public final class TcpProxy implements AutoCloseable {
   /** {@code //host:port/} in a JDBC URL. */
@@ -30,6 +32,7 @@ public final class TcpProxy implements AutoCloseable {
   private final int port;
   private final Set<Socket> sockets = new HashSet<>();
   private volatile int targetPort;
+  private volatile boolean frozen;
   private ServerSocket listening;
   private Thread acceptor;
 
@@ -81,6 +84,7 @@ public final class TcpProxy implements AutoCloseable {
    * that {@link #restore()} can listen on it again.
    */
   public void cut() throws IOException {
+    frozen = false;
     Thread stopped;
     synchronized (this) {
       if (listening != null) {
@@ -103,6 +107,14 @@ public final class TcpProxy implements AutoCloseable {
         throw new InterruptedIOException("interrupted while cutting the proxy on port " + port);
       }
     }
+  }
+
+  /**
+   * Stops forwarding, in both directions and on every connection, old and new, until {@link #cut()} or {@link
+   * #close()}; nothing is closed, so nothing tells the client that the peer is gone.
+   */
+  public void freeze() {
+    frozen = true;
   }
 
   /** Listens on the same port again. */
@@ -169,11 +181,16 @@ public final class TcpProxy implements AutoCloseable {
       InputStream in = from.getInputStream();
       OutputStream out = to.getOutputStream();
       for (int read; (read = in.read(buffer)) >= 0; ) {
+        while (frozen && !to.isClosed()) {
+          Thread.sleep(10);
+        }
         out.write(buffer, 0, read);
         out.flush();
       }
     } catch (IOException e) {
       // One side closed or was cut: close both below.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
       closeQuietly(from);
       closeQuietly(to);

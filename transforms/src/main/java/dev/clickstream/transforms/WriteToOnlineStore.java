@@ -2,6 +2,9 @@ package dev.clickstream.transforms;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.FeatureTable;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreUnavailableException;
@@ -12,19 +15,25 @@ import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PDone;
 import org.joda.time.Duration;
+import org.joda.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,17 +50,38 @@ import org.slf4j.LoggerFactory;
  * <p><b>Store outages.</b> Each call to the store (creating the table in {@code @Setup}, upserting a batch,
  * deleting expired rows) is retried in place, blocking the DoFn, so input waits in the runner instead of being
  * dropped. A failure that says the database is unreachable or the connection broke ({@link #isTransient}: SQLState
- * class 08, PostgreSQL's 57P01 to 57P03 for a server shutting down or starting, a {@link
- * SQLNonTransientConnectionException} or {@link SQLRecoverableException}, or a {@link SQLTransientException} such as
- * the pool's "Connection is not available, request timed out", a statement timeout or a deadlock that outlived the
- * store's own retries) is retried after 200 ms, doubling to at most 5 s, until the retry budget ({@link
- * #withRetryBudget}, {@link #DEFAULT_RETRY_BUDGET} by default) has passed since the call's first failed attempt
- * began. While the database is down one attempt waits up to the pool's connection timeout (10 s), so a call gives
- * up at most that long after its budget. Any other failure (a constraint, a syntax error, a password the server
- * refuses) is tried {@value #MAX_ATTEMPTS} times over about 3 s, as before. A call that gives up throws with the
- * last error as its cause, failing the bundle: the runner retries the bundle (Flink from its last checkpoint) or, on
- * the Direct runner and on Flink without checkpointing, fails the pipeline. So an outage shorter than the budget
- * loses no row, and a batch written twice (its commit went through, the acknowledgement did not) changes nothing.
+ * class 08, a socket timeout included, PostgreSQL's 57P01 to 57P03 for a server shutting down or starting and 57014
+ * for a statement past its query timeout, a {@link SQLNonTransientConnectionException} or {@link
+ * SQLRecoverableException}, or a {@link SQLTransientException} such as the pool's "Connection is not available,
+ * request timed out", a statement timeout or a deadlock that outlived the store's own retries) is retried after 200
+ * ms, doubling to at most 5 s, until the retry budget ({@link #withRetryBudget}, {@link #DEFAULT_RETRY_BUDGET} by
+ * default) has passed since the call's first failed attempt began. While the database is down one attempt waits up
+ * to the pool's connection timeout (10 s), so a call gives up at most that long after its budget. Any other failure
+ * (a syntax error, a password the server refuses) is tried {@value #MAX_ATTEMPTS} times over about 3 s, one that
+ * blames the row's data once (see below). A call that gives up on a connection failure throws
+ * with the last error as its cause, failing the bundle: the runner retries the bundle (Flink from its last
+ * checkpoint) or, on the Direct runner and on Flink without checkpointing, fails the pipeline. So an outage shorter
+ * than the budget loses no row, and a batch written twice (its commit went through, the acknowledgement did not)
+ * changes nothing.
+ *
+ * <p><b>Rows the store refuses.</b> An upsert that fails for any other reason never fails the bundle: the batch is
+ * split in halves, each written again (once; connection failures still retried as above), and a half that fails is
+ * split again, down to single rows. A single row that still fails after {@value #MAX_ATTEMPTS} attempts, or at once
+ * when the error is about its data ({@link #isRowError}: SQLState class 22 or 23, or a row {@link OnlineStore#upsert}
+ * refuses before writing, such as a null in a column that is not nullable or a NaN), is a dead letter: stage {@value
+ * #STAGE}, reason {@value #REJECTED}, a detail naming the table and the error, the row as JSON (column to value) as
+ * its payload, in the global window. Every other row of the batch is written. Counted in {@code rows_rejected};
+ * {@code rows_applied + rows_skipped_not_newer + rows_rejected} is every row given. A rejected row moves no
+ * retention bound. An error that blames the statement, not a row ({@link #isStatementError}: a missing table or
+ * privilege), would fail every row alike: the batch is not split, each of its rows is a dead letter at once, with a
+ * detail that says so.
+ *
+ * <p>An element {@code toRow} throws on is a dead letter too, with reason {@value ComputeFeatureRows#REASON}, the
+ * exception and the element; counted in {@code rows_rejected}.
+ *
+ * <p><b>Restating.</b> {@link #withRestate} writes every row over the stored one, past the table's replace
+ * condition ({@link OnlineStore#restate}): for a bounded rerun over corrected input, whose rows may hold fewer
+ * events than the ones they correct. Not for a live stream, where a late, smaller pane would replace a fuller one.
  *
  * <p>A call that keeps failing is logged at WARN with the call, the store, the error, how long it has failed and
  * the next wait, at most once per {@link #WARN_INTERVAL} per DoFn instance (DEBUG in between), and at INFO when it
@@ -59,7 +89,11 @@ import org.slf4j.LoggerFactory;
  * store_unavailable_ms} (from the start of a call's first failed attempt to its success or giving up, for calls that
  * failed transiently).
  */
-public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDone> {
+public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCollection<DeadLetter>> {
+  /** The stage of the dead letters for rows the store refused. */
+  public static final String STAGE = "WriteToOnlineStore";
+  /** The reason of the dead letters for rows the store refused. */
+  public static final String REJECTED = "store_rejected";
   static final int DEFAULT_BATCH_SIZE = 500;
   /** How long a store call retries failures that say the database is unreachable, from the call's first failure. */
   public static final Duration DEFAULT_RETRY_BUDGET = Duration.standardMinutes(10);
@@ -69,8 +103,22 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
   static final Duration MAX_BACKOFF = Duration.standardSeconds(5);
   /** The least time between two WARN lines about one store call that keeps failing. */
   static final Duration WARN_INTERVAL = Duration.standardSeconds(10);
-  /** PostgreSQL: the server is shutting down (administrator or crash) or is still starting. */
-  private static final Set<String> TRANSIENT_STATES = Set.of("57P01", "57P02", "57P03");
+  /**
+   * PostgreSQL: a statement cancelled, here by its query timeout (a lock held too long, a database that stopped
+   * answering): worth running again.
+   */
+  private static final String QUERY_CANCELED = "57014";
+  /** PostgreSQL: the server is shutting down (administrator or crash) or is still starting; a query timeout. */
+  private static final Set<String> TRANSIENT_STATES = Set.of("57P01", "57P02", "57P03", QUERY_CANCELED);
+  /** SQLState classes that blame the row's data: data exception, integrity constraint violation. */
+  private static final Set<String> ROW_ERROR_CLASSES = Set.of("22", "23");
+  /**
+   * SQLState classes that blame the statement or the session, not a row: syntax error or access rule violation
+   * (a missing table or privilege), invalid authorization, catalog or schema, feature not supported.
+   */
+  private static final Set<String> STATEMENT_ERROR_CLASSES = Set.of("42", "28", "3D", "3F", "0A");
+  /** A duplicate key from a concurrent insert: a race, not the row's fault. */
+  private static final String UNIQUE_VIOLATION = "23505";
   /** How deep {@link #isTransient} looks into causes. */
   private static final int MAX_CAUSE_DEPTH = 20;
 
@@ -79,18 +127,21 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
   private final SerializableFunction<T, Object[]> toRow;
   private final Retention retention;
   private final Duration retryBudget;
+  private final boolean restate;
 
   private WriteToOnlineStore(
       FeatureTable table,
       String jdbcUrl,
       SerializableFunction<T, Object[]> toRow,
       Retention retention,
-      Duration retryBudget) {
+      Duration retryBudget,
+      boolean restate) {
     this.table = table;
     this.jdbcUrl = jdbcUrl;
     this.toRow = toRow;
     this.retention = retention;
     this.retryBudget = retryBudget;
+    this.restate = restate;
   }
 
   /**
@@ -113,14 +164,14 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
   /** Writes to {@code table}; {@code toRow} gives the values in {@link FeatureTable#columns()} order. */
   public static <T> WriteToOnlineStore<T> into(FeatureTable table, SerializableFunction<T, Object[]> toRow) {
     return new WriteToOnlineStore<>(
-        requireNonNull(table, "table"), null, requireNonNull(toRow, "toRow"), null, DEFAULT_RETRY_BUDGET);
+        requireNonNull(table, "table"), null, requireNonNull(toRow, "toRow"), null, DEFAULT_RETRY_BUDGET, false);
   }
 
   public WriteToOnlineStore<T> withJdbcUrl(String url) {
     if (url == null || !url.startsWith("jdbc:")) {
       throw new IllegalArgumentException("jdbcUrl must be a JDBC URL (jdbc:h2:..., jdbc:postgresql:..., jdbc:mariadb:...), got " + url);
     }
-    return new WriteToOnlineStore<>(table, url, toRow, retention, retryBudget);
+    return new WriteToOnlineStore<>(table, url, toRow, retention, retryBudget, restate);
   }
 
   /**
@@ -135,7 +186,7 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
       throw new IllegalArgumentException("retention must be positive, got " + retentionMillis + " ms");
     }
     return new WriteToOnlineStore<>(
-        table, jdbcUrl, toRow, new Retention(entityColumn, timeColumn, retentionMillis), retryBudget);
+        table, jdbcUrl, toRow, new Retention(entityColumn, timeColumn, retentionMillis), retryBudget, restate);
   }
 
   /**
@@ -147,24 +198,40 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
     if (budget == null || !budget.isLongerThan(Duration.ZERO)) {
       throw new IllegalArgumentException("retryBudget must be a positive duration, got " + budget);
     }
-    return new WriteToOnlineStore<>(table, jdbcUrl, toRow, retention, budget);
+    return new WriteToOnlineStore<>(table, jdbcUrl, toRow, retention, budget, restate);
   }
 
+  /**
+   * With {@code true}, every row replaces the stored row of its key whatever the table's replace condition says
+   * (see the class comment): for a bounded rerun over corrected input. {@code false}, the default, keeps the guard.
+   */
+  public WriteToOnlineStore<T> withRestate(boolean restate) {
+    return new WriteToOnlineStore<>(table, jdbcUrl, toRow, retention, retryBudget, restate);
+  }
+
+  /** Writes the rows; returns the dead letters of the rows the store refused, in the global window. */
   @Override
-  public PDone expand(PCollection<T> rows) {
+  public PCollection<DeadLetter> expand(PCollection<T> rows) {
     if (jdbcUrl == null) {
       throw new IllegalStateException("WriteToOnlineStore needs withJdbcUrl(...)");
     }
-    rows.apply("UpsertRows", ParDo.of(new UpsertFn<>(table, jdbcUrl, toRow, retention, retryBudget)));
-    return PDone.in(rows.getPipeline());
+    // Dead letters of every step share one sink in the global window, whatever the rows' windows are.
+    return rows.apply("UpsertRows", ParDo.of(new UpsertFn<>(table, jdbcUrl, toRow, retention, retryBudget, restate)))
+        .setCoder(AvroCoder.of(DeadLetter.class))
+        .apply(
+            "RejectedIntoGlobalWindow",
+            Window.<DeadLetter>into(new GlobalWindows())
+                .triggering(DefaultTrigger.of())
+                .withAllowedLateness(Duration.ZERO)
+                .discardingFiredPanes());
   }
 
   /**
    * Whether {@code failure} says the database could not be reached or the connection broke, so that the same call
-   * can succeed once the database is back: SQLState class 08 (connection exception), PostgreSQL's 57P01, 57P02 and
-   * 57P03, or a {@link SQLTransientException}, {@link SQLRecoverableException} or {@link
-   * SQLNonTransientConnectionException} (the class JDBC gives SQLState 08; H2 and MariaDB throw it when the server
-   * went away).
+   * can succeed once the database is back: SQLState class 08 (connection exception, and a socket timeout on a
+   * database that stopped answering), PostgreSQL's 57P01, 57P02, 57P03 and 57014 (query timeout), or a {@link
+   * SQLTransientException}, {@link SQLRecoverableException} or {@link SQLNonTransientConnectionException} (the
+   * class JDBC gives SQLState 08; H2 and MariaDB throw it when the server went away).
    *
    * <p>The innermost {@link SQLException} that says what it is (has a SQLState or is a subclass) decides, looking
    * through causes, {@link StoreUnavailableException} and a failed batch's next exception. The pool's "Connection
@@ -181,6 +248,32 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
         || decisive instanceof SQLRecoverableException
         || decisive instanceof SQLNonTransientConnectionException
         || (state != null && (state.startsWith("08") || TRANSIENT_STATES.contains(state)));
+  }
+
+  /**
+   * Whether {@code failure} blames the row's data, so that writing it again cannot help: a row {@link
+   * OnlineStore#upsert} refuses before writing ({@link IllegalArgumentException}), or SQLState class 22 (data
+   * exception, such as PostgreSQL's 22021 for a NUL in a string) or 23 (integrity constraint), except a duplicate
+   * key, which a concurrent insert causes.
+   */
+  static boolean isRowError(Throwable failure) {
+    if (failure instanceof IllegalArgumentException) {
+      return true;
+    }
+    SQLException decisive = decisiveSqlException(failure);
+    String state = decisive == null ? null : decisive.getSQLState();
+    return state != null && state.length() >= 2 && ROW_ERROR_CLASSES.contains(state.substring(0, 2))
+        && !state.equals(UNIQUE_VIOLATION);
+  }
+
+  /**
+   * Whether {@code failure} blames the statement rather than any row (a missing table or privilege, SQLState class
+   * 42, 28, 3D, 3F or 0A): every row of a batch fails alike, so splitting it cannot single out a row.
+   */
+  static boolean isStatementError(Throwable failure) {
+    SQLException decisive = decisiveSqlException(failure);
+    String state = decisive == null ? null : decisive.getSQLState();
+    return state != null && state.length() >= 2 && STATEMENT_ERROR_CLASSES.contains(state.substring(0, 2));
   }
 
   /** The innermost SQLException of {@code failure} that has a SQLState or is a subclass; null when none has. */
@@ -222,22 +315,50 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
     R call() throws SQLException;
   }
 
-  static final class UpsertFn<T> extends DoFn<T, Void> {
+  /** A row waiting in a batch, with where its element was, for a dead letter when the store refuses it. */
+  private static final class PendingRow {
+    final Object[] values;
+    final Instant timestamp;
+    final BoundedWindow window;
+
+    PendingRow(Object[] values, Instant timestamp, BoundedWindow window) {
+      this.values = values;
+      this.timestamp = timestamp;
+      this.window = window;
+    }
+  }
+
+  /** A refused row's dead letter, output when the bundle finishes. */
+  private static final class Rejection {
+    final DeadLetter deadLetter;
+    final PendingRow row;
+
+    Rejection(DeadLetter deadLetter, PendingRow row) {
+      this.deadLetter = deadLetter;
+      this.row = row;
+    }
+  }
+
+  static final class UpsertFn<T> extends DoFn<T, DeadLetter> {
     private static final Logger LOG = LoggerFactory.getLogger(UpsertFn.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final FeatureTable table;
     private final String jdbcUrl;
     private final SerializableFunction<T, Object[]> toRow;
     private final Counter applied = Metrics.counter("WriteToOnlineStore", "rows_applied");
     private final Counter skipped = Metrics.counter("WriteToOnlineStore", "rows_skipped_not_newer");
+    private final Counter rejected = Metrics.counter("WriteToOnlineStore", "rows_rejected");
     private final Counter retries = Metrics.counter("WriteToOnlineStore", "batch_retries");
     private final Counter unavailable = Metrics.counter("WriteToOnlineStore", "store_unavailable_ms");
     private final Counter expired = Metrics.counter("WriteToOnlineStore", "rows_expired");
     private final Retention retention;
     private final long retryBudgetMillis;
+    private final boolean restate;
 
     private transient OnlineStore store;
-    private transient List<Object[]> batch;
+    private transient List<PendingRow> batch;
+    private transient List<Rejection> rejections;
     /** Retries and unavailable time not yet added to the counters: {@code @Setup} runs outside any bundle. */
     private transient long uncountedRetries;
     private transient long uncountedUnavailableMillis;
@@ -247,18 +368,20 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
         String jdbcUrl,
         SerializableFunction<T, Object[]> toRow,
         Retention retention,
-        Duration retryBudget) {
+        Duration retryBudget,
+        boolean restate) {
       this.table = table;
       this.jdbcUrl = jdbcUrl;
       this.toRow = toRow;
       this.retention = retention;
       this.retryBudgetMillis = retryBudget.getMillis();
+      this.restate = restate;
     }
 
     @Setup
     public void setup() throws SQLException, InterruptedException {
       store = OnlineStore.forUrl(jdbcUrl);
-      withRetries("creating table " + table.name(), () -> {
+      withRetries("creating table " + table.name(), MAX_ATTEMPTS, () -> {
         store.ensureTable(table);
         return null;
       });
@@ -267,58 +390,160 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
     @StartBundle
     public void startBundle() {
       batch = new ArrayList<>();
+      rejections = new ArrayList<>();
       countRetries();
     }
 
     @ProcessElement
-    public void processElement(@Element T element) throws Exception {
-      batch.add(toRow.apply(element));
+    public void processElement(
+        @Element T element, @Timestamp Instant timestamp, BoundedWindow window, OutputReceiver<DeadLetter> out)
+        throws Exception {
+      Object[] values;
+      try {
+        values = toRow.apply(element);
+      } catch (RuntimeException e) {
+        rejected.inc();
+        out.output(
+            DeadLetters.of(STAGE, ComputeFeatureRows.REASON, "computing a " + table.name() + " row failed: " + e,
+                String.valueOf(element)));
+        return;
+      }
+      batch.add(new PendingRow(values, timestamp, window));
       if (batch.size() >= DEFAULT_BATCH_SIZE) {
         flush();
       }
     }
 
     @FinishBundle
-    public void finishBundle() throws Exception {
+    public void finishBundle(FinishBundleContext context) throws Exception {
       flush();
+      for (Rejection rejection : rejections) {
+        context.output(rejection.deadLetter, rejection.row.timestamp, rejection.row.window);
+      }
+      rejections.clear();
     }
 
-    /** Per entity in the batch: its latest time in the batch, less the retention. */
-    private Map<String, Long> expiryBounds() {
+    /** Per entity among {@code rows}: its latest time, less the retention. */
+    private Map<String, Long> expiryBounds(List<PendingRow> rows) {
       List<String> names = table.columnNames();
       int entityIndex = names.indexOf(retention.entityColumn);
       int timeIndex = names.indexOf(retention.timeColumn);
       Map<String, Long> bounds = new HashMap<>();
-      for (Object[] row : batch) {
-        long bound = ((Number) row[timeIndex]).longValue() - retention.millis;
-        bounds.merge((String) row[entityIndex], bound, Math::max);
+      for (PendingRow row : rows) {
+        long bound = ((Number) row.values[timeIndex]).longValue() - retention.millis;
+        bounds.merge((String) row.values[entityIndex], bound, Math::max);
       }
       return bounds;
     }
 
     /**
-     * Upserts the batch, then deletes what it expired, each retried on its own: a failed delete never writes the
-     * rows again, so the counters count each row once.
+     * Upserts the batch, then deletes what its written rows expired, each retried on its own: a failed delete never
+     * writes the rows again, so the counters count each row once.
      */
     private void flush() throws InterruptedException, SQLException {
       if (batch.isEmpty()) {
         return;
       }
       try {
-        int written =
-            withRetries("upsert of " + rows(batch.size()) + " into " + table.name(), () -> store.upsert(table, batch));
-        applied.inc(written);
-        skipped.inc(batch.size() - written);
-        if (retention != null) {
-          Map<String, Long> bounds = expiryBounds();
+        List<PendingRow> written = new ArrayList<>();
+        int rejectedBefore = rejections.size();
+        int appliedRows = write(batch, MAX_ATTEMPTS, written);
+        applied.inc(appliedRows);
+        skipped.inc(written.size() - appliedRows);
+        rejected.inc(rejections.size() - rejectedBefore);
+        if (retention != null && !written.isEmpty()) {
+          Map<String, Long> bounds = expiryBounds(written);
           expired.inc(
               withRetries(
                   "delete of expired rows from " + table.name(),
+                  MAX_ATTEMPTS,
                   () -> store.deleteBefore(table, retention.entityColumn, bounds, retention.timeColumn)));
         }
         batch.clear();
       } finally {
         countRetries();
+      }
+    }
+
+    /**
+     * Writes {@code rows}, splitting around the rows the store refuses (see the class comment), which become
+     * rejections; adds the rows written to {@code written}. A failure other than a connection failure is tried up to
+     * {@code attempts} times before the rows are split.
+     *
+     * @return how many rows were applied
+     */
+    private int write(List<PendingRow> rows, int attempts, List<PendingRow> written)
+        throws InterruptedException, SQLException {
+      List<Object[]> values = new ArrayList<>(rows.size());
+      for (PendingRow row : rows) {
+        values.add(row.values);
+      }
+      Exception refusal;
+      try {
+        int appliedRows =
+            withRetries(
+                (restate ? "restating " : "upsert of ") + rows(rows.size()) + " into " + table.name(),
+                attempts,
+                () -> restate ? store.restate(table, values) : store.upsert(table, values));
+        written.addAll(rows);
+        return appliedRows;
+      } catch (IllegalArgumentException e) {
+        refusal = e;
+      } catch (SQLException e) {
+        if (isTransient(e)) {
+          throw e;
+        }
+        refusal = e;
+      }
+      if (isStatementError(refusal)) {
+        LOG.warn("the online store {} refused {} for {} with an error about the statement, not a row; they are dead"
+                + " letters: {}", store.redactedUrl(), rows(rows.size()), table.name(), describe(refusal));
+        String detail =
+            "the online store refused every row of this row's batch for table " + table.name() + ": "
+                + describe(refusal) + ". The error is about the statement, not the row: fix the table or the"
+                + " privileges of the store's user, then replay the dead letters.";
+        for (PendingRow row : rows) {
+          rejections.add(new Rejection(DeadLetters.of(STAGE, REJECTED, detail, asJson(row.values)), row));
+        }
+        return 0;
+      }
+      if (rows.size() == 1) {
+        reject(rows.get(0), refusal);
+        return 0;
+      }
+      LOG.debug("the online store {} refused a batch of {} for {}; splitting it to find the rows at fault: {}",
+          store.redactedUrl(), rows(rows.size()), table.name(), describe(refusal));
+      // Halves are tried once: only a single row gets the retries, so a bad row costs one retried write.
+      int half = rows.size() / 2;
+      List<PendingRow> first = rows.subList(0, half);
+      List<PendingRow> second = rows.subList(half, rows.size());
+      return write(first, attemptsFor(first), written) + write(second, attemptsFor(second), written);
+    }
+
+    private static int attemptsFor(List<PendingRow> rows) {
+      return rows.size() == 1 ? MAX_ATTEMPTS : 1;
+    }
+
+    private void reject(PendingRow row, Exception refusal) {
+      String detail =
+          "the online store refused this row of table " + table.name() + ": " + describe(refusal)
+              + "; the other rows of its batch were written. Fix the row's values at the source and replay it.";
+      LOG.warn("{} (online store {})", detail, store.redactedUrl());
+      rejections.add(new Rejection(DeadLetters.of(STAGE, REJECTED, detail, asJson(row.values)), row));
+    }
+
+    /** The row as a JSON object, column name to value, in table order. */
+    private String asJson(Object[] values) {
+      Map<String, Object> columns = new LinkedHashMap<>();
+      List<String> names = table.columnNames();
+      for (int i = 0; i < values.length; i++) {
+        columns.put(i < names.size() ? names.get(i) : "column_" + (i + 1), values[i]);
+      }
+      try {
+        return JSON.writeValueAsString(columns);
+      } catch (JsonProcessingException e) {
+        // Values are strings, numbers and nulls, which always render; keep the row readable regardless.
+        return java.util.Arrays.toString(values);
       }
     }
 
@@ -331,9 +556,11 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
 
     /**
      * Runs {@code call}, retrying it as the class comment says: transient failures ({@link #isTransient}) until the
-     * retry budget has passed since the first failed attempt began, others up to {@link #MAX_ATTEMPTS} attempts.
+     * retry budget has passed since the first failed attempt began, others up to {@code maxOtherAttempts} attempts,
+     * or at once when the error blames the row's data ({@link #isRowError}).
      */
-    private <R> R withRetries(String what, StoreCall<R> call) throws SQLException, InterruptedException {
+    private <R> R withRetries(String what, int maxOtherAttempts, StoreCall<R> call)
+        throws SQLException, InterruptedException {
       long firstFailureNanos = 0;
       long lastWarningNanos = 0;
       int transientFailures = 0;
@@ -383,17 +610,17 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PDon
             }
           } else {
             otherFailures++;
-            if (otherFailures == MAX_ATTEMPTS) {
+            if (otherFailures >= maxOtherAttempts || isRowError(e)) {
               countUnavailable(transientFailures, failedMillis);
               throw new SQLException(
                   "giving up on " + what + " in the online store " + store.redactedUrl() + " after " + attempts
-                      + ", " + MAX_ATTEMPTS + " of them with an error that is not a connection failure; the runner"
+                      + ", " + otherFailures + " of them with an error that is not a connection failure; the runner"
                       + " will retry the bundle or fail the pipeline. Last error: " + describe(e),
                   e);
             }
             LOG.warn("{} in the online store {} failed ({}, {} of {} allowed with an error that is not a connection"
                     + " failure), retrying in {} ms: {}",
-                what, store.redactedUrl(), attempts, otherFailures, MAX_ATTEMPTS, backoffMillis, describe(e));
+                what, store.redactedUrl(), attempts, otherFailures, maxOtherAttempts, backoffMillis, describe(e));
           }
           uncountedRetries++;
           Thread.sleep(backoffMillis);

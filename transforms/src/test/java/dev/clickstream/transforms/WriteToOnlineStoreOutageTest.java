@@ -10,6 +10,7 @@ import static org.hamcrest.Matchers.matchesPattern;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.ConnectionPools;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
@@ -21,9 +22,11 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLSyntaxErrorException;
+import java.sql.SQLTimeoutException;
 import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,10 +41,15 @@ import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PeriodicImpulse;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.h2.api.ErrorCode;
 import org.h2.message.DbException;
@@ -217,30 +225,125 @@ class WriteToOnlineStoreOutageTest {
     }
   }
 
-  /** A failure that is not about the connection (here a CHECK constraint) is tried five times, then fails. */
+  /**
+   * A failure that blames the row (here a CHECK constraint, SQLState class 23) is not tried again: the row is a
+   * dead letter at once, and the rest of its batch is written.
+   */
   @Test
-  void failsAfterFiveAttemptsOnAnErrorThatIsNotAConnectionFailure(TestPipeline pipeline) throws Exception {
+  void aRowThatBreaksAConstraintIsADeadLetterAtOnce(TestPipeline pipeline) throws Exception {
     String url = StoreFixtures.freshH2Url();
     OnlineStore.forUrl(url).ensureTable(CTR_5MIN);
     try (Connection connection = DriverManager.getConnection(url);
         Statement statement = connection.createStatement()) {
       statement.execute("ALTER TABLE ctr_5min ADD CONSTRAINT few_impressions CHECK (impressions < 1000)");
     }
-    pipeline
-        .apply(Create.of(5_000L))
-        .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
-            .withJdbcUrl(url));
+    PCollection<DeadLetter> rejected =
+        pipeline
+            // One list, flattened: one bundle, so that the rows reach the store in one batch.
+            .apply(Create.<List<Long>>of(List.of(0L, 4_999L, 1L)).withCoder(ListCoder.of(VarLongCoder.of())))
+            .apply("OneBundle", Flatten.iterables())
+            .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+                .withJdbcUrl(url));
 
-    RuntimeException e = assertThrows(RuntimeException.class, pipeline::run);
+    PAssert.that(
+            rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreOutageTest::withoutSql)))
+        .containsInAnyOrder(
+            "WriteToOnlineStore | store_rejected | the online store refused this row of table ctr_5min:"
+                + " JdbcSQLIntegrityConstraintViolationException [SQLState 23513]: Check constraint violation:"
+                + " \"FEW_IMPRESSIONS: \"; SQL statement: (the upsert) [23513-232]; the other rows of its batch were"
+                + " written. Fix the row's values at the source and replay it. | {\"user_id\":\"user-4999\","
+                + "\"window_start\":1709294400000,\"window_end\":1709294700000,"
+                + "\"impressions\":5000,\"clicks\":1,\"ctr\":2.0E-4,\"updated_at\":1709294700500}");
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
 
-    assertThat(
-        givingUp(e).getMessage(),
-        startsWith(
-            "giving up on upsert of 1 row into ctr_5min in the online store " + url + " after 5 attempts, 5 of them"
-                + " with an error that is not a connection failure; the runner will retry the bundle or fail the"
-                + " pipeline. Last error: JdbcSQLIntegrityConstraintViolationException [SQLState 23513]: Check"
-                + " constraint violation: "));
+    assertThat(OnlineStore.forUrl(url).readTable(CTR_5MIN), equalTo(stored(2)));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), equalTo(0L));
+  }
+
+  /**
+   * A failure that neither blames the row's data nor the connection (here a trigger that raises, SQLState P0001)
+   * never fails the job: the batch is split, and the row still failing after five attempts is a dead letter.
+   */
+  @Test
+  void aRowThatKeepsFailingForAnotherReasonIsADeadLetterAfterFiveAttempts(TestPipeline pipeline) throws Exception {
+    String url = StoreFixtures.freshPostgresUrl();
+    OnlineStore.forUrl(url).ensureTable(CTR_5MIN);
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE FUNCTION refuse_many() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+          + " IF NEW.impressions >= 1000 THEN RAISE EXCEPTION 'too many impressions'; END IF; RETURN NEW; END $$");
+      statement.execute(
+          "CREATE TRIGGER refuse_many BEFORE INSERT ON ctr_5min FOR EACH ROW EXECUTE FUNCTION refuse_many()");
+    }
+    PCollection<DeadLetter> rejected =
+        pipeline
+            // One list, flattened: one bundle, so that the rows reach the store in one batch.
+            .apply(Create.<List<Long>>of(List.of(0L, 4_999L, 1L)).withCoder(ListCoder.of(VarLongCoder.of())))
+            .apply("OneBundle", Flatten.iterables())
+            .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+                .withJdbcUrl(url));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreTest::summary)))
+        .containsInAnyOrder(
+            "WriteToOnlineStore | store_rejected | the online store refused this row of table ctr_5min:"
+                + " PSQLException [SQLState P0001]: ERROR: too many impressions\n  Where: PL/pgSQL function"
+                + " refuse_many() line 1 at RAISE; the other rows of its batch were written. Fix the row's values at"
+                + " the source and replay it. | {\"user_id\":\"user-4999\",\"window_start\":1709294400000,"
+                + "\"window_end\":1709294700000,"
+                + "\"impressions\":5000,\"clicks\":1,\"ctr\":2.0E-4,\"updated_at\":1709294700500}");
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(OnlineStore.forUrl(url).readTable(CTR_5MIN), equalTo(stored(2)));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
+    // Four for the batch of three, none for its first half [0], none for the second [4999, 1] (tried once), four
+    // for [4999] alone.
+    assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), equalTo(8L));
+  }
+
+  /**
+   * An error about the statement, not a row (here a trigger that raises a missing privilege, SQLState 42501, for
+   * every row) fails every row alike: the batch is tried five times, not split, and each row is a dead letter.
+   */
+  @Test
+  void anErrorAboutTheStatementMakesEveryRowADeadLetterWithoutSplitting(TestPipeline pipeline) throws Exception {
+    String url = StoreFixtures.freshPostgresUrl();
+    OnlineStore.forUrl(url).ensureTable(CTR_5MIN);
+    try (Connection connection = DriverManager.getConnection(url);
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE FUNCTION refuse_all() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+          + " RAISE EXCEPTION 'no writes' USING ERRCODE = 'insufficient_privilege'; END $$");
+      statement.execute(
+          "CREATE TRIGGER refuse_all BEFORE INSERT ON ctr_5min FOR EACH ROW EXECUTE FUNCTION refuse_all()");
+    }
+    PCollection<DeadLetter> rejected =
+        pipeline
+            // One list, flattened: one bundle, so that the rows reach the store in one batch.
+            .apply(Create.<List<Long>>of(List.of(0L, 1L, 2L)).withCoder(ListCoder.of(VarLongCoder.of())))
+            .apply("OneBundle", Flatten.iterables())
+            .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+                .withJdbcUrl(url));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(DeadLetter::getDetail)))
+        .containsInAnyOrder(Collections.nCopies(3,
+            "the online store refused every row of this row's batch for table ctr_5min: PSQLException [SQLState"
+                + " 42501]: ERROR: no writes\n  Where: PL/pgSQL function refuse_all() line 1 at RAISE. The error is"
+                + " about the statement, not the row: fix the table or the privileges of the store's user, then"
+                + " replay the dead letters."));
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
     assertThat(OnlineStore.forUrl(url).readTable(CTR_5MIN), equalTo(List.of()));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(3L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), equalTo(4L));
+  }
+
+  /** {@link WriteToOnlineStoreTest#summary} with the SQL H2 quotes in its messages left out. */
+  private static String withoutSql(DeadLetter deadLetter) {
+    return WriteToOnlineStoreTest.summary(deadLetter).replaceAll("(?s)SQL statement:\n.*(\\[\\d+-\\d+\\])",
+        "SQL statement: (the upsert) $1");
   }
 
   @Test
@@ -282,6 +385,18 @@ class WriteToOnlineStoreOutageTest {
         Arguments.of("H2: database closed", h2(ErrorCode.DATABASE_CALLED_AT_SHUTDOWN, null), true),
         Arguments.of("MariaDB: socket error", new SQLNonTransientConnectionException("Socket error", "08000"), true),
         Arguments.of("PostgreSQL shutting down", new SQLException("terminating connection", "57P01"), true),
+        Arguments.of(
+            "PostgreSQL: a statement cancelled by its query timeout",
+            new PSQLException("ERROR: canceling statement due to user request", PSQLState.QUERY_CANCELED),
+            true),
+        Arguments.of(
+            "MariaDB: a statement past its query timeout",
+            new SQLTimeoutException("Query execution was interrupted (max_statement_time exceeded)", "70100"),
+            true),
+        Arguments.of(
+            "MariaDB: a socket timeout on a frozen database",
+            new SQLNonTransientConnectionException("(conn=108) Socket timout error", "08000"),
+            true),
         Arguments.of(
             "a table that cannot be created while the store is down",
             new StoreUnavailableException("cannot create table ctr_5min", h2(ErrorCode.CONNECTION_BROKEN_1, "x")),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.ConnectionPools;
 import dev.clickstream.store.FeatureTable;
 import dev.clickstream.store.OnlineStore;
@@ -15,8 +16,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -112,6 +119,55 @@ class WriteToOnlineStoreRetentionTest {
                 stored("b3", "bob", BOB_LATEST),
                 stored("c1", "carol", NOON - 600 * MINUTE))));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(3L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_expired"), equalTo(3L));
+  }
+
+  /**
+   * Rows PostgreSQL refuses (a NUL in an id) are dead letters and move no retention bound: alice's refused event,
+   * ten hours after her latest, expires nothing, and the refused user's bound is never sent to the store (where its
+   * NUL would fail the delete).
+   */
+  @Test
+  void refusedRowsExpireNothing(TestPipeline pipeline) throws Exception {
+    String url = StoreFixtures.freshStoreUrl("postgresql");
+    OnlineStore store = OnlineStore.forUrl(url);
+    store.ensureTable(RAW_EVENTS);
+    store.upsert(RAW_EVENTS, rows(STORED));
+    List<FeatureEvent> written = new ArrayList<>(WRITTEN);
+    written.add(event("a\u00009", "alice", ALICE_LATEST + 600 * MINUTE));
+    written.add(event("x1", "u\u0000x", NOON));
+    PCollection<DeadLetter> rejected =
+        pipeline
+            // One list, flattened: one bundle, so that the refused rows share a batch with the others.
+            .apply(Create.<List<FeatureEvent>>of(written).withCoder(ListCoder.of(FeatureEvent.Coder.of())))
+            .apply("OneBundle", Flatten.iterables())
+            .apply(
+                "WriteRawEvents",
+                WriteToOnlineStore.into(RAW_EVENTS, WriteToOnlineStoreRetentionTest::row)
+                    .withJdbcUrl(url)
+                    .withRetention(FEATURE.entityField(), WindowedAggregation.EVENT_TIME, RETENTION));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(DeadLetter::getRawPayload)))
+        .containsInAnyOrder(
+            "{\"event_id\":\"a\\u00009\",\"user_id\":\"alice\",\"event_time\":"
+                + (ALICE_LATEST + 600 * MINUTE) + "}",
+            "{\"event_id\":\"x1\",\"user_id\":\"u\\u0000x\",\"event_time\":" + NOON + "}");
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(
+        store.readTable(RAW_EVENTS),
+        equalTo(
+            List.of(
+                stored("a3", "alice", ALICE_KEEPS_FROM),
+                stored("a4", "alice", NOON + 90 * MINUTE),
+                stored("a5", "alice", ALICE_LATEST - 10 * MINUTE),
+                stored("a6", "alice", ALICE_LATEST),
+                stored("b2", "bob", NOON),
+                stored("b3", "bob", BOB_LATEST),
+                stored("c1", "carol", NOON - 600 * MINUTE))));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(3L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(2L));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_expired"), equalTo(3L));
   }
 

@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.schemas.CtrFeatureRow;
+import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.ConnectionPools;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
@@ -15,16 +16,22 @@ import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Writes to a real store of every supported dialect, then reads the rows back through {@link OnlineStore}.
@@ -46,6 +53,7 @@ class WriteToOnlineStoreTest {
   private static final CtrFeatureRow BOB_ON_TIME = row("bob", NOON, 1, 0, 0.0, "ON_TIME", 0);
   private static final CtrFeatureRow BOB_LATE = row("bob", NOON, 2, 1, 0.5, "LATE", 1);
   private static final CtrFeatureRow CAROL_CLICKS_ONLY = row("carol", NOON, 0, 2, null, "ON_TIME", 0);
+  private static final CtrFeatureRow MALLORY = row("mallory", NOON, 1, 1, 1.0, "ON_TIME", 0);
 
   static List<String> dialects() {
     return StoreFixtures.dialects();
@@ -130,6 +138,130 @@ class WriteToOnlineStoreTest {
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo((long) count));
   }
 
+  /**
+   * A NUL in a key is valid JSON but PostgreSQL refuses it (SQLState 22021). The batch is split around it: the
+   * other rows are written, the refused row is a dead letter with the table, the error and the row, and the job
+   * goes on.
+   */
+  @Test
+  void aRowThePostgresqlStoreRefusesIsADeadLetterAndTheRestOfItsBatchIsWritten(TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl("postgresql");
+    CtrFeatureRow nulInKey = row("u\u0000x", NOON, 3, 1, 0.3333, "ON_TIME", 0);
+    PCollection<DeadLetter> rejected =
+        writeInOneBatch(pipeline, url, List.of(ALICE_FIRST_WINDOW, nulInKey, BOB_ON_TIME, CAROL_CLICKS_ONLY));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreTest::summary)))
+        .containsInAnyOrder(
+            "WriteToOnlineStore | store_rejected | the online store refused this row of table ctr_5min:"
+                + " PSQLException [SQLState 22021]: ERROR: invalid byte sequence for encoding \"UTF8\": 0x00\n  Where:"
+                + " unnamed portal parameter $1; the other rows of its batch were written. Fix the row's values at the"
+                + " source and replay it. |"
+                + " {\"user_id\":\"u\\u0000x\",\"window_start\":1709294400000,\"window_end\":1709294700000,"
+                + "\"impressions\":3,\"clicks\":1,\"ctr\":0.3333,\"updated_at\":1709294700500}");
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(
+        readBack(url, "alice", "bob", "carol"), equalTo(stored(ALICE_FIRST_WINDOW, BOB_ON_TIME, CAROL_CLICKS_ONLY)));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(3L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_skipped_not_newer"), equalTo(0L));
+    // The row's data is at fault: no write is tried again, the halves are each written once.
+    assertThat(PipelineCounters.value(result, NAMESPACE, "batch_retries"), equalTo(0L));
+  }
+
+  /** A row the store checks before writing (a NaN no store can hold) is a dead letter too, not a failed job. */
+  @Test
+  void aRowTheStoreRefusesBeforeWritingIsADeadLetter(TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl("h2");
+    CtrFeatureRow notANumber = row("dave", NOON, 0, 0, Double.NaN, "ON_TIME", 0);
+    PCollection<DeadLetter> rejected =
+        writeInOneBatch(pipeline, url, List.of(ALICE_FIRST_WINDOW, notANumber, BOB_ON_TIME));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreTest::summary)))
+        .containsInAnyOrder(
+            "WriteToOnlineStore | store_rejected | the online store refused this row of table ctr_5min:"
+                + " java.lang.IllegalArgumentException: column ctr must be a finite number or null, got NaN; the"
+                + " other rows of its batch were written. Fix the row's values at the source and replay it. |"
+                + " {\"user_id\":\"dave\",\"window_start\":1709294400000,\"window_end\":1709294700000,"
+                + "\"impressions\":0,\"clicks\":0,\"ctr\":\"NaN\",\"updated_at\":1709294700500}");
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(readBack(url, "alice", "bob", "dave"), equalTo(stored(ALICE_FIRST_WINDOW, BOB_ON_TIME)));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(2L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
+  }
+
+  /** An element whose row cannot be computed is a dead letter with the exception and the element. */
+  @Test
+  void anElementWhoseRowCannotBeComputedIsADeadLetter(TestPipeline pipeline) {
+    String url = StoreFixtures.freshStoreUrl("h2");
+    PCollection<DeadLetter> rejected =
+        pipeline
+            .apply(Create.of(ALICE_FIRST_WINDOW, MALLORY, BOB_ON_TIME).withCoder(AvroCoder.of(CtrFeatureRow.class)))
+            .apply(
+                "WriteOnlineStore",
+                WriteToOnlineStore.into(FeatureTables.CTR_5MIN, WriteToOnlineStoreTest::rowUnlessMallory)
+                    .withJdbcUrl(url));
+
+    PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(WriteToOnlineStoreTest::summary)))
+        .containsInAnyOrder(
+            "WriteToOnlineStore | feature_failed | computing a ctr_5min row failed: java.lang.IllegalStateException:"
+                + " no row for mallory | " + MALLORY);
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertThat(readBack(url, "alice", "bob", "mallory"), equalTo(stored(ALICE_FIRST_WINDOW, BOB_ON_TIME)));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(2L));
+    assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(1L));
+  }
+
+  private static Object[] rowUnlessMallory(CtrFeatureRow row) {
+    if (row.getUserId().equals("mallory")) {
+      throw new IllegalStateException("no row for mallory");
+    }
+    return FormatCtrRows.toOnlineRow(row);
+  }
+
+  /**
+   * A corrected window with fewer events (8) than the stored one (10): the guard keeps the stored row, a restating
+   * write replaces it.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"h2", "postgresql"})
+  void aRestatingWriteReplacesWhatTheGuardKeeps(String dialect) {
+    String url = StoreFixtures.freshStoreUrl(dialect);
+    CtrFeatureRow stored = row("alice", NOON, 8, 2, 0.25, "ON_TIME", 0);
+    CtrFeatureRow corrected = row("alice", NOON, 6, 2, 0.3333, "ON_TIME", 1);
+    WriteToOnlineStore<CtrFeatureRow> write =
+        WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow).withJdbcUrl(url);
+    runWrite(stored, write);
+
+    PipelineResult guarded = runWrite(corrected, write);
+    Map<String, Map<String, Object>> afterGuarded = readBack(url, "alice");
+    PipelineResult restated = runWrite(corrected, write.withRestate(true));
+
+    assertThat(afterGuarded, equalTo(stored(stored)));
+    assertThat(PipelineCounters.value(guarded, NAMESPACE, "rows_skipped_not_newer"), equalTo(1L));
+    assertThat(readBack(url, "alice"), equalTo(stored(corrected)));
+    assertThat(PipelineCounters.value(restated, NAMESPACE, "rows_applied"), equalTo(1L));
+  }
+
+  private static PipelineResult runWrite(CtrFeatureRow row, WriteToOnlineStore<CtrFeatureRow> write) {
+    Pipeline pipeline = Pipeline.create(TestPipeline.testingPipelineOptions());
+    pipeline.apply(Create.of(row).withCoder(AvroCoder.of(CtrFeatureRow.class))).apply("WriteOnlineStore", write);
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    return result;
+  }
+
+  /** A dead letter's stage, reason, detail and payload: all but the time it failed at. */
+  static String summary(DeadLetter deadLetter) {
+    return deadLetter.getStage() + " | " + deadLetter.getReason() + " | " + deadLetter.getDetail() + " | "
+        + deadLetter.getRawPayload();
+  }
+
   @Test
   void rejectsAUrlThatIsNotJdbc() {
     WriteToOnlineStore<CtrFeatureRow> write =
@@ -159,14 +291,24 @@ class WriteToOnlineStoreTest {
     assertThat(e.getMessage(), equalTo("WriteToOnlineStore needs withJdbcUrl(...)"));
   }
 
-  private static void write(TestPipeline pipeline, String url, List<CtrFeatureRow> rows) {
-    pipeline
+  private static PCollection<DeadLetter> write(TestPipeline pipeline, String url, List<CtrFeatureRow> rows) {
+    return pipeline
         .apply(Create.of(rows).withCoder(AvroCoder.of(CtrFeatureRow.class)))
         .apply(
             "WriteOnlineStore",
             WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow).withJdbcUrl(url));
   }
 
+
+  /** Writes {@code rows} from one bundle, so that they reach the store in one batch. */
+  private static PCollection<DeadLetter> writeInOneBatch(TestPipeline pipeline, String url, List<CtrFeatureRow> rows) {
+    return pipeline
+        .apply(Create.<List<CtrFeatureRow>>of(rows).withCoder(ListCoder.of(AvroCoder.of(CtrFeatureRow.class))))
+        .apply("OneBundle", Flatten.iterables())
+        .apply(
+            "WriteOnlineStore",
+            WriteToOnlineStore.into(FeatureTables.CTR_5MIN, FormatCtrRows::toOnlineRow).withJdbcUrl(url));
+  }
 
   private static Map<String, Map<String, Object>> readBack(String url, String... keys) {
     return OnlineStore.forUrl(url).readAll(FeatureTables.CTR_5MIN, List.of(keys));
