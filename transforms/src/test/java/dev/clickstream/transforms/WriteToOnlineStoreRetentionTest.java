@@ -149,9 +149,9 @@ class WriteToOnlineStoreRetentionTest {
 
     PAssert.that(rejected.apply(MapElements.into(TypeDescriptors.strings()).via(DeadLetter::getRawPayload)))
         .containsInAnyOrder(
-            "{\"event_id\":\"a\\u00009\",\"user_id\":\"alice\",\"event_time\":"
+            "{\"user_id\":\"alice\",\"event_id\":\"a\\u00009\",\"event_time\":"
                 + (ALICE_LATEST + 600 * MINUTE) + "}",
-            "{\"event_id\":\"x1\",\"user_id\":\"u\\u0000x\",\"event_time\":" + NOON + "}");
+            "{\"user_id\":\"u\\u0000x\",\"event_id\":\"x1\",\"event_time\":" + NOON + "}");
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
 
