@@ -108,6 +108,44 @@ class FeatureServerOutageTest {
     assertThat(get("/features/ctr_5min/u7").raw, is(U7));
   }
 
+  /**
+   * A database that stops answering on open connections (a frozen peer, a partition): the first reads give up after
+   * the serving pool's socket timeout, then the breaker answers at once, and the server recovers when it answers
+   * again.
+   */
+  @Test
+  void aFrozenStoreCostsOneSocketTimeoutThenIs503AtOnce() throws Exception {
+    String url = StoreFixtures.freshPostgresUrl();
+    OnlineStore writer = OnlineStore.forUrl(url);
+    writer.ensureTable(CTR_5MIN);
+    writer.upsert(CTR_5MIN, List.<Object[]>of(
+        new Object[] {"u7", 1_704_067_200_000L, 1_704_067_500_000L, 12L, 1L, 0.0833, 1_704_067_507_000L}));
+    proxy = TcpProxy.toServerOf(url, 5432);
+    app = FeatureServer.start(OnlineStore.forServing(proxy.rewrite(url)), "127.0.0.1", 0);
+    assertThat(get("/features/ctr_5min/u7").raw, is(U7));
+
+    proxy.freeze();
+    Timed first = timed("/features/ctr_5min/u7");
+    long start = System.nanoTime();
+    for (int i = 0; i < 10; i++) {
+      assertThat(get("/features/ctr_5min/u7").raw, is(UNAVAILABLE));
+    }
+    Duration tenFailFast = Duration.ofNanos(System.nanoTime() - start);
+
+    assertThat(first.reply.raw, is(UNAVAILABLE));
+    // The socket timeout, and less than the two pipelines' minute a frozen read would otherwise hold a connection.
+    assertThat(first.took, is(lessThan(Duration.ofMillis(ConnectionPools.SERVING_SOCKET_TIMEOUT_MS + 2_000))));
+    assertThat(tenFailFast, is(lessThan(ONE_SECOND)));
+
+    proxy.thaw();
+    Reply back = get("/features/ctr_5min/u7");
+    for (long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        back.status != 200 && System.nanoTime() < deadline; back = get("/features/ctr_5min/u7")) {
+      Thread.sleep(100);
+    }
+    assertThat(back.raw, is(U7));
+  }
+
   /** A URL that names a database that does not exist: /health says so, without the URL or its password. */
   @Test
   void healthSaysWhyTheStoreIsDownWithoutTheUrl() throws Exception {

@@ -57,6 +57,11 @@ public final class ConnectionPools {
    * request a quick 503 rather than the pipelines' {@value #CONNECTION_TIMEOUT_MS} ms (Hikari's floor is 250 ms).
    */
   public static final long SERVING_CONNECTION_TIMEOUT_MS = 500;
+  /**
+   * How long a server request waits for a database that stopped answering on an open connection: a point read takes
+   * milliseconds, so a frozen database costs a few requests this long, until the server's circuit breaker opens.
+   */
+  public static final long SERVING_SOCKET_TIMEOUT_MS = 2_000;
   /** How long a check that a serving connection is alive may take; at most the connection timeout. */
   private static final long SERVING_VALIDATION_TIMEOUT_MS = 250;
   private static final Map<String, HikariDataSource> SERVING_POOLS = new ConcurrentHashMap<>();
@@ -201,9 +206,12 @@ public final class ConnectionPools {
     return new HikariDataSource(config);
   }
 
-  /** {@link #open}'s pool, but a request waits at most {@value #SERVING_CONNECTION_TIMEOUT_MS} ms for a connection. */
+  /**
+   * {@link #open}'s pool, but a request waits at most {@value #SERVING_CONNECTION_TIMEOUT_MS} ms for a connection and
+   * {@value #SERVING_SOCKET_TIMEOUT_MS} ms for a database that stopped answering.
+   */
   private static HikariDataSource openForServing(String jdbcUrl) {
-    HikariConfig config = configuration(jdbcUrl, SOCKET_TIMEOUT_MS);
+    HikariConfig config = configuration(jdbcUrl, SERVING_SOCKET_TIMEOUT_MS);
     config.setConnectionTimeout(SERVING_CONNECTION_TIMEOUT_MS);
     config.setValidationTimeout(SERVING_VALIDATION_TIMEOUT_MS);
     config.setPoolName("online-store-serving-" + SERVING_POOLS.size());

@@ -117,6 +117,11 @@ public final class TcpProxy implements AutoCloseable {
     frozen = true;
   }
 
+  /** Forwards again what {@link #freeze()} held, and all that follows. */
+  public void thaw() {
+    frozen = false;
+  }
+
   /** Listens on the same port again. */
   public synchronized void restore() throws IOException {
     if (listening == null) {
