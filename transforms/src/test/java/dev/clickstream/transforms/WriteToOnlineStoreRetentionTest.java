@@ -78,6 +78,17 @@ class WriteToOnlineStoreRetentionTest {
           event("a6", "alice", ALICE_LATEST),
           event("b3", "bob", BOB_LATEST));
 
+  /** What the store keeps of {@link #STORED} and {@link #WRITTEN}, in key order: a1, a2 and b1 are gone. */
+  private static final List<Map<String, Object>> KEPT =
+      List.of(
+          stored("a3", "alice", ALICE_KEEPS_FROM),
+          stored("a4", "alice", NOON + 90 * MINUTE),
+          stored("a5", "alice", ALICE_LATEST - 10 * MINUTE),
+          stored("a6", "alice", ALICE_LATEST),
+          stored("b2", "bob", NOON),
+          stored("b3", "bob", BOB_LATEST),
+          stored("c1", "carol", NOON - 600 * MINUTE));
+
   static List<String> dialects() {
     return StoreFixtures.dialects();
   }
@@ -106,18 +117,9 @@ class WriteToOnlineStoreRetentionTest {
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
 
-    // In event_id order; a1, a2 and b1 are gone.
     assertThat(
         store.readTable(RAW_EVENTS),
-        equalTo(
-            List.of(
-                stored("a3", "alice", ALICE_KEEPS_FROM),
-                stored("a4", "alice", NOON + 90 * MINUTE),
-                stored("a5", "alice", ALICE_LATEST - 10 * MINUTE),
-                stored("a6", "alice", ALICE_LATEST),
-                stored("b2", "bob", NOON),
-                stored("b3", "bob", BOB_LATEST),
-                stored("c1", "carol", NOON - 600 * MINUTE))));
+        equalTo(KEPT));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(3L));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_expired"), equalTo(3L));
   }
@@ -157,15 +159,7 @@ class WriteToOnlineStoreRetentionTest {
 
     assertThat(
         store.readTable(RAW_EVENTS),
-        equalTo(
-            List.of(
-                stored("a3", "alice", ALICE_KEEPS_FROM),
-                stored("a4", "alice", NOON + 90 * MINUTE),
-                stored("a5", "alice", ALICE_LATEST - 10 * MINUTE),
-                stored("a6", "alice", ALICE_LATEST),
-                stored("b2", "bob", NOON),
-                stored("b3", "bob", BOB_LATEST),
-                stored("c1", "carol", NOON - 600 * MINUTE))));
+        equalTo(KEPT));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_applied"), equalTo(3L));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_rejected"), equalTo(2L));
     assertThat(PipelineCounters.value(result, NAMESPACE, "rows_expired"), equalTo(3L));
