@@ -58,14 +58,7 @@ class FeatureServerOutageTest {
   @Test
   void aStoreThatGoesDownIs503WithinASecondAndRecoversWithoutARestart() throws Exception {
     // PostgreSQL trusts local users, so the password is ignored: it is there to be kept out of every response.
-    String url = StoreFixtures.freshPostgresUrl() + "&password=" + PASSWORD;
-    OnlineStore writer = OnlineStore.forUrl(url);
-    writer.ensureTable(CTR_5MIN);
-    writer.upsert(CTR_5MIN, List.<Object[]>of(
-        new Object[] {"u7", 1_704_067_200_000L, 1_704_067_500_000L, 12L, 1L, 0.0833, 1_704_067_507_000L}));
-    proxy = TcpProxy.toServerOf(url, 5432);
-    app = FeatureServer.start(OnlineStore.forServing(proxy.rewrite(url)), "127.0.0.1", 0);
-    assertThat(get("/features/ctr_5min/u7").raw, is(U7));
+    serveU7ThroughAProxy(StoreFixtures.freshPostgresUrl() + "&password=" + PASSWORD);
 
     proxy.cut();
     Timed first = timed("/features/ctr_5min/u7");
@@ -115,14 +108,7 @@ class FeatureServerOutageTest {
    */
   @Test
   void aFrozenStoreCostsOneSocketTimeoutThenIs503AtOnce() throws Exception {
-    String url = StoreFixtures.freshPostgresUrl();
-    OnlineStore writer = OnlineStore.forUrl(url);
-    writer.ensureTable(CTR_5MIN);
-    writer.upsert(CTR_5MIN, List.<Object[]>of(
-        new Object[] {"u7", 1_704_067_200_000L, 1_704_067_500_000L, 12L, 1L, 0.0833, 1_704_067_507_000L}));
-    proxy = TcpProxy.toServerOf(url, 5432);
-    app = FeatureServer.start(OnlineStore.forServing(proxy.rewrite(url)), "127.0.0.1", 0);
-    assertThat(get("/features/ctr_5min/u7").raw, is(U7));
+    serveU7ThroughAProxy(StoreFixtures.freshPostgresUrl());
 
     proxy.freeze();
     Timed first = timed("/features/ctr_5min/u7");
@@ -166,6 +152,17 @@ class FeatureServerOutageTest {
     for (String secret : List.of(PASSWORD, "no_such_database", "postgres", "5432")) {
       assertThat(health.reply.raw, not(containsString(secret)));
     }
+  }
+
+  /** Stores u7's CTR row at {@code url}, and serves that store through {@link #proxy}, checking that u7 is served. */
+  private void serveU7ThroughAProxy(String url) throws Exception {
+    OnlineStore writer = OnlineStore.forUrl(url);
+    writer.ensureTable(CTR_5MIN);
+    writer.upsert(CTR_5MIN, List.<Object[]>of(
+        new Object[] {"u7", 1_704_067_200_000L, 1_704_067_500_000L, 12L, 1L, 0.0833, 1_704_067_507_000L}));
+    proxy = TcpProxy.toServerOf(url, 5432);
+    app = FeatureServer.start(OnlineStore.forServing(proxy.rewrite(url)), "127.0.0.1", 0);
+    assertThat(get("/features/ctr_5min/u7").raw, is(U7));
   }
 
   private Timed timed(String path) throws Exception {
