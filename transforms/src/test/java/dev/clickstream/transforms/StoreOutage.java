@@ -71,14 +71,18 @@ abstract class StoreOutage implements AutoCloseable {
       return "jdbc:h2:tcp://127.0.0.1:" + proxy.port() + "/outage";
     }
 
-    /** Stops the server, which closes every session and the database, then the proxy, so connections are refused. */
+    /**
+     * Cuts the proxy, so connections are refused and every open one breaks, then stops the server, which closes every
+     * session and the database. In that order no connection can reach the server while it stops: one accepted as it
+     * stops can outlive the stop, and H2's client, which has no read timeout, would wait on it for ever.
+     */
     @Override
     synchronized void stop() throws IOException {
+      proxy.cut();
       if (server != null) {
         server.stop();
         server = null;
       }
-      proxy.cut();
     }
 
     @Override

@@ -466,6 +466,7 @@ class WriteToOnlineStoreOutageTest {
           return new Run(result, everyRowWrittenAt);
         }
         if (state != null || now > deadline) {
+          printRunnerThreads();
           result.cancel();
           throw new AssertionError("the pipeline did not finish within " + RUN_LIMIT + " ("
               + (state == null ? "still running" : state) + ", " + written(result) + " of " + rows
@@ -482,6 +483,19 @@ class WriteToOnlineStoreOutageTest {
       }
       throw e;
     }
+  }
+
+  /** The stacks of the Direct runner's threads, to stderr: where a run that never finishes is stuck. */
+  private static void printRunnerThreads() {
+    Thread.getAllStackTraces().forEach((thread, stack) -> {
+      if (thread.getName().startsWith("direct-runner") || thread.getName().startsWith("tcp-proxy")) {
+        StringBuilder lines = new StringBuilder("thread " + thread.getName() + " " + thread.getState() + "\n");
+        for (StackTraceElement frame : stack) {
+          lines.append("    at ").append(frame).append('\n');
+        }
+        System.err.print(lines);
+      }
+    });
   }
 
   /** A run's result, and when it had written every row (System.nanoTime()). */
