@@ -280,22 +280,32 @@ final class RunCommand {
     }
   }
 
+  /** The options that may hold a JDBC URL, and so a password. */
+  private static final List<String> URL_OPTIONS = List.of("onlineStore", "dimensions");
+
   /**
-   * {@code jdbcUrl} as it may stand in the job's options, which Flink serves to anyone who can reach its REST API:
-   * an embedded run keeps the password in this JVM ({@link ConnectionPools#passwordKeptInJvm}), and a run on a
-   * cluster must get it from the TaskManagers' environment instead.
+   * Refuses a password in a JDBC URL of a run on a cluster, which would serve it to anyone who can read the job's
+   * options through its REST API: the TaskManagers' environment must hold it instead. Checked on the arguments, before
+   * anything else about the cluster.
    */
-  private static String withoutPassword(String pipeline, String option, String jdbcUrl, boolean cluster) {
-    if (jdbcUrl == null || !jdbcUrl.startsWith("jdbc:") || JdbcUrls.password(jdbcUrl).isEmpty()) {
-      return jdbcUrl;
+  private static void refusePasswordsForCluster(String pipeline, List<String> args) {
+    for (String option : URL_OPTIONS) {
+      String url = valueOf(args, option);
+      if (url != null && url.startsWith("jdbc:") && JdbcUrls.password(url).isPresent()) {
+        throw new UsageException("run " + pipeline + ": --" + option + " carries a password, which the cluster"
+            + " would serve to anyone who can read the job's options through its REST API. Take it out of the URL"
+            + " and set " + ConnectionPools.PASSWORD_VARIABLE + " in the environment of the cluster's TaskManagers"
+            + " instead (./clickstream cluster start passes its own environment on)");
+      }
     }
-    if (cluster) {
-      throw new UsageException("run " + pipeline + ": " + option + " carries a password, which the cluster would"
-          + " serve to anyone who can read the job's options through its REST API. Take it out of the URL and set "
-          + ConnectionPools.PASSWORD_VARIABLE + " in the environment of the cluster's TaskManagers instead"
-          + " (./clickstream cluster start passes its own environment on)");
-    }
-    return ConnectionPools.passwordKeptInJvm(jdbcUrl);
+  }
+
+  /**
+   * {@code jdbcUrl} as it may stand in an embedded job's options, which Flink serves to anyone who can reach its
+   * REST API: without its password, which this JVM keeps ({@link ConnectionPools#passwordKeptInJvm}).
+   */
+  private static String withoutPassword(String jdbcUrl) {
+    return jdbcUrl == null || !jdbcUrl.startsWith("jdbc:") ? jdbcUrl : ConnectionPools.passwordKeptInJvm(jdbcUrl);
   }
 
   /** Beam options for {@code pipeline}, embedded Flink unless --runner says otherwise. */
@@ -310,6 +320,7 @@ final class RunCommand {
     // Fixed, so state saved at one parallelism restores at another (Flink rescales by key group, up to this).
     addUnlessSet(beamArgs, "maxParallelism", String.valueOf(MAX_PARALLELISM));
     if (submitsToCluster(beamArgs)) {
+      refusePasswordsForCluster(pipeline, beamArgs);
       clusterDefaults(beamArgs);
     }
     if (beamArgs.contains("--source=kafka")) {
@@ -339,20 +350,19 @@ final class RunCommand {
       throw new UsageException(
           "run " + pipeline + ": " + e.getMessage() + " (see ./clickstream run " + pipeline + " --help)");
     }
-    boolean cluster = submitsToCluster(beamArgs);
-    if (cluster) {
+    if (submitsToCluster(beamArgs)) {
       absolutePaths(options, pipeline);
-    } else {
-      try {
-        EmbeddedFlink.bindTo(options.as(FlinkPipelineOptions.class), options.getFlinkBindAddress());
-      } catch (IllegalArgumentException e) {
-        throw new UsageException("run " + pipeline + ": " + e.getMessage());
-      }
+      return options;
     }
-    options.setOnlineStore(withoutPassword(pipeline, "--onlineStore", options.getOnlineStore(), cluster));
+    try {
+      EmbeddedFlink.bindTo(options.as(FlinkPipelineOptions.class), options.getFlinkBindAddress());
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("run " + pipeline + ": " + e.getMessage());
+    }
+    options.setOnlineStore(withoutPassword(options.getOnlineStore()));
     if (options instanceof EnrichedPipelineOptions) {
       EnrichedPipelineOptions enriched = (EnrichedPipelineOptions) options;
-      enriched.setDimensions(withoutPassword(pipeline, "--dimensions", enriched.getDimensions(), cluster));
+      enriched.setDimensions(withoutPassword(enriched.getDimensions()));
     }
     return options;
   }

@@ -94,6 +94,9 @@ class EmbeddedFlinkExposureTest {
     assertThat(e.getMessage(), startsWith("run ctr: --onlineStore carries a password, which the cluster would serve"));
     assertThat(e.getMessage(), containsString("CLICKSTREAM_STORE_PASSWORD"));
     assertThat(e.getMessage(), not(containsString(PASSWORD)));
+    UsageException dimensions = assertThrows(UsageException.class, () -> RunCommand.options("enriched", List.of(
+        "--flinkMaster=127.0.0.1:1", "--dimensions=jdbc:mariadb://db/d?user=app&password=" + PASSWORD)));
+    assertThat(dimensions.getMessage(), startsWith("run enriched: --dimensions carries a password"));
   }
 
   /** A TCP socket this JVM listens on: its local address (hex, as /proc shows it) and port. */
