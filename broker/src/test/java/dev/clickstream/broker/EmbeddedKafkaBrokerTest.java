@@ -14,30 +14,19 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class EmbeddedKafkaBrokerTest {
-  private static EmbeddedKafkaBroker broker;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = EmbeddedKafkaBroker.start(0);
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    broker.close();
-  }
+  @RegisterExtension static final BrokerPerTestClass KAFKA = new BrokerPerTestClass();
 
   @Test
   void recordsProducedBeforeARestartAreReadAfterIt() throws Exception {
-    broker.createTopic("restart_test", 1);
+    KAFKA.broker().createTopic("restart_test", 1);
     try (KafkaProducer<String, String> producer = producer()) {
       producer.send(new ProducerRecord<>("restart_test", "a", "before")).get();
     }
-    broker.restartBroker();
+    KAFKA.broker().restartBroker();
     try (KafkaProducer<String, String> producer = producer()) {
       producer.send(new ProducerRecord<>("restart_test", "b", "after")).get();
     }
@@ -46,10 +35,10 @@ class EmbeddedKafkaBrokerTest {
 
   @Test
   void createTopicsKeepsExistingTopicsAndMakesTheMissingOnes() throws Exception {
-    broker.createTopic("existing", 1);
-    EmbeddedKafkaBroker.createTopics(broker.bootstrapServers(), Map.of("existing", 1, "fresh", 3));
+    KAFKA.broker().createTopic("existing", 1);
+    EmbeddedKafkaBroker.createTopics(KAFKA.broker().bootstrapServers(), Map.of("existing", 1, "fresh", 3));
     Properties properties = new Properties();
-    properties.put("bootstrap.servers", broker.bootstrapServers());
+    properties.put("bootstrap.servers", KAFKA.broker().bootstrapServers());
     try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(properties)) {
       int freshPartitions =
           admin.describeTopics(List.of("fresh")).allTopicNames().get().get("fresh").partitions().size();
@@ -59,14 +48,14 @@ class EmbeddedKafkaBrokerTest {
 
   private static KafkaProducer<String, String> producer() {
     Properties properties = new Properties();
-    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers());
     return new KafkaProducer<>(properties, new StringSerializer(), new StringSerializer());
   }
 
   private static List<String> readAll(String topic, int expected) {
     List<String> values = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> record :
-        TopicReader.readFromStart(broker.bootstrapServers(), topic, expected, Duration.ofSeconds(30))) {
+        TopicReader.readFromStart(KAFKA.broker().bootstrapServers(), topic, expected, Duration.ofSeconds(30))) {
       values.add(new String(record.value(), java.nio.charset.StandardCharsets.UTF_8));
     }
     return values;

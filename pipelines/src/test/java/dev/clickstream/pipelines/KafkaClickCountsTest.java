@@ -5,7 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.broker.BrokerPerTestClass;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import java.nio.file.Path;
@@ -19,10 +19,9 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -34,17 +33,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class KafkaClickCountsTest {
   private static final long OUT_OF_ORDERNESS = 5_000;
-  private static EmbeddedKafkaBroker broker;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = EmbeddedKafkaBroker.start(0);
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    broker.close();
-  }
+  @RegisterExtension static final BrokerPerTestClass KAFKA = new BrokerPerTestClass();
 
   @AfterEach
   void closePools() {
@@ -53,10 +42,10 @@ class KafkaClickCountsTest {
 
   @Test
   void aBoundedReadOfATopicWithSeveralPartitionsFailsBeforeItStarts() throws Exception {
-    broker.createTopic("two_partitions", 2);
+    KAFKA.broker().createTopic("two_partitions", 2);
     ClickstreamOptions options = PipelineOptionsFactory.as(ClickstreamOptions.class);
     options.setSource("kafka");
-    options.setBootstrapServers(broker.bootstrapServers());
+    options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic("two_partitions");
     options.setMaxRecords(1_000L);
     Pipeline pipeline = Pipeline.create(options);
@@ -66,7 +55,7 @@ class KafkaClickCountsTest {
             IllegalArgumentException.class, () -> pipeline.apply(ReadKafkaEvents.from(options, "click-counts")));
 
     assertThat(e.getMessage(), equalTo(
-        "--maxRecords reads a topic of one partition, and topic 'two_partitions' on " + broker.bootstrapServers()
+        "--maxRecords reads a topic of one partition, and topic 'two_partitions' on " + KAFKA.broker().bootstrapServers()
             + " has 2: a bounded Kafka read gives each partition an equal share of the 1000 records and waits for"
             + " ever on a partition holding fewer. Leave out --maxRecords to read it unbounded (and cancel the job"
             + " once it has caught up), or copy its records to a topic of one partition."));
@@ -78,16 +67,16 @@ class KafkaClickCountsTest {
       String runner, String dialect, long allowedLateness, @TempDir Path dir) throws Exception {
     String topic = "events_" + runner + "_" + dialect;
     String deadLetterTopic = topic + "_dlq";
-    broker.createTopic(topic, 1);
+    KAFKA.broker().createTopic(topic, 1);
     KafkaEventStream stream = new KafkaEventStream(21, 1_500, 10, 400, 9_000, OUT_OF_ORDERNESS, allowedLateness);
     // The stream exercises every path: bad records, too-late events, and late events within the allowed lateness.
     assertThat(List.of(stream.malformed > 0, stream.tooLate > 0, stream.lateButApplied > 0 == allowedLateness > 0),
         equalTo(List.of(true, true, true)));
-    stream.produceTo(broker.bootstrapServers(), topic);
+    stream.produceTo(KAFKA.broker().bootstrapServers(), topic);
 
     ClickCountsPipelineOptions options = TestRunners.options(runner, ClickCountsPipelineOptions.class);
     options.setSource("kafka");
-    options.setBootstrapServers(broker.bootstrapServers());
+    options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
     options.setDeadLetterTopic(deadLetterTopic);
     options.setMaxRecords((long) stream.messages.size());
@@ -103,7 +92,7 @@ class KafkaClickCountsTest {
     assertThat(KafkaEventStream.storedClickCounts(options.getOnlineStore()), equalTo(stream.expectedClickCounts()));
     int deadLetters = stream.malformed + stream.tooLate;
     List<ConsumerRecord<byte[], byte[]>> letters =
-        KafkaEventStream.readTopic(broker.bootstrapServers(), deadLetterTopic, deadLetters, Duration.ofSeconds(60));
+        KafkaEventStream.readTopic(KAFKA.broker().bootstrapServers(), deadLetterTopic, deadLetters, Duration.ofSeconds(60));
     assertThat(letters.size(), is(deadLetters));
     Map<String, Long> byReason =
         letters.stream()

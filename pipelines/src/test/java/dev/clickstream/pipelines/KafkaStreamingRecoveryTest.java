@@ -6,7 +6,7 @@ import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
 
-import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.broker.BrokerPerTestClass;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.OnlineStore;
@@ -36,10 +36,9 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Streaming click counts on embedded Flink with checkpoints, while events keep arriving: a failed job that restarts
@@ -50,23 +49,13 @@ import org.junit.jupiter.api.Test;
 class KafkaStreamingRecoveryTest {
   private static final long OUT_OF_ORDERNESS = 5_000;
   private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(120);
-  private static EmbeddedKafkaBroker broker;
+  @RegisterExtension static final BrokerPerTestClass KAFKA = new BrokerPerTestClass();
 
   /** Counts events through {@link FailOnceFn}, across restarts: the JVM is shared with the embedded cluster. */
   private static final AtomicLong EVENTS_SEEN = new AtomicLong();
   private static final AtomicBoolean FAILED = new AtomicBoolean();
   /** Set once a checkpoint holds the first half of the stream: the failure must come after one, to restore from. */
   private static final AtomicBoolean ARMED = new AtomicBoolean();
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = EmbeddedKafkaBroker.start(0);
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    broker.close();
-  }
 
   @AfterEach
   void closePools() {
@@ -101,7 +90,7 @@ class KafkaStreamingRecoveryTest {
     KafkaEventStream stream = new KafkaEventStream(32, 6_000, 40, 300, OUT_OF_ORDERNESS, OUT_OF_ORDERNESS, 0);
     runWhileProducing("restart", stream, StoreFixtures.freshStoreUrl("postgresql"), Long.MAX_VALUE, () -> {
       try {
-        broker.restartBroker();
+        KAFKA.broker().restartBroker();
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
@@ -135,10 +124,10 @@ class KafkaStreamingRecoveryTest {
       String name, KafkaEventStream stream, String storeUrl, long failAfterEvents, Runnable midStream)
       throws Exception {
     String topic = "recovery_" + name;
-    broker.createTopic(topic, 1);
+    KAFKA.broker().createTopic(topic, 1);
     ClickCountsPipelineOptions options = TestRunners.options(TestRunners.FLINK, ClickCountsPipelineOptions.class);
     options.setSource("kafka");
-    options.setBootstrapServers(broker.bootstrapServers());
+    options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
     options.setDeadLetterTopic(topic + "_dlq");
     options.setConsumerGroup("recovery-" + name);
@@ -167,7 +156,7 @@ class KafkaStreamingRecoveryTest {
       for (int slice = 0; slice < slices; slice++) {
         List<byte[]> part =
             stream.messages.subList(slice * perSlice, Math.min(stream.messages.size(), (slice + 1) * perSlice));
-        KafkaEventStream.produce(broker.bootstrapServers(), topic, part);
+        KafkaEventStream.produce(KAFKA.broker().bootstrapServers(), topic, part);
         if (slice == slices / 2) {
           midStream.run();
         }
@@ -188,7 +177,7 @@ class KafkaStreamingRecoveryTest {
 
     int deadLetterCount = stream.malformed + stream.tooLate;
     List<ConsumerRecord<byte[], byte[]>> letters =
-        KafkaEventStream.readTopic(broker.bootstrapServers(), topic + "_dlq", deadLetterCount, Duration.ofSeconds(30));
+        KafkaEventStream.readTopic(KAFKA.broker().bootstrapServers(), topic + "_dlq", deadLetterCount, Duration.ofSeconds(30));
     Set<String> sources = new TreeSet<>();
     letters.forEach(letter -> sources.add(KafkaEventStream.header(letter, "source")));
     assertThat("every bad or too-late record, at least once", sources.size(), is(deadLetterCount));
@@ -198,7 +187,7 @@ class KafkaStreamingRecoveryTest {
   /** The group's committed offset of partition 0 once it reaches {@code expected}, or as it is after 60 s. */
   private static long committedWithin(String group, String topic, long expected) throws Exception {
     Properties properties = new Properties();
-    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers());
     try (Admin admin = Admin.create(properties)) {
       long committed = -1;
       for (long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

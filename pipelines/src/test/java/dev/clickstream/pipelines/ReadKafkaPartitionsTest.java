@@ -3,7 +3,7 @@ package dev.clickstream.pipelines;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
-import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.broker.BrokerPerTestClass;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.ClickEventSchemas;
 import java.nio.charset.StandardCharsets;
@@ -24,9 +24,8 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The unbounded reader against a real broker, driven call by call as a runner drives it: what it reads is committed
@@ -34,26 +33,16 @@ import org.junit.jupiter.api.Test;
  */
 class ReadKafkaPartitionsTest {
   private static final String GROUP = "clickstream-commits";
-  private static EmbeddedKafkaBroker broker;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = EmbeddedKafkaBroker.start(0);
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    broker.close();
-  }
+  @RegisterExtension static final BrokerPerTestClass KAFKA = new BrokerPerTestClass();
 
   @Test
   void readPositionsAreCommittedOnlyAfterACheckpointHoldsThem() throws Exception {
-    broker.createTopic("commits", 1);
+    KAFKA.broker().createTopic("commits", 1);
     List<byte[]> messages = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       messages.add(("{\"event_id\":\"e" + i + "\"}").getBytes(StandardCharsets.UTF_8));
     }
-    KafkaEventStream.produce(broker.bootstrapServers(), "commits", messages);
+    KafkaEventStream.produce(KAFKA.broker().bootstrapServers(), "commits", messages);
     ReadKafkaPartitions.ReadPartitionFn fn =
         new ReadKafkaPartitions.ReadPartitionFn(
             consumerConfig(),
@@ -109,7 +98,7 @@ class ReadKafkaPartitionsTest {
 
   private static Map<String, Object> consumerConfig() {
     return Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers(),
         ConsumerConfig.GROUP_ID_CONFIG, GROUP,
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
@@ -121,7 +110,7 @@ class ReadKafkaPartitionsTest {
   /** The group's committed offset of partition 0, or -1. */
   private static long committed() throws Exception {
     Properties properties = new Properties();
-    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers());
     try (Admin admin = Admin.create(properties)) {
       OffsetAndMetadata offset =
           admin.listConsumerGroupOffsets(GROUP).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS)

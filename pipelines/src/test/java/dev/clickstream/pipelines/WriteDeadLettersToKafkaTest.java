@@ -4,7 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 
-import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.broker.BrokerPerTestClass;
 import dev.clickstream.store.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
@@ -26,10 +26,9 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,17 +44,7 @@ class WriteDeadLettersToKafkaTest {
   private static final String CLICK_2 =
       "{\"event_id\":\"e2\",\"user_id\":\"u1\",\"event_type\":\"click\",\"timestamp\":2000}";
 
-  private static EmbeddedKafkaBroker broker;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = EmbeddedKafkaBroker.start(0);
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    broker.close();
-  }
+  @RegisterExtension static final BrokerPerTestClass KAFKA = new BrokerPerTestClass();
 
   @AfterEach
   void closePools() {
@@ -68,8 +57,8 @@ class WriteDeadLettersToKafkaTest {
     byte[] huge = new byte[NEARLY_ONE_MIB];
     Arrays.fill(huge, (byte) 'x');
     huge[0] = '{';
-    broker.createTopic("huge", 1);
-    broker.createTopic("huge_dlq", 1);
+    KAFKA.broker().createTopic("huge", 1);
+    KAFKA.broker().createTopic("huge_dlq", 1);
     produce("huge", List.of(CLICK_1.getBytes(StandardCharsets.UTF_8), huge, CLICK_2.getBytes(StandardCharsets.UTF_8)));
 
     PipelineResult result = runClickCounts("huge", "huge_dlq", 3, dir);
@@ -77,7 +66,7 @@ class WriteDeadLettersToKafkaTest {
     assertThat(result.getState(), is(PipelineResult.State.DONE));
     assertThat(storedClicks(), equalTo(List.of(2000L, 2L)));
     List<ConsumerRecord<byte[], byte[]>> letters =
-        KafkaEventStream.readTopic(broker.bootstrapServers(), "huge_dlq", 1, Duration.ofSeconds(30));
+        KafkaEventStream.readTopic(KAFKA.broker().bootstrapServers(), "huge_dlq", 1, Duration.ofSeconds(30));
     assertThat(letters.size(), is(1));
     ConsumerRecord<byte[], byte[]> letter = letters.get(0);
     assertThat(
@@ -95,7 +84,7 @@ class WriteDeadLettersToKafkaTest {
   void aDeadLetterTheBrokerRefusesIsCountedAndTheJobGoesOn(@TempDir Path dir) throws Exception {
     // A dead-letter topic that takes no message over 1,000 bytes refuses a 5,000-byte dead letter.
     Properties admin = new Properties();
-    admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers());
     try (Admin client = Admin.create(admin)) {
       client.createTopics(List.of(
               new NewTopic("refused", 1, (short) 1),
@@ -120,7 +109,7 @@ class WriteDeadLettersToKafkaTest {
     store = StoreFixtures.freshStoreUrl("postgresql");
     ClickCountsPipelineOptions options = TestRunners.options(TestRunners.FLINK, ClickCountsPipelineOptions.class);
     options.setSource("kafka");
-    options.setBootstrapServers(broker.bootstrapServers());
+    options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
     options.setDeadLetterTopic(deadLetterTopic);
     options.setMaxRecords(records);
@@ -150,7 +139,7 @@ class WriteDeadLettersToKafkaTest {
   /** Sends {@code messages} in order, allowing a message up to the broker's own limit. */
   private static void produce(String topic, List<byte[]> messages) {
     Properties properties = new Properties();
-    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers());
     properties.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024);
     try (KafkaProducer<byte[], byte[]> producer =
         new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
