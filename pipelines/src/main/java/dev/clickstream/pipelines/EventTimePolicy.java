@@ -129,10 +129,10 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew) {
+    SerializableFunction<KV<Long, Long>, EventTimePolicy> fromState =
+        fromState(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew);
     return (TopicPartition partition, Optional<Instant> previousWatermark) ->
-        new EventTimePolicy(
-            format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
-            previousWatermark, System::currentTimeMillis);
+        fromState.apply(restoredState(previousWatermark, maxOutOfOrderness));
   }
 
   /** What {@link ReadKafkaPartitions} calls for each read of a partition, with the state it checkpointed. */
