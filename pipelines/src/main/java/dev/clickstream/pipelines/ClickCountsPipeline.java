@@ -5,7 +5,7 @@ import dev.clickstream.features.FeatureWindow;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.transforms.EntityPartials;
 import dev.clickstream.transforms.FeatureEvent;
 import dev.clickstream.transforms.ParseEvents;

@@ -6,7 +6,7 @@ import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.transforms.CtrPerUser;
 import dev.clickstream.transforms.DetectDrift;
 import dev.clickstream.transforms.FormatCtrRows;

@@ -3,7 +3,7 @@ package dev.clickstream.pipelines;
 import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import dev.clickstream.transforms.ComputeFeatureRows;
 import dev.clickstream.transforms.ComputeFeatureRows.FeatureRow;
 import dev.clickstream.transforms.WriteToOnlineStore;

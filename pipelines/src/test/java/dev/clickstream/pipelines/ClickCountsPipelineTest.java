@@ -7,8 +7,8 @@ import static org.hamcrest.Matchers.is;
 
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
-import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import dev.clickstream.store.WindowedFeatureReads;

@@ -3,7 +3,7 @@ package dev.clickstream.pipelines;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import java.nio.charset.StandardCharsets;

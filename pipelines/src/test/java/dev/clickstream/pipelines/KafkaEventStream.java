@@ -7,7 +7,7 @@ import static dev.clickstream.pipelines.ClickEventsFile.WINDOWS;
 import dev.clickstream.broker.TopicReader;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.schemas.ClickEvent;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.transforms.ClickEventDecoder;
 import java.nio.charset.StandardCharsets;

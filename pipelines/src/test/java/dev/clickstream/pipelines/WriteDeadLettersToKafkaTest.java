@@ -5,7 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 
 import dev.clickstream.broker.BrokerPerTestClass;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import java.nio.charset.StandardCharsets;

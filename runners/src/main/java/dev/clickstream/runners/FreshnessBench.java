@@ -8,7 +8,7 @@ import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.schemas.ClickEvent;
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.transforms.ClickEventDecoder;
 import io.javalin.Javalin;

@@ -14,7 +14,7 @@ import dev.clickstream.pipelines.ReadKafkaEvents;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.CtrCounts;

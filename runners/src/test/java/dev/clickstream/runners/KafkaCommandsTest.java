@@ -7,7 +7,7 @@ import static org.hamcrest.Matchers.equalTo;
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.broker.TopicReader;
 import dev.clickstream.schemas.ClickEvent;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import dev.clickstream.transforms.ClickEventDecoder;

@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.serving.FeatureView.Precomputed;
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import io.javalin.http.Context;
 import io.javalin.http.Header;
 import io.javalin.http.HttpStatus;

@@ -3,9 +3,9 @@ package dev.clickstream.serving;
 import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.features.WindowedAggregation;
-import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTable.Column;
-import dev.clickstream.store.FeatureTable.Role;
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.features.FeatureTable.Column;
+import dev.clickstream.features.FeatureTable.Role;
 import java.util.List;
 import java.util.stream.Collectors;
 

@@ -1,6 +1,6 @@
 package dev.clickstream.serving;
 
-import static dev.clickstream.store.FeatureTables.CTR_5MIN;
+import static dev.clickstream.features.FeatureTables.CTR_5MIN;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;

@@ -1,6 +1,6 @@
 package dev.clickstream.serving;
 
-import static dev.clickstream.store.FeatureTables.CTR_5MIN;
+import static dev.clickstream.features.FeatureTables.CTR_5MIN;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -21,8 +21,8 @@ import dev.clickstream.features.Partial;
 import dev.clickstream.features.RollingWindows;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.store.ConnectionPools;
-import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import io.javalin.Javalin;

@@ -7,10 +7,11 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.clickstream.features.ReplaceRule;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
-import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.features.FeatureTables;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,7 @@ class FeatureViewsTest {
   @Test
   void twoViewsOfOneNameAreRefused() {
     FeatureTable clash =
-        FeatureTable.builder("click_counts_tiled", "user_id").longFeature("n").replaceWhen("1 = 1").build();
+        FeatureTable.builder("click_counts_tiled", "user_id").longFeature("n").replaceWhen(ReplaceRule.always()).build();
 
     IllegalStateException e =
         assertThrows(IllegalStateException.class,

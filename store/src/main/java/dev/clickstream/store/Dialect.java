@@ -1,7 +1,9 @@
 package dev.clickstream.store;
 
-import dev.clickstream.store.FeatureTable.Column;
-import dev.clickstream.store.FeatureTable.ColumnType;
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.features.FeatureTable.Column;
+import dev.clickstream.features.ReplaceRule;
+import dev.clickstream.features.FeatureTable.ColumnType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -132,9 +134,38 @@ public enum Dialect {
   /** A condition that always holds: a restating write replaces the stored row whatever it holds. */
   static final String ALWAYS = "1 = 1";
 
-  /** An upsert of one row, columns in {@link FeatureTable#columns()} order, guarded by the replace condition. */
+  /** An upsert of one row, columns in {@link FeatureTable#columns()} order, guarded by the table's replace rule. */
   String upsertSql(FeatureTable table) {
-    return upsertSql(table, table.replaceCondition());
+    return upsertSql(table, replaceCondition(table.replaceRule()));
+  }
+
+  /**
+   * The SQL condition of {@code rule} over {@code NEW.column} (the incoming row) and {@code OLD.column} (the stored
+   * row); each dialect rewrites the prefixes.
+   */
+  static String replaceCondition(ReplaceRule rule) {
+    switch (rule.kind()) {
+      case ALWAYS:
+        return ALWAYS;
+      case NEVER:
+        return "1 = 0";
+      default:
+        String progress =
+            rule.progressColumns().isEmpty()
+                ? null
+                : sum("NEW.", rule.progressColumns()) + (rule.replaceOnEqualProgress() ? " >= " : " > ")
+                    + sum("OLD.", rule.progressColumns());
+        String time = rule.timeColumn();
+        if (time == null) {
+          return progress;
+        }
+        String newer = "NEW." + time + " > OLD." + time;
+        return progress == null ? newer : newer + " OR (NEW." + time + " = OLD." + time + " AND " + progress + ")";
+    }
+  }
+
+  private static String sum(String prefix, List<String> columns) {
+    return columns.stream().map(column -> prefix + column).collect(Collectors.joining(" + "));
   }
 
   /**

@@ -1,6 +1,8 @@
 package dev.clickstream.store;
 
-import dev.clickstream.store.FeatureTable.Column;
+import dev.clickstream.features.FeatureTables;
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.features.FeatureTable.Column;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

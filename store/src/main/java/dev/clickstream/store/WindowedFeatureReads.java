@@ -2,9 +2,9 @@ package dev.clickstream.store;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.clickstream.features.OnDemandQuery;
+import dev.clickstream.store.OnDemandQuery;
 import dev.clickstream.features.Partial;
-import dev.clickstream.features.TiledQuery;
+import dev.clickstream.store.TiledQuery;
 import dev.clickstream.features.WindowedAggregation;
 import java.sql.SQLException;
 import java.util.Map;

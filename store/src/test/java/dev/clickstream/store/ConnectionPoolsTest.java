@@ -1,6 +1,7 @@
 package dev.clickstream.store;
 
-import static dev.clickstream.store.FeatureTables.CTR_5MIN;
+import dev.clickstream.features.FeatureTables;
+import static dev.clickstream.features.FeatureTables.CTR_5MIN;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.sameInstance;

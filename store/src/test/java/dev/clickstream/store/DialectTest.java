@@ -1,6 +1,11 @@
 package dev.clickstream.store;
 
-import static dev.clickstream.store.FeatureTables.CTR_5MIN;
+import dev.clickstream.features.DimensionDefinitions;
+import dev.clickstream.features.DriftMonitor;
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureTables;
+import dev.clickstream.features.FeatureTable;
+import static dev.clickstream.features.FeatureTables.CTR_5MIN;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.is;
@@ -106,6 +111,32 @@ class DialectTest {
       assertThat(dialect.selectSql(CTR_5MIN, 1), is(columns + " WHERE user_id = ?"));
       assertThat(dialect.selectSql(CTR_5MIN, 3), is(columns + " WHERE user_id IN (?, ?, ?)"));
     }
+  }
+
+  /** The store renders each declared replace rule as the condition its upserts guard with. */
+  @Test
+  void replaceRulesRenderAsTheConditionsOfEveryTable() {
+    assertThat(Dialect.replaceCondition(FeatureDefinitions.CTR_5MIN.table().replaceRule()),
+        is("NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
+            + " AND NEW.impressions + NEW.clicks > OLD.impressions + OLD.clicks)"));
+    assertThat(Dialect.replaceCondition(FeatureDefinitions.USER_ACTIVITY_5MIN.table().replaceRule()),
+        is("NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
+            + " AND NEW.events + NEW.clicks + NEW.distinct_items > OLD.events + OLD.clicks + OLD.distinct_items)"));
+    assertThat(Dialect.replaceCondition(FeatureDefinitions.CLICK_COUNTS.precomputedTable().replaceRule()),
+        is("NEW.event_time > OLD.event_time OR (NEW.event_time = OLD.event_time"
+            + " AND NEW.click_count_1_hour > OLD.click_count_1_hour)"));
+    assertThat(Dialect.replaceCondition(FeatureDefinitions.CLICK_COUNTS.rawEventsTable().replaceRule()), is("1 = 0"));
+    assertThat(Dialect.replaceCondition(FeatureDefinitions.CLICK_COUNTS.tilesTable().replaceRule()),
+        is("NEW.event_count > OLD.event_count"));
+    assertThat(Dialect.replaceCondition(FeatureTables.CLICK_COUNTS_SLIDING.replaceRule()),
+        is("NEW.window_end > OLD.window_end OR (NEW.window_end = OLD.window_end"
+            + " AND NEW.click_count_1_hour > OLD.click_count_1_hour)"));
+    assertThat(Dialect.replaceCondition(DriftMonitor.TABLE.replaceRule()),
+        is("NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
+            + " AND NEW.reference_count + NEW.recent_count >= OLD.reference_count + OLD.recent_count)"));
+    assertThat(Dialect.replaceCondition(FeatureTables.USER_SESSIONS.replaceRule()),
+        is("NEW.session_end > OLD.session_end OR (NEW.session_end = OLD.session_end AND NEW.events > OLD.events)"));
+    assertThat(Dialect.replaceCondition(DimensionDefinitions.USERS.table().replaceRule()), is("1 = 1"));
   }
 
   /** Every word of every statement, for every registered table, is a SQL keyword, an alias or a registry name. */

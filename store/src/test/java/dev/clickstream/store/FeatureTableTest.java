@@ -1,11 +1,14 @@
 package dev.clickstream.store;
 
+import dev.clickstream.features.FeatureTables;
+import dev.clickstream.features.ReplaceRule;
+import dev.clickstream.features.FeatureTable;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.clickstream.store.FeatureTable.ColumnType;
-import dev.clickstream.store.FeatureTable.Role;
+import dev.clickstream.features.FeatureTable.ColumnType;
+import dev.clickstream.features.FeatureTable.Role;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -59,7 +62,7 @@ class FeatureTableTest {
   void theLongestAllowedNameIsSixtyThreeCharacters() {
     String longest = "a" + "b".repeat(62);
 
-    FeatureTable table = FeatureTable.builder(longest, longest.replace('a', 'k')).replaceWhen("TRUE").build();
+    FeatureTable table = FeatureTable.builder(longest, longest.replace('a', 'k')).replaceWhen(ReplaceRule.always()).build();
 
     assertThat(table.name(), is(longest));
   }
@@ -77,7 +80,7 @@ class FeatureTableTest {
   void aTableNamingAColumnTwiceIsRefused() {
     IllegalStateException e =
         assertThrows(IllegalStateException.class,
-            () -> FeatureTable.builder("t", "k").longFeature("n").time("n").replaceWhen("TRUE").build());
+            () -> FeatureTable.builder("t", "k").longFeature("n").time("n").replaceWhen(ReplaceRule.always()).build());
 
     assertThat(e.getMessage(), is("table t names a column twice"));
   }

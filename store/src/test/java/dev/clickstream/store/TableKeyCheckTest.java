@@ -1,5 +1,6 @@
 package dev.clickstream.store;
 
+import dev.clickstream.features.FeatureTable;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;

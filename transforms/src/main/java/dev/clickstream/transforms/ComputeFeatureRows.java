@@ -3,7 +3,7 @@ package dev.clickstream.transforms;
 import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreUnavailableException;
 import java.io.Serializable;

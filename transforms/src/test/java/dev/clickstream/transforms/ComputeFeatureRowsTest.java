@@ -3,8 +3,9 @@ package dev.clickstream.transforms;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.clickstream.features.ReplaceRule;
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import dev.clickstream.transforms.ComputeFeatureRows.FeatureRow;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +32,7 @@ class ComputeFeatureRowsTest {
       FeatureTable.builder("ratio_feature", "entity")
           .longFeature("count")
           .nullableDoubleFeature("inverse")
-          .replaceWhen("1 = 1")
+          .replaceWhen(ReplaceRule.always())
           .build();
 
   @Test

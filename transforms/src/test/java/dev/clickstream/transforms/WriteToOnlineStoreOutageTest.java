@@ -1,6 +1,6 @@
 package dev.clickstream.transforms;
 
-import static dev.clickstream.store.FeatureTables.CTR_5MIN;
+import static dev.clickstream.features.FeatureTables.CTR_5MIN;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;

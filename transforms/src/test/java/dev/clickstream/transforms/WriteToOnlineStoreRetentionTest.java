@@ -8,7 +8,7 @@ import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.ConnectionPools;
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import java.util.ArrayList;

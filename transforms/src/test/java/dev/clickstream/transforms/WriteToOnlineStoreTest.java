@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.ConnectionPools;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import java.util.ArrayList;

@@ -2,8 +2,6 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.clickstream.store.FeatureTable;
-import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
 
@@ -26,7 +24,7 @@ import java.util.List;
  * attributed_clicks / impressions}, null without impressions) and the mean time from impression to click over the
  * attributed clicks (null without any). An attributed click counts in its own window, wherever its impression was.
  */
-public final class ClickAttribution implements Serializable {
+public final class ClickAttribution implements FeatureDefinition {
   private static final long serialVersionUID = 1L;
 
   public static final String IMPRESSIONS = "impressions";
@@ -60,8 +58,14 @@ public final class ClickAttribution implements Serializable {
     return new Builder(name);
   }
 
+  @Override
   public String name() {
     return name;
+  }
+
+  @Override
+  public Kind kind() {
+    return Kind.ATTRIBUTION;
   }
 
   /** The fields an impression and a click must share, such as user and item. */
@@ -75,6 +79,7 @@ public final class ClickAttribution implements Serializable {
   }
 
   /** The field the features are per, such as {@code item_id}; one of the join keys. */
+  @Override
   public String entityField() {
     return entityField;
   }
@@ -87,6 +92,7 @@ public final class ClickAttribution implements Serializable {
    * One row per item: its latest window. A row replaces the stored one for a later window, or the same window with
    * more impressions and clicks (a later pane: every count only grows), so replays never move an item back.
    */
+  @Override
   public FeatureTable table() {
     return table;
   }
@@ -114,10 +120,7 @@ public final class ClickAttribution implements Serializable {
         .nullableDoubleFeature(ATTRIBUTED_CTR)
         .nullableDoubleFeature(MEAN_TIME_TO_CLICK)
         .time(WindowedAggregation.UPDATED_AT)
-        .replaceWhen(
-            "NEW." + TumblingAggregation.WINDOW_START + " > OLD." + TumblingAggregation.WINDOW_START + " OR (NEW."
-                + TumblingAggregation.WINDOW_START + " = OLD." + TumblingAggregation.WINDOW_START + " AND NEW."
-                + IMPRESSIONS + " + NEW." + CLICKS + " > OLD." + IMPRESSIONS + " + OLD." + CLICKS + ")")
+        .replaceWhen(ReplaceRule.newerBy(TumblingAggregation.WINDOW_START).thenMoreOf(IMPRESSIONS, CLICKS))
         .build();
   }
 

@@ -9,8 +9,8 @@ import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.features.Dimension.Type;
-import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTable.Column;
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.features.FeatureTable.Column;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
@@ -82,8 +82,8 @@ class DimensionTest {
     assertThat(columns(items),
         is(List.of("item_id KEY KEY not null", "category STRING ATTRIBUTE not null",
             "campaign STRING ATTRIBUTE not null", "price DOUBLE FEATURE null")));
-    assertThat(users.replaceCondition(), is("1 = 1"));
-    assertThat(items.replaceCondition(), is("1 = 1"));
+    assertThat(users.replaceRule(), is(ReplaceRule.always()));
+    assertThat(items.replaceRule(), is(ReplaceRule.always()));
   }
 
   @Test

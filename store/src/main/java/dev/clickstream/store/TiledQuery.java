@@ -1,4 +1,4 @@
-package dev.clickstream.features;
+package dev.clickstream.store;
 
 import static dev.clickstream.features.WindowedAggregation.EVENT_COUNT;
 import static dev.clickstream.features.WindowedAggregation.EVENT_TIME;
@@ -12,6 +12,9 @@ import static dev.clickstream.features.WindowedAggregation.VALUE_MAX;
 import static dev.clickstream.features.WindowedAggregation.VALUE_MIN;
 import static dev.clickstream.features.WindowedAggregation.VALUE_SUM;
 
+import dev.clickstream.features.FeatureWindow;
+import dev.clickstream.features.Partial;
+import dev.clickstream.features.WindowedAggregation;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;

@@ -2,8 +2,6 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.clickstream.store.FeatureTable;
-import java.io.Serializable;
 import java.util.regex.Pattern;
 
 /**
@@ -40,7 +38,7 @@ import java.util.regex.Pattern;
  * <p>Every monitor writes {@link #TABLE}, one row per monitored feature holding its latest evaluation, so a server
  * reads every feature's drift status from one table.
  */
-public final class DriftMonitor implements Serializable {
+public final class DriftMonitor implements FeatureDefinition {
   private static final long serialVersionUID = 1L;
 
   /** Lower-case letters, digits, '_' and '.', starting with a letter, to fit the table's key column. */
@@ -83,9 +81,8 @@ public final class DriftMonitor implements Serializable {
           .stringAttribute(STATUS)
           .time(WindowedAggregation.UPDATED_AT)
           .replaceWhen(
-              "NEW." + TumblingAggregation.WINDOW_START + " > OLD." + TumblingAggregation.WINDOW_START + " OR (NEW."
-                  + TumblingAggregation.WINDOW_START + " = OLD." + TumblingAggregation.WINDOW_START + " AND "
-                  + valueCount("NEW.") + " >= " + valueCount("OLD.") + ")")
+              ReplaceRule.newerBy(TumblingAggregation.WINDOW_START)
+                  .thenAtLeastAsMuchOf(REFERENCE_COUNT, RECENT_COUNT))
           .build();
 
   private final String name;
@@ -112,8 +109,31 @@ public final class DriftMonitor implements Serializable {
   }
 
   /** The monitored feature, and the key of its row in {@link #TABLE}. */
+  @Override
   public String name() {
     return name;
+  }
+
+  @Override
+  public Kind kind() {
+    return Kind.DRIFT;
+  }
+
+  /** Monitors share {@link #TABLE}, keyed by the monitored feature's name. */
+  @Override
+  public String entityField() {
+    return FEATURE;
+  }
+
+  /** The view whose column is monitored: {@code ctr_5min} for {@code ctr_5min.ctr}. */
+  public String view() {
+    int dot = name.indexOf('.');
+    return dot < 0 ? name : name.substring(0, dot);
+  }
+
+  /** The monitored column of {@link #view()}: {@code ctr} for {@code ctr_5min.ctr}. */
+  public String column() {
+    return name.substring(name.indexOf('.') + 1);  // the whole name when it has no dot, which the registry refuses
   }
 
   /** The length of the recent window and of each reference window. */
@@ -149,6 +169,7 @@ public final class DriftMonitor implements Serializable {
   }
 
   /** {@link #TABLE}: every monitor shares it. */
+  @Override
   public FeatureTable table() {
     return TABLE;
   }
@@ -198,11 +219,6 @@ public final class DriftMonitor implements Serializable {
       record.status().label(),
       updatedAt
     };
-  }
-
-  /** Both counts only grow from one pane of a window to the next, so their sum orders the panes. */
-  private static String valueCount(String prefix) {
-    return prefix + REFERENCE_COUNT + " + " + prefix + RECENT_COUNT;
   }
 
   @Override

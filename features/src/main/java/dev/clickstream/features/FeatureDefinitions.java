@@ -11,15 +11,15 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The registry of aggregation features: pipelines, server and docs read their definitions here. Rolling features
- * ({@link WindowedAggregation}) are listed by {@link #all()}, tumbling ones ({@link TumblingAggregation}) by {@link
- * #tumbling()}: they are served differently, the first three ways, the second from its one table.
+ * The project's features, declared once: {@link #REGISTRY} lists them for the pipelines, the store, the server and
+ * the docs. Rolling features ({@link WindowedAggregation}) are served three ways (pre-computed, on demand, tiled),
+ * every other kind from its one table.
  */
 public final class FeatureDefinitions {
 
   /**
    * Click-through rate per user over 5-minute tumbling windows aligned to the epoch: impressions, clicks and their
-   * ratio, null without impressions. Computed by {@code CtrPerUser}, kept in {@code ctr_5min}.
+   * ratio, null without impressions. Kept in {@code ctr_5min}.
    */
   public static final TumblingAggregation CTR_5MIN =
       TumblingAggregation.named("ctr_5min")
@@ -97,22 +97,27 @@ public final class FeatureDefinitions {
    */
   public static final DriftMonitor CTR_DRIFT = DriftMonitor.named("ctr_5min.ctr").build();
 
-  private static final List<WindowedAggregation> ALL = List.of(CLICK_COUNTS);
-  private static final List<TumblingAggregation> TUMBLING =
-      List.of(CTR_5MIN, CTR_BY_SEGMENT_5MIN, CTR_BY_CATEGORY_5MIN, USER_ACTIVITY_5MIN);
-  private static final List<DriftMonitor> DRIFT_MONITORS = List.of(CTR_DRIFT);
+  /** Clicks per user over the same windows as {@link #CLICK_COUNTS}, on hopping windows every minute. */
+  public static final SlidingAggregation CLICK_COUNTS_SLIDING =
+      SlidingAggregation.named("click_counts_sliding").over(CLICK_COUNTS).every(minutes(1)).build();
+
+  /**
+   * Every feature of the project, in the order the index lists them. Adding a feature is one declaration above and
+   * one entry here: tables, streaming transforms, views and offline history derive from it.
+   */
+  public static final FeatureRegistry REGISTRY =
+      FeatureRegistry.of(
+          CTR_5MIN,
+          CLICK_COUNTS,
+          CLICK_COUNTS_SLIDING,
+          CTR_BY_SEGMENT_5MIN,
+          CTR_BY_CATEGORY_5MIN,
+          USER_ACTIVITY_5MIN,
+          ITEM_ATTRIBUTION_5MIN,
+          USER_SESSIONS,
+          CTR_DRIFT);
 
   private FeatureDefinitions() {}
-
-  /** The rolling features. */
-  public static List<WindowedAggregation> all() {
-    return ALL;
-  }
-
-  /** The tumbling features. */
-  public static List<TumblingAggregation> tumbling() {
-    return TUMBLING;
-  }
 
   private static TumblingAggregation ctrPer(String name, String entityField) {
     return TumblingAggregation.named(name)
@@ -124,13 +129,23 @@ public final class FeatureDefinitions {
         .build();
   }
 
+  /** The rolling features. */
+  public static List<WindowedAggregation> all() {
+    return REGISTRY.ofKind(WindowedAggregation.class);
+  }
+
+  /** The tumbling features. */
+  public static List<TumblingAggregation> tumbling() {
+    return REGISTRY.ofKind(TumblingAggregation.class);
+  }
+
   /** The drift monitors, each with one row in {@code feature_drift} once evaluated. */
   public static List<DriftMonitor> driftMonitors() {
-    return DRIFT_MONITORS;
+    return REGISTRY.ofKind(DriftMonitor.class);
   }
 
   /** The rolling feature called {@code name}. */
   public static Optional<WindowedAggregation> byName(String name) {
-    return ALL.stream().filter(feature -> feature.name().equals(name)).findFirst();
+    return all().stream().filter(feature -> feature.name().equals(name)).findFirst();
   }
 }

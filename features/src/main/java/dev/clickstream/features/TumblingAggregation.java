@@ -2,7 +2,6 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.clickstream.store.FeatureTable;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,7 +47,7 @@ import java.util.stream.Collectors;
  * <p>Only these kinds so far: sum, avg, min, max and last would need the value field and the {@link Partial}s of
  * {@link WindowedAggregation}.
  */
-public final class TumblingAggregation implements Serializable {
+public final class TumblingAggregation implements FeatureDefinition {
   private static final long serialVersionUID = 1L;
 
   /** The window's first millisecond. */
@@ -79,11 +78,18 @@ public final class TumblingAggregation implements Serializable {
     return new Builder(name);
   }
 
+  @Override
   public String name() {
     return name;
   }
 
+  @Override
+  public Kind kind() {
+    return Kind.TUMBLING;
+  }
+
   /** The event field that names the entity, such as {@code user_id}. */
+  @Override
   public String entityField() {
     return entityField;
   }
@@ -159,6 +165,7 @@ public final class TumblingAggregation implements Serializable {
    * only them (a late event that only a percentile reads, or that falls in an earlier window a moving average
    * spans) does not replace the stored row.
    */
+  @Override
   public FeatureTable table() {
     return table;
   }
@@ -200,18 +207,16 @@ public final class TumblingAggregation implements Serializable {
     ratios.forEach(ratio -> builder.nullableDoubleFeature(ratio.name()));
     return builder
         .time(WindowedAggregation.UPDATED_AT)
-        .replaceWhen(
-            "NEW." + WINDOW_START + " > OLD." + WINDOW_START + " OR (NEW." + WINDOW_START + " = OLD." + WINDOW_START
-                + " AND " + sumOfCounts("NEW.") + " > " + sumOfCounts("OLD.") + ")")
+        .replaceWhen(ReplaceRule.newerBy(WINDOW_START).thenMoreOf(countColumnsOrderingPanes()))
         .build();
   }
 
   /** Counts and distinct counts only grow from one pane of a window to the next, so their sum orders the panes. */
-  private String sumOfCounts(String prefix) {
+  private String[] countColumnsOrderingPanes() {
     return aggregations.stream()
         .filter(aggregation -> aggregation.isCount() || aggregation.isDistinctCount())
-        .map(aggregation -> prefix + aggregation.columnPrefix())
-        .collect(Collectors.joining(" + "));
+        .map(Aggregation::columnPrefix)
+        .toArray(String[]::new);
   }
 
   private static List<String> columnsOf(List<Aggregation> aggregations) {

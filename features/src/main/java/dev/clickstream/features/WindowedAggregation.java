@@ -3,8 +3,6 @@ package dev.clickstream.features;
 import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.features.Aggregation.Component;
-import dev.clickstream.store.FeatureTable;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -31,15 +29,15 @@ import java.util.TreeSet;
  * <ul>
  *   <li>pre-computed: {@link #precomputedTable()}, one row per entity as of its latest matching event, kept by a
  *       streaming per-entity counter;
- *   <li>on-demand: {@link #rawEventsTable()} holds every matching event, and {@link OnDemandQuery} aggregates it
+ *   <li>on-demand: {@link #rawEventsTable()} holds every matching event, and the store's on-demand query aggregates it
  *       in one SQL statement at request time;
- *   <li>tiled: {@link #tilesTable()} holds one partial per entity and tile (a minute), and {@link TiledQuery} adds
+ *   <li>tiled: {@link #tilesTable()} holds one partial per entity and tile (a minute), and the store's tiled query adds
  *       whole tiles and reads raw events only for the partial tiles at the window edges.
  * </ul>
  *
  * <p>All three reduce events to {@link Partial}s and call the same {@link Aggregation#result}, so they agree.
  */
-public final class WindowedAggregation implements Serializable {
+public final class WindowedAggregation implements FeatureDefinition {
   private static final long serialVersionUID = 1L;
 
   /** Column of the time the pre-computed row is as of: the entity's latest matching event. */
@@ -94,8 +92,14 @@ public final class WindowedAggregation implements Serializable {
     return new Builder(name);
   }
 
+  @Override
   public String name() {
     return name;
+  }
+
+  @Override
+  public Kind kind() {
+    return Kind.ROLLING;
   }
 
   /** The events it aggregates; null for every event. */
@@ -104,6 +108,7 @@ public final class WindowedAggregation implements Serializable {
   }
 
   /** The event field that names the entity, such as {@code user_id}. */
+  @Override
   public String entityField() {
     return entityField;
   }
@@ -192,6 +197,25 @@ public final class WindowedAggregation implements Serializable {
     return tilesTable;
   }
 
+  /** The pre-computed table: the view served as of each entity's latest event. */
+  @Override
+  public FeatureTable table() {
+    return precomputedTable;
+  }
+
+  /** The pre-computed table, then the raw-events and tiles tables when declared. */
+  @Override
+  public List<FeatureTable> tables() {
+    List<FeatureTable> tables = new ArrayList<>(List.of(precomputedTable));
+    if (rawEventsTable != null) {
+      tables.add(rawEventsTable);
+    }
+    if (tilesTable != null) {
+      tables.add(tilesTable);
+    }
+    return tables;
+  }
+
   /** A {@link #precomputedTable()} row, values in column order. */
   public Object[] precomputedRow(String entity, long eventTime, Partial[] perWindow, long updatedAt) {
     List<Object> row = new ArrayList<>();
@@ -247,9 +271,7 @@ public final class WindowedAggregation implements Serializable {
     String longestCount = countColumnOfLongestWindow();
     return table
         .time(UPDATED_AT)
-        .replaceWhen(
-            "NEW." + EVENT_TIME + " > OLD." + EVENT_TIME + " OR (NEW." + EVENT_TIME + " = OLD." + EVENT_TIME
-                + " AND NEW." + longestCount + " > OLD." + longestCount + ")")
+        .replaceWhen(ReplaceRule.newerBy(EVENT_TIME).thenMoreOf(longestCount))
         .build();
   }
 
@@ -274,7 +296,7 @@ public final class WindowedAggregation implements Serializable {
     }
     // Events never change: the first write of an entity's event id stands, and a replay writes nothing (counted in
     // WriteToOnlineStore/rows_skipped_not_newer).
-    return table.index(entityField, EVENT_TIME).replaceWhen("1 = 0").build();
+    return table.index(entityField, EVENT_TIME).replaceWhen(ReplaceRule.never()).build();
   }
 
   private FeatureTable declareTilesTable(String tableName) {
@@ -290,7 +312,7 @@ public final class WindowedAggregation implements Serializable {
           .nullableDoubleFeature(LAST_VALUE);
     }
     // A later pane of the same tile holds every event of the earlier ones, and more.
-    return table.time(UPDATED_AT).replaceWhen("NEW." + EVENT_COUNT + " > OLD." + EVENT_COUNT).build();
+    return table.time(UPDATED_AT).replaceWhen(ReplaceRule.moreOf(EVENT_COUNT)).build();
   }
 
   @Override

@@ -1,4 +1,4 @@
-package dev.clickstream.store;
+package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
  * The shape of one online-store table: an entity key and its feature columns, plus the rule that decides whether
  * an incoming row may replace the stored one.
  *
- * <p>Table and column names only ever come from this class (see {@link FeatureTables}), and they are checked
- * against {@link #IDENTIFIER} here, so the SQL built from them never holds request text.
+ * <p>Table and column names only ever come from declarations through this class, and they are checked against
+ * {@link #IDENTIFIER} here, so the SQL the store builds from them never holds request text.
  */
 public final class FeatureTable implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -20,7 +20,7 @@ public final class FeatureTable implements Serializable {
   /** Lower-case SQL identifiers only: portable across H2, PostgreSQL and MariaDB without quoting. */
   static final Pattern IDENTIFIER = Pattern.compile("[a-z][a-z0-9_]{0,62}");
 
-  /** Column types, mapped to SQL by {@link Dialect}. */
+  /** Column types, mapped to SQL by the store's dialects. */
   public enum ColumnType {
     /** The entity key: a string of up to 256 characters, compared byte for byte. */
     KEY,
@@ -75,13 +75,13 @@ public final class FeatureTable implements Serializable {
 
   private final String name;
   private final List<Column> columns;
-  private final String replaceCondition;
+  private final ReplaceRule replaceRule;
   private final List<List<String>> indexes;
 
-  private FeatureTable(String name, List<Column> columns, String replaceCondition, List<List<String>> indexes) {
+  private FeatureTable(String name, List<Column> columns, ReplaceRule replaceRule, List<List<String>> indexes) {
     this.name = name;
     this.columns = List.copyOf(columns);
-    this.replaceCondition = replaceCondition;
+    this.replaceRule = replaceRule;
     this.indexes = List.copyOf(indexes);
   }
 
@@ -125,7 +125,7 @@ public final class FeatureTable implements Serializable {
     throw new IllegalArgumentException("table " + this.name + " has no column " + name + ": it has " + columnNames());
   }
 
-  /** Every column, the key first, in the order rows are passed to {@link OnlineStore#upsert}. */
+  /** Every column, the key first, in the order rows are passed to the store. */
   public List<Column> columns() {
     return columns;
   }
@@ -138,12 +138,9 @@ public final class FeatureTable implements Serializable {
     return names;
   }
 
-  /**
-   * A SQL condition over {@code NEW.column} (the incoming row) and {@code OLD.column} (the stored row) that must
-   * hold for the incoming row to replace the stored one. {@link Dialect} rewrites the prefixes.
-   */
-  public String replaceCondition() {
-    return replaceCondition;
+  /** When an incoming row replaces the stored row of its key; the store renders it as SQL. */
+  public ReplaceRule replaceRule() {
+    return replaceRule;
   }
 
   @Override
@@ -165,7 +162,7 @@ public final class FeatureTable implements Serializable {
     private final String name;
     private final List<Column> columns = new ArrayList<>();
     private final List<List<String>> indexes = new ArrayList<>();
-    private String replaceCondition;
+    private ReplaceRule replaceRule;
 
     private Builder(String name, String keyColumn) {
       this.name = checkIdentifier(name, "table name");
@@ -232,14 +229,14 @@ public final class FeatureTable implements Serializable {
       return this;
     }
 
-    /** See {@link FeatureTable#replaceCondition()}. Required: every table must say how a newer row wins. */
-    public Builder replaceWhen(String condition) {
-      this.replaceCondition = requireNonNull(condition, "condition");
+    /** See {@link FeatureTable#replaceRule()}. Required: every table must say how a newer row wins. */
+    public Builder replaceWhen(ReplaceRule rule) {
+      this.replaceRule = requireNonNull(rule, "rule");
       return this;
     }
 
     public FeatureTable build() {
-      if (replaceCondition == null) {
+      if (replaceRule == null) {
         throw new IllegalStateException(
             "table " + name + " has no replaceWhen(...) condition: say when an incoming row replaces the stored one");
       }
@@ -253,7 +250,10 @@ public final class FeatureTable implements Serializable {
           throw new IllegalStateException("table " + name + ": index " + index + " must name columns of " + names);
         }
       }
-      return new FeatureTable(name, columns, replaceCondition, indexes);
+      if (!names.containsAll(replaceRule.columns())) {
+        throw new IllegalStateException("table " + name + ": replace rule " + replaceRule + " must name columns of " + names);
+      }
+      return new FeatureTable(name, columns, replaceRule, indexes);
     }
 
     private int keyCount() {

@@ -1,9 +1,13 @@
-package dev.clickstream.features;
+package dev.clickstream.store;
 
 import static dev.clickstream.features.WindowedAggregation.EVENT_TIME;
 import static dev.clickstream.features.WindowedAggregation.VALUE;
 
 import dev.clickstream.features.Aggregation.Component;
+import dev.clickstream.features.Aggregation;
+import dev.clickstream.features.FeatureWindow;
+import dev.clickstream.features.Partial;
+import dev.clickstream.features.WindowedAggregation;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;

@@ -2,7 +2,6 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.clickstream.store.FeatureTable;
 import java.io.Serializable;
 import java.util.EnumSet;
 import java.util.Set;

@@ -2,7 +2,6 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.clickstream.store.FeatureTable;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,12 +40,6 @@ import java.util.stream.Collectors;
  */
 public final class Dimension implements Serializable {
   private static final long serialVersionUID = 1L;
-
-  /**
-   * The store keeps one row per key and a write always replaces it: the rows come whole from the dimension's source
-   * of truth, which has no version a write could be compared by, and writing the same load twice is harmless.
-   */
-  static final String ALWAYS_REPLACE = "1 = 1";
 
   /** The types an attribute can have. */
   public enum Type {
@@ -245,7 +238,9 @@ public final class Dimension implements Serializable {
           throw new AssertionError(attribute.type());
       }
     }
-    return builder.replaceWhen(ALWAYS_REPLACE).build();
+    // A write always replaces the row: the rows come whole from the dimension's source of truth, which has no version
+    // a write could be compared by, and writing the same load twice is harmless.
+    return builder.replaceWhen(ReplaceRule.always()).build();
   }
 
   @Override

@@ -14,7 +14,7 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.clickstream.store.FeatureTable;
+import dev.clickstream.features.FeatureTable;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -39,9 +39,8 @@ class WindowedAggregationTest {
     assertThat(CLICKS.precomputedTable().columnNames(),
         contains("user_id", "event_time", "click_count_1_min", "click_count_10_min", "click_count_30_min",
             "click_count_1_hour", "updated_at"));
-    assertThat(CLICKS.precomputedTable().replaceCondition(),
-        is("NEW.event_time > OLD.event_time OR (NEW.event_time = OLD.event_time"
-            + " AND NEW.click_count_1_hour > OLD.click_count_1_hour)"));
+    assertThat(CLICKS.precomputedTable().replaceRule(),
+        is(ReplaceRule.newerBy("event_time").thenMoreOf("click_count_1_hour")));
     assertThat(CLICKS.rawEventsTable().columnNames(), contains("user_id", "event_id", "event_time"));
     assertThat(CLICKS.rawEventsTable().keyColumns().stream().map(FeatureTable.Column::name).collect(toList()),
         contains("user_id", "event_id"));

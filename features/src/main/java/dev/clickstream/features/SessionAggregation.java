@@ -2,8 +2,6 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.clickstream.store.FeatureTable;
-import java.io.Serializable;
 import java.time.Duration;
 
 /**
@@ -20,7 +18,7 @@ import java.time.Duration;
  *
  * <p>{@link #table()}, named after the feature, holds one row per entity: its latest session, the one that ends last.
  */
-public final class SessionAggregation implements Serializable {
+public final class SessionAggregation implements FeatureDefinition {
   private static final long serialVersionUID = 1L;
 
   /** The session's first event time. */
@@ -50,10 +48,17 @@ public final class SessionAggregation implements Serializable {
     return new Builder(name);
   }
 
+  @Override
   public String name() {
     return name;
   }
 
+  @Override
+  public Kind kind() {
+    return Kind.SESSION;
+  }
+
+  @Override
   public String entityField() {
     return entityField;
   }
@@ -77,6 +82,7 @@ public final class SessionAggregation implements Serializable {
    * the same time with more events (a late event merged into it, possibly moving its start earlier), so panes of an
    * older session, replays and reordered writes never move an entity back.
    */
+  @Override
   public FeatureTable table() {
     return table;
   }
@@ -94,9 +100,7 @@ public final class SessionAggregation implements Serializable {
         .longFeature(EVENTS)
         .longFeature(countedColumn)
         .time(WindowedAggregation.UPDATED_AT)
-        .replaceWhen(
-            "NEW." + SESSION_END + " > OLD." + SESSION_END + " OR (NEW." + SESSION_END + " = OLD." + SESSION_END
-                + " AND NEW." + EVENTS + " > OLD." + EVENTS + ")")
+        .replaceWhen(ReplaceRule.newerBy(SESSION_END).thenMoreOf(EVENTS))
         .build();
   }
 

@@ -13,8 +13,7 @@ import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.sameInstance;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.clickstream.store.FeatureTable;
-import dev.clickstream.store.FeatureTables;
+import dev.clickstream.features.FeatureTable;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -34,18 +33,13 @@ class TumblingAggregationTest {
           .longFeature("clicks")
           .nullableDoubleFeature("ctr")
           .time("updated_at")
-          .replaceWhen(
-              "NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
-                  + " AND NEW.impressions + NEW.clicks > OLD.impressions + OLD.clicks)")
+          .replaceWhen(ReplaceRule.newerBy("window_start").thenMoreOf("impressions", "clicks"))
           .build();
 
   @Test
   void ctrDerivesTheTableItWasWrittenToBefore() {
     assertThat(describe(CTR.table()), is(describe(HAND_WRITTEN_CTR_5MIN)));
-    assertThat(CTR.table().replaceCondition(),
-        is("NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
-            + " AND NEW.impressions + NEW.clicks > OLD.impressions + OLD.clicks)"));
-    assertThat(FeatureTables.CTR_5MIN, is(sameInstance(CTR.table())));
+    assertThat(CTR.table().replaceRule(), is(ReplaceRule.newerBy("window_start").thenMoreOf("impressions", "clicks")));
   }
 
   @Test
@@ -88,8 +82,7 @@ class TumblingAggregationTest {
             "events BIGINT FEATURE", "views BIGINT FEATURE", "purchases BIGINT FEATURE",
             "conversion DOUBLE FEATURE nullable", "purchase_share DOUBLE FEATURE nullable", "updated_at BIGINT TIME",
             "key [session_id]", "indexes []",
-            "replace when NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
-                + " AND NEW.events + NEW.views + NEW.purchases > OLD.events + OLD.views + OLD.purchases)"));
+            "replace when window_start >, then events + views + purchases >"));
     assertThat(purchases.windowMillis(), is(3_600_000L));
     assertThat(purchases.aggregation("events").filter(), is(nullValue()));
     assertThat(purchases.toString(),
@@ -173,8 +166,7 @@ class TumblingAggregationTest {
             "price_p50 DOUBLE FEATURE nullable", "price_p90 DOUBLE FEATURE nullable",
             "clicks_avg_15min DOUBLE FEATURE nullable", "updated_at BIGINT TIME",
             "key [user_id]", "indexes []",
-            "replace when NEW.window_start > OLD.window_start OR (NEW.window_start = OLD.window_start"
-                + " AND NEW.events + NEW.clicks + NEW.distinct_items > OLD.events + OLD.clicks + OLD.distinct_items)"));
+            "replace when window_start >, then events + clicks + distinct_items >"));
     assertThat(USER_ACTIVITY.featureColumns(),
         contains("events", "clicks", "distinct_items", "price_p50", "price_p90", "clicks_avg_15min"));
     assertThat(USER_ACTIVITY.windowsRead(), is(3));
@@ -308,7 +300,7 @@ class TumblingAggregationTest {
     description.add(0, table.name());
     description.add("key " + table.keyColumns().stream().map(FeatureTable.Column::name).collect(Collectors.toList()));
     description.add("indexes " + table.indexes());
-    description.add("replace when " + table.replaceCondition());
+    description.add("replace when " + table.replaceRule());
     return description;
   }
 }
