@@ -43,9 +43,9 @@ class ClickCountsPipelineTest {
   @CsvSource({"DirectRunner, h2", "FlinkRunner, postgresql", "FlinkRunner, mariadb"})
   void statefulRowsEqualAnIndependentComputation(String runner, String dialect, @TempDir Path dir) throws Exception {
     ClickEventsFile events = new ClickEventsFile(dir.resolve("events.jsonl"), 11, 1_500, 12, 180);
-    ClickCountsPipelineOptions options = options(runner, dialect, events, dir);
+    FeaturePipelineOptions options = options(runner, dialect, events, dir);
 
-    PipelineResult result = run(options, pipeline -> ClickCountsPipeline.build(pipeline, options, () -> 5L));
+    PipelineResult result = run(options, pipeline -> FeaturePipeline.build(pipeline, TestRunners.features(options, "click-counts"), () -> 5L));
 
     Map<String, List<Object>> expected = new TreeMap<>();
     events.clicksByUser.keySet().forEach(user -> {
@@ -62,10 +62,10 @@ class ClickCountsPipelineTest {
   @Test
   void slidingRowsHoldEachUsersLastHoppingWindow(@TempDir Path dir) throws Exception {
     ClickEventsFile events = new ClickEventsFile(dir.resolve("events.jsonl"), 12, 400, 5, 90);
-    ClickCountsPipelineOptions options = options(TestRunners.DIRECT, "h2", events, dir);
+    FeaturePipelineOptions options = options(TestRunners.DIRECT, "h2", events, dir);
     options.setCounter("sliding");
 
-    run(options, pipeline -> ClickCountsPipeline.build(pipeline, options, () -> 5L));
+    run(options, pipeline -> FeaturePipeline.build(pipeline, TestRunners.features(options, "click-counts"), () -> 5L));
 
     Map<String, List<Object>> expected = new TreeMap<>();
     events.clicksByUser.keySet().forEach(user -> {
@@ -84,9 +84,9 @@ class ClickCountsPipelineTest {
   void onDemandAndTiledAnswersEqualAnIndependentComputation(String runner, String dialect, @TempDir Path dir)
       throws Exception {
     ClickEventsFile events = new ClickEventsFile(dir.resolve("events.jsonl"), 13, 1_200, 8, 180);
-    ClickCountsPipelineOptions options = options(runner, dialect, events, dir);
+    FeaturePipelineOptions options = options(runner, dialect, events, dir);
 
-    run(options, pipeline -> RawEventsPipeline.build(pipeline, options, () -> 5L));
+    run(options, pipeline -> FeaturePipeline.build(pipeline, TestRunners.features(options, "raw-events"), () -> 5L));
 
     OnlineStore store = OnlineStore.forUrl(options.getOnlineStore());
     WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
@@ -118,13 +118,13 @@ class ClickCountsPipelineTest {
   @Test
   void allPipelinesShareOneParseAndWriteEveryTable(@TempDir Path dir) throws Exception {
     ClickEventsFile events = new ClickEventsFile(dir.resolve("events.jsonl"), 14, 800, 6, 120);
-    AllPipelinesOptions options = TestRunners.options(TestRunners.FLINK, AllPipelinesOptions.class);
+    FeaturePipelineOptions options = TestRunners.options(TestRunners.FLINK, FeaturePipelineOptions.class);
     options.setInput(events.path.toString());
     options.setOnlineStore(StoreFixtures.freshStoreUrl("h2"));
     options.setOfflineStore(dir.resolve("offline").toString());
     options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
 
-    PipelineResult result = run(options, pipeline -> AllPipelines.build(pipeline, options, () -> 5L));
+    PipelineResult result = run(options, pipeline -> FeaturePipeline.build(pipeline, TestRunners.features(options, "all"), () -> 5L));
 
     OnlineStore store = OnlineStore.forUrl(options.getOnlineStore());
     assertThat(store.readTable(FeatureTables.CLICK_COUNTS).size(), is(events.clicksByUser.size()));
@@ -146,9 +146,9 @@ class ClickCountsPipelineTest {
     assertThat(PipelineCountersReader.counter(result, "ParseEvents", "dead_letters"), is((long) events.malformed));
   }
 
-  private static ClickCountsPipelineOptions options(
+  private static FeaturePipelineOptions options(
       String runner, String dialect, ClickEventsFile events, Path dir) {
-    ClickCountsPipelineOptions options = TestRunners.options(runner, ClickCountsPipelineOptions.class);
+    FeaturePipelineOptions options = TestRunners.options(runner, FeaturePipelineOptions.class);
     options.setInput(events.path.toString());
     options.setOnlineStore(StoreFixtures.freshStoreUrl(dialect));
     options.setOfflineStore(dir.resolve("offline").toString());

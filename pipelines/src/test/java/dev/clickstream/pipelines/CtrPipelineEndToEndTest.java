@@ -67,13 +67,13 @@ class CtrPipelineEndToEndTest {
     Path input = dir.resolve("events.jsonl");
     Files.write(input, lines, StandardCharsets.UTF_8);
 
-    CtrPipelineOptions options = TestRunners.ctrOptions(runner);
+    FeaturePipelineOptions options = TestRunners.ctrOptions(runner);
     options.setInput(input.toString());
     options.setOnlineStore(StoreFixtures.freshStoreUrl(dialect));
     options.setOfflineStore(dir.resolve("offline").toString());
     options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
     Pipeline pipeline = Pipeline.create(options);
-    CtrPipeline.build(pipeline, options, () -> 1L);
+    FeaturePipeline.build(pipeline, TestRunners.features(options, "ctr"), () -> 1L);
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
 

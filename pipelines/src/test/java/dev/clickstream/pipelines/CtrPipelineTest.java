@@ -7,10 +7,10 @@ import static org.hamcrest.Matchers.hasSize;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
+import dev.clickstream.transforms.FeatureRows;
 import dev.clickstream.transforms.TestPipelineExtension;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,10 +25,12 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.avro.file.DataFileReader;
-import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -69,14 +71,14 @@ class CtrPipelineTest {
   void computesCtrPerUserAndWindowIntoBothStores(String runner, @TempDir Path dir) throws Throwable {
     Path input = dir.resolve("events.jsonl");
     Files.write(input, INPUT, StandardCharsets.UTF_8);
-    CtrPipelineOptions options = options(runner, input, dir);
+    FeaturePipelineOptions options = options(runner, input, dir);
 
     TestPipelineExtension.runInRule(
         TestPipeline.fromOptions(options),
         "ctr-" + runner,
         pipeline -> {
-          CtrPipeline.Outputs outputs = CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
-          PAssert.that(outputs.rows)
+          FeaturePipeline.Outputs outputs = FeaturePipeline.build(pipeline, TestRunners.features(options, "ctr"), () -> UPDATED_AT);
+          PAssert.that(outputs.rows(FeatureTables.CTR_5MIN))
               .containsInAnyOrder(
                   row("u1", T0, 2, 1, 0.5),
                   row("u1", T0 + FIVE_MINUTES, 1, 1, 1.0),
@@ -122,14 +124,14 @@ class CtrPipelineTest {
         AvroEventFiles.event("a1", "u1", "impression", T0),
         AvroEventFiles.event("a2", "u1", "click", T0 + 1),
         AvroEventFiles.event("a3", "u1", "click", T0 + 2)));
-    CtrPipelineOptions options = options(runner, input, dir);
+    FeaturePipelineOptions options = options(runner, input, dir);
 
     TestPipelineExtension.runInRule(
         TestPipeline.fromOptions(options),
         "avro-" + runner,
         pipeline -> {
-          CtrPipeline.Outputs outputs = CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
-          PAssert.that(outputs.rows).containsInAnyOrder(row("u1", T0, 1, 2, 2.0));
+          FeaturePipeline.Outputs outputs = FeaturePipeline.build(pipeline, TestRunners.features(options, "ctr"), () -> UPDATED_AT);
+          PAssert.that(outputs.rows(FeatureTables.CTR_5MIN)).containsInAnyOrder(row("u1", T0, 1, 2, 2.0));
           PAssert.that(outputs.deadLetters).empty();
           pipeline.run().waitUntilFinish();
         });
@@ -149,7 +151,7 @@ class CtrPipelineTest {
         input,
         List.of(event("e1", "u1", "impression", T0), event("e2", "u3", "impression", T0 + 1)),
         StandardCharsets.UTF_8);
-    CtrPipelineOptions options = options(runner, input, dir);
+    FeaturePipelineOptions options = options(runner, input, dir);
     options.setOnlineStore(StoreFixtures.freshPostgresUrl());
     OnlineStore.forUrl(options.getOnlineStore()).ensureTable(FeatureTables.CTR_5MIN);
     try (Connection connection = DriverManager.getConnection(options.getOnlineStore());
@@ -165,7 +167,7 @@ class CtrPipelineTest {
         TestPipeline.fromOptions(options),
         "ctr-store-rejects-" + runner,
         pipeline -> {
-          CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
+          FeaturePipeline.build(pipeline, TestRunners.features(options, "ctr"), () -> UPDATED_AT);
           pipeline.run().waitUntilFinish();
         });
 
@@ -200,7 +202,7 @@ class CtrPipelineTest {
         input,
         List.of(event("e1", "u1", "impression", T0), event("e2", "u1", "click", T0 + 1)),
         StandardCharsets.UTF_8);
-    CtrPipelineOptions options = options(TestRunners.DIRECT, input, dir);
+    FeaturePipelineOptions options = options(TestRunners.DIRECT, input, dir);
     options.setRestate(restate);
     OnlineStore store = OnlineStore.forUrl(options.getOnlineStore());
     store.ensureTable(FeatureTables.CTR_5MIN);
@@ -211,7 +213,7 @@ class CtrPipelineTest {
         TestPipeline.fromOptions(options),
         "ctr-restate-" + restate,
         pipeline -> {
-          CtrPipeline.build(pipeline, options, () -> UPDATED_AT);
+          FeaturePipeline.build(pipeline, TestRunners.features(options, "ctr"), () -> UPDATED_AT);
           pipeline.run().waitUntilFinish();
         });
 
@@ -223,8 +225,8 @@ class CtrPipelineTest {
   }
 
   /** Options reading {@code input}, writing a fresh H2 store and files under {@code dir}. */
-  private static CtrPipelineOptions options(String runner, Path input, Path dir) {
-    CtrPipelineOptions options = TestRunners.ctrOptions(runner);
+  private static FeaturePipelineOptions options(String runner, Path input, Path dir) {
+    FeaturePipelineOptions options = TestRunners.ctrOptions(runner);
     options.setInput(input.toString());
     options.setOnlineStore(StoreFixtures.freshH2Url());
     options.setOfflineStore(dir.resolve("offline").toString());
@@ -237,18 +239,9 @@ class CtrPipelineTest {
         + "\",\"item_id\":\"ad1\",\"timestamp\":" + timestamp + "}";
   }
 
-  private static CtrFeatureRow row(String user, long windowStart, long impressions, long clicks, Double ctr) {
-    return CtrFeatureRow.newBuilder()
-        .setUserId(user)
-        .setWindowStart(windowStart)
-        .setWindowEnd(windowStart + FIVE_MINUTES)
-        .setImpressions(impressions)
-        .setClicks(clicks)
-        .setCtr(ctr)
-        .setPaneTiming("ON_TIME")
-        .setPaneIndex(0)
-        .setUpdatedAt(UPDATED_AT)
-        .build();
+  private static Row row(String user, long windowStart, long impressions, long clicks, Double ctr) {
+    return FeatureRows.row(
+        FeatureTables.CTR_5MIN, user, windowStart, windowStart + FIVE_MINUTES, impressions, clicks, ctr, UPDATED_AT);
   }
 
   private static Map<String, Object> onlineRow(
@@ -277,12 +270,11 @@ class CtrPipelineTest {
 
   private static List<String> readOfflineRows(Path file) throws IOException {
     List<String> rows = new ArrayList<>();
-    try (DataFileReader<CtrFeatureRow> reader =
-        new DataFileReader<>(file.toFile(), new SpecificDatumReader<>(CtrFeatureRow.class))) {
-      for (CtrFeatureRow row : reader) {
-        assertThat(row.getPaneTiming(), equalTo("ON_TIME"));
-        rows.add(row.getUserId() + " " + row.getWindowStart() + " " + row.getImpressions() + " " + row.getClicks()
-            + " " + row.getCtr());
+    try (DataFileReader<GenericRecord> reader = new DataFileReader<>(file.toFile(), new GenericDatumReader<>())) {
+      for (GenericRecord row : reader) {
+        assertThat(row.get("pane_timing").toString(), equalTo("ON_TIME"));
+        rows.add(row.get("user_id") + " " + row.get("window_start") + " " + row.get("impressions") + " "
+            + row.get("clicks") + " " + row.get("ctr"));
       }
     }
     return rows;

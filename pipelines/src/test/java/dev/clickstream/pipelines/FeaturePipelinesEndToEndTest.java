@@ -103,7 +103,7 @@ class FeaturePipelinesEndToEndTest {
     Path input = dir.resolve("events.jsonl");
     Files.write(input, lines, StandardCharsets.UTF_8);
 
-    AllPipelinesOptions options = TestRunners.options(runner, AllPipelinesOptions.class);
+    FeaturePipelineOptions options = TestRunners.options(runner, FeaturePipelineOptions.class);
     options.setInput(input.toString());
     options.setOnlineStore(StoreFixtures.freshH2Url());
     OnlineStore store = OnlineStore.forUrl(options.getOnlineStore());
@@ -112,7 +112,7 @@ class FeaturePipelinesEndToEndTest {
     options.setOfflineStore(dir.resolve("offline").toString());
     options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
     Pipeline pipeline = Pipeline.create(options);
-    AllPipelines.build(pipeline, options, () -> 1L);
+    FeaturePipeline.build(pipeline, TestRunners.features(options, "all"), () -> 1L);
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
 

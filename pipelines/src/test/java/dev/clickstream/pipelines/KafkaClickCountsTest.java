@@ -74,7 +74,7 @@ class KafkaClickCountsTest {
         equalTo(List.of(true, true, true)));
     stream.produceTo(KAFKA.broker().bootstrapServers(), topic);
 
-    ClickCountsPipelineOptions options = TestRunners.options(runner, ClickCountsPipelineOptions.class);
+    FeaturePipelineOptions options = TestRunners.options(runner, FeaturePipelineOptions.class);
     options.setSource("kafka");
     options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
@@ -85,7 +85,7 @@ class KafkaClickCountsTest {
     options.setOnlineStore(StoreFixtures.freshStoreUrl(dialect));
     options.setOfflineStore(dir.resolve("offline").toString());
     Pipeline pipeline = Pipeline.create(options);
-    ClickCountsPipeline.build(pipeline, options, () -> 5L);
+    FeaturePipeline.build(pipeline, TestRunners.features(options, "click-counts"), () -> 5L);
     PipelineResult result = pipeline.run();
     assertThat(result.waitUntilFinish(), is(PipelineResult.State.DONE));
 

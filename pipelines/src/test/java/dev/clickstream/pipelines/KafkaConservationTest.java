@@ -31,7 +31,7 @@ class KafkaConservationTest {
       broker.createTopic("conservation", 1);
       stream.produceTo(broker.bootstrapServers(), "conservation");
 
-      AllPipelinesOptions options = TestRunners.options(TestRunners.FLINK, AllPipelinesOptions.class);
+      FeaturePipelineOptions options = TestRunners.options(TestRunners.FLINK, FeaturePipelineOptions.class);
       options.setSource("kafka");
       options.setBootstrapServers(broker.bootstrapServers());
       options.setTopic("conservation");
@@ -41,7 +41,7 @@ class KafkaConservationTest {
       options.setOnlineStore(StoreFixtures.freshStoreUrl("postgresql"));
       options.setOfflineStore(dir.resolve("offline").toString());
       Pipeline pipeline = Pipeline.create(options);
-      AllPipelines.build(pipeline, options, () -> 5L);
+      FeaturePipeline.build(pipeline, TestRunners.features(options, "all"), () -> 5L);
       PipelineResult result = pipeline.run();
       assertThat(result.waitUntilFinish(), is(PipelineResult.State.DONE));
 

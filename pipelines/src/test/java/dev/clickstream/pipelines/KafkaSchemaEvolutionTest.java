@@ -53,7 +53,7 @@ class KafkaSchemaEvolutionTest {
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
       broker.createTopic("evolving", 1);
       KafkaEventStream.produce(broker.bootstrapServers(), "evolving", messages);
-      ClickCountsPipelineOptions options = TestRunners.options(TestRunners.DIRECT, ClickCountsPipelineOptions.class);
+      FeaturePipelineOptions options = TestRunners.options(TestRunners.DIRECT, FeaturePipelineOptions.class);
       options.setSource("kafka");
       options.setBootstrapServers(broker.bootstrapServers());
       options.setTopic("evolving");
@@ -63,7 +63,7 @@ class KafkaSchemaEvolutionTest {
       options.setOnlineStore(StoreFixtures.freshStoreUrl("h2"));
       options.setOfflineStore(dir.resolve("offline").toString());
       Pipeline pipeline = Pipeline.create(options);
-      ClickCountsPipeline.build(pipeline, options, () -> 5L);
+      FeaturePipeline.build(pipeline, TestRunners.features(options, "click-counts"), () -> 5L);
       PipelineResult result = pipeline.run();
       result.waitUntilFinish();
 

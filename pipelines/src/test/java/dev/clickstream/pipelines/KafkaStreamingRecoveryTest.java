@@ -125,7 +125,7 @@ class KafkaStreamingRecoveryTest {
       throws Exception {
     String topic = "recovery_" + name;
     KAFKA.broker().createTopic(topic, 1);
-    ClickCountsPipelineOptions options = TestRunners.options(TestRunners.FLINK, ClickCountsPipelineOptions.class);
+    FeaturePipelineOptions options = TestRunners.options(TestRunners.FLINK, FeaturePipelineOptions.class);
     options.setSource("kafka");
     options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
@@ -144,7 +144,8 @@ class KafkaStreamingRecoveryTest {
     PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, "click-counts");
     PCollection<ClickEvent> events =
         EventInput.stamped(parsed, options).apply("FailOnce", ParDo.of(new FailOnceFn(failAfterEvents)));
-    ClickCountsPipeline.Outputs outputs = ClickCountsPipeline.buildFrom(events, options, () -> 5L);
+    FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, () -> 5L,
+        FeatureSelection.of(dev.clickstream.features.FeatureDefinitions.REGISTRY, List.of("click-counts"), options.getCounter()));
     PCollection<DeadLetter> deadLetters =
         PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS)).and(outputs.deadLetters)
             .apply("AllDeadLetters", Flatten.pCollections());

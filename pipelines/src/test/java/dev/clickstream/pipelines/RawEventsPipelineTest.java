@@ -108,7 +108,9 @@ class RawEventsPipelineTest {
   /** Runs the raw-events pipeline to the end, checking its dead letters as "reason detail raw". */
   private static PipelineResult run(ClickstreamOptions options, List<String> expectedDeadLetters) {
     Pipeline pipeline = Pipeline.create(options);
-    PCollection<DeadLetter> deadLetters = RawEventsPipeline.build(pipeline, options, () -> 5L);
+    PCollection<DeadLetter> deadLetters =
+        FeaturePipeline.build(pipeline, TestRunners.features(options.as(FeaturePipelineOptions.class), "raw-events"),
+            () -> 5L).deadLetters;
     PAssert.that(
             deadLetters.apply(
                 MapElements.into(TypeDescriptors.strings())

@@ -18,8 +18,14 @@ final class TestRunners {
     return List.of(DIRECT, FLINK);
   }
 
-  static CtrPipelineOptions ctrOptions(String runner) {
-    return options(runner, CtrPipelineOptions.class);
+  static FeaturePipelineOptions ctrOptions(String runner) {
+    return features(options(runner, FeaturePipelineOptions.class), "ctr");
+  }
+
+  /** {@code options} running the features (or alias) {@code names}. */
+  static <T extends FeaturePipelineOptions> T features(T options, String... names) {
+    options.setFeatures(List.of(names));
+    return options;
   }
 
   /** Options of {@code type} for {@code runner}; Flink runs embedded with parallelism 2. */

@@ -107,7 +107,7 @@ class WriteDeadLettersToKafkaTest {
 
   private PipelineResult runClickCounts(String topic, String deadLetterTopic, long records, Path dir) {
     store = StoreFixtures.freshStoreUrl("postgresql");
-    ClickCountsPipelineOptions options = TestRunners.options(TestRunners.FLINK, ClickCountsPipelineOptions.class);
+    FeaturePipelineOptions options = TestRunners.options(TestRunners.FLINK, FeaturePipelineOptions.class);
     options.setSource("kafka");
     options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
@@ -116,7 +116,7 @@ class WriteDeadLettersToKafkaTest {
     options.setOnlineStore(store);
     options.setOfflineStore(dir.resolve("offline").toString());
     Pipeline pipeline = Pipeline.create(options);
-    ClickCountsPipeline.build(pipeline, options, () -> 5L);
+    FeaturePipeline.build(pipeline, TestRunners.features(options, "click-counts"), () -> 5L);
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
     return result;

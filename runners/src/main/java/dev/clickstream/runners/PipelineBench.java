@@ -3,22 +3,20 @@ package dev.clickstream.runners;
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.TumblingAggregation;
-import dev.clickstream.pipelines.ClickCountsPipeline;
-import dev.clickstream.pipelines.ClickCountsPipelineOptions;
+import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.pipelines.ClickstreamOptions;
-import dev.clickstream.pipelines.CtrPipeline;
-import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.pipelines.EmbeddedFlink;
+import dev.clickstream.pipelines.FeaturePipeline;
+import dev.clickstream.pipelines.FeaturePipelineOptions;
+import dev.clickstream.pipelines.FeatureSelection;
 import dev.clickstream.pipelines.ReadKafkaEvents;
 import dev.clickstream.schemas.ClickEvent;
-import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.features.FeatureTables;
 import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.ClickEventDecoder;
-import dev.clickstream.transforms.CtrCounts;
-import dev.clickstream.transforms.CtrPerUser;
+import dev.clickstream.transforms.CompileFeature;
 import dev.clickstream.transforms.EntityPartials;
 import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.ProcessingClock;
@@ -66,6 +64,7 @@ import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.Row;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.accumulators.LongCounter;
@@ -102,12 +101,12 @@ final class PipelineBench {
           "Usage: ./clickstream bench pipeline [options] [-- BEAM_OPTIONS]",
           "",
           "Runs, one after the other in this process on embedded Flink (2 slots), over the same generated events:",
-          "  ctr             the CTR pipeline's transforms (AssignEventTime, CtrPerUser) into a counting sink",
-          "  ctr-stores      the whole CTR pipeline (CtrPipeline.buildFrom): rows, drift, online store (H2 in a",
+          "  ctr             the compiled ctr_5min (AssignEventTime, TumblingFeatures) into a counting sink",
+          "  ctr-stores      FeaturePipeline of ctr (ctr_5min and its drift): rows, drift, online store (H2 in a",
           "                  temporary directory) and offline files",
           "  rolling         the rolling click counts' transforms (SelectFeatureEvents, RollingAggregate) into a",
           "                  counting sink",
-          "  rolling-stores  the whole rolling click-count pipeline (ClickCountsPipeline.buildFrom) into H2",
+          "  rolling-stores  FeaturePipeline of click-counts (the rolling click counts) into H2",
           "  native          the CTR per user and 5-minute window with Flink's DataStream API, into a counting sink",
           "  ctr-kafka       the CTR pipeline's read from Kafka (ReadKafkaEvents, Avro) and CTR transforms, into a",
           "                  counting sink, from a topic of the same events on an embedded broker (1 partition)",
@@ -134,6 +133,7 @@ final class PipelineBench {
   private static final long START = 1_763_800_000_000L;
   private static final long JITTER_MILLIS = 30_000L;
   private static final TumblingAggregation FEATURE = FeatureDefinitions.CTR_5MIN;
+  private static final WindowedAggregation CLICK_COUNTS = FeatureDefinitions.CLICK_COUNTS;
   private static final String NAMESPACE = "PipelineBench";
   /** Index ranges the Beam side generates from, a multiple of the 2 workers. */
   private static final int GENERATOR_SPLITS = 16;
@@ -338,16 +338,17 @@ final class PipelineBench {
   private static Run ctr(Setup setup, boolean stores) throws Exception {
     Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
     try {
-      CtrPipelineOptions options = beamOptions(setup, directory).as(CtrPipelineOptions.class);
+      FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
       Pipeline pipeline = Pipeline.create(options);
       PCollection<ClickEvent> events =
           generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
       if (stores) {
-        CtrPipeline.Outputs outputs = CtrPipeline.buildFrom(events, options, ProcessingClock.SYSTEM);
-        outputs.rows.apply("CountRows", ParDo.of(new CountCtrFeatureRowsFn()));
+        FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
+            FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("ctr"), FeaturePipelineOptions.STATEFUL));
+        outputs.rows(FEATURE.table()).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
         outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
       } else {
-        events.apply("ComputeCtr", CtrPerUser.of(FEATURE)).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+        computeCtr(events).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
       }
       Measured measured = runMeasured(pipeline);
       String detail = stores ? storeDetail(directory, FeatureTables.CTR_5MIN.name(), measured) : "";
@@ -364,28 +365,25 @@ final class PipelineBench {
   private static Run rolling(Setup setup, boolean stores) throws Exception {
     Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
     try {
-      ClickCountsPipelineOptions options = beamOptions(setup, directory).as(ClickCountsPipelineOptions.class);
-      options.setCounter(ClickCountsPipelineOptions.STATEFUL);
+      FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
       Pipeline pipeline = Pipeline.create(options);
       PCollection<ClickEvent> events =
           generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
       events.apply("CountClicksIn", ParDo.of(new CountClicksFn()));
-      PCollection<EntityPartials> rows;
       if (stores) {
-        ClickCountsPipeline.Outputs outputs = ClickCountsPipeline.buildFrom(events, options, ProcessingClock.SYSTEM);
+        FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
+            FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("click-counts"), FeaturePipelineOptions.STATEFUL));
         outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
-        rows = outputs.rollingRows;
+        outputs.rows(CLICK_COUNTS.precomputedTable()).apply("CountRows", ParDo.of(new CountRowsFn()));
       } else {
-        rows =
-            events
-                .apply("SelectClickCounts", SelectFeatureEvents.of(ClickCountsPipeline.FEATURE))
-                .apply("RollingClickCounts", RollingAggregate.of(ClickCountsPipeline.FEATURE))
-                .get(RollingAggregate.ROWS);
+        events
+            .apply("SelectClickCounts", SelectFeatureEvents.of(CLICK_COUNTS))
+            .apply("RollingClickCounts", RollingAggregate.of(CLICK_COUNTS))
+            .get(RollingAggregate.ROWS)
+            .apply("CountRows", ParDo.of(new CountEntityPartialsFn()));
       }
-      rows.apply("CountRows", ParDo.of(new CountEntityPartialsFn()));
       Measured measured = runMeasured(pipeline);
-      String detail =
-          stores ? storeDetail(directory, ClickCountsPipeline.FEATURE.precomputedTable().name(), measured) : "";
+      String detail = stores ? storeDetail(directory, CLICK_COUNTS.precomputedTable().name(), measured) : "";
       return new Run(stores ? "rolling-stores" : "rolling", setup.events(), measured.nanos(),
           counter(measured.result(), "rows"), 0, counter(measured.result(), "clicks"), measured.peakHeapBytes(),
           detail);
@@ -399,7 +397,7 @@ final class PipelineBench {
   /** The CTR pipeline's own Kafka read (bounded by the record count) and CTR transforms, into the counting sink. */
   private static Run ctrFromKafka(Setup setup) throws Exception {
     String topic = setup.kafka().topicWith(setup);
-    CtrPipelineOptions options = beamOptions(setup, null).as(CtrPipelineOptions.class);
+    ClickstreamOptions options = beamOptions(setup, null).as(ClickstreamOptions.class);
     options.setSource("kafka");
     options.setBootstrapServers(setup.kafka().bootstrapServers());
     options.setTopic(topic);
@@ -408,13 +406,18 @@ final class PipelineBench {
     Pipeline pipeline = Pipeline.create(options);
     PCollectionTuple read = pipeline.apply("ReadKafkaEvents", ReadKafkaEvents.from(options, "bench"));
     read.get(ParseEvents.DEAD_LETTERS).apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
-    read.get(ParseEvents.EVENTS)
-        .apply("ComputeCtr", CtrPerUser.of(FEATURE))
-        .apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+    computeCtr(read.get(ParseEvents.EVENTS)).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
     Measured measured = runMeasured(pipeline);
     return new Run("ctr-kafka", setup.events(), measured.nanos(), counter(measured.result(), "rows"),
         counter(measured.result(), "impressions"), counter(measured.result(), "clicks"), measured.peakHeapBytes(),
         String.format(Locale.ROOT, "%,d dead letters", counter(measured.result(), "dead_letters")));
+  }
+
+  /** The compiled {@code ctr_5min}'s rows, without its stores. */
+  private static PCollection<Row> computeCtr(PCollection<ClickEvent> events) {
+    return events
+        .apply("ComputeCtr", CompileFeature.withClock(ProcessingClock.SYSTEM).tumbling(FEATURE, ClickEvent.class))
+        .get(CompileFeature.rowsOf(FEATURE.table()));
   }
 
   private static FlinkPipelineOptions beamOptions(Setup setup, Path storeDirectory) {
@@ -479,31 +482,26 @@ final class PipelineBench {
     }
   }
 
-  /** The discarding sink of CtrPerUser's rows: counts them and sums their counts. */
-  private static final class CountCtrRowsFn extends DoFn<KV<String, CtrCounts>, Void> {
+  /** The discarding sink of ctr_5min's rows: counts them and sums their counts. */
+  private static final class CountCtrRowsFn extends DoFn<Row, Void> {
     private final Counter rows = Metrics.counter(NAMESPACE, "rows");
     private final Counter impressions = Metrics.counter(NAMESPACE, "impressions");
     private final Counter clicks = Metrics.counter(NAMESPACE, "clicks");
 
     @ProcessElement
-    public void processElement(@Element KV<String, CtrCounts> row) {
+    public void processElement(@Element Row row) {
       rows.inc();
-      impressions.inc(row.getValue().impressions());
-      clicks.inc(row.getValue().clicks());
+      impressions.inc(row.getInt64("impressions"));
+      clicks.inc(row.getInt64("clicks"));
     }
   }
 
-  /** The same counts of the CTR pipeline's formatted rows, beside its stores. */
-  private static final class CountCtrFeatureRowsFn extends DoFn<CtrFeatureRow, Void> {
+  private static final class CountRowsFn extends DoFn<Row, Void> {
     private final Counter rows = Metrics.counter(NAMESPACE, "rows");
-    private final Counter impressions = Metrics.counter(NAMESPACE, "impressions");
-    private final Counter clicks = Metrics.counter(NAMESPACE, "clicks");
 
     @ProcessElement
-    public void processElement(@Element CtrFeatureRow row) {
+    public void processElement(@Element Row row) {
       rows.inc();
-      impressions.inc(row.getImpressions());
-      clicks.inc(row.getClicks());
     }
   }
 
@@ -659,7 +657,7 @@ final class PipelineBench {
         "");
   }
 
-  /** Impressions and clicks of one user and window, as {@code CountImpressionsAndClicks} does for Beam. */
+  /** Impressions and clicks of one user and window, as the compiled ctr_5min counts them in Beam. */
   private static final class CountImpressionsAndClicksNatively
       implements AggregateFunction<Tuple3<String, String, Long>, long[], long[]> {
     private final String impression;

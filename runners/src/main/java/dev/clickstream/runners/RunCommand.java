@@ -1,18 +1,11 @@
 package dev.clickstream.runners;
 
-import dev.clickstream.pipelines.AllPipelines;
-import dev.clickstream.pipelines.AllPipelinesOptions;
-import dev.clickstream.pipelines.AttributionPipeline;
-import dev.clickstream.pipelines.ClickCountsPipeline;
-import dev.clickstream.pipelines.ClickCountsPipelineOptions;
+import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.pipelines.ClickstreamOptions;
-import dev.clickstream.pipelines.CtrPipeline;
-import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.EmbeddedFlink;
-import dev.clickstream.pipelines.EnrichedFeaturesPipeline;
-import dev.clickstream.pipelines.EnrichedPipelineOptions;
-import dev.clickstream.pipelines.RawEventsPipeline;
-import dev.clickstream.pipelines.SessionsPipeline;
+import dev.clickstream.pipelines.FeaturePipeline;
+import dev.clickstream.pipelines.FeaturePipelineOptions;
+import dev.clickstream.pipelines.FeatureSelection;
 import dev.clickstream.store.ConnectionPools;
 import dev.clickstream.store.JdbcUrls;
 import dev.clickstream.store.StorePreflight;
@@ -44,64 +37,13 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
-/** {@code ./clickstream run PIPELINE}: runs a feature pipeline to completion and prints what it did. */
+/**
+ * {@code ./clickstream run FEATURE...|all}: runs the {@link FeaturePipeline} of the named features (or aliases, see
+ * {@link FeatureSelection}) to completion and prints what it did.
+ */
 final class RunCommand {
 
-  /** One runnable pipeline: its name, what it writes, its options and how it is built. */
-  private static final class PipelineSpec {
-    final String name;
-    final String description;
-    final Class<? extends ClickstreamOptions> optionsClass;
-    final BiConsumer<Pipeline, ClickstreamOptions> build;
-
-    PipelineSpec(
-        String name,
-        String description,
-        Class<? extends ClickstreamOptions> optionsClass,
-        BiConsumer<Pipeline, ClickstreamOptions> build) {
-      this.name = name;
-      this.description = description;
-      this.optionsClass = optionsClass;
-      this.build = build;
-    }
-  }
-
   private static final ProcessingClock CLOCK = ProcessingClock.SYSTEM;
-  private static final Map<String, PipelineSpec> PIPELINES = new LinkedHashMap<>();
-
-  static {
-    add(new PipelineSpec("ctr", "click-through rate per user over 5-minute event-time windows -> ctr_5min",
-        CtrPipelineOptions.class,
-        (pipeline, options) -> CtrPipeline.build(pipeline, options.as(CtrPipelineOptions.class), CLOCK)));
-    add(new PipelineSpec("click-counts",
-        "clicks per user in the last 1, 10, 30, 60 min as of its latest click -> click_counts"
-            + " (--counter=sliding: hopping windows -> click_counts_sliding)",
-        ClickCountsPipelineOptions.class,
-        (pipeline, options) ->
-            ClickCountsPipeline.build(pipeline, options.as(ClickCountsPipelineOptions.class), CLOCK)));
-    add(new PipelineSpec("raw-events",
-        "every click -> click_events (on-demand reads), per-user minute tiles -> click_tiles (tiled reads)",
-        ClickstreamOptions.class,
-        (pipeline, options) -> RawEventsPipeline.build(pipeline, options, CLOCK)));
-    add(new PipelineSpec("attribution",
-        "clicks attributed to the user's latest impression of the item within 30 min, per item over 5-minute"
-            + " windows -> item_attribution_5min",
-        CtrPipelineOptions.class,
-        (pipeline, options) -> AttributionPipeline.build(pipeline, options, CLOCK)));
-    add(new PipelineSpec("sessions",
-        "per-user sessions (30-minute gap): length, events and clicks of the latest session -> user_sessions",
-        CtrPipelineOptions.class,
-        (pipeline, options) -> SessionsPipeline.build(pipeline, options, CLOCK)));
-    add(new PipelineSpec("enriched",
-        "events joined with the users and items dimension tables -> ctr_by_segment_5min, ctr_by_category_5min,"
-            + " user_activity_5min",
-        EnrichedPipelineOptions.class,
-        (pipeline, options) ->
-            EnrichedFeaturesPipeline.build(pipeline, options.as(EnrichedPipelineOptions.class), CLOCK)));
-    add(new PipelineSpec("all", "every pipeline above in one job, over one read and parse of the input",
-        AllPipelinesOptions.class,
-        (pipeline, options) -> AllPipelines.build(pipeline, options.as(AllPipelinesOptions.class), CLOCK)));
-  }
 
   static final String HELP = help();
 
@@ -109,18 +51,17 @@ final class RunCommand {
 
   private RunCommand() {}
 
-  private static void add(PipelineSpec spec) {
-    PIPELINES.put(spec.name, spec);
-  }
-
   private static String help() {
     List<String> lines = new ArrayList<>();
-    lines.add("Usage: ./clickstream run PIPELINE --input=FILE_OR_GLOB [options]");
-    lines.add("       ./clickstream run PIPELINE --source=kafka [--bootstrapServers=HOST:PORT] [options]");
+    lines.add("Usage: ./clickstream run FEATURE...|PIPELINE --input=FILE_OR_GLOB [options]");
+    lines.add("       ./clickstream run FEATURE...|PIPELINE --source=kafka [--bootstrapServers=HOST:PORT] [options]");
     lines.add("");
-    lines.add("Pipelines:");
-    for (PipelineSpec spec : PIPELINES.values()) {
-      lines.add(String.format(Locale.ROOT, "  %-13s %s", spec.name, spec.description));
+    lines.add("Features (one job computes every feature named, over one read of the input):");
+    lines.add("  " + String.join(", ", FeatureSelection.names(FeatureDefinitions.REGISTRY)));
+    lines.add("");
+    lines.add("Pipelines (aliases of features):");
+    for (Map.Entry<String, String> alias : FeatureSelection.ALIASES.entrySet()) {
+      lines.add(String.format(Locale.ROOT, "  %-13s %s", alias.getKey(), alias.getValue()));
     }
     lines.addAll(List.of(
         "",
@@ -151,7 +92,8 @@ final class RunCommand {
         "  --flinkBindAddress=ADDRESS          embedded Flink's REST API and BLOB server listen here only (default",
         "                                      127.0.0.1; 0.0.0.0 exposes them, without authentication)",
         "  --offlineStore=DIR                  default ./data/offline",
-        "  --deadLetter=PATH                   files: default ./data/dead-letters/PIPELINE.jsonl",
+        "  --deadLetter=PATH                   files: default ./data/dead-letters/PIPELINE.jsonl (the one name",
+        "                                      given, or features.jsonl for several)",
         "  --allowedLateness=DURATION          how far behind the watermark an event may arrive and still update",
         "                                      features (default 0); later ones are dead letters, reason late",
         "  --restate=true                      this run's rows replace stored ones the never-regress guard would",
@@ -173,24 +115,25 @@ final class RunCommand {
       out.println(HELP);
       return args.isEmpty() ? 2 : 0;
     }
-    PipelineSpec spec = PIPELINES.get(args.get(0));
-    if (spec == null) {
-      throw new UsageException(
-          "run: unknown pipeline '" + args.get(0) + "'; available: " + String.join(", ", PIPELINES.keySet()));
+    int names = 0;
+    while (names < args.size() && !args.get(names).startsWith("-")) {
+      checkName(args.get(names));
+      names++;
     }
-    List<String> rest = args.subList(1, args.size());
+    String pipeline = String.join(",", args.subList(0, names));
+    List<String> rest = args.subList(names, args.size());
     if (Flags.wantsHelp(rest)) {
       out.println(HELP);
       out.println();
-      PipelineOptionsFactory.printHelp(out, spec.optionsClass);
+      PipelineOptionsFactory.printHelp(out, FeaturePipelineOptions.class);
       return 0;
     }
-    ClickstreamOptions options = options(spec.name, rest);
+    FeaturePipelineOptions options = options(pipeline, rest);
     boolean kafka;
     try {
       kafka = ClickstreamOptions.readsKafka(options);
     } catch (IllegalArgumentException e) {
-      throw new UsageException("run " + spec.name + ": " + e.getMessage());
+      throw new UsageException("run " + pipelineName(options) + ": " + e.getMessage());
     }
     String from;
     String deadLetters;
@@ -202,25 +145,25 @@ final class RunCommand {
     } else {
       checkInputExists(options.getInput());
       from = options.getInput();
-      deadLetters = ClickstreamOptions.deadLetterPath(options, spec.name);
+      deadLetters = ClickstreamOptions.deadLetterPath(options, pipelineName(options));
     }
-    checkStore(spec.name, "--onlineStore", options.getOnlineStore());
+    checkStore(pipelineName(options), "--onlineStore", options.getOnlineStore());
     String dimensions = dimensionsUrl(options);
     if (dimensions != null) {
-      checkStore(spec.name, "--dimensions", dimensions);
+      checkStore(pipelineName(options), "--dimensions", dimensions);
     }
     out.printf("Running the %s pipeline on %s: %s -> %s%n",
-        spec.name, options.getRunner().getSimpleName(), from, JdbcUrls.redacted(options.getOnlineStore()));
+        pipelineName(options), options.getRunner().getSimpleName(), from, JdbcUrls.redacted(options.getOnlineStore()));
     FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
     if (!flink.getAttachedMode() && namesACluster(flink.getFlinkMaster())) {
-      return submitDetached(spec.name, options, out);
+      return submitDetached(pipelineName(options), options, out);
     }
     Supplier<String> status =
         kafka
             ? new KafkaLag(options.getBootstrapServers(), options.getTopic(),
-                ClickstreamOptions.consumerGroup(options, spec.name), options.getMaxRecords())::describe
+                ClickstreamOptions.consumerGroup(options, pipelineName(options)), options.getMaxRecords())::describe
             : () -> "";
-    PipelineResult result = runWithHeartbeat(pipelineFor(spec.name, options), out, status);
+    PipelineResult result = runWithHeartbeat(pipelineFor(pipelineName(options), options), out, status);
     out.println("Done. Counters:");
     Map<String, Long> counters = printCounters(result, out);
     out.printf("Dead letters: %s%n", deadLetters);
@@ -263,12 +206,26 @@ final class RunCommand {
             + " 30s) or " : ""));
   }
 
-  /** The --dimensions JDBC URL of a pipeline that reads the dimension tables from a store, else null. */
-  private static String dimensionsUrl(ClickstreamOptions options) {
-    if (!(options instanceof EnrichedPipelineOptions)) {
-      return null;
+  /** Fails naming every pipeline and feature there is, when {@code name} is none of them. */
+  private static void checkName(String name) {
+    if (!FeatureSelection.ALIASES.containsKey(name)
+        && !FeatureSelection.names(FeatureDefinitions.REGISTRY).contains(name)) {
+      throw new UsageException("run: unknown pipeline '" + name + "'; available: "
+          + String.join(", ", FeatureSelection.ALIASES.keySet()) + "; or features: "
+          + String.join(", ", FeatureSelection.names(FeatureDefinitions.REGISTRY)));
     }
-    String dimensions = ((EnrichedPipelineOptions) options).getDimensions();
+  }
+
+  /** The name of the run's consumer group and dead-letter file: the one name given, else {@code features}. */
+  private static String pipelineName(FeaturePipelineOptions options) {
+    List<String> features = options.getFeatures();
+    return features == null || features.isEmpty() ? "all"
+        : features.size() == 1 ? features.get(0) : FeatureSelection.SEVERAL;
+  }
+
+  /** The --dimensions JDBC URL of a pipeline that reads the dimension tables from a store, else null. */
+  private static String dimensionsUrl(FeaturePipelineOptions options) {
+    String dimensions = options.getDimensions();
     return dimensions != null && dimensions.startsWith("jdbc:") ? dimensions : null;
   }
 
@@ -308,10 +265,14 @@ final class RunCommand {
     return jdbcUrl == null || !jdbcUrl.startsWith("jdbc:") ? jdbcUrl : ConnectionPools.passwordKeptInJvm(jdbcUrl);
   }
 
-  /** Beam options for {@code pipeline}, embedded Flink unless --runner says otherwise. */
-  static ClickstreamOptions options(String pipeline, List<String> args) {
-    PipelineSpec spec = PIPELINES.get(pipeline);
+  /**
+   * Beam options for {@code pipeline} (names of features or aliases, comma-separated), embedded Flink unless
+   * --runner says otherwise.
+   */
+  static FeaturePipelineOptions options(String pipeline, List<String> args) {
     List<String> beamArgs = new ArrayList<>(args);
+    beamArgs.removeIf(arg -> arg.startsWith("--features="));
+    beamArgs.add("--features=" + pipeline);
     if (beamArgs.stream().noneMatch(arg -> arg.startsWith("--runner="))) {
       beamArgs.add("--runner=FlinkRunner");
     }
@@ -341,11 +302,11 @@ final class RunCommand {
       }
     }
     mapStateBackend(beamArgs);
-    ClickstreamOptions options;
+    FeaturePipelineOptions options;
     try {
       options = PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0]))
           .withValidation()
-          .as(spec.optionsClass);
+          .as(FeaturePipelineOptions.class);
     } catch (IllegalArgumentException e) {
       throw new UsageException(
           "run " + pipeline + ": " + e.getMessage() + " (see ./clickstream run " + pipeline + " --help)");
@@ -360,10 +321,7 @@ final class RunCommand {
       throw new UsageException("run " + pipeline + ": " + e.getMessage());
     }
     options.setOnlineStore(withoutPassword(options.getOnlineStore()));
-    if (options instanceof EnrichedPipelineOptions) {
-      EnrichedPipelineOptions enriched = (EnrichedPipelineOptions) options;
-      enriched.setDimensions(withoutPassword(enriched.getDimensions()));
-    }
+    options.setDimensions(withoutPassword(options.getDimensions()));
     return options;
   }
 
@@ -438,9 +396,9 @@ final class RunCommand {
   }
 
   /** Paths a cluster's processes resolve from their own working directory: made absolute here. */
-  private static void absolutePaths(ClickstreamOptions options, String pipeline) {
+  private static void absolutePaths(FeaturePipelineOptions options, String pipeline) {
     options.setOfflineStore(absolute(options.getOfflineStore()));
-    options.setDeadLetter(absolute(ClickstreamOptions.deadLetterPath(options, pipeline)));
+    options.setDeadLetter(absolute(ClickstreamOptions.deadLetterPath(options, pipelineName(options))));
     if (options.getInput() != null) {
       options.setInput(absolute(options.getInput()));
     }
@@ -464,7 +422,7 @@ final class RunCommand {
    * Submits an unbounded job to a cluster and returns: the job runs there until it is stopped. Prints its id and
    * how to watch, stop and resume it.
    */
-  private static int submitDetached(String pipeline, ClickstreamOptions options, PrintStream out)
+  private static int submitDetached(String pipeline, FeaturePipelineOptions options, PrintStream out)
       throws IOException, InterruptedException {
     FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
     Pipeline graph = pipelineFor(pipeline, options);
@@ -508,7 +466,7 @@ final class RunCommand {
   static Pipeline pipelineFor(String pipeline, ClickstreamOptions options) {
     Pipeline graph = Pipeline.create(options);
     try {
-      PIPELINES.get(pipeline).build.accept(graph, options);
+      FeaturePipeline.build(graph, options.as(FeaturePipelineOptions.class), CLOCK);
     } catch (IllegalArgumentException e) {
       throw new UsageException("run " + pipeline + ": " + e.getMessage());
     }

@@ -1,6 +1,6 @@
 package dev.clickstream.runners;
 
-import dev.clickstream.pipelines.ClickCountsPipeline;
+import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.EntityPartials;
@@ -210,8 +210,8 @@ final class StateBench {
           .apply("ToClickEvents", ParDo.of(new ToClickEventFn(users, clicksPerUser)))
           .setCoder(AvroCoder.of(ClickEvent.class))
           .apply("AssignEventTime", AssignEventTime.fromEventTimestamp())
-          .apply("SelectClickCounts", SelectFeatureEvents.of(ClickCountsPipeline.FEATURE))
-          .apply("RollingClickCounts", RollingAggregate.of(ClickCountsPipeline.FEATURE))
+          .apply("SelectClickCounts", SelectFeatureEvents.of(FeatureDefinitions.CLICK_COUNTS))
+          .apply("RollingClickCounts", RollingAggregate.of(FeatureDefinitions.CLICK_COUNTS))
           .get(RollingAggregate.ROWS)
           .apply("CountAndDiscardRows", ParDo.of(new CountRowsFn()));
       APPLIED.set(0);

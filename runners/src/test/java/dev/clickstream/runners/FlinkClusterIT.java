@@ -100,7 +100,8 @@ class FlinkClusterIT {
           "--slots=4"), containsString("Flink session cluster ready: 2 TaskManagers, 8 slots (8 free)."));
       // CTR through Flink's CLI, as `flink run -d -c MAIN app.jar ARGS` on any Flink 1.19 cluster.
       List<String> ctrArgs = new ArrayList<>(List.of("flink", dirFlag, "run", "-d", "-c",
-          "dev.clickstream.pipelines.CtrPipeline", ClusterCommand.jobJar().toString(), "--runner=FlinkRunner",
+          "dev.clickstream.pipelines.FeaturePipeline", ClusterCommand.jobJar().toString(), "--features=ctr",
+          "--runner=FlinkRunner",
           "--streaming=true", "--jobName=it-ctr", "--parallelism=2", "--maxParallelism=128",
           "--deadLetterTopic=" + topic + "_ctr_dlq"));
       ctrArgs.addAll(pipelineFlags);

@@ -50,7 +50,7 @@ import org.joda.time.Instant;
  *
  * <p><b>Input.</b> The feature's values, bounded or not, in any windowing (they are rewindowed), each timestamped at
  * the event time it describes: a per-user CTR of a 5-minute window, say, timestamped inside that window (as {@link
- * CtrPerUser}'s output is, at the window's last millisecond). Every element is one value of the distribution, so
+ * TumblingFeatures}' output is, at the window's last millisecond). Every element is one value of the distribution, so
  * feed one value per entity and window: accumulating late panes upstream would count an entity again. A NaN has no
  * place in either statistic: it is dropped and counted in {@code values_not_a_number}.
  *

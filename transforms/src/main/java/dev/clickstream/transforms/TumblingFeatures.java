@@ -65,7 +65,7 @@ import org.joda.time.Instant;
  * must be in the events' schema, and a percentile's field must be numeric, which {@link #of} checks when the graph
  * is built. An event whose entity field is null or empty is skipped and counted. So is an event that no
  * aggregation reads (it matches no count's condition and has none of the distinct-count and percentile fields):
- * a window holding only such events has no row, as in {@link CtrPerUser}.
+ * a window holding only such events has no row.
  *
  * <p><b>Values.</b> Counts and distinct counts are exact. Distinct values are compared as text, and the combine
  * holds those of one entity-window in memory. Percentiles come from Beam's {@code ApproximateQuantiles} sketch over
@@ -316,7 +316,7 @@ public final class TumblingFeatures<T extends GenericRecord>
       long end = window.end().getMillis();
       rowsOut.inc();
       out.output(
-          new Row(values.getKey(), end - lengthMillis, end, values.getValue(), FormatCtrRows.timing(pane),
+          new Row(values.getKey(), end - lengthMillis, end, values.getValue(), FeatureSteps.timing(pane),
               pane.getIndex()));
     }
   }

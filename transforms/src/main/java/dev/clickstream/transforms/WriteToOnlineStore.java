@@ -26,12 +26,13 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.slf4j.Logger;
@@ -76,8 +77,8 @@ import org.slf4j.LoggerFactory;
  * privilege), would fail every row alike: the batch is not split, each of its rows is a dead letter at once, with a
  * detail that says so.
  *
- * <p>An element {@code toRow} throws on is a dead letter too, with reason {@value ComputeFeatureRows#REASON}, the
- * exception and the element; counted in {@code rows_rejected}.
+ * <p>Takes rows of {@link FeatureRows#schemaOf} the table, which {@link FeatureRows} validated when it made them;
+ * {@link #expand} checks the schema once.
  *
  * <p><b>Restating.</b> {@link #withRestate} writes every row over the stored one, past the table's replace
  * condition ({@link OnlineStore#restate}): for a bounded rerun over corrected input, whose rows may hold fewer
@@ -89,7 +90,7 @@ import org.slf4j.LoggerFactory;
  * store_unavailable_ms} (from the start of a call's first failed attempt to its success or giving up, for calls that
  * failed transiently).
  */
-public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCollection<DeadLetter>> {
+public final class WriteToOnlineStore extends PTransform<PCollection<Row>, PCollection<DeadLetter>> {
   /** The stage of the dead letters for rows the store refused. */
   public static final String STAGE = "WriteToOnlineStore";
   /** The reason of the dead letters for rows the store refused. */
@@ -124,7 +125,6 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
 
   private final FeatureTable table;
   private final String jdbcUrl;
-  private final SerializableFunction<T, Object[]> toRow;
   private final Retention retention;
   private final Duration retryBudget;
   private final boolean restate;
@@ -132,13 +132,11 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
   private WriteToOnlineStore(
       FeatureTable table,
       String jdbcUrl,
-      SerializableFunction<T, Object[]> toRow,
       Retention retention,
       Duration retryBudget,
       boolean restate) {
     this.table = table;
     this.jdbcUrl = jdbcUrl;
-    this.toRow = toRow;
     this.retention = retention;
     this.retryBudget = retryBudget;
     this.restate = restate;
@@ -161,17 +159,16 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
     }
   }
 
-  /** Writes to {@code table}; {@code toRow} gives the values in {@link FeatureTable#columns()} order. */
-  public static <T> WriteToOnlineStore<T> into(FeatureTable table, SerializableFunction<T, Object[]> toRow) {
-    return new WriteToOnlineStore<>(
-        requireNonNull(table, "table"), null, requireNonNull(toRow, "toRow"), null, DEFAULT_RETRY_BUDGET, false);
+  /** Writes rows of {@code table}, whose schema is {@link FeatureRows#schemaOf} the table's. */
+  public static WriteToOnlineStore into(FeatureTable table) {
+    return new WriteToOnlineStore(requireNonNull(table, "table"), null, null, DEFAULT_RETRY_BUDGET, false);
   }
 
-  public WriteToOnlineStore<T> withJdbcUrl(String url) {
+  public WriteToOnlineStore withJdbcUrl(String url) {
     if (url == null || !url.startsWith("jdbc:")) {
       throw new IllegalArgumentException("jdbcUrl must be a JDBC URL (jdbc:h2:..., jdbc:postgresql:..., jdbc:mariadb:...), got " + url);
     }
-    return new WriteToOnlineStore<>(table, url, toRow, retention, retryBudget, restate);
+    return new WriteToOnlineStore(table, url, retention, retryBudget, restate);
   }
 
   /**
@@ -179,14 +176,14 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
    * retentionMillis} before the entity's latest {@code timeColumn} in the batch: how the raw events of the
    * on-demand pattern stay as small as the longest window needs. Counted in {@code rows_expired}.
    */
-  public WriteToOnlineStore<T> withRetention(String entityColumn, String timeColumn, long retentionMillis) {
+  public WriteToOnlineStore withRetention(String entityColumn, String timeColumn, long retentionMillis) {
     table.column(entityColumn);
     table.column(timeColumn);
     if (retentionMillis <= 0) {
       throw new IllegalArgumentException("retention must be positive, got " + retentionMillis + " ms");
     }
-    return new WriteToOnlineStore<>(
-        table, jdbcUrl, toRow, new Retention(entityColumn, timeColumn, retentionMillis), retryBudget, restate);
+    return new WriteToOnlineStore(
+        table, jdbcUrl, new Retention(entityColumn, timeColumn, retentionMillis), retryBudget, restate);
   }
 
   /**
@@ -194,29 +191,35 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
    * counted from the call's first failure ({@link #DEFAULT_RETRY_BUDGET} unless set): the longest outage the write
    * rides out before it fails the bundle.
    */
-  public WriteToOnlineStore<T> withRetryBudget(Duration budget) {
+  public WriteToOnlineStore withRetryBudget(Duration budget) {
     if (budget == null || !budget.isLongerThan(Duration.ZERO)) {
       throw new IllegalArgumentException("retryBudget must be a positive duration, got " + budget);
     }
-    return new WriteToOnlineStore<>(table, jdbcUrl, toRow, retention, budget, restate);
+    return new WriteToOnlineStore(table, jdbcUrl, retention, budget, restate);
   }
 
   /**
    * With {@code true}, every row replaces the stored row of its key whatever the table's replace condition says
    * (see the class comment): for a bounded rerun over corrected input. {@code false}, the default, keeps the guard.
    */
-  public WriteToOnlineStore<T> withRestate(boolean restate) {
-    return new WriteToOnlineStore<>(table, jdbcUrl, toRow, retention, retryBudget, restate);
+  public WriteToOnlineStore withRestate(boolean restate) {
+    return new WriteToOnlineStore(table, jdbcUrl, retention, retryBudget, restate);
   }
 
   /** Writes the rows; returns the dead letters of the rows the store refused, in the global window. */
   @Override
-  public PCollection<DeadLetter> expand(PCollection<T> rows) {
+  public PCollection<DeadLetter> expand(PCollection<Row> rows) {
     if (jdbcUrl == null) {
       throw new IllegalStateException("WriteToOnlineStore needs withJdbcUrl(...)");
     }
+    // Rows were validated when they were made (FeatureRows); here only that they are this table's.
+    Schema expected = FeatureRows.schemaOf(table);
+    if (!rows.hasSchema() || !rows.getSchema().equals(expected)) {
+      throw new IllegalArgumentException("WriteToOnlineStore into " + table.name() + " takes rows of schema "
+          + expected + ", got " + (rows.hasSchema() ? rows.getSchema() : rows.getCoder()));
+    }
     // Dead letters of every step share one sink in the global window, whatever the rows' windows are.
-    return rows.apply("UpsertRows", ParDo.of(new UpsertFn<>(table, jdbcUrl, toRow, retention, retryBudget, restate)))
+    return rows.apply("UpsertRows", ParDo.of(new UpsertFn(table, jdbcUrl, retention, retryBudget, restate)))
         .setCoder(AvroCoder.of(DeadLetter.class))
         .apply(
             "RejectedIntoGlobalWindow",
@@ -339,13 +342,12 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
     }
   }
 
-  static final class UpsertFn<T> extends DoFn<T, DeadLetter> {
+  static final class UpsertFn extends DoFn<Row, DeadLetter> {
     private static final Logger LOG = LoggerFactory.getLogger(UpsertFn.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final FeatureTable table;
     private final String jdbcUrl;
-    private final SerializableFunction<T, Object[]> toRow;
     private final Counter applied = Metrics.counter("WriteToOnlineStore", "rows_applied");
     private final Counter skipped = Metrics.counter("WriteToOnlineStore", "rows_skipped_not_newer");
     private final Counter rejected = Metrics.counter("WriteToOnlineStore", "rows_rejected");
@@ -366,13 +368,11 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
     UpsertFn(
         FeatureTable table,
         String jdbcUrl,
-        SerializableFunction<T, Object[]> toRow,
         Retention retention,
         Duration retryBudget,
         boolean restate) {
       this.table = table;
       this.jdbcUrl = jdbcUrl;
-      this.toRow = toRow;
       this.retention = retention;
       this.retryBudgetMillis = retryBudget.getMillis();
       this.restate = restate;
@@ -396,19 +396,8 @@ public final class WriteToOnlineStore<T> extends PTransform<PCollection<T>, PCol
 
     @ProcessElement
     public void processElement(
-        @Element T element, @Timestamp Instant timestamp, BoundedWindow window, OutputReceiver<DeadLetter> out)
-        throws Exception {
-      Object[] values;
-      try {
-        values = toRow.apply(element);
-      } catch (RuntimeException e) {
-        rejected.inc();
-        out.output(
-            DeadLetters.of(STAGE, ComputeFeatureRows.REASON, "computing a " + table.name() + " row failed: " + e,
-                String.valueOf(element)));
-        return;
-      }
-      batch.add(new PendingRow(values, timestamp, window));
+        @Element Row row, @Timestamp Instant timestamp, BoundedWindow window) throws Exception {
+      batch.add(new PendingRow(row.getValues().toArray(), timestamp, window));
       if (batch.size() >= DEFAULT_BATCH_SIZE) {
         flush();
       }

@@ -224,12 +224,10 @@ class TileAggregateTest {
     pipeline
         .apply(events)
         .apply(TileAggregate.of(FEATURE).withAllowedLateness(ALLOWED_LATENESS))
-        .apply(
-            "WriteTiles",
-            WriteToOnlineStore.into(
-                    FEATURE.tilesTable(),
-                    (EntityPartials p) -> FEATURE.tileRow(p.entity(), p.time(), p.partials()[0], 0L))
-                .withJdbcUrl(url));
+        .apply("ToTileRows", FeatureRows.of(FEATURE.tilesTable(),
+            (EntityPartials p) -> FEATURE.tileRow(p.entity(), p.time(), p.partials()[0], 0L)))
+        .get(FeatureRows.ROWS)
+        .apply("WriteTiles", WriteToOnlineStore.into(FEATURE.tilesTable()).withJdbcUrl(url));
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
 

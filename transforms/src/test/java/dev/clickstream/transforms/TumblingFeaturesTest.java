@@ -40,8 +40,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Any tumbling feature over enriched click events: counts with conditions, distinct counts, percentiles, moving
- * averages and ratios, with exact values per entity, window and pane; lateness; skipped events; and CTR computed as
- * {@link CtrPerUser} computes it.
+ * averages and ratios, with exact values per entity, window and pane; lateness; skipped events.
  */
 @ExtendWith(TestPipelineExtension.class)
 class TumblingFeaturesTest {
@@ -269,56 +268,6 @@ class TumblingFeaturesTest {
   }
 
   @Test
-  void computesCtrAsCtrPerUserDoesPaneForPane(TestPipeline pipeline) {
-    TestStream<ClickEvent> events =
-        TestStream.create(AvroCoder.of(ClickEvent.class))
-            .advanceWatermarkTo(BASE)
-            .addElements(
-                clickEvent("e1", "alice", "impression", minutesAfterBase(1)),
-                clickEvent("e2", "bob", "impression", minutesAfterBase(1)),
-                clickEvent("e3", "alice", "click", minutesAfterBase(2)),
-                // carol only views in the first window: neither computes a row for it.
-                clickEvent("e4", "carol", "view", minutesAfterBase(4)),
-                clickEvent("e5", "bob", "click", minutesAfterBase(6)),
-                clickEvent("e6", "alice", "purchase", minutesAfterBase(7)))
-            // Both windows close.
-            .advanceWatermarkTo(BASE.plus(Duration.standardMinutes(11)))
-            .addElements(
-                clickEvent("e7", "alice", "click", minutesAfterBase(3)),
-                clickEvent("e8", "carol", "impression", minutesAfterBase(8)))
-            .advanceWatermarkToInfinity();
-    PCollection<ClickEvent> input = pipeline.apply(events);
-
-    PCollection<String> fromCtrPerUser =
-        input
-            .apply("CtrPerUser", CtrPerUser.overFiveMinuteWindows().withAllowedLateness(ALLOWED_LATENESS))
-            .apply("DescribeCtrPerUser", ParDo.of(new DescribeCtrCounts()));
-    PCollection<String> fromTumblingFeatures =
-        input
-            .apply(
-                "TumblingFeatures",
-                TumblingFeatures.of(FeatureDefinitions.CTR_5MIN, ClickEvent.class)
-                    .withAllowedLateness(ALLOWED_LATENESS))
-            .apply(
-                "DescribeTumblingFeatures",
-                MapElements.into(TypeDescriptors.strings())
-                    .via((TumblingFeatures.Row row) ->
-                        describe(row.entity(), row.windowStart(), row.paneTiming(), row.paneIndex(),
-                            (Long) row.values().get(0), (Long) row.values().get(1), (Double) row.values().get(2))));
-
-    String[] expected = {
-      "alice w0 ON_TIME#0 1/1 ctr=1.0",
-      "alice w0 LATE#1 1/2 ctr=2.0",
-      "bob w0 ON_TIME#0 1/0 ctr=0.0",
-      "bob w1 ON_TIME#0 0/1 ctr=null",
-      "carol w1 LATE#0 1/0 ctr=0.0"
-    };
-    PAssert.that(fromCtrPerUser).containsInAnyOrder(expected);
-    PAssert.that(fromTumblingFeatures).containsInAnyOrder(expected);
-    pipeline.run().waitUntilFinish();
-  }
-
-  @Test
   void rejectsAFeatureReadingFieldsTheEventsDoNotHaveListingThem() {
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
         () -> TumblingFeatures.of(
@@ -433,23 +382,5 @@ class TumblingFeaturesTest {
         ClickEvent.newBuilder().setEventId(id).setUserId(user).setEventType(type).setTimestamp(time.getMillis())
             .build(),
         time);
-  }
-
-  /** "user wN TIMING#index impressions/clicks ctr=...": one CTR row, whichever transform computed it. */
-  private static String describe(
-      String user, long windowStart, Timing timing, long paneIndex, long impressions, long clicks, Double ctr) {
-    long window = (windowStart - BASE.getMillis()) / FIVE_MINUTES.getMillis();
-    return user + " w" + window + " " + timing + "#" + paneIndex + " " + impressions + "/" + clicks + " ctr=" + ctr;
-  }
-
-  static final class DescribeCtrCounts extends DoFn<KV<String, CtrCounts>, String> {
-    @ProcessElement
-    public void processElement(
-        @Element KV<String, CtrCounts> ctr, IntervalWindow window, PaneInfo pane, OutputReceiver<String> out) {
-      CtrCounts counts = ctr.getValue();
-      out.output(
-          describe(ctr.getKey(), window.start().getMillis(), pane.getTiming(), pane.getIndex(), counts.impressions(),
-              counts.clicks(), counts.ctr()));
-    }
   }
 }

@@ -6,7 +6,8 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.schemas.ClickEvent;
-import dev.clickstream.schemas.CtrFeatureRow;
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureTables;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +18,11 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.avro.file.DataFileReader;
-import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.TestPipeline;
@@ -27,6 +31,7 @@ import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -38,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 class WriteOfflineFilesTest {
   private static final String TABLE = "ctr_5min";
   private static final Duration FIVE_MINUTES = Duration.standardMinutes(5);
+  private static final org.apache.avro.Schema SCHEMA = WriteOfflineFiles.recordSchema(FeatureTables.CTR_5MIN);
 
   /** 2024-03-01T12:00:00Z. */
   private static final long NOON = 1_709_294_400_000L;
@@ -46,11 +52,11 @@ class WriteOfflineFilesTest {
   /** 2024-03-02T00:00:00Z. */
   private static final long MIDNIGHT = 1_709_337_600_000L;
 
-  private static final CtrFeatureRow ALICE_NOON = row("alice", NOON, 4, 1, 0.25, "ON_TIME", 0);
-  private static final CtrFeatureRow BOB_NOON = row("bob", NOON, 0, 1, null, "ON_TIME", 0);
-  private static final CtrFeatureRow ALICE_BEFORE_MIDNIGHT =
+  private static final GenericRecord ALICE_NOON = row("alice", NOON, 4, 1, 0.25, "ON_TIME", 0);
+  private static final GenericRecord BOB_NOON = row("bob", NOON, 0, 1, null, "ON_TIME", 0);
+  private static final GenericRecord ALICE_BEFORE_MIDNIGHT =
       row("alice", LAST_WINDOW_OF_MARCH_1, 2, 2, 1.0, "ON_TIME", 0);
-  private static final CtrFeatureRow ALICE_AT_MIDNIGHT = row("alice", MIDNIGHT, 1, 0, 0.0, "ON_TIME", 0);
+  private static final GenericRecord ALICE_AT_MIDNIGHT = row("alice", MIDNIGHT, 1, 0, 0.0, "ON_TIME", 0);
 
   @Test
   void writesRowsUnderTheirTableAndUtcDate(TestPipeline pipeline, @TempDir Path dir) throws IOException {
@@ -58,7 +64,7 @@ class WriteOfflineFilesTest {
 
     pipeline.run().waitUntilFinish();
 
-    Map<String, List<CtrFeatureRow>> partitions = readPartitions(dir.resolve(TABLE));
+    Map<String, List<GenericRecord>> partitions = readPartitions(dir.resolve(TABLE));
     assertThat(partitions.keySet(), containsInAnyOrder("date=2024-03-01", "date=2024-03-02"));
     assertThat(
         partitions.get("date=2024-03-01"), containsInAnyOrder(ALICE_NOON, BOB_NOON, ALICE_BEFORE_MIDNIGHT));
@@ -89,7 +95,7 @@ class WriteOfflineFilesTest {
     pipeline.run().waitUntilFinish();
 
     assertThat(relativeFiles(dir), equalTo(filesAfterFirstRun));
-    Map<String, List<CtrFeatureRow>> partitions = readPartitions(dir.resolve(TABLE));
+    Map<String, List<GenericRecord>> partitions = readPartitions(dir.resolve(TABLE));
     assertThat(partitions.get("date=2024-03-01"), containsInAnyOrder(ALICE_NOON, BOB_NOON));
     assertThat(partitions.get("date=2024-03-02"), containsInAnyOrder(ALICE_AT_MIDNIGHT));
   }
@@ -112,9 +118,11 @@ class WriteOfflineFilesTest {
 
     pipeline
         .apply(events)
-        .apply(CtrPerUser.overFiveMinuteWindows().withAllowedLateness(Duration.standardMinutes(10)))
-        .apply("FormatRows", FormatCtrRows.withClock(() -> 0L))
-        .apply(WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart).to(dir.toString()));
+        .apply("ctr_5min", CompileFeature.withClock(() -> 0L)
+            .withAllowedLateness(Duration.standardMinutes(10))
+            .tumbling(FeatureDefinitions.CTR_5MIN, ClickEvent.class))
+        .get(CompileFeature.rowsOf(FeatureTables.CTR_5MIN))
+        .apply(WriteOfflineFiles.of(FeatureTables.CTR_5MIN).to(dir.toString()));
 
     pipeline.run().waitUntilFinish();
 
@@ -137,41 +145,41 @@ class WriteOfflineFilesTest {
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart).to(" "));
+            () -> WriteOfflineFiles.of(FeatureTables.CTR_5MIN).to(" "));
     assertThat(e.getMessage(), equalTo("offline store directory must be a path, got ' '"));
   }
 
   @Test
   void expandWithoutADirectoryFailsClearly() {
     Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
-    PCollection<CtrFeatureRow> rows =
-        pipeline.apply(Create.of(ALICE_NOON).withCoder(AvroCoder.of(CtrFeatureRow.class)));
+    PCollection<Row> rows =
+        pipeline.apply(Create.of(tableRow(ALICE_NOON)).withRowSchema(FeatureRows.schemaOf(FeatureTables.CTR_5MIN)));
 
     IllegalStateException e =
         assertThrows(
             IllegalStateException.class,
-            () -> rows.apply(WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart)));
+            () -> rows.apply(WriteOfflineFiles.of(FeatureTables.CTR_5MIN)));
 
     assertThat(e.getMessage(), equalTo("WriteOfflineFiles needs to(directory)"));
   }
 
   /** Rows stamped at their window start and put back in 5-minute windows, as they leave the CTR aggregation. */
-  private static void writeWindowed(TestPipeline pipeline, Path dir, CtrFeatureRow... rows) {
-    List<TimestampedValue<CtrFeatureRow>> timestamped = new ArrayList<>();
-    for (CtrFeatureRow row : rows) {
-      timestamped.add(TimestampedValue.of(row, new Instant(row.getWindowStart())));
+  private static void writeWindowed(TestPipeline pipeline, Path dir, GenericRecord... rows) {
+    List<TimestampedValue<Row>> timestamped = new ArrayList<>();
+    for (GenericRecord row : rows) {
+      timestamped.add(TimestampedValue.of(tableRow(row), new Instant((Long) row.get("window_start"))));
     }
     pipeline
-        .apply(Create.timestamped(timestamped).withCoder(AvroCoder.of(CtrFeatureRow.class)))
+        .apply(Create.timestamped(timestamped).withCoder(RowCoder.of(FeatureRows.schemaOf(FeatureTables.CTR_5MIN))))
         .apply("WindowIntoFiveMinutes", Window.into(FixedWindows.of(FIVE_MINUTES)))
         .apply(
             "WriteOfflineStore",
-            WriteOfflineFiles.of(CtrFeatureRow.class, TABLE, CtrFeatureRow::getWindowStart).to(dir.toString()));
+            WriteOfflineFiles.of(FeatureTables.CTR_5MIN).to(dir.toString()));
   }
 
   /** Every record under {@code tableDir}, by partition directory. */
-  private static Map<String, List<CtrFeatureRow>> readPartitions(Path tableDir) throws IOException {
-    Map<String, List<CtrFeatureRow>> partitions = new TreeMap<>();
+  private static Map<String, List<GenericRecord>> readPartitions(Path tableDir) throws IOException {
+    Map<String, List<GenericRecord>> partitions = new TreeMap<>();
     try (Stream<Path> files = Files.walk(tableDir)) {
       for (Path file : files.filter(Files::isRegularFile).collect(Collectors.toList())) {
         partitions
@@ -182,13 +190,29 @@ class WriteOfflineFilesTest {
     return partitions;
   }
 
-  private static List<CtrFeatureRow> readFile(Path file) throws IOException {
-    List<CtrFeatureRow> records = new ArrayList<>();
-    try (DataFileReader<CtrFeatureRow> reader =
-        new DataFileReader<>(file.toFile(), new SpecificDatumReader<>(CtrFeatureRow.class))) {
-      reader.forEach(records::add);
+  /** The records of {@code file}, their text read as Java strings so that they equal {@link #row}'s. */
+  private static List<GenericRecord> readFile(Path file) throws IOException {
+    List<GenericRecord> records = new ArrayList<>();
+    try (DataFileReader<GenericRecord> reader = new DataFileReader<>(file.toFile(), new GenericDatumReader<>())) {
+      for (GenericRecord read : reader) {
+        GenericData.Record record = new GenericData.Record(SCHEMA);
+        for (org.apache.avro.Schema.Field field : SCHEMA.getFields()) {
+          Object value = read.get(field.name());
+          record.put(field.name(), value instanceof CharSequence ? value.toString() : value);
+        }
+        records.add(record);
+      }
     }
     return records;
+  }
+
+  /** The table row an offline record was written from. */
+  private static Row tableRow(GenericRecord record) {
+    Object[] values = new Object[FeatureTables.CTR_5MIN.columns().size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = record.get(FeatureTables.CTR_5MIN.columnNames().get(i));
+    }
+    return FeatureRows.row(FeatureTables.CTR_5MIN, values);
   }
 
   /** Every file under {@code dir}, hidden and temporary ones included, relative to it. */
@@ -213,18 +237,18 @@ class WriteOfflineFilesTest {
         time);
   }
 
-  private static CtrFeatureRow row(
+  private static GenericRecord row(
       String user, long windowStart, long impressions, long clicks, Double ctr, String paneTiming, long paneIndex) {
-    return CtrFeatureRow.newBuilder()
-        .setUserId(user)
-        .setWindowStart(windowStart)
-        .setWindowEnd(windowStart + FIVE_MINUTES.getMillis())
-        .setImpressions(impressions)
-        .setClicks(clicks)
-        .setCtr(ctr)
-        .setPaneTiming(paneTiming)
-        .setPaneIndex(paneIndex)
-        .setUpdatedAt(0L)
-        .build();
+    GenericData.Record record = new GenericData.Record(SCHEMA);
+    record.put("user_id", user);
+    record.put("window_start", windowStart);
+    record.put("window_end", windowStart + FIVE_MINUTES.getMillis());
+    record.put("impressions", impressions);
+    record.put("clicks", clicks);
+    record.put("ctr", ctr);
+    record.put("updated_at", 0L);
+    record.put(WriteOfflineFiles.PANE_TIMING, paneTiming);
+    record.put(WriteOfflineFiles.PANE_INDEX, paneIndex);
+    return record;
   }
 }

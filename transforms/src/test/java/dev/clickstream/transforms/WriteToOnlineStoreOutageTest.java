@@ -28,6 +28,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -50,6 +51,7 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PeriodicImpulse;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.h2.api.ErrorCode;
 import org.h2.message.DbException;
@@ -134,7 +136,9 @@ class WriteToOnlineStoreOutageTest {
               "NumberTicks",
               MapElements.into(TypeDescriptors.longs())
                   .via((Instant tick) -> (tick.getMillis() - start) / TICK.getMillis()))
-          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+          .apply("ToRows", MapElements.into(TypeDescriptors.rows()).via(WriteToOnlineStoreOutageTest::storeRow))
+          .setRowSchema(FeatureRows.schemaOf(CTR_5MIN))
+          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN)
               .withJdbcUrl(url)
               .withRetryBudget(TEST_RETRY_BUDGET));
       AtomicLong restoredAt = new AtomicLong();
@@ -176,7 +180,9 @@ class WriteToOnlineStoreOutageTest {
       store.stop();
       pipeline
           .apply(Create.of(LongStream.range(0, 100).boxed().toList()))
-          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+          .apply("ToRows", MapElements.into(TypeDescriptors.rows()).via(WriteToOnlineStoreOutageTest::storeRow))
+          .setRowSchema(FeatureRows.schemaOf(CTR_5MIN))
+          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN)
               .withJdbcUrl(store.url())
               .withRetryBudget(TEST_RETRY_BUDGET));
       Future<Integer> restart =
@@ -206,7 +212,9 @@ class WriteToOnlineStoreOutageTest {
       store.stop();
       pipeline
           .apply(Create.of(0L))
-          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+          .apply("ToRows", MapElements.into(TypeDescriptors.rows()).via(WriteToOnlineStoreOutageTest::storeRow))
+          .setRowSchema(FeatureRows.schemaOf(CTR_5MIN))
+          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN)
               .withJdbcUrl(store.url())
               .withRetryBudget(Duration.standardSeconds(1)));
 
@@ -330,7 +338,9 @@ class WriteToOnlineStoreOutageTest {
         // One list, flattened: one bundle, so that the rows reach the store in one batch.
         .apply(Create.<List<Long>>of(List.of(indexes)).withCoder(ListCoder.of(VarLongCoder.of())))
         .apply("OneBundle", Flatten.iterables())
-        .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row)
+        .apply("ToRows", MapElements.into(TypeDescriptors.rows()).via(WriteToOnlineStoreOutageTest::storeRow))
+          .setRowSchema(FeatureRows.schemaOf(CTR_5MIN))
+          .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN)
             .withJdbcUrl(url));
   }
 
@@ -341,7 +351,7 @@ class WriteToOnlineStoreOutageTest {
 
   @Test
   void rejectsARetryBudgetThatIsNotPositive() {
-    WriteToOnlineStore<Long> write = WriteToOnlineStore.into(CTR_5MIN, WriteToOnlineStoreOutageTest::row);
+    WriteToOnlineStore write = WriteToOnlineStore.into(CTR_5MIN);
 
     IllegalArgumentException zero =
         assertThrows(IllegalArgumentException.class, () -> write.withRetryBudget(Duration.ZERO));
@@ -535,6 +545,11 @@ class WriteToOnlineStoreOutageTest {
   }
 
   /** Row {@code index}: user {@code user-NNNN} with {@code index + 1} impressions. */
+  /** The row of {@code index}, as it stands: the store, not the test, decides whether it fits. */
+  private static Row storeRow(Long index) {
+    return Row.withSchema(FeatureRows.schemaOf(CTR_5MIN)).attachValues(Arrays.asList(row(index)));
+  }
+
   static Object[] row(Long index) {
     long impressions = index + 1;
     long clicks = index % 7;

@@ -24,6 +24,7 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TypeDescriptors;
+import org.apache.beam.sdk.values.Row;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -108,9 +109,11 @@ class WriteToOnlineStoreRetentionTest {
     store.upsert(RAW_EVENTS, rows(STORED));
     pipeline
         .apply(Create.of(WRITTEN).withCoder(FeatureEvent.Coder.of()))
+        .apply("ToRows", MapElements.into(TypeDescriptors.rows()).via(WriteToOnlineStoreRetentionTest::storeRow))
+        .setRowSchema(FeatureRows.schemaOf(RAW_EVENTS))
         .apply(
             "WriteRawEvents",
-            WriteToOnlineStore.into(RAW_EVENTS, WriteToOnlineStoreRetentionTest::row)
+            WriteToOnlineStore.into(RAW_EVENTS)
                 .withJdbcUrl(url)
                 .withRetention(FEATURE.entityField(), WindowedAggregation.EVENT_TIME, RETENTION));
 
@@ -143,9 +146,11 @@ class WriteToOnlineStoreRetentionTest {
             // One list, flattened: one bundle, so that the refused rows share a batch with the others.
             .apply(Create.<List<FeatureEvent>>of(written).withCoder(ListCoder.of(FeatureEvent.Coder.of())))
             .apply("OneBundle", Flatten.iterables())
+            .apply("ToRows", MapElements.into(TypeDescriptors.rows()).via(WriteToOnlineStoreRetentionTest::storeRow))
+            .setRowSchema(FeatureRows.schemaOf(RAW_EVENTS))
             .apply(
                 "WriteRawEvents",
-                WriteToOnlineStore.into(RAW_EVENTS, WriteToOnlineStoreRetentionTest::row)
+                WriteToOnlineStore.into(RAW_EVENTS)
                     .withJdbcUrl(url)
                     .withRetention(FEATURE.entityField(), WindowedAggregation.EVENT_TIME, RETENTION));
 
@@ -167,7 +172,7 @@ class WriteToOnlineStoreRetentionTest {
 
   @Test
   void retentionOnAColumnTheTableLacksFailsNamingTheColumns() {
-    WriteToOnlineStore<FeatureEvent> write = WriteToOnlineStore.into(RAW_EVENTS, WriteToOnlineStoreRetentionTest::row);
+    WriteToOnlineStore write = WriteToOnlineStore.into(RAW_EVENTS);
 
     IllegalArgumentException entity =
         assertThrows(
@@ -185,7 +190,7 @@ class WriteToOnlineStoreRetentionTest {
 
   @Test
   void retentionMustBePositive() {
-    WriteToOnlineStore<FeatureEvent> write = WriteToOnlineStore.into(RAW_EVENTS, WriteToOnlineStoreRetentionTest::row);
+    WriteToOnlineStore write = WriteToOnlineStore.into(RAW_EVENTS);
 
     IllegalArgumentException zero =
         assertThrows(IllegalArgumentException.class, () -> write.withRetention("user_id", "event_time", 0));
@@ -195,6 +200,10 @@ class WriteToOnlineStoreRetentionTest {
 
   private static FeatureEvent event(String id, String user, long time) {
     return new FeatureEvent(id, user, time, null);
+  }
+
+  private static Row storeRow(FeatureEvent event) {
+    return FeatureRows.row(RAW_EVENTS, row(event));
   }
 
   private static Object[] row(FeatureEvent event) {

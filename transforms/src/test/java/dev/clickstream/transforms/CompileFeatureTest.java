@@ -7,9 +7,16 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.features.Aggregation;
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureWindow;
 import dev.clickstream.features.TumblingAggregation;
 import dev.clickstream.schemas.ClickEvent;
+import java.io.Serializable;
+import java.util.List;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
@@ -19,11 +26,13 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -31,17 +40,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * CTR per user over 5-minute event-time windows, one test per lateness case (as in Beam's {@code LeaderBoardTest}):
- * on time, early, late but allowed, too late; then window alignment, several users, and a declaration other than CTR's.
+ * The compiled CTR per user over 5-minute event-time windows, one test per lateness case (as in Beam's {@code
+ * LeaderBoardTest}): on time, late but allowed, too late; then window alignment, several users, and a declaration
+ * other than CTR's. (Early firings: {@link TumblingFeaturesTest}.)
  */
 @ExtendWith(TestPipelineExtension.class)
-class CtrPerUserTest {
+class CompileFeatureTest {
+  private static final long UPDATED_AT = 1_111L;
+
   /** 2024-03-01T12:00:00Z: a 5-minute boundary. */
   private static final Instant BASE = new Instant(1_709_294_400_000L);
 
   private static final Duration FIVE_MINUTES = Duration.standardMinutes(5);
   private static final Duration ALLOWED_LATENESS = Duration.standardMinutes(10);
-  private static final Duration EARLY_FIRING_DELAY = Duration.standardMinutes(1);
 
   private static final Duration TEN_MINUTES = Duration.standardMinutes(10);
 
@@ -56,6 +67,17 @@ class CtrPerUserTest {
           .agg(VIEWS, PURCHASES)
           .ratio("purchase_rate", "purchases", "views")
           .build();
+
+  /** CTR_5MIN's counts over windows of {@code length}. */
+  private static TumblingAggregation ctrOver(FeatureWindow length) {
+    return TumblingAggregation.named("ctr_" + length.lengthMillis())
+        .groupBy("user_id")
+        .window(length)
+        .agg(count().where("event_type", "impression").as("impressions"),
+            count().where("event_type", "click").as("clicks"))
+        .ratio("ctr", "clicks", "impressions")
+        .build();
+  }
 
   private static final IntervalWindow FIRST_WINDOW = new IntervalWindow(BASE, FIVE_MINUTES);
   private static final IntervalWindow SECOND_WINDOW = new IntervalWindow(BASE.plus(FIVE_MINUTES), FIVE_MINUTES);
@@ -77,7 +99,7 @@ class CtrPerUserTest {
             .advanceWatermarkToInfinity();
 
     PCollection<KV<String, CtrCounts>> ctr =
-        pipeline.apply(events).apply(CtrPerUser.overFiveMinuteWindows().withAllowedLateness(ALLOWED_LATENESS));
+        pipeline.apply(events).apply(ctr(ALLOWED_LATENESS));
 
     PAssert.that(ctr)
         .inOnTimePane(FIRST_WINDOW)
@@ -85,36 +107,6 @@ class CtrPerUserTest {
     PAssert.that(ctr.apply("DescribePanes", ParDo.of(new DescribePane())))
         .inWindow(FIRST_WINDOW)
         .containsInAnyOrder("u1 ON_TIME#0 3/1", "u2 ON_TIME#0 1/0");
-    pipeline.run().waitUntilFinish();
-  }
-
-  @Test
-  void earlyFiringsShowTheRunningCountsBeforeTheWindowCloses(TestPipeline pipeline) {
-    TestStream<ClickEvent> events =
-        TestStream.create(AvroCoder.of(ClickEvent.class))
-            .advanceWatermarkTo(BASE)
-            .addElements(event("e1", "u1", "impression", Duration.standardSeconds(30)))
-            .advanceProcessingTime(EARLY_FIRING_DELAY.multipliedBy(2))
-            .addElements(event("e2", "u1", "click", Duration.standardMinutes(1)))
-            .advanceProcessingTime(EARLY_FIRING_DELAY.multipliedBy(2))
-            .addElements(event("e3", "u1", "impression", Duration.standardMinutes(2)))
-            .advanceWatermarkToInfinity();
-
-    PCollection<KV<String, CtrCounts>> ctr =
-        pipeline
-            .apply(events)
-            .apply(
-                CtrPerUser.overFiveMinuteWindows()
-                    .withAllowedLateness(ALLOWED_LATENESS)
-                    .withEarlyFiringsEvery(EARLY_FIRING_DELAY));
-
-    PAssert.that(ctr)
-        .inEarlyPane(FIRST_WINDOW)
-        .containsInAnyOrder(KV.of("u1", new CtrCounts(1, 0)), KV.of("u1", new CtrCounts(1, 1)));
-    PAssert.that(ctr).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("u1", new CtrCounts(2, 1)));
-    PAssert.that(ctr.apply("DescribePanes", ParDo.of(new DescribePane())))
-        .inWindow(FIRST_WINDOW)
-        .containsInAnyOrder("u1 EARLY#0 1/0", "u1 EARLY#1 1/1", "u1 ON_TIME#2 2/1");
     pipeline.run().waitUntilFinish();
   }
 
@@ -136,7 +128,7 @@ class CtrPerUserTest {
             .advanceWatermarkToInfinity();
 
     PCollection<KV<String, CtrCounts>> ctr =
-        pipeline.apply(events).apply(CtrPerUser.overFiveMinuteWindows().withAllowedLateness(ALLOWED_LATENESS));
+        pipeline.apply(events).apply(ctr(ALLOWED_LATENESS));
 
     PAssert.that(ctr)
         .inOnTimePane(FIRST_WINDOW)
@@ -169,7 +161,7 @@ class CtrPerUserTest {
             .advanceWatermarkToInfinity();
 
     PCollection<KV<String, CtrCounts>> ctr =
-        pipeline.apply(events).apply(CtrPerUser.overFiveMinuteWindows().withAllowedLateness(ALLOWED_LATENESS));
+        pipeline.apply(events).apply(ctr(ALLOWED_LATENESS));
 
     IntervalWindow windowOfTheLastEvent =
         new IntervalWindow(BASE.plus(Duration.standardMinutes(15)), FIVE_MINUTES);
@@ -193,7 +185,7 @@ class CtrPerUserTest {
                         event("e2", "u1", "impression", FIVE_MINUTES),
                         event("e3", "u1", "click", FIVE_MINUTES))
                     .withCoder(AvroCoder.of(ClickEvent.class)))
-            .apply(CtrPerUser.overFiveMinuteWindows());
+            .apply(ctr(Duration.ZERO));
 
     PAssert.that(ctr).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("u1", new CtrCounts(1, 0)));
     PAssert.that(ctr).inOnTimePane(SECOND_WINDOW).containsInAnyOrder(KV.of("u1", new CtrCounts(1, 1)));
@@ -213,7 +205,7 @@ class CtrPerUserTest {
                         event("e1", "u1", "impression", Duration.ZERO),
                         event("e2", "u1", "click", Duration.standardMinutes(2)))
                     .withCoder(AvroCoder.of(ClickEvent.class)))
-            .apply(CtrPerUser.overFiveMinuteWindows().withWindowSize(Duration.standardMinutes(7)));
+            .apply(compiled(ctrOver(minutes(7)), Duration.ZERO));
 
     PAssert.that(ctr).inOnTimePane(sevenMinuteWindow).containsInAnyOrder(KV.of("u1", new CtrCounts(1, 1)));
     pipeline.run().waitUntilFinish();
@@ -236,7 +228,7 @@ class CtrPerUserTest {
                         event("e8", "carol", "click", Duration.standardMinutes(7)),
                         event("e9", "alice", "purchase", Duration.standardMinutes(8)))
                     .withCoder(AvroCoder.of(ClickEvent.class)))
-            .apply(CtrPerUser.overFiveMinuteWindows());
+            .apply(ctr(Duration.ZERO));
 
     PAssert.that(ctr)
         .inOnTimePane(FIRST_WINDOW)
@@ -274,7 +266,7 @@ class CtrPerUserTest {
                         event("e8", "carol", "impression", Duration.standardMinutes(5)),
                         event("e9", "carol", "click", Duration.standardMinutes(6)))
                     .withCoder(AvroCoder.of(ClickEvent.class)))
-            .apply(CtrPerUser.of(VIEWS_AND_PURCHASES));
+            .apply(compiled(VIEWS_AND_PURCHASES, Duration.ZERO));
 
     PAssert.that(viewsAndPurchases)
         .inOnTimePane(firstTenMinutes)
@@ -289,74 +281,99 @@ class CtrPerUserTest {
   }
 
   @Test
-  void rejectsADeclarationItCannotComputeSayingWhy() {
-    assertThat(
-        rejection(tenMinutes()
-            .agg(VIEWS, PURCHASES, count().as("events"))
-            .ratio("rate", "purchases", "views")),
-        equalTo("CtrPerUser cannot compute feature f: it needs exactly two counts and one ratio, got"
-            + " [count().where(event_type = view) as views, count().where(event_type = purchase) as purchases,"
-            + " count() as events] and [rate = purchases / views]"));
-    assertThat(
-        rejection(tenMinutes().agg(VIEWS, PURCHASES)),
-        equalTo("CtrPerUser cannot compute feature f: it needs exactly two counts and one ratio, got"
-            + " [count().where(event_type = view) as views, count().where(event_type = purchase) as purchases]"
-            + " and []"));
-    assertThat(
-        rejection(tenMinutes().agg(VIEWS, PURCHASES).ratio("rate", "views", "views")),
-        equalTo("CtrPerUser cannot compute feature f: its ratio rate = views / views must divide one count by the"
-            + " other"));
-    assertThat(
-        rejection(tenMinutes().agg(count().as("events"), PURCHASES).ratio("rate", "purchases", "events")),
-        equalTo("CtrPerUser cannot compute feature f: count() as events counts every event; CtrPerUser needs a"
-            + " where(field, value) on each count"));
-    assertThat(
-        rejection(tenMinutes()
-            .agg(VIEWS, count().where("item_id", "ad-1").as("ad_events"))
-            .ratio("rate", "ad_events", "views")),
-        equalTo("CtrPerUser cannot compute feature f: its counts test different fields (event_type = view,"
-            + " item_id = ad-1); CtrPerUser reads one"));
-    assertThat(
-        rejection(tenMinutes()
-            .agg(count().where("event_type", "view").as("a"), count().where("event_type", "view").as("b"))
-            .ratio("rate", "a", "b")),
-        equalTo("CtrPerUser cannot compute feature f: both its counts match event_type = view"));
-    assertThat(
-        rejection(tenMinutes()
-            .agg(count().where("kind", "view").as("views"), count().where("kind", "purchase").as("purchases"))
-            .ratio("rate", "purchases", "views")),
-        equalTo("CtrPerUser cannot compute feature f: it reads the field 'kind', which click events do not have;"
-            + " fields: [event_id, user_id, event_type, item_id, session_id, timestamp]"));
+  void theOnlyFiringOfABatchRunnerIsOnTime() {
+    assertThat(FeatureSteps.timing(PaneInfo.NO_FIRING), equalTo(PaneInfo.Timing.ON_TIME));
+    assertThat(FeatureSteps.timing(PaneInfo.ON_TIME_AND_ONLY_FIRING), equalTo(PaneInfo.Timing.ON_TIME));
+  }
+
+  @Test
+  void streamingPanesKeepTheirTiming() {
+    assertThat(FeatureSteps.timing(PaneInfo.createPane(true, false, PaneInfo.Timing.EARLY)),
+        equalTo(PaneInfo.Timing.EARLY));
+    assertThat(FeatureSteps.timing(PaneInfo.createPane(false, false, PaneInfo.Timing.LATE, 2, 1)),
+        equalTo(PaneInfo.Timing.LATE));
+    assertThat(FeatureSteps.timing(PaneInfo.createPane(false, false, PaneInfo.Timing.UNKNOWN, 3, 3)),
+        equalTo(PaneInfo.Timing.UNKNOWN));
   }
 
   @Test
   void rejectsBadSettingsNamingTheParameterAndTheValue() {
-    CtrPerUser ctr = CtrPerUser.overFiveMinuteWindows();
-
-    IllegalArgumentException size =
-        assertThrows(IllegalArgumentException.class, () -> ctr.withWindowSize(Duration.ZERO));
-    assertThat(size.getMessage(), equalTo("windowSize must be a positive duration, got PT0S"));
-
+    CompileFeature compiler = CompileFeature.withClock(() -> UPDATED_AT);
     IllegalArgumentException lateness =
-        assertThrows(IllegalArgumentException.class, () -> ctr.withAllowedLateness(Duration.standardMinutes(-1)));
+        assertThrows(IllegalArgumentException.class, () -> compiler.withAllowedLateness(Duration.standardMinutes(-1)));
     assertThat(lateness.getMessage(), equalTo("allowedLateness must be zero or positive, got PT-60S"));
-
-    IllegalArgumentException delay =
-        assertThrows(IllegalArgumentException.class, () -> ctr.withEarlyFiringsEvery(Duration.millis(-5)));
-    assertThat(delay.getMessage(), equalTo("earlyFiringDelay must be a positive duration, got PT-0.005S"));
-
-    IllegalArgumentException noDelay =
-        assertThrows(IllegalArgumentException.class, () -> ctr.withEarlyFiringsEvery(null));
-    assertThat(noDelay.getMessage(), equalTo("earlyFiringDelay must be a positive duration, got null"));
   }
 
-  private static TumblingAggregation.Builder tenMinutes() {
-    return TumblingAggregation.named("f").groupBy("user_id").window(minutes(10));
+  /** {@code feature} compiled, its rows as the feature's first two counts per entity. */
+  private static PTransform<PCollection<ClickEvent>, PCollection<KV<String, CtrCounts>>> compiled(
+      TumblingAggregation feature, Duration allowedLateness) {
+    return new PTransform<PCollection<ClickEvent>, PCollection<KV<String, CtrCounts>>>() {
+      @Override
+      public PCollection<KV<String, CtrCounts>> expand(PCollection<ClickEvent> events) {
+        return events
+            .apply(feature.name(),
+                CompileFeature.withClock(() -> UPDATED_AT)
+                    .withAllowedLateness(allowedLateness)
+                    .tumbling(feature, ClickEvent.class))
+            .get(CompileFeature.rowsOf(feature.table()))
+            .apply("ToCounts", ParDo.of(new ToCountsFn(feature)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), SerializableCoder.of(CtrCounts.class)));
+      }
+    };
   }
 
-  private static String rejection(TumblingAggregation.Builder feature) {
-    TumblingAggregation declared = feature.build();
-    return assertThrows(IllegalArgumentException.class, () -> CtrPerUser.of(declared)).getMessage();
+  private static PTransform<PCollection<ClickEvent>, PCollection<KV<String, CtrCounts>>> ctr(Duration lateness) {
+    return compiled(FeatureDefinitions.CTR_5MIN, lateness);
+  }
+
+  /** The first two counts of a row: impressions and clicks for CTR. */
+  static final class ToCountsFn extends DoFn<Row, KV<String, CtrCounts>> {
+    private final TumblingAggregation feature;
+
+    ToCountsFn(TumblingAggregation feature) {
+      this.feature = feature;
+    }
+
+    @ProcessElement
+    public void processElement(@Element Row row, OutputReceiver<KV<String, CtrCounts>> out) {
+      List<String> columns = feature.featureColumns();
+      out.output(KV.of(row.getString(feature.entityField()),
+          new CtrCounts(row.getInt64(columns.get(0)), row.getInt64(columns.get(1)))));
+    }
+  }
+
+  /** Two counts of one entity and window. */
+  static final class CtrCounts implements Serializable {
+    private final long impressions;
+    private final long clicks;
+
+    CtrCounts(long impressions, long clicks) {
+      this.impressions = impressions;
+      this.clicks = clicks;
+    }
+
+    long impressions() {
+      return impressions;
+    }
+
+    long clicks() {
+      return clicks;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof CtrCounts && ((CtrCounts) o).impressions == impressions && ((CtrCounts) o).clicks == clicks;
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(impressions) * 31 + Long.hashCode(clicks);
+    }
+
+    @Override
+    public String toString() {
+      return impressions + "/" + clicks;
+    }
   }
 
   private static TimestampedValue<ClickEvent> event(String id, String user, String type, Duration afterBase) {

@@ -1,10 +1,34 @@
 package dev.clickstream.pipelines;
 
+import java.util.List;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 
-/** Options of the enriched-features pipeline: where the dimension tables come from and how often they refresh. */
-public interface EnrichedPipelineOptions extends ClickstreamOptions {
+/**
+ * Options of {@link FeaturePipeline}: which features to run, how click counts are kept, and where the dimension
+ * tables of enriched features come from and how often they refresh.
+ */
+public interface FeaturePipelineOptions extends ClickstreamOptions {
+  String STATEFUL = "stateful";
+  String SLIDING = "sliding";
+
+  @Description(
+      "The features to run, comma-separated: feature names of the registry (ctr_5min, user_sessions, ...), the"
+          + " views click_counts_on_demand and click_counts_tiled (the raw events and tiles they read), or one"
+          + " alias: ctr, click-counts, raw-events, enriched, attribution, sessions, all (the default). See"
+          + " FeatureSelection.")
+  List<String> getFeatures();
+
+  void setFeatures(List<String> value);
+
+  @Description(
+      "How the aliases click-counts and all pre-compute click counts: stateful (a per-user rolling counter, exact"
+          + " as of each user's latest click, table click_counts) or sliding (hopping windows every minute, table"
+          + " click_counts_sliding).")
+  @Default.String(STATEFUL)
+  String getCounter();
+
+  void setCounter(String value);
 
   @Description(
       "Where the users and items dimension tables are read: a JDBC URL (tables users and items), or a directory"

@@ -6,11 +6,12 @@ import static org.hamcrest.Matchers.equalTo;
 import dev.clickstream.features.ReplaceRule;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.features.FeatureTable;
-import dev.clickstream.transforms.ComputeFeatureRows.FeatureRow;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.metrics.DistributionResult;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
@@ -21,13 +22,14 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** A feature's rows: computed and observed; a row that fails or does not fit goes to the dead letters, alone. */
 @ExtendWith(TestPipelineExtension.class)
-class ComputeFeatureRowsTest {
+class FeatureRowsTest {
   private static final FeatureTable TABLE =
       FeatureTable.builder("ratio_feature", "entity")
           .longFeature("count")
@@ -40,16 +42,16 @@ class ComputeFeatureRowsTest {
     PCollectionTuple rows =
         pipeline
             .apply(Create.of(4L, 0L, 2L, -1L, 8L).withCoder(VarLongCoder.of()))
-            .apply(ComputeFeatureRows.of(TABLE, ComputeFeatureRowsTest::row));
+            .apply(FeatureRows.of(TABLE, FeatureRowsTest::row));
 
-    PAssert.that(rows.get(ComputeFeatureRows.ROWS))
+    PAssert.that(rows.get(FeatureRows.ROWS))
         .containsInAnyOrder(
-            new FeatureRow(new Object[] {"e4", 4L, 0.25}),
-            new FeatureRow(new Object[] {"e2", 2L, 0.5}),
-            new FeatureRow(new Object[] {"e8", 8L, 0.125}));
+            FeatureRows.row(TABLE, "e4", 4L, 0.25),
+            FeatureRows.row(TABLE, "e2", 2L, 0.5),
+            FeatureRows.row(TABLE, "e8", 8L, 0.125));
     PAssert.that(
-            rows.get(ComputeFeatureRows.FAILURES)
-                .apply(MapElements.into(TypeDescriptors.strings()).via(ComputeFeatureRowsTest::describe)))
+            rows.get(FeatureRows.FAILURES)
+                .apply(MapElements.into(TypeDescriptors.strings()).via(FeatureRowsTest::describe)))
         .containsInAnyOrder(
             // 1.0 / 0 is infinite: no store holds it.
             "ratio_feature feature_failed computing a ratio_feature row failed: java.lang.IllegalArgumentException:"
@@ -71,31 +73,42 @@ class ComputeFeatureRowsTest {
         pipeline
             .apply(Create.of(1L, 2L, 3L).withCoder(VarLongCoder.of()))
             .apply(
-                ComputeFeatureRows.of(
+                FeatureRows.of(
                     TABLE,
                     (Long n) -> n == 1 ? new Object[] {"e1", 1L}
                         : n == 2 ? new Object[] {"e2", null, 1.0}
                         : new Object[] {"e3", 3, 1.0}));
 
-    PAssert.that(rows.get(ComputeFeatureRows.ROWS)).empty();
+    PAssert.that(rows.get(FeatureRows.ROWS)).empty();
     PAssert.that(
-            rows.get(ComputeFeatureRows.FAILURES)
+            rows.get(FeatureRows.FAILURES)
                 .apply(MapElements.into(TypeDescriptors.strings()).via((DeadLetter d) -> d.getDetail())))
         .containsInAnyOrder(
             "computing a ratio_feature row failed: java.lang.IllegalArgumentException: expected 3 values [entity,"
                 + " count, inverse], got [e1, 1]",
             "computing a ratio_feature row failed: java.lang.IllegalArgumentException: column count may not be null",
             "computing a ratio_feature row failed: java.lang.IllegalArgumentException: column count got a"
-                + " java.lang.Integer (3); rows hold String, Long, Double or null");
+                + " java.lang.Integer (3); it holds Long or null");
     pipeline.run().waitUntilFinish();
   }
 
   @Test
-  void featureRowsHaveADeterministicCoder() throws Exception {
-    FeatureRow row = new FeatureRow(new Object[] {"u1", 7L, null, 0.5, -3L, ""});
-    CoderProperties.coderDecodeEncodeEqual(FeatureRow.Coder.of(), row);
+  void theSchemaFollowsTheTableColumnByColumn() {
+    assertThat(
+        FeatureRows.schemaOf(TABLE),
+        equalTo(Schema.builder()
+            .addStringField("entity")
+            .addInt64Field("count")
+            .addNullableField("inverse", Schema.FieldType.DOUBLE)
+            .build()));
+  }
+
+  @Test
+  void featureRowsHaveADeterministicCoderFromTheirSchema() throws Exception {
+    Row row = FeatureRows.row(TABLE, "u1", 7L, null);
+    CoderProperties.coderDecodeEncodeEqual(RowCoder.of(FeatureRows.schemaOf(TABLE)), row);
     CoderProperties.coderDeterministic(
-        FeatureRow.Coder.of(), row, new FeatureRow(new Object[] {"u1", 7L, null, 0.5, -3L, ""}));
+        RowCoder.of(FeatureRows.schemaOf(TABLE)), row, FeatureRows.row(TABLE, "u1", 7L, null));
   }
 
   private static Object[] row(Long count) {

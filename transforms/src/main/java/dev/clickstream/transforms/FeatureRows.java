@@ -1,0 +1,185 @@
+package dev.clickstream.transforms;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.clickstream.features.FeatureTable;
+import dev.clickstream.schemas.DeadLetter;
+import java.util.Arrays;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Distribution;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.joda.time.Duration;
+
+/**
+ * The one row type of every feature: a Beam {@link Row} whose schema derives from the feature's {@link
+ * FeatureTable} ({@link #schemaOf}), values in the table's column order. The transform computes those rows element
+ * by element from a feature's aggregates (ratios, means, lengths), observed and isolated.
+ *
+ * <pre>{@code
+ * PCollectionTuple rows = counts.apply("ToRows", FeatureRows.of(table, counts -> table values...));
+ * rows.get(FeatureRows.ROWS).apply("WriteOnlineStore", WriteToOnlineStore.into(table).withJdbcUrl(url));
+ * rows.get(FeatureRows.FAILURES) // dead letters, with the others
+ * }</pre>
+ *
+ * <p><b>Validation, once.</b> A row is checked here against its table, and nowhere after: writers only check that
+ * their input's schema is the table's. An element whose row cannot be computed (the function throws, or the values
+ * do not fit the table: wrong length, a value of a type the store does not hold, a null where the column allows
+ * none, a number that is not finite) goes to {@link #FAILURES} as a dead letter whose stage is the table's name,
+ * reason {@value #REASON}, with the exception and the element, in the global window; the job and every other
+ * feature go on.
+ *
+ * <p><b>Metrics</b>, in a namespace named after the table, so the demo summary and the Flink web UI show them per
+ * feature: counters {@code elements_in}, {@code rows_out} and {@code failures}, and the distribution {@code
+ * row_micros}, the processing time of each row's computation in microseconds.
+ */
+public final class FeatureRows<T> extends PTransform<PCollection<T>, PCollectionTuple> {
+  public static final TupleTag<Row> ROWS = new TupleTag<Row>() {};
+  public static final TupleTag<DeadLetter> FAILURES = new TupleTag<DeadLetter>() {};
+  public static final String REASON = "feature_failed";
+
+  private final FeatureTable table;
+  private final SerializableFunction<T, Object[]> toValues;
+
+  private FeatureRows(FeatureTable table, SerializableFunction<T, Object[]> toValues) {
+    this.table = table;
+    this.toValues = toValues;
+  }
+
+  /** Rows of {@code table}, one per element, from {@code toValues} (in column order); the table names the feature. */
+  public static <T> FeatureRows<T> of(FeatureTable table, SerializableFunction<T, Object[]> toValues) {
+    return new FeatureRows<>(requireNonNull(table, "table"), requireNonNull(toValues, "toValues"));
+  }
+
+  /**
+   * The Beam schema of {@code table}'s rows: KEY and STRING columns are STRING, BIGINT is INT64, DOUBLE is DOUBLE,
+   * nullable as declared, in column order.
+   */
+  public static Schema schemaOf(FeatureTable table) {
+    Schema.Builder schema = Schema.builder();
+    for (FeatureTable.Column column : table.columns()) {
+      schema.addField(Schema.Field.of(column.name(), fieldType(column.type())).withNullable(column.nullable()));
+    }
+    return schema.build();
+  }
+
+  /** A row of {@code table} from its values in column order; throws when they do not fit it. */
+  public static Row row(FeatureTable table, Object... values) {
+    return Row.withSchema(schemaOf(table)).attachValues(Arrays.asList(checked(table, values)));
+  }
+
+  private static Schema.FieldType fieldType(FeatureTable.ColumnType type) {
+    switch (type) {
+      case KEY:
+      case STRING:
+        return Schema.FieldType.STRING;
+      case BIGINT:
+        return Schema.FieldType.INT64;
+      case DOUBLE:
+        return Schema.FieldType.DOUBLE;
+      default:
+        throw new IllegalArgumentException("no Beam type for column type " + type);
+    }
+  }
+
+  /** The values, when they fit the table; an exception saying how they do not, else. */
+  private static Object[] checked(FeatureTable table, Object[] values) {
+    if (values == null || values.length != table.columns().size()) {
+      throw new IllegalArgumentException("expected " + table.columns().size() + " values " + table.columnNames()
+          + ", got " + (values == null ? "null" : Arrays.toString(values)));
+    }
+    for (int i = 0; i < values.length; i++) {
+      FeatureTable.Column column = table.columns().get(i);
+      Object value = values[i];
+      Class<?> expected = column.type() == FeatureTable.ColumnType.BIGINT ? Long.class
+          : column.type() == FeatureTable.ColumnType.DOUBLE ? Double.class : String.class;
+      if (value == null) {
+        if (!column.nullable()) {
+          throw new IllegalArgumentException("column " + column.name() + " may not be null");
+        }
+      } else if (!expected.isInstance(value)) {
+        throw new IllegalArgumentException("column " + column.name() + " got a " + value.getClass().getName()
+            + " (" + value + "); it holds " + expected.getSimpleName() + " or null");
+      } else if (value instanceof Double && !Double.isFinite((Double) value)) {
+        throw new IllegalArgumentException("column " + column.name() + " got " + value + "; stores hold finite"
+            + " numbers only");
+      }
+    }
+    return values;
+  }
+
+  @Override
+  public PCollectionTuple expand(PCollection<T> elements) {
+    Schema schema = schemaOf(table);
+    PCollectionTuple result =
+        elements.apply(
+            "ComputeRow",
+            ParDo.of(new ComputeRowFn<>(table, schema, toValues)).withOutputTags(ROWS, TupleTagList.of(FAILURES)));
+    result.get(ROWS).setRowSchema(schema);
+    // Dead letters of every step share one sink in the global window, whatever the feature's windows are.
+    PCollection<DeadLetter> failures =
+        result
+            .get(FAILURES)
+            .setCoder(AvroCoder.of(DeadLetter.class))
+            .apply(
+                "FailuresIntoGlobalWindow",
+                Window.<DeadLetter>into(new GlobalWindows())
+                    .triggering(DefaultTrigger.of())
+                    .withAllowedLateness(Duration.ZERO)
+                    .discardingFiredPanes());
+    return PCollectionTuple.of(ROWS, result.get(ROWS)).and(FAILURES, failures);
+  }
+
+  private static final class ComputeRowFn<T> extends DoFn<T, Row> {
+    private final FeatureTable table;
+    private final Schema schema;
+    private final SerializableFunction<T, Object[]> toValues;
+    private final Counter elementsIn;
+    private final Counter rowsOut;
+    private final Counter failures;
+    private final Distribution rowMicros;
+
+    ComputeRowFn(FeatureTable table, Schema schema, SerializableFunction<T, Object[]> toValues) {
+      this.table = table;
+      this.schema = schema;
+      this.toValues = toValues;
+      this.elementsIn = Metrics.counter(table.name(), "elements_in");
+      this.rowsOut = Metrics.counter(table.name(), "rows_out");
+      this.failures = Metrics.counter(table.name(), "failures");
+      this.rowMicros = Metrics.distribution(table.name(), "row_micros");
+    }
+
+    @ProcessElement
+    public void processElement(@Element T element, MultiOutputReceiver out) {
+      elementsIn.inc();
+      long started = System.nanoTime();
+      Row row;
+      try {
+        row = Row.withSchema(schema).attachValues(Arrays.asList(checked(table, toValues.apply(element))));
+      } catch (RuntimeException e) {
+        failures.inc();
+        out.get(FAILURES)
+            .output(DeadLetters.of(table.name(), REASON, "computing a " + table.name() + " row failed: " + e,
+                String.valueOf(element)));
+        return;
+      } finally {
+        rowMicros.update((System.nanoTime() - started) / 1_000);
+      }
+      rowsOut.inc();
+      out.get(ROWS).output(row);
+    }
+  }
+}
