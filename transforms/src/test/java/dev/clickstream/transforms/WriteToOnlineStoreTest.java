@@ -312,8 +312,8 @@ class WriteToOnlineStoreTest {
 
   private static Row row(
       String user, long windowStart, long impressions, long clicks, Double ctr, String paneTiming, long paneIndex) {
-    // The pane shows in updated_at only: a later pane is a later row.
-    return FeatureRows.row(FeatureTables.CTR_5MIN,
-        user, windowStart, windowStart + FIVE_MINUTES, impressions, clicks, ctr, UPDATED_AT + paneIndex);
+    // The pane shows in updated_at only: a later pane is a later row. Not validated: the store decides.
+    return Row.withSchema(FeatureRows.schemaOf(FeatureTables.CTR_5MIN)).addValues(
+        user, windowStart, windowStart + FIVE_MINUTES, impressions, clicks, ctr, UPDATED_AT + paneIndex).build();
   }
 }
