@@ -51,7 +51,7 @@ final class ClickEventsFile {
       if (type.equals("click")) {
         clicksByUser.computeIfAbsent(user, u -> new ArrayList<>()).add(timestamp);
       }
-      lines.add(CtrPipelineTest.event("e" + i, user, type, timestamp));
+      lines.add(CtrFeatureTest.event("e" + i, user, type, timestamp));
     }
     clicksByUser.values().forEach(Collections::sort);
     Collections.shuffle(lines, random);

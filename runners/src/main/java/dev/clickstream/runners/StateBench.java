@@ -50,7 +50,7 @@ import org.joda.time.Instant;
  * streaming embedded Flink, for several numbers of clicks per user in the last hour.
  *
  * <p>Each run streams {@code K} clicks for each of {@code U} users through {@code SelectFeatureEvents} and {@code
- * RollingAggregate}, as {@code ClickCountsPipeline} does, waits until every click is applied and a checkpoint that
+ * RollingAggregate}, as the compiled click_counts does, waits until every click is applied and a checkpoint that
  * started afterwards has completed, sums that checkpoint's files, then takes a savepoint in Flink's canonical format
  * and sums its files too, and cancels the job. Each {@code K} runs with {@code U} and {@code U / 2} users: the slope
  * between the two is the state one more user adds, without the state of the source and of the other steps, which is

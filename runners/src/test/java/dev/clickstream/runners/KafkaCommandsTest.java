@@ -46,7 +46,7 @@ class KafkaCommandsTest {
   }
 
   @Test
-  void replaySendsEveryLineAsItIsAndTheClickCountsPipelineReadsThem(@TempDir Path dir) throws Exception {
+  void replaySendsEveryLineAsItIsAndTheClickCountsFeatureReadsThem(@TempDir Path dir) throws Exception {
     String valid1 = "{\"event_id\":\"e1\",\"user_id\":\"u1\",\"event_type\":\"click\",\"timestamp\":1000}";
     String valid2 = "{\"event_id\":\"e2\",\"user_id\":\"u1\",\"event_type\":\"click\",\"timestamp\":2000}";
     String broken = "{\"event_id\":\"e3\",\"user_id\":";

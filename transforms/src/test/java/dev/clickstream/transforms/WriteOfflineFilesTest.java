@@ -101,7 +101,7 @@ class WriteOfflineFilesTest {
   }
 
   /**
-   * As in the CTR pipeline: accumulating panes from {@link CtrPerUser}, one of them late. Each pane's row lands in
+   * As in the compiled ctr_5min: accumulating panes from {@link TumblingFeatures}, one of them late. Each pane's row lands in
    * the offline store exactly once.
    */
   @Test

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The raw-events pipeline from a file into a real PostgreSQL: which events land, and what the two read paths say. */
-class RawEventsPipelineTest {
+class RawEventsFeatureTest {
   private static final WindowedAggregation CLICKS = FeatureDefinitions.CLICK_COUNTS;
   private static final long AS_OF = START + 10_000;
 
@@ -44,7 +44,7 @@ class RawEventsPipelineTest {
     List<String> lines = new ArrayList<>();
     for (String user : List.of("u1", "u2")) {
       for (int i = 0; i < 3; i++) {
-        lines.add(CtrPipelineTest.event("x" + i, user, "click", START + 1_000 * (i + 1) + (user.equals("u2") ? 7 : 0)));
+        lines.add(CtrFeatureTest.event("x" + i, user, "click", START + 1_000 * (i + 1) + (user.equals("u2") ? 7 : 0)));
       }
     }
     ClickstreamOptions options = options(dir, lines);
@@ -75,8 +75,8 @@ class RawEventsPipelineTest {
     String nul = "{\"event_id\":\"e2\",\"user_id\":\"u\\u0000x\",\"event_type\":\"click\",\"timestamp\":" + (START + 2_000)
         + "}";
     List<String> lines =
-        List.of(CtrPipelineTest.event("e1", "u1", "click", START + 1_000), nul,
-            CtrPipelineTest.event("e3", "u1", "click", START + 3_000));
+        List.of(CtrFeatureTest.event("e1", "u1", "click", START + 1_000), nul,
+            CtrFeatureTest.event("e3", "u1", "click", START + 3_000));
     ClickstreamOptions options = options(dir, lines);
 
     PipelineResult result =

@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The CTR pipeline over a shuffled file with malformed records, on each runner into each store: the online rows
  * must equal a plain-Java computation over the same file, and every malformed record must be a dead letter.
  */
-class CtrPipelineEndToEndTest {
+class CtrFeatureEndToEndTest {
   private static final long START = 1_763_800_000_000L;
   private static final long WINDOW = 300_000L;
   private static final int EVENTS = 3_000;
@@ -60,7 +60,7 @@ class CtrPipelineEndToEndTest {
         continue;
       }
       valid.add(new long[] {user, timestamp, type});
-      lines.add(CtrPipelineTest.event("e" + i, "u" + user, type == 0 ? "impression" : type == 1 ? "click" : "other",
+      lines.add(CtrFeatureTest.event("e" + i, "u" + user, type == 0 ? "impression" : type == 1 ? "click" : "other",
           timestamp));
     }
     Collections.shuffle(lines, random);

@@ -41,7 +41,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The whole CTR pipeline on a small, hand-checked input, on the Direct runner and on embedded Flink: the same
  * rows, dead letters, online rows and offline files on both.
  */
-class CtrPipelineTest {
+class CtrFeatureTest {
   /** 2025-11-22T08:25:00Z, a 5-minute boundary. */
   private static final long T0 = 1_763_799_900_000L;
   private static final long FIVE_MINUTES = 300_000L;
@@ -68,7 +68,7 @@ class CtrPipelineTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("runners")
-  void computesCtrPerUserAndWindowIntoBothStores(String runner, @TempDir Path dir) throws Throwable {
+  void computesCtrOfEachUserAndWindowIntoBothStores(String runner, @TempDir Path dir) throws Throwable {
     Path input = dir.resolve("events.jsonl");
     Files.write(input, INPUT, StandardCharsets.UTF_8);
     FeaturePipelineOptions options = options(runner, input, dir);

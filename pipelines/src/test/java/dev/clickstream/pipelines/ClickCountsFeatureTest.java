@@ -31,7 +31,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * and the on-demand and tiled answers over what the raw-events pipeline stored, equal a plain-Java computation
  * over the same file.
  */
-class ClickCountsPipelineTest {
+class ClickCountsFeatureTest {
   private static final WindowedAggregation CLICKS = FeatureDefinitions.CLICK_COUNTS;
 
   @AfterEach
