@@ -24,7 +24,7 @@ import java.util.List;
  * attributed_clicks / impressions}, null without impressions) and the mean time from impression to click over the
  * attributed clicks (null without any). An attributed click counts in its own window, wherever its impression was.
  */
-public final class ClickAttribution implements FeatureDefinition {
+public final class ClickAttribution extends DeclaredFeature {
   private static final long serialVersionUID = 1L;
 
   public static final String IMPRESSIONS = "impressions";
@@ -38,18 +38,15 @@ public final class ClickAttribution implements FeatureDefinition {
   public static final String IMPRESSION = "impression";
   public static final String CLICK = "click";
 
-  private final String name;
   private final List<String> joinKeys;
   private final long maxGapMillis;
-  private final String entityField;
   private final FeatureWindow window;
   private final FeatureTable table;
 
   private ClickAttribution(Builder builder) {
-    this.name = builder.name;
+    super(builder.name, Kind.ATTRIBUTION, builder.entityField);
     this.joinKeys = List.copyOf(builder.joinKeys);
     this.maxGapMillis = builder.maxGapMillis;
-    this.entityField = builder.entityField;
     this.window = builder.window;
     this.table = declareTable();
   }
@@ -58,15 +55,7 @@ public final class ClickAttribution implements FeatureDefinition {
     return new Builder(name);
   }
 
-  @Override
-  public String name() {
-    return name;
-  }
 
-  @Override
-  public Kind kind() {
-    return Kind.ATTRIBUTION;
-  }
 
   /** The fields an impression and a click must share, such as user and item. */
   public List<String> joinKeys() {
@@ -78,11 +67,6 @@ public final class ClickAttribution implements FeatureDefinition {
     return maxGapMillis;
   }
 
-  /** The field the features are per, such as {@code item_id}; one of the join keys. */
-  @Override
-  public String entityField() {
-    return entityField;
-  }
 
   public FeatureWindow window() {
     return window;
