@@ -19,6 +19,9 @@ import java.util.List;
  *     .build();
  * }</pre>
  *
+ * <p>Impressions and clicks are {@code event_type} {@code impression} and {@code click} unless declared otherwise,
+ * as in {@code .impressions(EventFilter.fieldEquals("ad_event", "view"))}.
+ *
  * <p>Per item and window, {@link #table()} holds: impressions and clicks (by their own event time), the clicks
  * attributed to an impression and those that were not (kept, never dropped), the attributed CTR ({@code
  * attributed_clicks / impressions}, null without impressions) and the mean time from impression to click over the
@@ -34,10 +37,12 @@ public final class ClickAttribution extends DeclaredFeature {
   public static final String ATTRIBUTED_CTR = "attributed_ctr";
   public static final String MEAN_TIME_TO_CLICK = "mean_time_to_click_ms";
 
-  /** The event types it reads, as the CTR feature does. */
+  /** The event types it reads unless declared otherwise, as the CTR feature does. */
   public static final String IMPRESSION = "impression";
   public static final String CLICK = "click";
 
+  private final EventFilter impressions;
+  private final EventFilter clicks;
   private final List<String> joinKeys;
   private final long maxGapMillis;
   private final FeatureWindow window;
@@ -45,6 +50,8 @@ public final class ClickAttribution extends DeclaredFeature {
 
   private ClickAttribution(Builder builder) {
     super(builder.name, Kind.ATTRIBUTION, builder.entityField);
+    this.impressions = builder.impressions;
+    this.clicks = builder.clicks;
     this.joinKeys = List.copyOf(builder.joinKeys);
     this.maxGapMillis = builder.maxGapMillis;
     this.window = builder.window;
@@ -55,7 +62,15 @@ public final class ClickAttribution extends DeclaredFeature {
     return new Builder(name);
   }
 
+  /** Which events are impressions, such as {@code event_type = impression}. */
+  public EventFilter impressions() {
+    return impressions;
+  }
 
+  /** Which events are clicks, such as {@code event_type = click}. */
+  public EventFilter clicks() {
+    return clicks;
+  }
 
   /** The fields an impression and a click must share, such as user and item. */
   public List<String> joinKeys() {
@@ -117,6 +132,8 @@ public final class ClickAttribution extends DeclaredFeature {
   /** Builds a {@link ClickAttribution}; see the class documentation for the shape. */
   public static final class Builder {
     private final String name;
+    private EventFilter impressions = EventFilter.fieldEquals("event_type", IMPRESSION);
+    private EventFilter clicks = EventFilter.fieldEquals("event_type", CLICK);
     private List<String> joinKeys;
     private long maxGapMillis = -1;
     private String entityField;
@@ -124,6 +141,18 @@ public final class ClickAttribution extends DeclaredFeature {
 
     private Builder(String name) {
       this.name = requireNonNull(name, "name");
+    }
+
+    /** Which events are impressions; {@code event_type = impression} unless declared. */
+    public Builder impressions(EventFilter impressions) {
+      this.impressions = requireNonNull(impressions, "impressions");
+      return this;
+    }
+
+    /** Which events are clicks; {@code event_type = click} unless declared. */
+    public Builder clicks(EventFilter clicks) {
+      this.clicks = requireNonNull(clicks, "clicks");
+      return this;
     }
 
     public Builder joinOn(String... keys) {
@@ -164,6 +193,10 @@ public final class ClickAttribution extends DeclaredFeature {
       }
       if (window == null) {
         throw new IllegalStateException("feature " + name + " needs a window(length)");
+      }
+      if (impressions.equals(clicks)) {
+        throw new IllegalStateException(
+            "feature " + name + " needs impressions and clicks told apart, but both are " + clicks);
       }
       return new ClickAttribution(this);
     }
