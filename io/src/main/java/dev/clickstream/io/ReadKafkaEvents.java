@@ -1,17 +1,18 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.DeadLetters;
-import dev.clickstream.transforms.InvalidEventException;
 import dev.clickstream.transforms.ParseEvents;
+import dev.clickstream.transforms.TooLateEvents;
+import java.io.Serializable;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.io.kafka.DeserializerProvider;
 import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.metrics.Counter;
@@ -35,121 +36,156 @@ import org.joda.time.Instant;
 /**
  * Reads click events from a Kafka topic: valid events under {@link ParseEvents#EVENTS}, each at its own event time
  * ({@link EventTimePolicy}), and everything else under {@link ParseEvents#DEAD_LETTERS} with its exact bytes, the
- * reason and its {@code topic/partition@offset}. An event dated more than {@code --maxFutureSkew} after the clock is
- * one of them, with reason {@code future}, and moves no watermark ({@link EventTimePolicy}).
+ * reason and its {@code topic/partition@offset}. An event dated more than {@link #withMaxFutureSkew max future skew}
+ * after the clock is one of them, with reason {@code future}, and moves no watermark ({@link EventTimePolicy}).
  *
- * <p>The readers only move bytes: decoding happens in this transform, because a deserializer that throws would fail the
- * job (KafkaIO's bad-record handler is ignored by the classic Flink runner). Every record read is counted once: {@code
- * ReadKafkaEvents/records_read = ParseEvents/events_parsed + ParseEvents/dead_letters + EventTime/events_too_late}.
+ * <p>Each message is decoded once, as it is read ({@link DecodedMessage}): the event-time policy stamps it from the
+ * decoded event and this transform sorts it from the same. The decoding never throws, because a deserializer that
+ * throws would fail the job (KafkaIO's bad-record handler is ignored by the classic Flink runner). Every record read
+ * is counted once: {@code ReadKafkaEvents/records_read = ParseEvents/events_parsed + ParseEvents/dead_letters +
+ * EventTime/events_too_late}.
  *
- * <p>An unbounded read ({@code --maxRecords} unset) goes through {@link ReadKafkaPartitions}, whose positions and
+ * <p>An unbounded read (no {@link #withMaxRecords}) goes through {@link ReadKafkaPartitions}, whose positions and
  * event-time state are checkpointed with the job and restore exactly once from a checkpoint or a savepoint; it commits
  * to the consumer group, where a new job starts, only the positions a completed checkpoint holds. A bounded read uses
- * KafkaIO and commits as its checkpoints are finalized. Neither lets the consumer auto-commit. Store writes are idempotent upserts, so replaying from a checkpoint rewrites the
- * same rows.
+ * KafkaIO and commits as its checkpoints are finalized. Neither lets the consumer auto-commit. Store writes are
+ * idempotent upserts, so replaying from a checkpoint rewrites the same rows.
  */
 public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> {
-  static final String STAGE = "ReadKafkaEvents";
-  static final String LATE_STAGE = "EventTime";
+  public static final String STAGE = "ReadKafkaEvents";
+  public static final String LATE_STAGE = "EventTime";
 
-  private final String bootstrapServers;
-  private final String topic;
-  private final String consumerGroup;
-  private final ClickEventDecoder.Format format;
-  private final ClickEventSchemas writerSchemas;
-  private final Duration maxOutOfOrderness;
-  private final Duration allowedLateness;
-  private final Duration idleTimeout;
-  private final Duration maxFutureSkew;
-  private final Long maxRecords;
+  /** How far behind a partition's latest event time its events may arrive unless {@link #withMaxOutOfOrderness}. */
+  public static final Duration DEFAULT_MAX_OUT_OF_ORDERNESS = Duration.standardSeconds(30);
 
-  private ReadKafkaEvents(
-      String bootstrapServers,
-      String topic,
-      String consumerGroup,
-      ClickEventDecoder.Format format,
-      ClickEventSchemas writerSchemas,
-      Duration maxOutOfOrderness,
-      Duration allowedLateness,
-      Duration idleTimeout,
-      Duration maxFutureSkew,
-      Long maxRecords) {
-    this.bootstrapServers = bootstrapServers;
-    this.topic = topic;
-    this.consumerGroup = consumerGroup;
-    this.format = format;
-    this.writerSchemas = writerSchemas;
-    this.maxOutOfOrderness = maxOutOfOrderness;
-    this.allowedLateness = allowedLateness;
-    this.idleTimeout = idleTimeout;
-    this.maxFutureSkew = maxFutureSkew;
-    this.maxRecords = maxRecords;
+  /** How long a caught-up partition stays silent before its watermark follows the clock, unless set otherwise. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.standardSeconds(10);
+
+  private final Settings settings;
+
+  private ReadKafkaEvents(Settings settings) {
+    this.settings = settings;
   }
-
-  /** The source a pipeline's options describe; {@code pipeline} names its default consumer group. */
-  public static ReadKafkaEvents from(ClickstreamOptions options, String pipeline) {
-    if (options.getBootstrapServers() == null || options.getBootstrapServers().isBlank()) {
-      throw new IllegalArgumentException("--source=kafka needs --bootstrapServers=HOST:PORT");
-    }
-    if (options.getTopic() == null || options.getTopic().isBlank()) {
-      throw new IllegalArgumentException("--source=kafka needs --topic=TOPIC");
-    }
-    Long maxRecords = options.getMaxRecords();
-    if (maxRecords != null && maxRecords < 1) {
-      throw new IllegalArgumentException("--maxRecords must be at least 1, got " + maxRecords);
-    }
-    if (maxRecords == null) {
-      shortenFlinkBundles(options.as(FlinkPipelineOptions.class));
-    }
-    return new ReadKafkaEvents(
-        options.getBootstrapServers(),
-        options.getTopic(),
-        ClickstreamOptions.consumerGroup(options, pipeline),
-        ClickEventDecoder.Format.parse(options.getInputFormat()),
-        ClickEventSchemas.fromOption(options.getWriterSchemas()),
-        DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()),
-        DurationOption.parse("allowedLateness", options.getAllowedLateness()),
-        DurationOption.parse("idleTimeout", options.getIdleTimeout()),
-        DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew()),
-        maxRecords);
-  }
-
-  /** Flink's default bundle time, which {@link #shortenFlinkBundles} replaces. */
-  static final long FLINK_DEFAULT_BUNDLE_MILLIS = 1_000;
-
-  /** What {@link #shortenFlinkBundles} sets: windows close and rows land within tens of milliseconds. */
-  static final long STREAMING_BUNDLE_MILLIS = 20;
 
   /**
-   * Beam's Flink runner emits an operator's output watermark only between bundles, and closes a bundle when the bundle
-   * time has passed since the last one closed; a checkpoint closes one too. {@link ReadKafkaPartitions} keeps a bundle
-   * open almost all the time, so with checkpoints more often than the default 1 s bundle the watermark never left
-   * the reader (FlinkClusterIT: 500 ms checkpoints, no window ever closed). Unless {@code --maxBundleTimeMills} says
-   * otherwise, unbounded reads on Flink use 20 ms bundles, which also keep event-to-servable latency low.
+   * Reads {@code topic} from the brokers at {@code bootstrapServers} without end, events in any {@link
+   * ClickEventDecoder.Format format} written with the compiled schema, no allowed lateness, the default
+   * out-of-orderness, idle timeout and future skew. A consumer group ({@link #withConsumerGroup}) is required.
    */
-  private static void shortenFlinkBundles(FlinkPipelineOptions flink) {
-    if (flink.getMaxBundleTimeMills() == FLINK_DEFAULT_BUNDLE_MILLIS) {
-      flink.setMaxBundleTimeMills(STREAMING_BUNDLE_MILLIS);
+  public static ReadKafkaEvents from(String bootstrapServers, String topic) {
+    Settings settings = new Settings();
+    settings.bootstrapServers = Arguments.named("bootstrapServers", bootstrapServers, BROKERS);
+    settings.topic = Arguments.named("topic", topic, "a Kafka topic");
+    return new ReadKafkaEvents(settings);
+  }
+
+  /** What {@code bootstrapServers} names. */
+  static final String BROKERS = "Kafka brokers as HOST:PORT[,HOST:PORT...]";
+
+  /** The group whose committed offsets a new job starts from, and which this job commits to after checkpoints. */
+  public ReadKafkaEvents withConsumerGroup(String consumerGroup) {
+    return with(copy -> copy.consumerGroup = Arguments.named("consumerGroup", consumerGroup, "a consumer group"));
+  }
+
+  /** How message bytes are encoded; {@link ClickEventDecoder.Format#AUTO} unless set. */
+  public ReadKafkaEvents withFormat(ClickEventDecoder.Format format) {
+    return with(copy -> copy.format = Arguments.present("format", format, "one of AUTO, JSON or AVRO"));
+  }
+
+  /** The Avro schemas producers write single-object messages with; the compiled schema unless set. */
+  public ReadKafkaEvents withWriterSchemas(ClickEventSchemas writerSchemas) {
+    return with(copy -> copy.writerSchemas =
+        Arguments.present("writerSchemas", writerSchemas, "a set of schemas, such as ClickEventSchemas.compiled()"));
+  }
+
+  /** How far behind the latest event time read from a partition its events may arrive before the watermark. */
+  public ReadKafkaEvents withMaxOutOfOrderness(Duration maxOutOfOrderness) {
+    return with(copy -> copy.maxOutOfOrderness = Arguments.notNegative("maxOutOfOrderness", maxOutOfOrderness));
+  }
+
+  /** How far behind its partition's watermark an event may be and still be read; later ones are dead letters. */
+  public ReadKafkaEvents withAllowedLateness(Duration allowedLateness) {
+    return with(copy -> copy.allowedLateness = Arguments.notNegative("allowedLateness", allowedLateness));
+  }
+
+  /** How long a caught-up partition stays silent before its watermark advances with the wall clock. */
+  public ReadKafkaEvents withIdleTimeout(Duration idleTimeout) {
+    return with(copy -> copy.idleTimeout = Arguments.notNegative("idleTimeout", idleTimeout));
+  }
+
+  /** Events dated more than this after the clock are dead letters with reason future, and move no watermark. */
+  public ReadKafkaEvents withMaxFutureSkew(Duration maxFutureSkew) {
+    return with(copy -> copy.maxFutureSkew = Arguments.notNegative("maxFutureSkew", maxFutureSkew));
+  }
+
+  /**
+   * Reads only the first {@code maxRecords} records, with KafkaIO, and ends: a bounded read, of a topic of one
+   * partition. Without it the read never ends.
+   */
+  public ReadKafkaEvents withMaxRecords(long maxRecords) {
+    if (maxRecords < 1) {
+      throw new IllegalArgumentException("maxRecords must be at least 1, got " + maxRecords);
+    }
+    return with(copy -> copy.maxRecords = maxRecords);
+  }
+
+  /** A copy of this read with {@code change} made to its settings (which check their own values). */
+  private ReadKafkaEvents with(java.util.function.Consumer<Settings> change) {
+    Settings copy = settings.copy();
+    change.accept(copy);
+    return new ReadKafkaEvents(copy);
+  }
+
+  /** The read's configuration; a transform's settings are never changed once it holds them. */
+  private static final class Settings implements Serializable, Cloneable {
+    String bootstrapServers;
+    String topic;
+    String consumerGroup;
+    ClickEventDecoder.Format format = ClickEventDecoder.Format.AUTO;
+    ClickEventSchemas writerSchemas = ClickEventSchemas.compiled();
+    Duration maxOutOfOrderness = DEFAULT_MAX_OUT_OF_ORDERNESS;
+    Duration allowedLateness = Duration.ZERO;
+    Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    Duration maxFutureSkew = ParseEvents.DEFAULT_MAX_FUTURE_SKEW;
+    Long maxRecords;
+
+    Settings copy() {
+      try {
+        return (Settings) clone();
+      } catch (CloneNotSupportedException e) {
+        throw new AssertionError("Settings is Cloneable", e);
+      }
     }
   }
 
   @Override
   public PCollectionTuple expand(PBegin begin) {
-    PCollection<KafkaRecord<byte[], byte[]>> records =
-        maxRecords == null
+    if (settings.consumerGroup == null) {
+      throw new IllegalStateException(
+          "ReadKafkaEvents of topic '" + settings.topic + "' needs withConsumerGroup(GROUP): the group whose"
+              + " committed offsets a new job starts from");
+    }
+    DeserializerProvider<DecodedMessage> decoder =
+        DecodedMessage.deserializer(settings.format, settings.writerSchemas);
+    PCollection<KafkaRecord<byte[], DecodedMessage>> records =
+        settings.maxRecords == null
             ? begin.apply(
                 "ReadFromKafka",
                 new ReadKafkaPartitions(
-                    bootstrapServers,
-                    topic,
+                    settings.bootstrapServers,
+                    settings.topic,
                     consumerSettings(),
+                    decoder,
                     EventTimePolicy.fromState(
-                        format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew)))
-            : begin.apply("ReadFromKafka", boundedRead());
+                        settings.maxOutOfOrderness,
+                        settings.allowedLateness,
+                        settings.idleTimeout,
+                        settings.maxFutureSkew)))
+            : begin.apply("ReadFromKafka", boundedRead(decoder));
     PCollectionTuple result =
         records.apply(
-            "DecodeEvents",
-            ParDo.of(new DecodeFn(format, writerSchemas, maxOutOfOrderness, allowedLateness, maxFutureSkew))
+            "SortEvents",
+            ParDo.of(new SortFn(settings.maxOutOfOrderness, settings.allowedLateness, settings.maxFutureSkew))
                 .withOutputTags(ParseEvents.EVENTS, TupleTagList.of(ParseEvents.DEAD_LETTERS)));
     result.get(ParseEvents.EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
     result.get(ParseEvents.DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
@@ -162,26 +198,30 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
    */
   private Map<String, Object> consumerSettings() {
     return Map.of(
-        ConsumerConfig.GROUP_ID_CONFIG, consumerGroup,
+        ConsumerConfig.GROUP_ID_CONFIG, settings.consumerGroup,
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
   }
 
   /** The first {@code maxRecords} records, with KafkaIO: a bounded read has no savepoint to resume from. */
-  private PTransform<PBegin, PCollection<KafkaRecord<byte[], byte[]>>> boundedRead() {
+  private PTransform<PBegin, PCollection<KafkaRecord<byte[], DecodedMessage>>> boundedRead(
+      DeserializerProvider<DecodedMessage> decoder) {
     checkOnePartition();
-    KafkaIO.Read<byte[], byte[]> read =
-        KafkaIO.<byte[], byte[]>read()
-            .withBootstrapServers(bootstrapServers)
-            .withTopic(topic)
+    KafkaIO.Read<byte[], DecodedMessage> read =
+        KafkaIO.<byte[], DecodedMessage>read()
+            .withBootstrapServers(settings.bootstrapServers)
+            .withTopic(settings.topic)
             .withKeyDeserializer(ByteArrayDeserializer.class)
-            .withValueDeserializer(ByteArrayDeserializer.class)
+            .withValueDeserializerProviderAndCoder(decoder, DecodedMessage.CODER)
             .withConsumerConfigUpdates(consumerSettings())
             .withTimestampPolicyFactory(
                 EventTimePolicy.factory(
-                    format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew))
+                    settings.maxOutOfOrderness,
+                    settings.allowedLateness,
+                    settings.idleTimeout,
+                    settings.maxFutureSkew))
             .commitOffsetsInFinalize();
-    return read.withMaxNumRecords(maxRecords);
+    return read.withMaxNumRecords(settings.maxRecords);
   }
 
   /** How long the graph waits for the topic's partitions before leaving the broker's errors to the read itself. */
@@ -194,30 +234,31 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
    */
   private void checkOnePartition() {
     Map<String, Object> config = new HashMap<>(consumerSettings());
-    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers);
     // Asking must not create the topic.
     config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     List<PartitionInfo> partitions;
     try (Consumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      partitions = consumer.partitionsFor(topic, PARTITIONS_TIMEOUT);
+      partitions = consumer.partitionsFor(settings.topic, PARTITIONS_TIMEOUT);
     } catch (KafkaException e) {
       return;
     }
     if (partitions != null && partitions.size() > 1) {
       throw new IllegalArgumentException(
-          "--maxRecords reads a topic of one partition, and topic '" + topic + "' on " + bootstrapServers + " has "
-              + partitions.size() + ": a bounded Kafka read gives each partition an equal share of the "
-              + maxRecords + " records and waits for ever on a partition holding fewer. Leave out --maxRecords to"
-              + " read it unbounded (and cancel the job once it has caught up), or copy its records to a topic of"
-              + " one partition.");
+          "--maxRecords reads a topic of one partition, and topic '" + settings.topic + "' on "
+              + settings.bootstrapServers + " has " + partitions.size() + ": a bounded Kafka read gives each"
+              + " partition an equal share of the " + settings.maxRecords + " records and waits for ever on a"
+              + " partition holding fewer. Leave out --maxRecords to read it unbounded (and cancel the job once it"
+              + " has caught up), or copy its records to a topic of one partition.");
     }
   }
 
-  /** Decodes each message, and sorts out the events {@link EventTimePolicy} found too late. */
-  static final class DecodeFn extends DoFn<KafkaRecord<byte[], byte[]>, ClickEvent> {
-    private final ClickEventDecoder.Format format;
-    private final ClickEventSchemas writerSchemas;
+  /**
+   * Sorts each decoded message into an event or a dead letter, and sorts out the events {@link EventTimePolicy} found
+   * too late or from the future; it decodes nothing (see {@link DecodedMessage}).
+   */
+  static final class SortFn extends DoFn<KafkaRecord<byte[], DecodedMessage>, ClickEvent> {
     private final Duration maxOutOfOrderness;
     private final Duration allowedLateness;
     private final Duration maxFutureSkew;
@@ -227,14 +268,7 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     private final Counter deadLettered = Metrics.counter(ParseEvents.STAGE, "dead_letters");
     private final Counter tooLate = Metrics.counter(LATE_STAGE, "events_too_late");
 
-    DecodeFn(
-        ClickEventDecoder.Format format,
-        ClickEventSchemas writerSchemas,
-        Duration maxOutOfOrderness,
-        Duration allowedLateness,
-        Duration maxFutureSkew) {
-      this.format = format;
-      this.writerSchemas = writerSchemas;
+    SortFn(Duration maxOutOfOrderness, Duration allowedLateness, Duration maxFutureSkew) {
       this.maxOutOfOrderness = maxOutOfOrderness;
       this.allowedLateness = allowedLateness;
       this.maxFutureSkew = maxFutureSkew;
@@ -242,18 +276,17 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
 
     @ProcessElement
     public void processElement(
-        @Element KafkaRecord<byte[], byte[]> record, @Timestamp Instant stamped, MultiOutputReceiver out) {
+        @Element KafkaRecord<byte[], DecodedMessage> record, @Timestamp Instant stamped, MultiOutputReceiver out) {
       recordsRead.inc();
-      byte[] payload = record.getKV().getValue();
+      DecodedMessage message = record.getKV().getValue();
+      byte[] payload = message.payload;
       String source = record.getTopic() + "/" + record.getPartition() + "@" + record.getOffset();
-      ClickEvent event;
-      try {
-        event = ClickEventDecoder.decode(payload, format, writerSchemas);
-      } catch (InvalidEventException e) {
+      ClickEvent event = message.event;
+      if (event == null) {
         deadLettered.inc();
-        Metrics.counter(ParseEvents.STAGE, "dead_letters_" + e.reason).inc();
+        Metrics.counter(ParseEvents.STAGE, "dead_letters_" + message.reason).inc();
         out.get(ParseEvents.DEAD_LETTERS)
-            .output(DeadLetters.ofMessage(ParseEvents.STAGE, e.reason, e.getMessage(), payload, source));
+            .output(DeadLetters.ofMessage(ParseEvents.STAGE, message.reason, message.detail, payload, source));
         return;
       }
       // EventTimePolicy stamps an event from the future with the watermark, which is earlier than its own time; the
@@ -271,7 +304,8 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
       if (stamped.getMillis() != event.getTimestamp()) {
         tooLate.inc();
         out.get(ParseEvents.DEAD_LETTERS)
-            .output(DeadLetters.ofMessage(LATE_STAGE, TooLateEvents.REASON, lateDetail(event, stamped), payload, source));
+            .output(
+                DeadLetters.ofMessage(LATE_STAGE, TooLateEvents.REASON, lateDetail(event, stamped), payload, source));
         return;
       }
       parsed.inc();

@@ -6,7 +6,7 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 
 /** Reads Beam counters from a finished pipeline, for tests. */
-final class PipelineCounters {
+public final class PipelineCounters {
   private PipelineCounters() {}
 
   /**
@@ -18,7 +18,7 @@ final class PipelineCounters {
    * committed; see apache/beam#19816), so an exact assertion on them is flaky. Runners without committed metrics
    * (Flink) give the attempted value.
    */
-  static long value(PipelineResult result, String namespace, String name) {
+  public static long value(PipelineResult result, String namespace, String name) {
     long total = 0;
     Iterable<MetricResult<Long>> counters =
         result
