@@ -73,11 +73,8 @@ class KafkaFutureEventsTest {
       assertThat(result.waitUntilFinish(), is(PipelineResult.State.DONE));
 
       assertThat(
-          List.of(
-              PipelineCounters.value(result, "ReadKafkaEvents", "records_read"),
-              PipelineCounters.value(result, "ParseEvents", "events_parsed"),
-              PipelineCounters.value(result, "ParseEvents", "dead_letters_future"),
-              PipelineCounters.value(result, "EventTime", "events_too_late")),
+          PipelineCounters.values(result, "ReadKafkaEvents/records_read", "ParseEvents/events_parsed",
+              "ParseEvents/dead_letters_future", "EventTime/events_too_late"),
           equalTo(List.of(5L, 3L, 2L, 0L)));
     }
   }

@@ -139,14 +139,10 @@ class ReadEventRecordsTest {
             "ParseEvents future event time 9999-12-31T00:00:00.000Z is more than --maxFutureSkew=PT3600S after the"
                 + " clock (2025-11-22T08:26:40.000Z): fix the producer's clock, or raise --maxFutureSkew to read"
                 + " events dated ahead on purpose " + year9999);
-    PipelineResult result = pipeline.run();
-    assertThat(result.waitUntilFinish(), equalTo(PipelineResult.State.DONE));
+    PipelineResult result = runToTheEnd(pipeline);
     assertThat(
-        List.of(
-            PipelineCounters.value(result, "ReadEventRecords", "records_read"),
-            PipelineCounters.value(result, "ParseEvents", "events_parsed"),
-            PipelineCounters.value(result, "ParseEvents", "dead_letters_invalid_field"),
-            PipelineCounters.value(result, "ParseEvents", "dead_letters_future")),
+        PipelineCounters.values(result, "ReadEventRecords/records_read", "ParseEvents/events_parsed",
+            "ParseEvents/dead_letters_invalid_field", "ParseEvents/dead_letters_future"),
         equalTo(List.of(4L, 1L, 2L, 1L)));
   }
 
@@ -178,7 +174,7 @@ class ReadEventRecordsTest {
                 + " {\"event_id\": \"e1\", \"event_type\": \"click\", \"timestamp\": 5}",
             "ParseEvents missing_field required field 'user_id' is missing"
                 + " {\"event_id\": \"e2\", \"event_type\": \"click\", \"timestamp\": 5}");
-    assertThat(pipeline.run().waitUntilFinish(), equalTo(PipelineResult.State.DONE));
+    runToTheEnd(pipeline);
   }
 
   private static String describe(DeadLetter letter) {
@@ -216,7 +212,7 @@ class ReadEventRecordsTest {
                 + replaced,
             "invalid_field field 'user_id' holds U+FFFD at index 1, the mark of bytes that were not valid UTF-8 "
                 + replaced);
-    assertThat(pipeline.run().waitUntilFinish(), equalTo(PipelineResult.State.DONE));
+    runToTheEnd(pipeline);
   }
 
   private static PipelineResult read(Path file, List<ClickEvent> expectedEvents, List<String> expectedDeadLetters) {
@@ -230,6 +226,10 @@ class ReadEventRecordsTest {
                         .via((DeadLetter letter) -> letter.getStage() + " " + letter.getReason() + " "
                             + letter.getRawPayload() + " " + letter.getDetail())))
         .containsInAnyOrder(expectedDeadLetters);
+    return runToTheEnd(pipeline);
+  }
+
+  private static PipelineResult runToTheEnd(Pipeline pipeline) {
     PipelineResult result = pipeline.run();
     assertThat(result.waitUntilFinish(), equalTo(PipelineResult.State.DONE));
     return result;

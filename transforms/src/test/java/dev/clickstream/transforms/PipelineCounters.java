@@ -1,5 +1,7 @@
 package dev.clickstream.transforms;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
@@ -29,5 +31,15 @@ public final class PipelineCounters {
       total += counter.hasCommitted() ? counter.getCommitted() : counter.getAttempted();
     }
     return total;
+  }
+
+  /** The values of {@code counters}, each named {@code namespace/name}, in the same order. */
+  public static List<Long> values(PipelineResult result, String... counters) {
+    List<Long> values = new ArrayList<>();
+    for (String counter : counters) {
+      int slash = counter.indexOf('/');
+      values.add(value(result, counter.substring(0, slash), counter.substring(slash + 1)));
+    }
+    return values;
   }
 }
