@@ -6,6 +6,7 @@ import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.AttributeClicks;
 import dev.clickstream.transforms.ProcessingClock;
+import dev.clickstream.transforms.TooLateEvents;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;

@@ -13,6 +13,7 @@ import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.RollingAggregate;
 import dev.clickstream.transforms.SelectFeatureEvents;
 import dev.clickstream.transforms.SlidingWindowCount;
+import dev.clickstream.transforms.TooLateEvents;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -7,6 +7,7 @@ import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.SessionFeatures;
 import dev.clickstream.transforms.SessionFeatures.SessionStats;
+import dev.clickstream.transforms.TooLateEvents;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;

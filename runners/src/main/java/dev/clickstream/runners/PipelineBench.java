@@ -10,7 +10,7 @@ import dev.clickstream.pipelines.CtrPipeline;
 import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.pipelines.EmbeddedFlink;
-import dev.clickstream.pipelines.ReadKafkaEvents;
+import dev.clickstream.pipelines.EventInput;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;
@@ -406,7 +406,7 @@ final class PipelineBench {
     options.setMaxRecords(setup.events());
     options.setConsumerGroup("bench-" + UUID.randomUUID());
     Pipeline pipeline = Pipeline.create(options);
-    PCollectionTuple read = pipeline.apply("ReadKafkaEvents", ReadKafkaEvents.from(options, "bench"));
+    PCollectionTuple read = pipeline.apply("ReadKafkaEvents", EventInput.readKafka(options, "bench"));
     read.get(ParseEvents.DEAD_LETTERS).apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
     read.get(ParseEvents.EVENTS)
         .apply("ComputeCtr", CtrPerUser.of(FEATURE))

@@ -1,11 +1,9 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.transforms;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.transforms.DeadLetters;
-import dev.clickstream.transforms.FeatureEvent;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
@@ -19,14 +17,14 @@ import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
 
 /** Events a feature could no longer apply, as dead letters: nothing late is dropped without a trace. */
-final class TooLateEvents {
-  static final String REASON = "late";
+public final class TooLateEvents {
+  public static final String REASON = "late";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private TooLateEvents() {}
 
   /** Feature events a rolling step could no longer apply; the payload is the fields the feature read. */
-  static PTransform<PCollection<FeatureEvent>, PCollection<DeadLetter>> toDeadLetters(
+  public static PTransform<PCollection<FeatureEvent>, PCollection<DeadLetter>> toDeadLetters(
       String stage, Duration allowedLateness) {
     return deadLetters(
         stage,
@@ -36,13 +34,13 @@ final class TooLateEvents {
   }
 
   /** Click events a stateful step could no longer apply; the payload is the event as Avro renders it (JSON). */
-  static PTransform<PCollection<ClickEvent>, PCollection<DeadLetter>> clickEventsToDeadLetters(
+  public static PTransform<PCollection<ClickEvent>, PCollection<DeadLetter>> clickEventsToDeadLetters(
       String stage, Duration allowedLateness) {
     return deadLetters(stage, detail(allowedLateness), ClickEvent::toString);
   }
 
   /** Rows (such as a join's inputs) a step could no longer apply; the payload is the row's fields as JSON. */
-  static PTransform<PCollection<Row>, PCollection<DeadLetter>> rowsToDeadLetters(
+  public static PTransform<PCollection<Row>, PCollection<DeadLetter>> rowsToDeadLetters(
       String stage, Duration allowedLateness) {
     return deadLetters(stage, detail(allowedLateness), TooLateEvents::payload);
   }

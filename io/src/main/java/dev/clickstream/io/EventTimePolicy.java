@@ -1,8 +1,7 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
+import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.transforms.ClickEventDecoder;
-import dev.clickstream.transforms.ClickEventSchemas;
-import dev.clickstream.transforms.InvalidEventException;
 import java.util.Optional;
 import java.util.function.LongSupplier;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
@@ -31,17 +30,16 @@ import org.joda.time.Instant;
  * window or a timer: within the allowed lateness it always updates its features. The decision depends only on the
  * order of records within the partition (and on idleness), so replaying a partition gives the same dead letters.
  *
- * <p>Records that are not valid events do not move {@code W}; they are stamped with {@code W} and become dead
- * letters downstream.
+ * <p>The policy reads each record's event as {@link DecodedMessage} decoded it when the record was read; it decodes
+ * nothing itself. Records that are not valid events do not move {@code W}; they are stamped with {@code W} and become
+ * dead letters downstream.
  *
  * <p><b>From the future.</b> An event dated more than {@code maxFutureSkew} after the wall clock moves nothing either:
  * it is stamped with {@code W}, earlier than its own time (where a too-late event is stamped later than its own),
  * and {@link ReadKafkaEvents} sends it to the dead letters with reason {@code future}. One event dated 9999 would
  * otherwise move {@code W} to 9999 and make every later event too late.
  */
-final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
-  private final ClickEventDecoder.Format format;
-  private final ClickEventSchemas writerSchemas;
+final class EventTimePolicy extends TimestampPolicy<byte[], DecodedMessage> {
   private final long maxOutOfOrdernessMillis;
   private final long allowedLatenessMillis;
   private final long idleTimeoutMillis;
@@ -56,30 +54,24 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
   private static final long NONE = Long.MIN_VALUE;
 
   EventTimePolicy(
-      ClickEventDecoder.Format format,
-      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew,
       Optional<Instant> previousWatermark,
       LongSupplier wallClock) {
-    this(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
+    this(maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
         restoredState(previousWatermark, maxOutOfOrderness), wallClock);
   }
 
   /** A policy that resumes from {@link #state()}; the idle clock restarts now, as after any restore. */
   EventTimePolicy(
-      ClickEventDecoder.Format format,
-      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew,
       KV<Long, Long> state,
       LongSupplier wallClock) {
-    this.format = format;
-    this.writerSchemas = writerSchemas;
     this.maxFutureSkew = maxFutureSkew;
     this.maxOutOfOrdernessMillis = maxOutOfOrderness.getMillis();
     this.allowedLatenessMillis = allowedLateness.getMillis();
@@ -122,35 +114,31 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
   }
 
   /** The factory KafkaIO calls for each partition it reads, at start and on restore from a checkpoint. */
-  static TimestampPolicyFactory<byte[], byte[]> factory(
-      ClickEventDecoder.Format format,
-      ClickEventSchemas writerSchemas,
+  static TimestampPolicyFactory<byte[], DecodedMessage> factory(
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew) {
     SerializableFunction<KV<Long, Long>, EventTimePolicy> fromState =
-        fromState(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew);
+        fromState(maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew);
     return (TopicPartition partition, Optional<Instant> previousWatermark) ->
         fromState.apply(restoredState(previousWatermark, maxOutOfOrderness));
   }
 
   /** What {@link ReadKafkaPartitions} calls for each read of a partition, with the state it checkpointed. */
   static SerializableFunction<KV<Long, Long>, EventTimePolicy> fromState(
-      ClickEventDecoder.Format format,
-      ClickEventSchemas writerSchemas,
       Duration maxOutOfOrderness,
       Duration allowedLateness,
       Duration idleTimeout,
       Duration maxFutureSkew) {
     return state ->
-        new EventTimePolicy(format, writerSchemas, maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew,
-            state, System::currentTimeMillis);
+        new EventTimePolicy(
+            maxOutOfOrderness, allowedLateness, idleTimeout, maxFutureSkew, state, System::currentTimeMillis);
   }
 
   @Override
-  public Instant getTimestampForRecord(PartitionContext context, KafkaRecord<byte[], byte[]> record) {
-    return stamp(record.getKV().getValue());
+  public Instant getTimestampForRecord(PartitionContext context, KafkaRecord<byte[], DecodedMessage> record) {
+    return stamp(record.getKV().getValue().event);
   }
 
   @Override
@@ -158,15 +146,16 @@ final class EventTimePolicy extends TimestampPolicy<byte[], byte[]> {
     return advance(context.getMessageBacklog());
   }
 
-  /** The timestamp of the record with value {@code value}, the next one read from the partition. */
-  Instant stamp(byte[] value) {
+  /**
+   * The timestamp of the next record read from the partition, from the event it holds; {@code event} is null when
+   * the record is not a valid event.
+   */
+  Instant stamp(ClickEvent event) {
     lastRecordAt = wallClock.getAsLong();
-    long eventTime;
-    try {
-      eventTime = ClickEventDecoder.decode(value, format, writerSchemas).getTimestamp();
-    } catch (InvalidEventException e) {
+    if (event == null) {
       return new Instant(watermark);
     }
+    long eventTime = event.getTimestamp();
     if (ClickEventDecoder.isInFuture(eventTime, lastRecordAt, maxFutureSkew)
         || eventTime < watermark - allowedLatenessMillis) {
       return new Instant(watermark);

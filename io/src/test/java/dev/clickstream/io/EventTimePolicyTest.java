@@ -1,4 +1,4 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
@@ -119,8 +119,7 @@ class EventTimePolicyTest {
     // max to be W + 1_000 and answer 14_000.
     EventTimePolicy idleCopy =
         new EventTimePolicy(
-            ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), OUT_OF_ORDERNESS, Duration.millis(500),
-            IDLE_TIMEOUT, MAX_FUTURE_SKEW, original.state(),
+            OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, MAX_FUTURE_SKEW, original.state(),
             () -> wallClock[0]);
     idleCopy.lastRecordAt(original.lastRecordAt());
     wallClock[0] += 1_000;
@@ -132,8 +131,7 @@ class EventTimePolicyTest {
     for (int i = 1; i < times.length; i++) {
       rebuilt =
           new EventTimePolicy(
-              ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), OUT_OF_ORDERNESS, Duration.millis(500),
-              IDLE_TIMEOUT, MAX_FUTURE_SKEW,
+              OUT_OF_ORDERNESS, Duration.millis(500), IDLE_TIMEOUT, MAX_FUTURE_SKEW,
               i == 1 ? original.state() : rebuilt.state(), () -> wallClock[0]);
       originalStamps.add(stamp(original, event(times[i])));
       rebuiltStamps.add(stamp(rebuilt, event(times[i])));
@@ -149,14 +147,14 @@ class EventTimePolicyTest {
 
   private EventTimePolicy policy(Duration allowedLateness, Optional<Instant> previousWatermark) {
     return new EventTimePolicy(
-        ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT,
-        MAX_FUTURE_SKEW, previousWatermark,
-        () -> wallClock[0]);
+        OUT_OF_ORDERNESS, allowedLateness, IDLE_TIMEOUT, MAX_FUTURE_SKEW, previousWatermark, () -> wallClock[0]);
   }
 
+  /** Stamps {@code value} as a reader does: decoded once as it is read, then given to the policy. */
   private static long stamp(EventTimePolicy policy, byte[] value) {
-    KafkaRecord<byte[], byte[]> record =
-        new KafkaRecord<>("t", 0, 0, 0, KafkaTimestampType.CREATE_TIME, null, null, value);
+    KafkaRecord<byte[], DecodedMessage> record =
+        new KafkaRecord<>("t", 0, 0, 0, KafkaTimestampType.CREATE_TIME, null, null,
+            DecodedMessage.decode(value, ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled()));
     return policy.getTimestampForRecord(context(1), record).getMillis();
   }
 

@@ -1,4 +1,4 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.DeadLetters;
@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
  * <p>At least once: each bundle waits for its messages to be acknowledged, so after a failure and restart a dead
  * letter can appear twice, with the same {@code source}.
  */
-final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, PDone> {
-  static final String STAGE = "WriteDeadLettersToKafka";
+public final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, PDone> {
+  public static final String STAGE = "WriteDeadLettersToKafka";
 
   /** The most payload bytes a dead-letter message holds: half of Kafka's default 1 MiB request and message size. */
   static final int MAX_PAYLOAD_BYTES = 512 * 1024;
@@ -66,10 +66,10 @@ final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, 
     this.topic = topic;
   }
 
-  static WriteDeadLettersToKafka to(String bootstrapServers, String topic) {
-    if (topic == null || topic.isBlank()) {
-      throw new IllegalArgumentException("--deadLetterTopic must name a Kafka topic");
-    }
+  /** Writes to {@code topic} on the brokers at {@code bootstrapServers}. */
+  public static WriteDeadLettersToKafka to(String bootstrapServers, String topic) {
+    Arguments.named("bootstrapServers", bootstrapServers, ReadKafkaEvents.BROKERS);
+    Arguments.named("topic", topic, "a Kafka topic");
     return new WriteDeadLettersToKafka(bootstrapServers, topic);
   }
 

@@ -1,9 +1,10 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
 import dev.clickstream.broker.BrokerPerTestClass;
+import dev.clickstream.broker.TopicWriter;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.ClickEventSchemas;
 import java.nio.charset.StandardCharsets;
@@ -42,13 +43,13 @@ class ReadKafkaPartitionsTest {
     for (int i = 0; i < 5; i++) {
       messages.add(("{\"event_id\":\"e" + i + "\"}").getBytes(StandardCharsets.UTF_8));
     }
-    KafkaEventStream.produce(KAFKA.broker().bootstrapServers(), "commits", messages);
+    TopicWriter.produce(KAFKA.broker().bootstrapServers(), "commits", messages);
     ReadKafkaPartitions.ReadPartitionFn fn =
         new ReadKafkaPartitions.ReadPartitionFn(
             consumerConfig(),
+            DecodedMessage.deserializer(ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled()),
             EventTimePolicy.fromState(
-                ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled(), Duration.standardSeconds(30), Duration.ZERO,
-                Duration.standardSeconds(10), Duration.standardHours(1)));
+                Duration.standardSeconds(30), Duration.ZERO, Duration.standardSeconds(10), Duration.standardHours(1)));
     KV<String, Integer> partition = KV.of("commits", 0);
     fn.setup();
     RecordingFinalizer checkpoint = new RecordingFinalizer();
@@ -85,12 +86,12 @@ class ReadKafkaPartitionsTest {
     fn.newWatermarkEstimator(partition, EventTimePolicy.initialState());
     fn.processElement(partition, new OffsetRangeTracker(restriction), new DoFn.OutputReceiver<>() {
       @Override
-      public void output(KafkaRecord<byte[], byte[]> record) {
+      public void output(KafkaRecord<byte[], DecodedMessage> record) {
         offsets.add(record.getOffset());
       }
 
       @Override
-      public void outputWithTimestamp(KafkaRecord<byte[], byte[]> record, Instant timestamp) {
+      public void outputWithTimestamp(KafkaRecord<byte[], DecodedMessage> record, Instant timestamp) {
         offsets.add(record.getOffset());
       }
     }, finalizer);

@@ -1,15 +1,17 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.broker.TopicWriter;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.DeadLetters;
 import dev.clickstream.transforms.ParseEvents;
+import dev.clickstream.transforms.PipelineCounters;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -19,6 +21,7 @@ import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TypeDescriptors;
+import org.joda.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,21 +44,20 @@ class KafkaFutureEventsTest {
             .getBytes(StandardCharsets.UTF_8);
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
       broker.createTopic("future", 1);
-      KafkaEventStream.produce(
+      TopicWriter.produce(
           broker.bootstrapServers(),
           "future",
           List.of(ClickEventDecoder.toAvro(before), futureJson, ClickEventDecoder.toAvro(future),
               ClickEventDecoder.toAvro(after), ClickEventDecoder.toAvro(later)));
 
-      ClickstreamOptions options = TestRunners.options(TestRunners.DIRECT, ClickstreamOptions.class);
-      options.setSource("kafka");
-      options.setBootstrapServers(broker.bootstrapServers());
-      options.setTopic("future");
-      options.setMaxRecords(5L);
-      options.setMaxOutOfOrderness("1s");
-      options.setAllowedLateness("0");
-      Pipeline pipeline = Pipeline.create(options);
-      PCollectionTuple read = pipeline.apply(ReadKafkaEvents.from(options, "future-test"));
+      Pipeline pipeline = Pipeline.create();
+      PCollectionTuple read =
+          pipeline.apply(
+              ReadKafkaEvents.from(broker.bootstrapServers(), "future")
+                  .withConsumerGroup("clickstream-future-test")
+                  .withMaxRecords(5)
+                  .withMaxOutOfOrderness(Duration.standardSeconds(1))
+                  .withAllowedLateness(Duration.ZERO));
 
       PAssert.that(read.get(ParseEvents.EVENTS)).containsInAnyOrder(before, after, later);
       PAssert.that(
@@ -71,11 +73,8 @@ class KafkaFutureEventsTest {
       assertThat(result.waitUntilFinish(), is(PipelineResult.State.DONE));
 
       assertThat(
-          List.of(
-              PipelineCountersReader.counter(result, "ReadKafkaEvents", "records_read"),
-              PipelineCountersReader.counter(result, "ParseEvents", "events_parsed"),
-              PipelineCountersReader.counter(result, "ParseEvents", "dead_letters_future"),
-              PipelineCountersReader.counter(result, "EventTime", "events_too_late")),
+          PipelineCounters.values(result, "ReadKafkaEvents/records_read", "ParseEvents/events_parsed",
+              "ParseEvents/dead_letters_future", "EventTime/events_too_late"),
           equalTo(List.of(5L, 3L, 2L, 0L)));
     }
   }

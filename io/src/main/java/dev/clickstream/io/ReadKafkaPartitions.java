@@ -1,4 +1,4 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
 import java.util.HashMap;
 import java.util.List;
@@ -13,6 +13,7 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.io.kafka.DeserializerProvider;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.io.kafka.KafkaRecordCoder;
 import org.apache.beam.sdk.io.kafka.KafkaTimestampType;
@@ -36,6 +37,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.slf4j.Logger;
@@ -61,21 +63,24 @@ import org.slf4j.LoggerFactory;
  * Without checkpoints nothing is committed. Exactly-once results across failures come from the checkpoints, not from
  * the commits.
  */
-final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaRecord<byte[], byte[]>>> {
+final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaRecord<byte[], DecodedMessage>>> {
   private static final Logger LOG = LoggerFactory.getLogger(ReadKafkaPartitions.class);
 
   private final Map<String, Object> consumerConfig;
   private final String topic;
+  private final DeserializerProvider<DecodedMessage> decoder;
   private final SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState;
 
   /**
-   * Reads {@code topic} with {@code consumerSettings} (group, offset reset, auto-commit) and each partition's event
-   * time from {@code policyFromState} ({@link EventTimePolicy#fromState}).
+   * Reads {@code topic} with {@code consumerSettings} (group, offset reset, auto-commit), decodes each value once
+   * with {@code decoder} ({@link DecodedMessage#deserializer}), and takes each partition's event time from {@code
+   * policyFromState} ({@link EventTimePolicy#fromState}).
    */
   ReadKafkaPartitions(
       String bootstrapServers,
       String topic,
       Map<String, Object> consumerSettings,
+      DeserializerProvider<DecodedMessage> decoder,
       SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState) {
     Map<String, Object> config = new HashMap<>(consumerSettings);
     config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
@@ -83,20 +88,21 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     this.consumerConfig = Map.copyOf(config);
     this.topic = topic;
+    this.decoder = decoder;
     this.policyFromState = policyFromState;
   }
 
   @Override
-  public PCollection<KafkaRecord<byte[], byte[]>> expand(PBegin begin) {
+  public PCollection<KafkaRecord<byte[], DecodedMessage>> expand(PBegin begin) {
     return begin
         .apply("Start", Impulse.create())
         .apply("ListPartitions", ParDo.of(new ListPartitionsFn(consumerConfig, topic)))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()))
         .apply(
             "ReadPartitions",
-            ParDo.of(new ReadPartitionFn(consumerConfig, policyFromState)))
-        // Keys are often absent, and a tombstone has no value: both become dead letters, not coder failures.
-        .setCoder(KafkaRecordCoder.of(NullableCoder.of(ByteArrayCoder.of()), NullableCoder.of(ByteArrayCoder.of())));
+            ParDo.of(new ReadPartitionFn(consumerConfig, decoder, policyFromState)))
+        // Keys are often absent, and a tombstone has no value: it becomes a dead letter, not a coder failure.
+        .setCoder(KafkaRecordCoder.of(NullableCoder.of(ByteArrayCoder.of()), DecodedMessage.CODER));
   }
 
   /** The topic's partitions as they are when the job starts, as {@code (topic, partition)}. */
@@ -129,7 +135,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
 
   /** Reads one partition per element; see {@link ReadKafkaPartitions}. */
   @DoFn.UnboundedPerElement
-  static final class ReadPartitionFn extends DoFn<KV<String, Integer>, KafkaRecord<byte[], byte[]>> {
+  static final class ReadPartitionFn extends DoFn<KV<String, Integer>, KafkaRecord<byte[], DecodedMessage>> {
     /** How long one poll waits for records. */
     private static final java.time.Duration POLL_TIMEOUT = java.time.Duration.ofMillis(100);
 
@@ -154,14 +160,18 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     private static final Duration CONFIRMATION_EXPIRY = Duration.standardHours(1);
 
     private final Map<String, Object> consumerConfig;
+    private final DeserializerProvider<DecodedMessage> decoder;
     private final SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState;
 
     /** This worker's open partitions; a partition's calls all run on the worker that holds its restriction. */
     private transient Map<TopicPartition, PartitionReader> readers;
 
     ReadPartitionFn(
-        Map<String, Object> consumerConfig, SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState) {
+        Map<String, Object> consumerConfig,
+        DeserializerProvider<DecodedMessage> decoder,
+        SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState) {
       this.consumerConfig = consumerConfig;
+      this.decoder = decoder;
       this.policyFromState = policyFromState;
     }
 
@@ -231,7 +241,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     public ProcessContinuation processElement(
         @Element KV<String, Integer> partition,
         RestrictionTracker<OffsetRange, Long> tracker,
-        OutputReceiver<KafkaRecord<byte[], byte[]>> out,
+        OutputReceiver<KafkaRecord<byte[], DecodedMessage>> out,
         BundleFinalizer bundleFinalizer) {
       TopicPartition topicPartition = new TopicPartition(partition.getKey(), partition.getValue());
       PartitionReader reader = reader(topicPartition);
@@ -248,10 +258,10 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
       reader.commitCheckpointed(topicPartition);
 
       long deadline = System.currentTimeMillis() + CALL_MILLIS;
-      List<ConsumerRecord<byte[], byte[]>> records;
+      List<ConsumerRecord<byte[], DecodedMessage>> records;
       do {
         records = reader.consumer.poll(POLL_TIMEOUT).records(topicPartition);
-        for (ConsumerRecord<byte[], byte[]> record : records) {
+        for (ConsumerRecord<byte[], DecodedMessage> record : records) {
           // Claiming and stamping are one step to the watermark state the runner may checkpoint from another thread.
           synchronized (policy) {
             if (!tracker.tryClaim(record.offset())) {
@@ -260,7 +270,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
               reader.lastRecordAt = policy.lastRecordAt();
               return ProcessContinuation.stop();
             }
-            out.outputWithTimestamp(kafkaRecord(record), policy.stamp(record.value()));
+            out.outputWithTimestamp(kafkaRecord(record), policy.stamp(record.value().event));
           }
           reader.nextOffset = record.offset() + 1;
         }
@@ -275,10 +285,12 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     }
 
     private PartitionReader reader(TopicPartition topicPartition) {
-      return readers.computeIfAbsent(topicPartition, tp -> new PartitionReader(consumerConfig, tp));
+      return readers.computeIfAbsent(
+          topicPartition,
+          tp -> new PartitionReader(consumerConfig, decoder.getDeserializer(consumerConfig, false), tp));
     }
 
-    private static KafkaRecord<byte[], byte[]> kafkaRecord(ConsumerRecord<byte[], byte[]> record) {
+    private static KafkaRecord<byte[], DecodedMessage> kafkaRecord(ConsumerRecord<byte[], DecodedMessage> record) {
       return new KafkaRecord<>(
           record.topic(),
           record.partition(),
@@ -293,7 +305,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
 
   /** One partition's consumer on this worker, and what survives between calls without being checkpointed. */
   private static final class PartitionReader {
-    final Consumer<byte[], byte[]> consumer;
+    final Consumer<byte[], DecodedMessage> consumer;
     /** The offset the consumer will return next, if known; a call seeks only when its restriction starts elsewhere. */
     Long nextOffset;
     /** The wall-clock time the partition last held a record, for idleness; restarts with the worker. */
@@ -306,8 +318,9 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     private long offered = -1;
     private long offeredAt;
 
-    PartitionReader(Map<String, Object> consumerConfig, TopicPartition topicPartition) {
-      consumer = new KafkaConsumer<>(consumerConfig);
+    PartitionReader(
+        Map<String, Object> consumerConfig, Deserializer<DecodedMessage> decoder, TopicPartition topicPartition) {
+      consumer = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(), decoder);
       consumer.assign(Set.of(topicPartition));
     }
 

@@ -1,4 +1,4 @@
-package dev.clickstream.pipelines;
+package dev.clickstream.io;
 
 import dev.clickstream.schemas.ClickEvent;
 import java.io.IOException;
@@ -7,11 +7,11 @@ import java.util.List;
 import org.apache.avro.file.DataFileWriter;
 import org.apache.avro.specific.SpecificDatumWriter;
 
-/** Writes Avro container files of events for tests. */
-final class AvroEventFiles {
+/** Writes Avro container files of events for tests (of the file reader here, and of the pipelines). */
+public final class AvroEventFiles {
   private AvroEventFiles() {}
 
-  static ClickEvent event(String id, String user, String type, long timestamp) {
+  public static ClickEvent event(String id, String user, String type, long timestamp) {
     return ClickEvent.newBuilder()
         .setEventId(id)
         .setUserId(user)
@@ -20,7 +20,7 @@ final class AvroEventFiles {
         .build();
   }
 
-  static void write(Path file, List<ClickEvent> events) throws IOException {
+  public static void write(Path file, List<ClickEvent> events) throws IOException {
     try (DataFileWriter<ClickEvent> writer = new DataFileWriter<>(new SpecificDatumWriter<>(ClickEvent.class))) {
       writer.create(ClickEvent.getClassSchema(), file.toFile());
       for (ClickEvent event : events) {
