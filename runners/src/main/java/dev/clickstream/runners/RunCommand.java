@@ -45,7 +45,7 @@ import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /** {@code ./clickstream run PIPELINE}: runs a feature pipeline to completion and prints what it did. */
-final class RunCommand {
+public final class RunCommand {
 
   /** One runnable pipeline: its name, what it writes, its options and how it is built. */
   private static final class PipelineSpec {
@@ -309,7 +309,7 @@ final class RunCommand {
   }
 
   /** Beam options for {@code pipeline}, embedded Flink unless --runner says otherwise. */
-  static ClickstreamOptions options(String pipeline, List<String> args) {
+  public static ClickstreamOptions options(String pipeline, List<String> args) {
     PipelineSpec spec = PIPELINES.get(pipeline);
     List<String> beamArgs = new ArrayList<>(args);
     if (beamArgs.stream().noneMatch(arg -> arg.startsWith("--runner="))) {
@@ -368,7 +368,7 @@ final class RunCommand {
   }
 
   /** Flink's key groups: the most a job's keyed state can ever be spread over. */
-  static final int MAX_PARALLELISM = 128;
+  public static final int MAX_PARALLELISM = 128;
 
   /** Parallelism of a job sent to a cluster when --parallelism is not given. */
   static final int CLUSTER_PARALLELISM = 2;
@@ -505,7 +505,7 @@ final class RunCommand {
   }
 
   /** The graph of {@code pipeline}; a bad option value (such as --counter) is a usage error. */
-  static Pipeline pipelineFor(String pipeline, ClickstreamOptions options) {
+  public static Pipeline pipelineFor(String pipeline, ClickstreamOptions options) {
     Pipeline graph = Pipeline.create(options);
     try {
       PIPELINES.get(pipeline).build.accept(graph, options);
@@ -516,7 +516,7 @@ final class RunCommand {
   }
 
   /** Runs to completion, printing a line every {@link #HEARTBEAT_SECONDS} so a long run is visibly alive. */
-  static PipelineResult runWithHeartbeat(Pipeline pipeline, PrintStream out) {
+  public static PipelineResult runWithHeartbeat(Pipeline pipeline, PrintStream out) {
     return runWithHeartbeat(pipeline, out, () -> "");
   }
 
@@ -558,7 +558,7 @@ final class RunCommand {
    *
    * @return the counters printed, by name
    */
-  static Map<String, Long> printCounters(PipelineResult result, PrintStream out) {
+  public static Map<String, Long> printCounters(PipelineResult result, PrintStream out) {
     MetricQueryResults metrics = result.metrics().queryMetrics(MetricsFilter.builder().build());
     Map<String, Long> totals = new TreeMap<>();
     for (MetricResult<Long> counter : metrics.getCounters()) {

@@ -1,4 +1,4 @@
-package dev.clickstream.runners;
+package dev.clickstream.bench;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.startsWith;
 
+import dev.clickstream.runners.Launcher;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

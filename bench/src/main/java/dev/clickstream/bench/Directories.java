@@ -1,4 +1,4 @@
-package dev.clickstream.runners;
+package dev.clickstream.bench;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,10 @@
-package dev.clickstream.runners;
+package dev.clickstream.bench;
 
 import dev.clickstream.pipelines.ClickCountsPipeline;
+import dev.clickstream.runners.Flags;
+import dev.clickstream.runners.FlinkRest;
+import dev.clickstream.runners.RunCommand;
+import dev.clickstream.runners.UsageException;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.EntityPartials;

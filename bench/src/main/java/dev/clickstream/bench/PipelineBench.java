@@ -1,4 +1,4 @@
-package dev.clickstream.runners;
+package dev.clickstream.bench;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
@@ -11,6 +11,9 @@ import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.pipelines.EventInput;
+import dev.clickstream.runners.Flags;
+import dev.clickstream.runners.KafkaEventProducer;
+import dev.clickstream.runners.UsageException;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.CtrFeatureRow;
 import dev.clickstream.schemas.DeadLetter;

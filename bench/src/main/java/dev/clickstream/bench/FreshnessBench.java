@@ -1,4 +1,4 @@
-package dev.clickstream.runners;
+package dev.clickstream.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +7,13 @@ import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.DurationOption;
+import dev.clickstream.runners.EventGenerator;
+import dev.clickstream.runners.Flags;
+import dev.clickstream.runners.KafkaEventProducer;
+import dev.clickstream.runners.KafkaTopics;
+import dev.clickstream.runners.RunCommand;
+import dev.clickstream.runners.ServeCommand;
+import dev.clickstream.runners.UsageException;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.store.OnlineStore;

@@ -1,4 +1,4 @@
-package dev.clickstream.runners;
+package dev.clickstream.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +7,11 @@ import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTables;
+import dev.clickstream.runners.Flags;
+import dev.clickstream.runners.GenerateCommand;
+import dev.clickstream.runners.RunCommand;
+import dev.clickstream.runners.ServeCommand;
+import dev.clickstream.runners.UsageException;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.WindowedFeatureReads;
 import io.javalin.Javalin;

@@ -1,10 +1,11 @@
-package dev.clickstream.runners;
+package dev.clickstream.bench;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 
+import dev.clickstream.runners.Launcher;
 import org.junit.jupiter.api.Test;
 
 /** {@code ./clickstream bench freshness} as a user calls it, up to the point where it would start Kafka and Flink. */
