@@ -1,5 +1,6 @@
 package dev.clickstream.broker;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,5 +42,10 @@ public final class TopicReader {
       }
     }
     return records;
+  }
+
+  /** The value of {@code record}'s last header {@code key}, as UTF-8 text. */
+  public static String header(ConsumerRecord<byte[], byte[]> record, String key) {
+    return new String(record.headers().lastHeader(key).value(), StandardCharsets.UTF_8);
   }
 }

@@ -19,12 +19,15 @@ import java.util.List;
  *     .build();
  * }</pre>
  *
+ * <p>Impressions and clicks are {@code event_type} {@code impression} and {@code click} unless declared otherwise,
+ * as in {@code .impressions(EventFilter.fieldEquals("ad_event", "view"))}.
+ *
  * <p>Per item and window, {@link #table()} holds: impressions and clicks (by their own event time), the clicks
  * attributed to an impression and those that were not (kept, never dropped), the attributed CTR ({@code
  * attributed_clicks / impressions}, null without impressions) and the mean time from impression to click over the
  * attributed clicks (null without any). An attributed click counts in its own window, wherever its impression was.
  */
-public final class ClickAttribution implements FeatureDefinition {
+public final class ClickAttribution extends DeclaredFeature {
   private static final long serialVersionUID = 1L;
 
   public static final String IMPRESSIONS = "impressions";
@@ -34,22 +37,23 @@ public final class ClickAttribution implements FeatureDefinition {
   public static final String ATTRIBUTED_CTR = "attributed_ctr";
   public static final String MEAN_TIME_TO_CLICK = "mean_time_to_click_ms";
 
-  /** The event types it reads, as the CTR feature does. */
+  /** The event types it reads unless declared otherwise, as the CTR feature does. */
   public static final String IMPRESSION = "impression";
   public static final String CLICK = "click";
 
-  private final String name;
+  private final EventFilter impressions;
+  private final EventFilter clicks;
   private final List<String> joinKeys;
   private final long maxGapMillis;
-  private final String entityField;
   private final FeatureWindow window;
   private final FeatureTable table;
 
   private ClickAttribution(Builder builder) {
-    this.name = builder.name;
+    super(builder.name, Kind.ATTRIBUTION, builder.entityField);
+    this.impressions = builder.impressions;
+    this.clicks = builder.clicks;
     this.joinKeys = List.copyOf(builder.joinKeys);
     this.maxGapMillis = builder.maxGapMillis;
-    this.entityField = builder.entityField;
     this.window = builder.window;
     this.table = declareTable();
   }
@@ -58,14 +62,14 @@ public final class ClickAttribution implements FeatureDefinition {
     return new Builder(name);
   }
 
-  @Override
-  public String name() {
-    return name;
+  /** Which events are impressions, such as {@code event_type = impression}. */
+  public EventFilter impressions() {
+    return impressions;
   }
 
-  @Override
-  public Kind kind() {
-    return Kind.ATTRIBUTION;
+  /** Which events are clicks, such as {@code event_type = click}. */
+  public EventFilter clicks() {
+    return clicks;
   }
 
   /** The fields an impression and a click must share, such as user and item. */
@@ -78,11 +82,6 @@ public final class ClickAttribution implements FeatureDefinition {
     return maxGapMillis;
   }
 
-  /** The field the features are per, such as {@code item_id}; one of the join keys. */
-  @Override
-  public String entityField() {
-    return entityField;
-  }
 
   public FeatureWindow window() {
     return window;
@@ -133,6 +132,8 @@ public final class ClickAttribution implements FeatureDefinition {
   /** Builds a {@link ClickAttribution}; see the class documentation for the shape. */
   public static final class Builder {
     private final String name;
+    private EventFilter impressions = EventFilter.fieldEquals("event_type", IMPRESSION);
+    private EventFilter clicks = EventFilter.fieldEquals("event_type", CLICK);
     private List<String> joinKeys;
     private long maxGapMillis = -1;
     private String entityField;
@@ -140,6 +141,18 @@ public final class ClickAttribution implements FeatureDefinition {
 
     private Builder(String name) {
       this.name = requireNonNull(name, "name");
+    }
+
+    /** Which events are impressions; {@code event_type = impression} unless declared. */
+    public Builder impressions(EventFilter impressions) {
+      this.impressions = requireNonNull(impressions, "impressions");
+      return this;
+    }
+
+    /** Which events are clicks; {@code event_type = click} unless declared. */
+    public Builder clicks(EventFilter clicks) {
+      this.clicks = requireNonNull(clicks, "clicks");
+      return this;
     }
 
     public Builder joinOn(String... keys) {
@@ -180,6 +193,10 @@ public final class ClickAttribution implements FeatureDefinition {
       }
       if (window == null) {
         throw new IllegalStateException("feature " + name + " needs a window(length)");
+      }
+      if (impressions.equals(clicks)) {
+        throw new IllegalStateException(
+            "feature " + name + " needs impressions and clicks told apart, but both are " + clicks);
       }
       return new ClickAttribution(this);
     }

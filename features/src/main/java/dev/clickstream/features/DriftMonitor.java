@@ -38,7 +38,7 @@ import java.util.regex.Pattern;
  * <p>Every monitor writes {@link #TABLE}, one row per monitored feature holding its latest evaluation, so a server
  * reads every feature's drift status from one table.
  */
-public final class DriftMonitor implements FeatureDefinition {
+public final class DriftMonitor extends DeclaredFeature {
   private static final long serialVersionUID = 1L;
 
   /** Lower-case letters, digits, '_' and '.', starting with a letter, to fit the table's key column. */
@@ -85,7 +85,6 @@ public final class DriftMonitor implements FeatureDefinition {
                   .thenAtLeastAsMuchOf(REFERENCE_COUNT, RECENT_COUNT))
           .build();
 
-  private final String name;
   private final FeatureWindow window;
   private final int referenceWindows;
   private final int bins;
@@ -94,7 +93,7 @@ public final class DriftMonitor implements FeatureDefinition {
   private final int minSamplesPerSide;
 
   private DriftMonitor(Builder builder) {
-    this.name = builder.name;
+    super(builder.name, Kind.DRIFT, FEATURE);
     this.window = builder.window;
     this.referenceWindows = builder.referenceWindows;
     this.bins = builder.bins;
@@ -108,22 +107,8 @@ public final class DriftMonitor implements FeatureDefinition {
     return new Builder(name);
   }
 
-  /** The monitored feature, and the key of its row in {@link #TABLE}. */
-  @Override
-  public String name() {
-    return name;
-  }
 
-  @Override
-  public Kind kind() {
-    return Kind.DRIFT;
-  }
 
-  /** Monitors share {@link #TABLE}, keyed by the monitored feature's name. */
-  @Override
-  public String entityField() {
-    return FEATURE;
-  }
 
   /** The view whose column is monitored: {@code ctr_5min} for {@code ctr_5min.ctr}. */
   public String view() {

@@ -18,7 +18,7 @@ import java.time.Duration;
  *
  * <p>{@link #table()}, named after the feature, holds one row per entity: its latest session, the one that ends last.
  */
-public final class SessionAggregation implements FeatureDefinition {
+public final class SessionAggregation extends DeclaredFeature {
   private static final long serialVersionUID = 1L;
 
   /** The session's first event time. */
@@ -28,16 +28,13 @@ public final class SessionAggregation implements FeatureDefinition {
   public static final String SESSION_LENGTH = "session_length_ms";
   public static final String EVENTS = "events";
 
-  private final String name;
-  private final String entityField;
   private final long gapMillis;
   private final EventFilter counted;
   private final String countedColumn;
   private final FeatureTable table;
 
   private SessionAggregation(Builder builder) {
-    this.name = builder.name;
-    this.entityField = builder.entityField;
+    super(builder.name, Kind.SESSION, builder.entityField);
     this.gapMillis = builder.gapMillis;
     this.counted = builder.counted;
     this.countedColumn = builder.countedColumn;
@@ -48,20 +45,8 @@ public final class SessionAggregation implements FeatureDefinition {
     return new Builder(name);
   }
 
-  @Override
-  public String name() {
-    return name;
-  }
 
-  @Override
-  public Kind kind() {
-    return Kind.SESSION;
-  }
 
-  @Override
-  public String entityField() {
-    return entityField;
-  }
 
   public long gapMillis() {
     return gapMillis;

@@ -16,19 +16,18 @@ import java.util.List;
  * <p>Hopping windows cost one window per event and period of the longest size, so keep the longest window a small
  * multiple of the period. Only counts can be computed this way.
  */
-public final class SlidingAggregation implements FeatureDefinition {
+public final class SlidingAggregation extends DeclaredFeature {
   private static final long serialVersionUID = 1L;
 
   /** The end of the window a row describes (epoch milliseconds, exclusive). */
   public static final String WINDOW_END = "window_end";
 
-  private final String name;
   private final WindowedAggregation counts;
   private final FeatureWindow period;
   private final FeatureTable table;
 
   private SlidingAggregation(String name, WindowedAggregation counts, FeatureWindow period) {
-    this.name = name;
+    super(name, Kind.SLIDING, counts.entityField());
     this.counts = counts;
     this.period = period;
     this.table = declareTable();
@@ -38,25 +37,13 @@ public final class SlidingAggregation implements FeatureDefinition {
     return new Builder(name);
   }
 
-  @Override
-  public String name() {
-    return name;
-  }
 
-  @Override
-  public Kind kind() {
-    return Kind.SLIDING;
-  }
 
   /** The rolling feature whose filter, entity, windows and count columns these hopping windows share. */
   public WindowedAggregation counts() {
     return counts;
   }
 
-  @Override
-  public String entityField() {
-    return counts.entityField();
-  }
 
   /** How often a window starts (aligned to the epoch); every window length is a whole multiple of it. */
   public FeatureWindow period() {

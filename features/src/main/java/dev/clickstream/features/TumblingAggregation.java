@@ -47,7 +47,7 @@ import java.util.stream.Collectors;
  * <p>Only these kinds so far: sum, avg, min, max and last would need the value field and the {@link Partial}s of
  * {@link WindowedAggregation}.
  */
-public final class TumblingAggregation implements FeatureDefinition {
+public final class TumblingAggregation extends DeclaredFeature {
   private static final long serialVersionUID = 1L;
 
   /** The window's first millisecond. */
@@ -55,8 +55,6 @@ public final class TumblingAggregation implements FeatureDefinition {
   /** The window's end, exclusive. */
   public static final String WINDOW_END = "window_end";
 
-  private final String name;
-  private final String entityField;
   private final FeatureWindow window;
   private final List<Aggregation> aggregations;
   private final List<Ratio> ratios;
@@ -64,8 +62,7 @@ public final class TumblingAggregation implements FeatureDefinition {
   private final FeatureTable table;
 
   private TumblingAggregation(Builder builder) {
-    this.name = builder.name;
-    this.entityField = builder.entityField;
+    super(builder.name, Kind.TUMBLING, builder.entityField);
     this.window = builder.window;
     this.aggregations = List.copyOf(builder.aggregations);
     this.ratios = List.copyOf(builder.ratios);
@@ -78,21 +75,8 @@ public final class TumblingAggregation implements FeatureDefinition {
     return new Builder(name);
   }
 
-  @Override
-  public String name() {
-    return name;
-  }
 
-  @Override
-  public Kind kind() {
-    return Kind.TUMBLING;
-  }
 
-  /** The event field that names the entity, such as {@code user_id}. */
-  @Override
-  public String entityField() {
-    return entityField;
-  }
 
   public FeatureWindow window() {
     return window;

@@ -37,7 +37,7 @@ import java.util.TreeSet;
  *
  * <p>All three reduce events to {@link Partial}s and call the same {@link Aggregation#result}, so they agree.
  */
-public final class WindowedAggregation implements FeatureDefinition {
+public final class WindowedAggregation extends DeclaredFeature {
   private static final long serialVersionUID = 1L;
 
   /** Column of the time the pre-computed row is as of: the entity's latest matching event. */
@@ -61,9 +61,7 @@ public final class WindowedAggregation implements FeatureDefinition {
   private static final long DEFAULT_TILE_MILLIS = 60_000L;
   private static final long DEFAULT_RETENTION_MARGIN_MILLIS = 5 * 60_000L;
 
-  private final String name;
   private final EventFilter filter;
-  private final String entityField;
   private final String valueField;
   private final List<FeatureWindow> windows;
   private final List<Aggregation> aggregations;
@@ -74,9 +72,8 @@ public final class WindowedAggregation implements FeatureDefinition {
   private final FeatureTable tilesTable;
 
   private WindowedAggregation(Builder builder) {
-    this.name = builder.name;
+    super(builder.name, Kind.ROLLING, builder.entityField);
     this.filter = builder.filter;
-    this.entityField = builder.entityField;
     this.valueField = builder.valueField;
     this.windows = List.copyOf(new TreeSet<>(builder.windows));
     this.aggregations = List.copyOf(builder.aggregations);
@@ -92,26 +89,13 @@ public final class WindowedAggregation implements FeatureDefinition {
     return new Builder(name);
   }
 
-  @Override
-  public String name() {
-    return name;
-  }
 
-  @Override
-  public Kind kind() {
-    return Kind.ROLLING;
-  }
 
   /** The events it aggregates; null for every event. */
   public EventFilter filter() {
     return filter;
   }
 
-  /** The event field that names the entity, such as {@code user_id}. */
-  @Override
-  public String entityField() {
-    return entityField;
-  }
 
   /** The numeric event field the value aggregations read; null when there are only counts. */
   public String valueField() {

@@ -1,11 +1,17 @@
 package dev.clickstream.pipelines;
 
+import dev.clickstream.io.ReadEventRecords;
+import dev.clickstream.io.ReadKafkaEvents;
+import dev.clickstream.io.WriteDeadLettersToKafka;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.AssignEventTime;
+import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.WriteDeadLetters;
 import java.util.function.Function;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.values.PCollection;
@@ -13,10 +19,11 @@ import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 
 /**
- * The ends every pipeline shares: read the events from files or Kafka, parse them, stamp each with its own time;
- * and write the dead letters back where the events came from (a file, or the dead-letter topic).
+ * The ends every pipeline shares, from its options: read the events from files or Kafka, parse them, stamp each with
+ * its own time; and write the dead letters back where the events came from (a file, or the dead-letter topic). The
+ * readers and writers themselves are in {@code dev.clickstream.io}; this class turns options into their settings.
  */
-final class EventInput {
+public final class EventInput {
   private EventInput() {}
 
   /**
@@ -25,28 +32,62 @@ final class EventInput {
    *
    * @param pipelineName names the default consumer group of a Kafka source
    */
-  static PCollectionTuple readAndParse(Pipeline pipeline, ClickstreamOptions options, String pipelineName) {
+  public static PCollectionTuple readAndParse(Pipeline pipeline, ClickstreamOptions options, String pipelineName) {
     if (ClickstreamOptions.readsKafka(options)) {
-      return pipeline.apply("ReadKafkaEvents", ReadKafkaEvents.from(options, pipelineName));
+      return pipeline.apply("ReadKafkaEvents", readKafka(options, pipelineName));
     }
-    PCollectionTuple read =
-        pipeline.apply("ReadEvents", ReadEventRecords.from(options.getInput(), options.getInputFormat()));
-    PCollectionTuple parsed =
-        read.get(ReadEventRecords.RECORDS)
-            .apply(
-                "ParseEvents",
-                ParseEvents.fromJsonLines()
-                    .withMaxFutureSkew(DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew())));
-    PCollection<DeadLetter> deadLetters =
-        PCollectionList.of(read.get(ReadEventRecords.DEAD_LETTERS))
-            .and(parsed.get(ParseEvents.DEAD_LETTERS))
-            .apply("DamagedFilesAndBadRecords", Flatten.pCollections());
-    return PCollectionTuple.of(ParseEvents.EVENTS, parsed.get(ParseEvents.EVENTS))
-        .and(ParseEvents.DEAD_LETTERS, deadLetters);
+    return pipeline.apply(
+        "ReadEvents",
+        ReadEventRecords.from(options.getInput())
+            .withFormat(ReadEventRecords.resolveFormat(options.getInput(), options.getInputFormat()))
+            .withMaxFutureSkew(DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew())));
+  }
+
+  /**
+   * The Kafka source {@code options} describe; {@code pipelineName} names its default consumer group. An unbounded
+   * read on Flink gets short bundles unless {@code --maxBundleTimeMills} says otherwise ({@link #shortenFlinkBundles}).
+   */
+  public static ReadKafkaEvents readKafka(ClickstreamOptions options, String pipelineName) {
+    required(options.getBootstrapServers(), "--source=kafka needs --bootstrapServers=HOST:PORT");
+    required(options.getTopic(), "--source=kafka needs --topic=TOPIC");
+    ReadKafkaEvents read =
+        ReadKafkaEvents.from(options.getBootstrapServers(), options.getTopic())
+            .withConsumerGroup(ClickstreamOptions.consumerGroup(options, pipelineName))
+            .withFormat(ClickEventDecoder.Format.parse(options.getInputFormat()))
+            .withWriterSchemas(ClickEventSchemas.fromOption(options.getWriterSchemas()))
+            .withMaxOutOfOrderness(DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()))
+            .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness()))
+            .withIdleTimeout(DurationOption.parse("idleTimeout", options.getIdleTimeout()))
+            .withMaxFutureSkew(DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew()));
+    Long maxRecords = options.getMaxRecords();
+    if (maxRecords != null) {
+      return read.withMaxRecords(maxRecords);
+    }
+    shortenFlinkBundles(options.as(FlinkPipelineOptions.class));
+    return read;
+  }
+
+  /** Flink's default bundle time, which {@link #shortenFlinkBundles} replaces. */
+  static final long FLINK_DEFAULT_BUNDLE_MILLIS = 1_000;
+
+  /** What {@link #shortenFlinkBundles} sets: windows close and rows land within tens of milliseconds. */
+  static final long STREAMING_BUNDLE_MILLIS = 20;
+
+  /**
+   * Beam's Flink runner emits an operator's output watermark only between bundles, and closes a bundle when the bundle
+   * time has passed since the last one closed; a checkpoint closes one too. The unbounded Kafka reader keeps a bundle
+   * open almost all the time, so with checkpoints more often than the default 1 s bundle the watermark never left
+   * the reader (FlinkClusterIT: 500 ms checkpoints, no window ever closed). Unless {@code --maxBundleTimeMills} says
+   * otherwise, unbounded reads on Flink use 20 ms bundles, which also keep event-to-servable latency low.
+   */
+  private static void shortenFlinkBundles(FlinkPipelineOptions flink) {
+    if (flink.getMaxBundleTimeMills() == FLINK_DEFAULT_BUNDLE_MILLIS) {
+      flink.setMaxBundleTimeMills(STREAMING_BUNDLE_MILLIS);
+    }
   }
 
   /** The valid events of {@code parsed}, each at its own event time (a Kafka source stamps them as it reads). */
-  static PCollection<ClickEvent> stamped(PCollectionTuple parsed, ClickstreamOptions options) {
+  public static PCollection<ClickEvent> stamped(PCollectionTuple parsed, ClickstreamOptions options) {
     PCollection<ClickEvent> events = parsed.get(ParseEvents.EVENTS);
     return ClickstreamOptions.readsKafka(options)
         ? events
@@ -72,15 +113,23 @@ final class EventInput {
   }
 
   /** To the dead-letter topic for a Kafka source, else to {@code --deadLetter} (default per pipeline). */
-  static void writeDeadLetters(
+  public static void writeDeadLetters(
       PCollection<DeadLetter> deadLetters, ClickstreamOptions options, String pipelineName) {
     if (ClickstreamOptions.readsKafka(options)) {
+      required(options.getDeadLetterTopic(), "--deadLetterTopic must name a Kafka topic");
       deadLetters.apply(
           "WriteDeadLetters",
           WriteDeadLettersToKafka.to(options.getBootstrapServers(), options.getDeadLetterTopic()));
     } else {
       deadLetters.apply(
           "WriteDeadLetters", WriteDeadLetters.toFile(ClickstreamOptions.deadLetterPath(options, pipelineName)));
+    }
+  }
+
+  /** Fails with {@code message} when an option the source needs is unset or blank. */
+  private static void required(String option, String message) {
+    if (option == null || option.isBlank()) {
+      throw new IllegalArgumentException(message);
     }
   }
 }

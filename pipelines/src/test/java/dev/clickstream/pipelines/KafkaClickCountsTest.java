@@ -52,7 +52,7 @@ class KafkaClickCountsTest {
 
     IllegalArgumentException e =
         assertThrows(
-            IllegalArgumentException.class, () -> pipeline.apply(ReadKafkaEvents.from(options, "click-counts")));
+            IllegalArgumentException.class, () -> pipeline.apply(EventInput.readKafka(options, "click-counts")));
 
     assertThat(e.getMessage(), equalTo(
         "--maxRecords reads a topic of one partition, and topic 'two_partitions' on " + KAFKA.broker().bootstrapServers()

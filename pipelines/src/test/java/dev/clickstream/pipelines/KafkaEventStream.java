@@ -5,6 +5,7 @@ import static dev.clickstream.pipelines.ClickEventsFile.START;
 import static dev.clickstream.pipelines.ClickEventsFile.WINDOWS;
 
 import dev.clickstream.broker.TopicReader;
+import dev.clickstream.broker.TopicWriter;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.features.FeatureTables;
@@ -16,14 +17,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * A stream of Kafka messages for one partition, out of order, with some events too late and some records malformed,
@@ -180,21 +176,8 @@ public final class KafkaEventStream {
   }
 
   /** Sends {@code messages} to partition 0 of {@code topic}, in order, and waits until all are acknowledged. */
-  public static void produce(String bootstrapServers, String topic, List<byte[]> messages) throws Exception {
-    Properties properties = new Properties();
-    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    properties.put(ProducerConfig.ACKS_CONFIG, "all");
-    properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    properties.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000);
-    properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    properties.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-    try (KafkaProducer<byte[], byte[]> producer =
-        new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
-      for (byte[] message : messages) {
-        producer.send(new ProducerRecord<>(topic, 0, null, message));
-      }
-      producer.flush();
-    }
+  public static void produce(String bootstrapServers, String topic, List<byte[]> messages) {
+    TopicWriter.produce(bootstrapServers, topic, messages);
   }
 
   /** Every record of {@code topic}, waiting up to {@code timeout} for {@code expected} of them. */
@@ -204,7 +187,7 @@ public final class KafkaEventStream {
   }
 
   public static String header(ConsumerRecord<byte[], byte[]> record, String key) {
-    return new String(record.headers().lastHeader(key).value(), StandardCharsets.UTF_8);
+    return TopicReader.header(record, key);
   }
 
   private static byte[] json(ClickEvent event) {

@@ -3,6 +3,9 @@ package dev.clickstream.runners;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
 
 /** The {@code ./clickstream} entry point: dispatches to a command. */
 public final class Clickstream {
@@ -28,6 +31,17 @@ public final class Clickstream {
           "  test       start the local databases the tests need and run every test (mvn verify)",
           "",
           "'./clickstream COMMAND --help' describes a command and its options.");
+
+  /**
+   * The commands in {@link #HELP} that other modules provide through {@link ClickstreamCommand}, and what to do when
+   * the module is not on the classpath.
+   */
+  private static final Map<String, String> PLUG_INS =
+      Map.of(
+          "bench",
+          "'bench' is in the bench module, whose jar is not on the classpath. ./clickstream builds it and puts"
+              + " bench/target/clickstream-bench.jar beside runners/target/clickstream.jar; with plain java, run"
+              + " 'mvn -DskipTests package' and add that jar to -cp.");
 
   private Clickstream() {}
 
@@ -59,9 +73,15 @@ public final class Clickstream {
           return ClusterCommand.run(rest, out);
         case "serve":
           return ServeCommand.run(rest, out);
-        case "bench":
-          return BenchCommand.run(rest, out, err);
         default:
+          Optional<ClickstreamCommand> plugIn = plugIn(args.get(0));
+          if (plugIn.isPresent()) {
+            return plugIn.get().run(rest, out, err);
+          }
+          if (PLUG_INS.containsKey(args.get(0))) {
+            err.println("error: " + PLUG_INS.get(args.get(0)));
+            return 2;
+          }
           err.println("Unknown command '" + args.get(0) + "'.\n");
           err.println(HELP);
           return 2;
@@ -77,6 +97,14 @@ public final class Clickstream {
       }
       return 1;
     }
+  }
+
+  /** The command another module provides under {@code name}, if that module is on the classpath. */
+  private static Optional<ClickstreamCommand> plugIn(String name) {
+    return ServiceLoader.load(ClickstreamCommand.class).stream()
+        .map(ServiceLoader.Provider::get)
+        .filter(command -> command.name().equals(name))
+        .findFirst();
   }
 
   /** The chain of causes, each once: Beam and Flink wrap the useful message several levels deep. */

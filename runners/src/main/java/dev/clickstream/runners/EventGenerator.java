@@ -15,28 +15,28 @@ import java.util.function.Consumer;
  * impression; a click may be made to follow its user's latest impression (same item), so that attribution finds
  * it. A share of records can be made malformed on purpose, to exercise the dead letters.
  */
-final class EventGenerator {
+public final class EventGenerator {
 
   /** The generator's settings. */
-  static final class Settings {
+  public static final class Settings {
     long seed = 42;
-    int users = 1_000;
+    public int users = 1_000;
     int items = 200;
-    long events = 100_000;
-    long startMillis = 1_763_800_000_000L; // 2025-11-22T08:26:40Z
-    long spanMillis = 3_600_000L;
+    public long events = 100_000;
+    public long startMillis = 1_763_800_000_000L; // 2025-11-22T08:26:40Z
+    public long spanMillis = 3_600_000L;
     double clickRatio = 0.1;
     double otherRatio = 0.05;
     double skew = 1.0;
-    long jitterMillis = 30_000L;
+    public long jitterMillis = 30_000L;
     double malformedRatio = 0.0;
     /** Chance that a click is on the item of its user's latest impression; 0 draws nothing more. */
     double clickFollowsImpression = 0.0;
   }
 
   /** One generated record: the event, or null when the record is deliberately malformed. */
-  static final class Record {
-    final ClickEvent event;
+  public static final class Record {
+    public final ClickEvent event;
     final String malformedLine;
 
     private Record(ClickEvent event, String malformedLine) {
@@ -62,13 +62,13 @@ final class EventGenerator {
   private final Settings settings;
   private final double[] userCumulativeWeights;
 
-  EventGenerator(Settings settings) {
+  public EventGenerator(Settings settings) {
     this.settings = settings;
     this.userCumulativeWeights = zipfCumulativeWeights(settings.users, settings.skew);
   }
 
   /** Generates every record in arrival order. */
-  void generate(Consumer<Record> sink) {
+  public void generate(Consumer<Record> sink) {
     SplittableRandom random = new SplittableRandom(settings.seed);
     double clickShare = settings.clickRatio / (1 + settings.clickRatio);
     boolean followImpressions = settings.clickFollowsImpression > 0;

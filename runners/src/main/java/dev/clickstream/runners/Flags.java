@@ -10,7 +10,7 @@ import java.util.Set;
  * {@code --name=value} flags of the launcher's own commands (Beam's convention), checked against the names a
  * command accepts so a typo is an error that names the allowed flags, not a silently ignored option.
  */
-final class Flags {
+public final class Flags {
   private final String command;
   private final Map<String, String> values;
 
@@ -19,7 +19,7 @@ final class Flags {
     this.values = values;
   }
 
-  static Flags parse(String command, List<String> args, Set<String> allowed) {
+  public static Flags parse(String command, List<String> args, Set<String> allowed) {
     Map<String, String> values = new LinkedHashMap<>();
     for (String arg : args) {
       if (!arg.startsWith("--")) {
@@ -38,7 +38,7 @@ final class Flags {
     return new Flags(command, values);
   }
 
-  static boolean wantsHelp(List<String> args) {
+  public static boolean wantsHelp(List<String> args) {
     return args.contains("--help") || args.contains("-h") || args.contains("help");
   }
 
@@ -54,15 +54,15 @@ final class Flags {
     return rest;
   }
 
-  String string(String name, String defaultValue) {
+  public String string(String name, String defaultValue) {
     return values.getOrDefault(name, defaultValue);
   }
 
-  boolean has(String name) {
+  public boolean has(String name) {
     return values.containsKey(name);
   }
 
-  long longValue(String name, long defaultValue, long min, long max) {
+  public long longValue(String name, long defaultValue, long min, long max) {
     String text = values.get(name);
     if (text == null) {
       return defaultValue;
@@ -79,7 +79,7 @@ final class Flags {
     return value;
   }
 
-  double doubleValue(String name, double defaultValue, double min, double max) {
+  public double doubleValue(String name, double defaultValue, double min, double max) {
     String text = values.get(name);
     if (text == null) {
       return defaultValue;
@@ -96,7 +96,7 @@ final class Flags {
     return value;
   }
 
-  boolean booleanValue(String name, boolean defaultValue) {
+  public boolean booleanValue(String name, boolean defaultValue) {
     String text = values.get(name);
     if (text == null) {
       return defaultValue;

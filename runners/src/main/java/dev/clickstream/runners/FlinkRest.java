@@ -15,9 +15,9 @@ import java.util.List;
 import java.util.Optional;
 
 /** The few calls of Flink's REST API the launcher and its tests make: overview, jobs, TaskManagers, savepoints. */
-final class FlinkRest {
+public final class FlinkRest {
   /** One job as {@code /jobs/overview} lists it. */
-  record Job(String id, String name, String state, long startTime) {}
+  public record Job(String id, String name, String state, long startTime) {}
 
   /** One registered TaskManager: its resource id, which the local cluster sets to the process's name. */
   record TaskManager(String id, int slots, int freeSlots) {}
@@ -28,7 +28,7 @@ final class FlinkRest {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   /** @param address HOST:PORT of the JobManager's REST endpoint, with or without http:// */
-  FlinkRest(String address) {
+  public FlinkRest(String address) {
     this.address = address.replaceFirst("^https?://", "").replaceFirst("/+$", "");
   }
 
@@ -65,7 +65,7 @@ final class FlinkRest {
   }
 
   /** The most recently started job called {@code name}. */
-  Optional<Job> latestJobNamed(String name) throws IOException {
+  public Optional<Job> latestJobNamed(String name) throws IOException {
     return jobs().stream().filter(job -> job.name().equals(name)).reduce((first, second) -> second);
   }
 
@@ -116,7 +116,7 @@ final class FlinkRest {
    * savepoint's path once it is written. {@code format} is CANONICAL (the same key/value pairs whatever the state
    * backend) or NATIVE (the backend's own files).
    */
-  String savepoint(String jobId, String targetDirectory, String format, Duration timeout)
+  public String savepoint(String jobId, String targetDirectory, String format, Duration timeout)
       throws IOException, InterruptedException {
     String body = JSON.createObjectNode().put("target-directory", targetDirectory).put("cancel-job", false)
         .put("formatType", format).toString();

@@ -19,7 +19,7 @@ import org.apache.avro.file.DataFileWriter;
 import org.apache.avro.specific.SpecificDatumWriter;
 
 /** {@code ./clickstream generate}: writes a deterministic synthetic event stream to a file. */
-final class GenerateCommand {
+public final class GenerateCommand {
   static final String DEFAULT_TOPIC = "clickstream_events";
 
   static final String HELP =
@@ -65,7 +65,7 @@ final class GenerateCommand {
 
   private GenerateCommand() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws InterruptedException {
+  public static int run(List<String> args, PrintStream out, PrintStream err) throws InterruptedException {
     if (Flags.wantsHelp(args)) {
       out.println(HELP);
       return 0;

@@ -49,7 +49,7 @@ final class KafkaCommand {
       }
       stopped.countDown();
     }, "kafka-shutdown"));
-    EmbeddedKafkaBroker.createTopics(
+    KafkaTopics.ensure(
         broker.bootstrapServers(),
         Map.of(EmbeddedKafkaBroker.EVENTS_TOPIC, partitions, EmbeddedKafkaBroker.DEAD_LETTER_TOPIC, 1));
     out.printf("Kafka broker ready on %s (topics %s with %d partition%s, %s). Ctrl-C to stop.%n",

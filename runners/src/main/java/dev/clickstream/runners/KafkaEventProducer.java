@@ -18,7 +18,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * Avro events are given to it in the single-object encoding ({@link dev.clickstream.transforms.ClickEventDecoder#toAvro}), which names the
  * writer schema, so that readers whose schema has moved on still read them.
  */
-final class KafkaEventProducer implements AutoCloseable {
+public final class KafkaEventProducer implements AutoCloseable {
   private final KafkaProducer<byte[], byte[]> producer;
   private final String bootstrapServers;
   private final String topic;
@@ -35,7 +35,7 @@ final class KafkaEventProducer implements AutoCloseable {
    * @param recordsPerSecond the target rate; 0 or less sends as fast as possible
    * @param total how many records the caller will send, for progress lines (0 if unknown)
    */
-  KafkaEventProducer(String bootstrapServers, String topic, double recordsPerSecond, long total, PrintStream progress) {
+  public KafkaEventProducer(String bootstrapServers, String topic, double recordsPerSecond, long total, PrintStream progress) {
     Properties properties = new Properties();
     properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     properties.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -56,7 +56,7 @@ final class KafkaEventProducer implements AutoCloseable {
   }
 
   /** Sends one record, waiting first as long as the target rate asks. */
-  void send(byte[] key, byte[] value) throws InterruptedException {
+  public void send(byte[] key, byte[] value) throws InterruptedException {
     if (recordsPerSecond > 0) {
       long dueNanos = startedNanos + (long) (sent / recordsPerSecond * 1e9);
       long waitNanos = dueNanos - System.nanoTime();

@@ -41,7 +41,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
  * {@code ./clickstream run FEATURE...|all}: runs the {@link FeaturePipeline} of the named features (or aliases, see
  * {@link FeatureSelection}) to completion and prints what it did.
  */
-final class RunCommand {
+public final class RunCommand {
 
   private static final ProcessingClock CLOCK = ProcessingClock.SYSTEM;
 
@@ -269,7 +269,7 @@ final class RunCommand {
    * Beam options for {@code pipeline} (names of features or aliases, comma-separated), embedded Flink unless
    * --runner says otherwise.
    */
-  static FeaturePipelineOptions options(String pipeline, List<String> args) {
+  public static FeaturePipelineOptions options(String pipeline, List<String> args) {
     List<String> beamArgs = new ArrayList<>(args);
     beamArgs.removeIf(arg -> arg.startsWith("--features="));
     beamArgs.add("--features=" + pipeline);
@@ -326,7 +326,7 @@ final class RunCommand {
   }
 
   /** Flink's key groups: the most a job's keyed state can ever be spread over. */
-  static final int MAX_PARALLELISM = 128;
+  public static final int MAX_PARALLELISM = 128;
 
   /** Parallelism of a job sent to a cluster when --parallelism is not given. */
   static final int CLUSTER_PARALLELISM = 2;
@@ -463,7 +463,7 @@ final class RunCommand {
   }
 
   /** The graph of {@code pipeline}; a bad option value (such as --counter) is a usage error. */
-  static Pipeline pipelineFor(String pipeline, ClickstreamOptions options) {
+  public static Pipeline pipelineFor(String pipeline, ClickstreamOptions options) {
     Pipeline graph = Pipeline.create(options);
     try {
       FeaturePipeline.build(graph, options.as(FeaturePipelineOptions.class), CLOCK);
@@ -474,7 +474,7 @@ final class RunCommand {
   }
 
   /** Runs to completion, printing a line every {@link #HEARTBEAT_SECONDS} so a long run is visibly alive. */
-  static PipelineResult runWithHeartbeat(Pipeline pipeline, PrintStream out) {
+  public static PipelineResult runWithHeartbeat(Pipeline pipeline, PrintStream out) {
     return runWithHeartbeat(pipeline, out, () -> "");
   }
 
@@ -516,7 +516,7 @@ final class RunCommand {
    *
    * @return the counters printed, by name
    */
-  static Map<String, Long> printCounters(PipelineResult result, PrintStream out) {
+  public static Map<String, Long> printCounters(PipelineResult result, PrintStream out) {
     MetricQueryResults metrics = result.metrics().queryMetrics(MetricsFilter.builder().build());
     Map<String, Long> totals = new TreeMap<>();
     for (MetricResult<Long> counter : metrics.getCounters()) {

@@ -10,7 +10,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 /** {@code ./clickstream serve}: the HTTP feature server over the online store, until Ctrl-C. */
-final class ServeCommand {
+public final class ServeCommand {
   static final String HELP =
       String.join(
           "\n",
@@ -55,7 +55,7 @@ final class ServeCommand {
     return 0;
   }
 
-  static OnlineStore onlineStore(String url) {
+  public static OnlineStore onlineStore(String url) {
     try {
       return OnlineStore.forUrl(url);
     } catch (IllegalArgumentException e) {
@@ -75,7 +75,7 @@ final class ServeCommand {
     }
   }
 
-  static Javalin start(OnlineStore store, String host, int port) {
+  public static Javalin start(OnlineStore store, String host, int port) {
     try {
       return FeatureServer.start(store, host, port);
     } catch (RuntimeException e) {

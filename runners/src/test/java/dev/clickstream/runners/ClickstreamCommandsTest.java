@@ -26,7 +26,7 @@ class ClickstreamCommandsTest {
   void everyCommandHasHelp() {
     assertThat(launcher.run("--help"), equalTo(0));
     assertThat(launcher.stdout(), containsString("Commands:"));
-    for (String command : List.of("generate", "replay", "kafka", "serve", "demo", "bench", "dimensions")) {
+    for (String command : List.of("generate", "replay", "kafka", "serve", "demo", "dimensions")) {
       assertThat(launcher.run(command, "--help"), equalTo(0));
       assertThat(launcher.stdout(), containsString("Usage: ./clickstream " + command));
     }
@@ -60,14 +60,21 @@ class ClickstreamCommandsTest {
     assertThat(launcher.stderr(), containsString("unknown pipeline 'sesions'; available: ctr, click-counts, raw-events,"
         + " attribution, sessions, enriched, all"));
 
-    assertThat(launcher.run("bench", "throughput"), equalTo(2));
-    assertThat(launcher.stderr(), containsString("bench: unknown benchmark 'throughput'; available: serving"));
-
     assertThat(launcher.run("run", "ctr", "--input=/no/such/events-*.jsonl"), equalTo(2));
     assertThat(launcher.stderr(), containsString("no input files match --input=/no/such/events-*.jsonl"));
 
     assertThat(launcher.run("run", "ctr", "--inptu=x"), equalTo(2));
     assertThat(launcher.stderr(), containsString("inptu"));
+  }
+
+  /** The bench module plugs {@code bench} in (its BenchCommandProviderTest); without it the launcher says how. */
+  @Test
+  void benchWithoutTheBenchModuleSaysWhereItIs() {
+    assertThat(launcher.run("bench", "--help"), equalTo(2));
+    assertThat(launcher.stderr(), equalTo("error: 'bench' is in the bench module, whose jar is not on the classpath."
+        + " ./clickstream builds it and puts bench/target/clickstream-bench.jar beside runners/target/clickstream.jar;"
+        + " with plain java, run 'mvn -DskipTests package' and add that jar to -cp.\n"));
+    assertThat(launcher.stdout(), equalTo(""));
   }
 
   @Test

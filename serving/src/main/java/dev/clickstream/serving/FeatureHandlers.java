@@ -25,11 +25,13 @@ final class FeatureHandlers {
   static final String FEATURE_VIEW = "feature_view";
   static final String USER_ID = "user_id";
 
+  private final FeatureViews views;
   private final FeatureLookup lookup;
   private final UserIds userIds;
   private final Clock clock;
 
-  FeatureHandlers(FeatureLookup lookup, UserIds userIds, Clock clock) {
+  FeatureHandlers(FeatureViews views, FeatureLookup lookup, UserIds userIds, Clock clock) {
+    this.views = views;
     this.lookup = requireNonNull(lookup, "lookup");
     this.userIds = requireNonNull(userIds, "userIds");
     this.clock = requireNonNull(clock, "clock");
@@ -121,11 +123,11 @@ final class FeatureHandlers {
   }
 
   /** The view a request names, resolved through the registries only; 404 naming the known views otherwise. */
-  private static FeatureView featureView(Context ctx) {
+  private FeatureView featureView(Context ctx) {
     String name = ctx.pathParam(FEATURE_VIEW);
-    return FeatureViews.byName(name)
+    return views.byName(name)
         .orElseThrow(
             () -> new NotFoundResponse("unknown feature view '" + name + "': known feature views are "
-                + FeatureViews.names()));
+                + views.names()));
   }
 }

@@ -3,7 +3,7 @@ package dev.clickstream.serving;
 import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.features.DriftMonitor;
-import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureRegistry;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.features.FeatureTable;
@@ -61,8 +61,10 @@ final class FeatureLookup {
   private final OnlineStore store;
   private final WindowedFeatureReads reads;
   private final StoreBreaker breaker;
+  private final FeatureRegistry registry;
 
-  FeatureLookup(OnlineStore store, StoreBreaker breaker) {
+  FeatureLookup(OnlineStore store, StoreBreaker breaker, FeatureRegistry registry) {
+    this.registry = registry;
     this.store = requireNonNull(store, "store");
     this.reads = WindowedFeatureReads.forStore(store);
     this.breaker = requireNonNull(breaker, "breaker");
@@ -119,7 +121,7 @@ final class FeatureLookup {
   List<Map<String, Object>> driftStatus() {
     FeatureTable table = FeatureTables.FEATURE_DRIFT;
     List<String> names = new ArrayList<>();
-    FeatureDefinitions.driftMonitors().forEach(monitor -> names.add(monitor.name()));
+    registry.ofKind(DriftMonitor.class).forEach(monitor -> names.add(monitor.name()));
     Map<String, Map<String, Object>> rows;
     try {
       rows = read(table.name(), List.of(table), () -> store.readAll(table, names));

@@ -3,6 +3,8 @@ package dev.clickstream.serving;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureRegistry;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreUnavailableException;
 import io.javalin.Javalin;
@@ -89,12 +91,20 @@ public final class FeatureServer {
    * gives no {@code as_of}.
    */
   public static Javalin create(OnlineStore store, Clock clock) {
+    return create(store, clock, FeatureDefinitions.REGISTRY);
+  }
+
+  /** {@link #create(OnlineStore, Clock)} serving the views of {@code registry} instead of the project's own. */
+  public static Javalin create(OnlineStore store, Clock clock, FeatureRegistry registry) {
     requireNonNull(store, "store");
     requireNonNull(clock, "clock");
+    requireNonNull(registry, "registry");
     ObjectMapper mapper = new ObjectMapper();
+    FeatureViews views = FeatureViews.of(registry);
     FeatureHandlers handlers =
-        new FeatureHandlers(new FeatureLookup(store, new StoreBreaker(clock)), new UserIds(mapper), clock);
-    List<Route> routes = routes(handlers);
+        new FeatureHandlers(
+            views, new FeatureLookup(store, new StoreBreaker(clock), registry), new UserIds(mapper), clock);
+    List<Route> routes = routes(handlers, views);
     return Javalin.create(
         config -> {
           config.showJavalinBanner = false;
@@ -120,7 +130,7 @@ public final class FeatureServer {
   }
 
   /** Every endpoint, in one place: registered from here, and listed from here by {@code GET /}. */
-  private static List<Route> routes(FeatureHandlers handlers) {
+  private static List<Route> routes(FeatureHandlers handlers, FeatureViews views) {
     List<Route> routes = new ArrayList<>(); // complete before the first request: the index lists it all
     routes.add(new Route(HandlerType.GET, "/features/{feature_view}/{user_id}",
         "the features of one entity: a pre-computed view's latest row, 404 when it has none; an on-demand or tiled"
@@ -137,11 +147,11 @@ public final class FeatureServer {
     routes.add(new Route(HandlerType.GET, "/health",
         "200 when the online store answers, 503 with the reason when it does not",
         handlers::health));
-    routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes))));
+    routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes, views))));
     return routes;
   }
 
-  private static Map<String, Object> index(List<Route> routes) {
+  private static Map<String, Object> index(List<Route> routes, FeatureViews views) {
     List<Map<String, Object>> endpoints = new ArrayList<>();
     for (Route route : routes) {
       Map<String, Object> endpoint = new LinkedHashMap<>();
@@ -150,8 +160,8 @@ public final class FeatureServer {
       endpoint.put("description", route.description());
       endpoints.add(endpoint);
     }
-    List<Map<String, Object>> views = new ArrayList<>();
-    for (FeatureView view : FeatureViews.all()) {
+    List<Map<String, Object>> viewEntries = new ArrayList<>();
+    for (FeatureView view : views.all()) {
       Map<String, Object> entry = new LinkedHashMap<>();
       entry.put("name", view.name());
       entry.put("pattern", view.pattern().label());
@@ -160,12 +170,12 @@ public final class FeatureServer {
       entry.put("times", view.times());
       String path = "/features/" + view.name() + "/{" + view.entityKey() + "}";
       entry.put("example", view instanceof FeatureView.Computed ? path + "?" + AsOf.PARAM + "={epoch_ms}" : path);
-      views.add(entry);
+      viewEntries.add(entry);
     }
     Map<String, Object> index = new LinkedHashMap<>();
     index.put("service", "clickstream feature server");
     index.put("endpoints", endpoints);
-    index.put("feature_views", views);
+    index.put("feature_views", viewEntries);
     return index;
   }
 

@@ -1,12 +1,11 @@
 package dev.clickstream.serving;
 
-import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureRegistry;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.serving.FeatureView.Pattern;
 import dev.clickstream.serving.FeatureView.Precomputed;
 import dev.clickstream.features.FeatureTable;
-import dev.clickstream.features.FeatureTables;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -15,26 +14,39 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Every view the server answers, derived from the registries and nowhere else: each table of {@link
- * FeatureTables#all()} as a pre-computed view, then for each definition of {@link FeatureDefinitions#all()} an
+ * Every view the server answers, derived from a {@link FeatureRegistry} and nowhere else: the table each feature is
+ * served from ({@link FeatureRegistry#servedTables()}) as a pre-computed view, then for each rolling feature an
  * {@code <name>_on_demand} view when it has a raw-events table and a {@code <name>_tiled} view when it has a tiles
  * table. A request's view name only ever selects one of these, so it never reaches SQL.
  */
 final class FeatureViews {
-  private static final List<FeatureView> ALL = derive(FeatureTables.all(), FeatureDefinitions.all());
+  private final FeatureRegistry registry;
+  private final List<FeatureView> views;
 
-  private FeatureViews() {}
-
-  static List<FeatureView> all() {
-    return ALL;
+  private FeatureViews(FeatureRegistry registry) {
+    this.registry = registry;
+    this.views = derive(registry.servedTables(), registry.ofKind(WindowedAggregation.class));
   }
 
-  static Optional<FeatureView> byName(String name) {
-    return ALL.stream().filter(view -> view.name().equals(name)).findFirst();
+  static FeatureViews of(FeatureRegistry registry) {
+    return new FeatureViews(registry);
   }
 
-  static List<String> names() {
-    return ALL.stream().map(FeatureView::name).collect(Collectors.toList());
+  /** The registry the views derive from. */
+  FeatureRegistry registry() {
+    return registry;
+  }
+
+  List<FeatureView> all() {
+    return views;
+  }
+
+  Optional<FeatureView> byName(String name) {
+    return views.stream().filter(view -> view.name().equals(name)).findFirst();
+  }
+
+  List<String> names() {
+    return views.stream().map(FeatureView::name).collect(Collectors.toList());
   }
 
   /** The views of {@code tables} and {@code features}, in that order; fails if two would share a name. */

@@ -51,12 +51,18 @@ class FeatureViewsTest {
 
   @Test
   void theServedViewsAreTheRegistriesViews() {
-    assertThat(FeatureViews.names(),
+    FeatureViews views = FeatureViews.of(FeatureDefinitions.REGISTRY);
+
+    assertThat(views.names(),
         is(FeatureViews.derive(FeatureTables.all(), FeatureDefinitions.all()).stream().map(FeatureView::name)
             .collect(Collectors.toList())));
-    assertThat(FeatureViews.byName("click_counts_tiled").orElseThrow(),
+    assertThat(views.names(),
+        contains("ctr_5min", "click_counts", "click_counts_sliding", "ctr_by_segment_5min", "ctr_by_category_5min",
+            "user_activity_5min", "item_attribution_5min", "user_sessions", "feature_drift", "click_counts_on_demand",
+            "click_counts_tiled"));
+    assertThat(views.byName("click_counts_tiled").orElseThrow(),
         is(new FeatureView.Computed(FeatureDefinitions.CLICK_COUNTS, FeatureView.Pattern.TILED)));
-    assertThat(FeatureViews.byName("click_counts_Tiled").isPresent(), is(false));
+    assertThat(views.byName("click_counts_Tiled").isPresent(), is(false));
   }
 
   @Test

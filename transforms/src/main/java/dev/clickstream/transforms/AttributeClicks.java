@@ -3,11 +3,15 @@ package dev.clickstream.transforms;
 import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.features.ClickAttribution;
+import dev.clickstream.features.EventFilter;
 import dev.clickstream.schemas.ClickEvent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
@@ -37,8 +41,10 @@ import org.joda.time.Duration;
 
 /**
  * Click attribution as a {@link ClickAttribution} declares it: each click is attributed by an {@link IntervalJoin}
- * to the latest impression of the same user and item at most the declared gap before it, then impressions, clicks,
- * attributed clicks and the attributed clicks' summed time to click are counted per item over tumbling windows.
+ * to the latest impression with the same join keys (for {@code item_attribution_5min}, the same user and item) at
+ * most the declared gap before it, then impressions, clicks, attributed clicks and the attributed clicks' summed
+ * time to click are counted per entity (there, the item) over tumbling windows. Below, "item" stands for the
+ * entity.
  *
  * <pre>{@code
  * PCollectionTuple attribution =
@@ -48,38 +54,39 @@ import org.joda.time.Duration;
  * PCollection<Row> tooLateClicks = attribution.get(AttributeClicks.TOO_LATE_CLICKS);
  * }</pre>
  *
- * <p><b>Input.</b> {@link ClickEvent}s at their own event time. Impressions and clicks with an item are joined;
- * other event types are ignored. A click without an item cannot be attributed or counted per item: it is counted in
- * {@code clicks_without_item} and goes no further.
+ * <p><b>Input.</b> Avro records ({@link ClickEvent}s unless {@link #of(ClickAttribution, Class)} names another
+ * generated class) at their own event time. Fields are read by name ({@link GenericRecord#get(String)}): {@code
+ * event_id}, {@code timestamp}, the join keys and the fields of the impression and click conditions, which {@link
+ * #of} checks are in the events' schema. Impressions and clicks are joined on the join keys' values as text; an
+ * event both conditions match is an impression, and other events are ignored. An impression or click without one
+ * of its join keys (null) goes no further: it can be neither joined nor, when the key is the entity, counted. Such
+ * a click is counted in {@code clicks_without_<key>}, for the first key it lacks ({@code clicks_without_item} for
+ * {@code item_id}, {@code clicks_without_session} for {@code session_id}).
  *
  * <p><b>Output.</b> {@link #COUNTS}: per item, in the feature's tumbling windows, accumulating panes as {@link
  * TumblingWindowAggregate} fires them. An impression counts in its own window; a click counts, attributed or not,
  * in its own window (the join releases it timestamped at its own time, holding the watermark until then). Every
- * click with an item is counted exactly once: attributed, unattributed (no impression in range: kept, as a count),
+ * click with all its join keys is counted exactly once: attributed, unattributed (no impression in range: kept, as a count),
  * or on {@link #TOO_LATE_CLICKS} when it arrived after the join could still attribute it. An impression that
  * arrives after a click it could have matched was released still counts as an impression; the join counts it in
  * its {@code late_left} metric.
  *
  * <p><b>Metrics</b> (namespace {@code AttributeClicks}): {@code impressions_in}, {@code clicks_in}, {@code
- * clicks_without_item}, {@code clicks_attributed}, {@code clicks_unattributed}; and the join's own, in namespace
+ * clicks_without_<key>}, {@code clicks_attributed}, {@code clicks_unattributed}; and the join's own, in namespace
  * {@code IntervalJoin}.
+ *
+ * <p><b>Step names</b> follow the entity ({@code SumPerItemWindow} for {@code item_id}), so a feature's steps keep
+ * their names, and their state, across upgrades.
  */
-public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, PCollectionTuple> {
+public final class AttributeClicks<T extends GenericRecord> extends PTransform<PCollection<T>, PCollectionTuple> {
   /** Per item and window: the counts, in the feature's windows, one element per pane. */
   public static final TupleTag<ItemWindow> COUNTS = new TupleTag<ItemWindow>() {};
-  /** Clicks that arrived too late to be attributed, as the join's rows ({@link #EVENT_SCHEMA}). */
+  /** Clicks that arrived too late to be attributed, as the join's rows ({@link #eventSchema}). */
   public static final TupleTag<Row> TOO_LATE_CLICKS = new TupleTag<Row>() {};
 
-  /** What the join reads of an event: its keys, its id and its own time. */
-  public static final Schema EVENT_SCHEMA =
-      Schema.builder()
-          .addStringField("event_id")
-          .addStringField("user_id")
-          .addStringField("item_id")
-          .addInt64Field("timestamp")
-          .build();
-
   static final String NAMESPACE = "AttributeClicks";
+  static final String EVENT_ID = "event_id";
+  static final String TIMESTAMP = "timestamp";
   private static final String IMPRESSION_PREFIX = "impression_";
   private static final String CLICK_PREFIX = "click_";
 
@@ -91,34 +98,54 @@ public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, P
     this.allowedLateness = allowedLateness;
   }
 
+  /** {@code feature} over {@link ClickEvent}s; see {@link #of(ClickAttribution, Class)}. */
+  public static AttributeClicks<ClickEvent> of(ClickAttribution feature) {
+    return of(feature, ClickEvent.class);
+  }
+
   /**
-   * Attribution as {@code feature} declares it. Impressions and clicks are joined on user and item, the only join
-   * keys click events have.
+   * Attribution as {@code feature} declares it, over events of {@code eventClass}, a generated Avro class such as
+   * {@code EnrichedClickEvent}: joined on its join keys, counted per its entity, with no allowed lateness.
+   *
+   * @throws IllegalArgumentException when the events lack a field the feature reads
    */
-  public static AttributeClicks of(ClickAttribution feature) {
+  public static <T extends GenericRecord> AttributeClicks<T> of(ClickAttribution feature, Class<T> eventClass) {
     requireNonNull(feature, "feature");
-    if (!feature.joinKeys().equals(java.util.List.of("user_id", "item_id"))
-        || !feature.entityField().equals("item_id")) {
-      throw new IllegalArgumentException(
-          "AttributeClicks joins click events on [user_id, item_id] per item_id; feature " + feature.name()
-              + " declares " + feature.joinKeys() + " per " + feature.entityField());
-    }
-    return new AttributeClicks(feature, Duration.ZERO);
+    org.apache.avro.Schema schema =
+        FeatureSteps.eventSchema(NAMESPACE, feature.name(), requireNonNull(eventClass, "eventClass"));
+    List<String> fields = new ArrayList<>(List.of(EVENT_ID, TIMESTAMP));
+    fields.addAll(feature.joinKeys());
+    fields.add(feature.impressions().field());
+    fields.add(feature.clicks().field());
+    FeatureSteps.checkFields(NAMESPACE, feature.name(), schema, eventClass.getSimpleName(), fields);
+    return new AttributeClicks<>(feature, Duration.ZERO);
   }
 
   /** How far behind the watermark an impression or click may arrive and still be attributed and counted. */
-  public AttributeClicks withAllowedLateness(Duration lateness) {
-    return new AttributeClicks(feature, FeatureSteps.checkAllowedLateness(lateness));
+  public AttributeClicks<T> withAllowedLateness(Duration lateness) {
+    return new AttributeClicks<>(feature, FeatureSteps.checkAllowedLateness(lateness));
+  }
+
+  /**
+   * What the join reads of an event of {@code feature}: its id, its join keys (as text, in declared order) and its
+   * own time, the schema of the rows on {@link #TOO_LATE_CLICKS}.
+   */
+  public static Schema eventSchema(ClickAttribution feature) {
+    Schema.Builder schema = Schema.builder().addStringField(EVENT_ID);
+    feature.joinKeys().forEach(schema::addStringField);
+    return schema.addInt64Field(TIMESTAMP).build();
   }
 
   @Override
-  public PCollectionTuple expand(PCollection<ClickEvent> events) {
+  public PCollectionTuple expand(PCollection<T> events) {
+    Schema eventSchema = eventSchema(feature);
+    String entityField = feature.entityField();
     PCollectionTuple sides =
         events.apply(
             "SplitImpressionsAndClicks",
-            ParDo.of(new SplitFn()).withOutputTags(IMPRESSIONS, TupleTagList.of(CLICKS)));
-    PCollection<Row> impressions = sides.get(IMPRESSIONS).setRowSchema(EVENT_SCHEMA);
-    PCollection<Row> clicks = sides.get(CLICKS).setRowSchema(EVENT_SCHEMA);
+            ParDo.of(new SplitFn<T>(feature, eventSchema)).withOutputTags(IMPRESSIONS, TupleTagList.of(CLICKS)));
+    PCollection<Row> impressions = sides.get(IMPRESSIONS).setRowSchema(eventSchema);
+    PCollection<Row> clicks = sides.get(CLICKS).setRowSchema(eventSchema);
 
     PCollectionTuple joined =
         PCollectionTuple.of(IntervalJoin.LEFT, impressions)
@@ -126,7 +153,7 @@ public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, P
             .apply(
                 "JoinClicksToImpressions",
                 IntervalJoin.latestLeftPerRight()
-                    .withKeyFields("user_id", "item_id")
+                    .withKeyFields(feature.joinKeys().toArray(new String[0]))
                     .withBounds(Duration.ZERO, Duration.millis(feature.maxGapMillis()))
                     .withAllowedLateness(allowedLateness)
                     .withPrefixes(IMPRESSION_PREFIX, CLICK_PREFIX));
@@ -137,17 +164,17 @@ public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, P
             .apply(
                 "CountImpression",
                 MapElements.into(kvOfCounts())
-                    .via((Row impression) -> KV.of(impression.getString("item_id"), Counts.IMPRESSION)))
+                    .via((Row impression) -> KV.of(impression.getString(entityField), Counts.IMPRESSION)))
             .setCoder(countsCoder);
     PCollection<KV<String, Counts>> attributed =
         joined
             .get(IntervalJoin.MATCHED)
-            .apply("CountAttributedClick", ParDo.of(new AttributedFn()))
+            .apply("CountAttributedClick", ParDo.of(new CountClickFn(entityField, true)))
             .setCoder(countsCoder);
     PCollection<KV<String, Counts>> unattributed =
         joined
             .get(IntervalJoin.UNMATCHED)
-            .apply("CountUnattributedClick", ParDo.of(new UnattributedFn()))
+            .apply("CountUnattributedClick", ParDo.of(new CountClickFn(entityField, false)))
             .setCoder(countsCoder);
 
     PCollection<ItemWindow> perItemWindow =
@@ -156,7 +183,7 @@ public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, P
             .and(unattributed)
             .apply("FlattenCounts", Flatten.pCollections())
             .apply(
-                "SumPerItemWindow",
+                "SumPer" + FeatureSteps.camelCase(FeatureSteps.entityLabel(entityField)) + "Window",
                 TumblingWindowAggregate.<String, Counts, Counts>of(new SumCounts())
                     .withWindowSize(Duration.millis(feature.window().lengthMillis()))
                     .withAllowedLateness(allowedLateness))
@@ -172,17 +199,31 @@ public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, P
   private static final TupleTag<Row> IMPRESSIONS = new TupleTag<Row>() {};
   private static final TupleTag<Row> CLICKS = new TupleTag<Row>() {};
 
-  /** Impressions and clicks with an item, as join rows; clicks without an item counted. */
-  private static final class SplitFn extends DoFn<ClickEvent, Row> {
+  /** Impressions and clicks with every join key, as join rows; clicks without one counted. */
+  private static final class SplitFn<T extends GenericRecord> extends DoFn<T, Row> {
     private final Counter impressionsIn = Metrics.counter(NAMESPACE, "impressions_in");
     private final Counter clicksIn = Metrics.counter(NAMESPACE, "clicks_in");
-    private final Counter clicksWithoutItem = Metrics.counter(NAMESPACE, "clicks_without_item");
+    private final EventFilter impressions;
+    private final EventFilter clicks;
+    private final Schema eventSchema;
+    private final List<String> joinKeys;
+    /** Per join key, in the same order: the clicks without it. */
+    private final List<Counter> clicksWithout = new ArrayList<>();
+
+    SplitFn(ClickAttribution feature, Schema eventSchema) {
+      this.impressions = feature.impressions();
+      this.clicks = feature.clicks();
+      this.eventSchema = eventSchema;
+      this.joinKeys = feature.joinKeys();
+      for (String key : joinKeys) {
+        clicksWithout.add(Metrics.counter(NAMESPACE, "clicks_without_" + FeatureSteps.entityLabel(key)));
+      }
+    }
 
     @ProcessElement
-    public void processElement(@Element ClickEvent event, MultiOutputReceiver out) {
-      String type = event.getEventType();
-      boolean impression = ClickAttribution.IMPRESSION.equals(type);
-      if (!impression && !ClickAttribution.CLICK.equals(type)) {
+    public void processElement(@Element T event, MultiOutputReceiver out) {
+      boolean impression = impressions.matches(event::get);
+      if (!impression && !clicks.matches(event::get)) {
         return;
       }
       if (impression) {
@@ -190,39 +231,47 @@ public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, P
       } else {
         clicksIn.inc();
       }
-      if (event.getItemId() == null) {
-        if (!impression) {
-          clicksWithoutItem.inc();
+      List<Object> values = new ArrayList<>(joinKeys.size() + 2);
+      values.add(event.get(EVENT_ID).toString());
+      for (int i = 0; i < joinKeys.size(); i++) {
+        Object key = event.get(joinKeys.get(i));
+        if (key == null) {
+          if (!impression) {
+            clicksWithout.get(i).inc();
+          }
+          return;
         }
-        return;
+        values.add(key.toString());
       }
-      Row row =
-          Row.withSchema(EVENT_SCHEMA)
-              .addValues(event.getEventId(), event.getUserId(), event.getItemId(), event.getTimestamp())
-              .build();
-      out.get(impression ? IMPRESSIONS : CLICKS).output(row);
+      values.add(((Number) event.get(TIMESTAMP)).longValue());
+      out.get(impression ? IMPRESSIONS : CLICKS).output(Row.withSchema(eventSchema).addValues(values).build());
     }
   }
 
-  private static final class AttributedFn extends DoFn<Row, KV<String, Counts>> {
-    private final Counter attributed = Metrics.counter(NAMESPACE, "clicks_attributed");
+  /**
+   * Counts each click the join output under its entity: a matched row (fields prefixed) as attributed, with its
+   * time to click; a click as it came as unattributed.
+   */
+  private static final class CountClickFn extends DoFn<Row, KV<String, Counts>> {
+    private final boolean attributed;
+    private final String entityField;
+    private final Counter clicks;
 
-    @ProcessElement
-    public void processElement(@Element Row match, OutputReceiver<KV<String, Counts>> out) {
-      attributed.inc();
-      long timeToClick =
-          match.getInt64(CLICK_PREFIX + "timestamp") - match.getInt64(IMPRESSION_PREFIX + "timestamp");
-      out.output(KV.of(match.getString(CLICK_PREFIX + "item_id"), new Counts(0, 1, 1, timeToClick)));
+    CountClickFn(String entityField, boolean attributed) {
+      this.attributed = attributed;
+      this.entityField = attributed ? CLICK_PREFIX + entityField : entityField;
+      this.clicks = Metrics.counter(NAMESPACE, attributed ? "clicks_attributed" : "clicks_unattributed");
     }
-  }
-
-  private static final class UnattributedFn extends DoFn<Row, KV<String, Counts>> {
-    private final Counter unattributed = Metrics.counter(NAMESPACE, "clicks_unattributed");
 
     @ProcessElement
     public void processElement(@Element Row click, OutputReceiver<KV<String, Counts>> out) {
-      unattributed.inc();
-      out.output(KV.of(click.getString("item_id"), Counts.UNATTRIBUTED_CLICK));
+      clicks.inc();
+      Counts counts = attributed ? new Counts(0, 1, 1, timeToClick(click)) : Counts.UNATTRIBUTED_CLICK;
+      out.output(KV.of(click.getString(entityField), counts));
+    }
+
+    private static long timeToClick(Row match) {
+      return match.getInt64(CLICK_PREFIX + TIMESTAMP) - match.getInt64(IMPRESSION_PREFIX + TIMESTAMP);
     }
   }
 
@@ -236,7 +285,7 @@ public final class AttributeClicks extends PTransform<PCollection<ClickEvent>, P
     }
   }
 
-  /** One item's counts over one window {@code [windowStart, windowEnd)}, as of one pane. Immutable. */
+  /** One item's (entity's) counts over one window {@code [windowStart, windowEnd)}, as of one pane. Immutable. */
   public static final class ItemWindow {
     private final String item;
     private final long windowStart;

@@ -221,8 +221,11 @@ public final class ClickEventDecoder {
         .build();
   }
 
-  /** The JSON rules for values, applied to a decoded Avro event: Avro's types cannot say "1 to 256 characters". */
-  private static ClickEvent validated(ClickEvent event) throws InvalidEventException {
+  /**
+   * The JSON rules for values, applied to a decoded Avro event (a message, or a record of an Avro file): Avro's types
+   * cannot say "1 to 256 characters". Returns {@code event}.
+   */
+  public static ClickEvent validated(ClickEvent event) throws InvalidEventException {
     checkedString(event.getEventId().toString(), "event_id");
     checkedString(event.getUserId().toString(), "user_id");
     checkedString(event.getEventType().toString(), "event_type");

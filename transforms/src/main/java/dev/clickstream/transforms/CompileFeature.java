@@ -181,7 +181,7 @@ public final class CompileFeature {
 
   /** Per entity, its latest session. */
   public PTransform<PCollection<ClickEvent>, PCollectionTuple> session(SessionAggregation feature) {
-    SessionFeatures sessions = SessionFeatures.of(feature).withAllowedLateness(allowedLateness);
+    SessionFeatures<ClickEvent> sessions = SessionFeatures.of(feature).withAllowedLateness(allowedLateness);
     ProcessingClock clock = this.clock;
     Duration lateness = allowedLateness;
     return compiled(events -> {
@@ -190,14 +190,14 @@ public final class CompileFeature {
               .apply("ToRows", FeatureRows.of(feature.table(), (KV<String, SessionFeatures.SessionStats> session) ->
                   feature.row(session.getKey(), session.getValue().start(), session.getValue().end(),
                       session.getValue().events(), session.getValue().clicks(), clock.nowMillis()))))
-          .add(sessionized.get(SessionFeatures.TOO_LATE)
+          .add(sessionized.get(sessions.tooLate())
               .apply("TooLateToDeadLetters", TooLateEvents.clickEventsToDeadLetters("SessionFeatures", lateness)));
     });
   }
 
   /** Clicks attributed to earlier impressions, per entity and window. */
   public PTransform<PCollection<ClickEvent>, PCollectionTuple> attribution(ClickAttribution feature) {
-    AttributeClicks attribute = AttributeClicks.of(feature).withAllowedLateness(allowedLateness);
+    AttributeClicks<ClickEvent> attribute = AttributeClicks.of(feature).withAllowedLateness(allowedLateness);
     ProcessingClock clock = this.clock;
     Duration lateness = allowedLateness;
     return compiled(events -> {

@@ -1,5 +1,12 @@
 package dev.clickstream.transforms;
 
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Schema;
+import org.apache.avro.specific.SpecificData;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -11,7 +18,7 @@ import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 
-/** What the transforms over {@link FeatureEvent}s share: keying, lateness checks and step names. */
+/** What the feature transforms share: keying, the checks of fields and lateness, and step names. */
 final class FeatureSteps {
   private FeatureSteps() {}
 
@@ -36,6 +43,42 @@ final class FeatureSteps {
       throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
     }
     return lateness;
+  }
+
+  /**
+   * The schema of {@code eventClass}, a generated Avro class, by which {@code transform} reads the fields of {@code
+   * feature} by name.
+   */
+  static Schema eventSchema(String transform, String feature, Class<?> eventClass) {
+    try {
+      return SpecificData.get().getSchema(eventClass);
+    } catch (AvroRuntimeException e) {
+      throw new IllegalArgumentException(
+          transform + " cannot compute feature " + feature + " over " + eventClass.getName()
+              + ": it reads fields by the schema of the event class, and that class has none; pass a generated Avro"
+              + " class such as EnrichedClickEvent",
+          e);
+    }
+  }
+
+  /** Fails when the graph is built, not on the first event, if {@code events} lack a field the feature reads. */
+  static void checkFields(String transform, String feature, Schema schema, String events, Collection<String> fields) {
+    List<String> missing =
+        new LinkedHashSet<>(fields)
+            .stream().filter(field -> schema.getField(field) == null).collect(Collectors.toList());
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(
+          transform + " cannot compute feature " + feature + " over " + events + ": it reads the fields " + missing
+              + ", which " + events + " does not have; its fields: "
+              + schema.getFields().stream().map(Schema.Field::name).collect(Collectors.toList()));
+    }
+  }
+
+  /** {@code user_id} as {@code user}: how step and metric names call the entity a step is per. */
+  static String entityLabel(String field) {
+    return field.endsWith("_id") && field.length() > "_id".length()
+        ? field.substring(0, field.length() - "_id".length())
+        : field;
   }
 
   /** {@code click_counts} as {@code ClickCounts}, for step names. */

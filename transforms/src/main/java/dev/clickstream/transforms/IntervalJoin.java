@@ -217,11 +217,7 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
    */
   public IntervalJoin withBounds(Duration lower, Duration upper) {
     if (lower == null || upper == null || lower.isLongerThan(upper)) {
-      throw new IllegalArgumentException(
-          "lowerBound and upperBound must be durations with lowerBound <= upperBound, got lowerBound="
-              + lower
-              + ", upperBound="
-              + upper);
+      throw invalidPair("lowerBound", lower, "upperBound", upper, "durations with lowerBound <= upperBound");
     }
     return new IntervalJoin(keyFields, lower, upper, allowedLateness, leftPrefix, rightPrefix, priority);
   }
@@ -241,11 +237,7 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
    */
   public IntervalJoin withPrefixes(String leftPrefix, String rightPrefix) {
     if (leftPrefix == null || rightPrefix == null) {
-      throw new IllegalArgumentException(
-          "leftPrefix and rightPrefix must be strings (empty for none), got leftPrefix="
-              + leftPrefix
-              + ", rightPrefix="
-              + rightPrefix);
+      throw invalidPair("leftPrefix", leftPrefix, "rightPrefix", rightPrefix, "strings (empty for none)");
     }
     return new IntervalJoin(keyFields, lowerBound, upperBound, allowedLateness, leftPrefix, rightPrefix, null);
   }
@@ -258,6 +250,14 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
   public IntervalJoin withPriority(Side side) {
     return new IntervalJoin(
         keyFields, lowerBound, upperBound, allowedLateness, leftPrefix, rightPrefix, requireNonNull(side, "side"));
+  }
+
+  /** A setting of two values that breaks its rule: the message names both and their values. */
+  private static IllegalArgumentException invalidPair(
+      String first, Object firstValue, String second, Object secondValue, String allowed) {
+    return new IllegalArgumentException(
+        first + " and " + second + " must be " + allowed + ", got " + first + "=" + firstValue + ", " + second + "="
+            + secondValue);
   }
 
   @Override

@@ -2,6 +2,8 @@ package dev.clickstream.transforms;
 
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
+import java.io.Serializable;
+import java.util.function.Supplier;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
@@ -65,40 +67,69 @@ public final class ParseEvents extends PTransform<PCollection<String>, PCollecti
     return new ParseEvents(maxFutureSkew, clock);
   }
 
+  /** The rules and counters of this transform, for a reader that decodes its records itself (Avro files). */
+  public Validation validation() {
+    return new Validation(maxFutureSkew, clock);
+  }
+
   @Override
   public PCollectionTuple expand(PCollection<String> lines) {
     PCollectionTuple result =
         lines.apply(
             "ParseAndValidate",
-            ParDo.of(new ParseFn(maxFutureSkew, clock)).withOutputTags(EVENTS, TupleTagList.of(DEAD_LETTERS)));
+            ParDo.of(new ParseFn(validation())).withOutputTags(EVENTS, TupleTagList.of(DEAD_LETTERS)));
     result.get(EVENTS).setCoder(AvroCoder.of(ClickEvent.class));
     result.get(DEAD_LETTERS).setCoder(AvroCoder.of(DeadLetter.class));
     return result;
   }
 
-  static class ParseFn extends DoFn<String, ClickEvent> {
+  /** How one record decodes: a valid event, or an {@link InvalidEventException} that says why not. */
+  @FunctionalInterface
+  public interface Decoding {
+    ClickEvent decode() throws InvalidEventException;
+  }
+
+  /**
+   * Where {@link ParseEvents} sends a record and how it counts it, for any reader's records: a valid event not dated
+   * beyond the future skew under {@link #EVENTS}, anything else under {@link #DEAD_LETTERS} with its payload and
+   * reason; counted in {@code ParseEvents/events_parsed}, {@code dead_letters} and {@code dead_letters_REASON}.
+   */
+  public static final class Validation implements Serializable {
     private final Counter parsed = Metrics.counter(STAGE, "events_parsed");
     private final Counter deadLettered = Metrics.counter(STAGE, "dead_letters");
     private final Duration maxFutureSkew;
     private final ProcessingClock clock;
 
-    ParseFn(Duration maxFutureSkew, ProcessingClock clock) {
+    private Validation(Duration maxFutureSkew, ProcessingClock clock) {
       this.maxFutureSkew = maxFutureSkew;
       this.clock = clock;
     }
 
-    @ProcessElement
-    public void processElement(@Element String line, MultiOutputReceiver out) {
+    /** Outputs the event {@code decoding} gives, or a dead letter whose payload is {@code payload}'s. */
+    public void output(Decoding decoding, Supplier<String> payload, DoFn.MultiOutputReceiver out) {
       try {
-        ClickEvent event = parse(line);
+        ClickEvent event = decoding.decode();
         ClickEventDecoder.checkNotInFuture(event, clock.nowMillis(), maxFutureSkew);
         out.get(EVENTS).output(event);
         parsed.inc();
       } catch (InvalidEventException e) {
         deadLettered.inc();
         Metrics.counter(STAGE, "dead_letters_" + e.reason).inc();
-        out.get(DEAD_LETTERS).output(DeadLetters.of(STAGE, e.reason, e.getMessage(), line));
+        out.get(DEAD_LETTERS).output(DeadLetters.of(STAGE, e.reason, e.getMessage(), payload.get()));
       }
+    }
+  }
+
+  static class ParseFn extends DoFn<String, ClickEvent> {
+    private final Validation validation;
+
+    ParseFn(Validation validation) {
+      this.validation = validation;
+    }
+
+    @ProcessElement
+    public void processElement(@Element String line, MultiOutputReceiver out) {
+      validation.output(() -> parse(line), () -> line, out);
     }
 
     static ClickEvent parse(String line) throws InvalidEventException {

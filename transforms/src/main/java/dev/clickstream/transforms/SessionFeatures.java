@@ -1,6 +1,9 @@
 package dev.clickstream.transforms;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.clickstream.features.EventFilter;
+import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.SessionAggregation;
 import dev.clickstream.schemas.ClickEvent;
 import java.io.IOException;
@@ -10,6 +13,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.BooleanCoder;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -28,7 +33,6 @@ import org.apache.beam.sdk.state.TimerSpec;
 import org.apache.beam.sdk.state.TimerSpecs;
 import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
@@ -40,27 +44,29 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
-import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
- * Per-user session features over event-time sessions: for each session, its start (first event time), end (last
- * event time), length ({@code end - start}), number of events and number of clicks ({@code event_type} {@code
- * click}).
+ * Computes any {@link SessionAggregation}: per entity, over event-time sessions, each session's start (first event
+ * time), end (last event time), length ({@code end - start}), number of events and number of events matching the
+ * feature's {@link SessionAggregation#counted()} condition (for {@code user_sessions}, per user, the clicks).
  *
  * <pre>{@code
  * PCollectionTuple sessions =
  *     events.apply("SessionizePerUser",
- *         SessionFeatures.perUser().withGap(Duration.standardMinutes(30)).withAllowedLateness(Duration.ZERO));
+ *         SessionFeatures.of(FeatureDefinitions.USER_SESSIONS).withAllowedLateness(Duration.ZERO));
  * PCollection<KV<String, SessionFeatures.SessionStats>> stats = sessions.get(SessionFeatures.SESSIONS);
  * PCollection<ClickEvent> tooLate = sessions.get(SessionFeatures.TOO_LATE);
  * }</pre>
  *
- * <p><b>Input.</b> {@link ClickEvent}s, bounded or not, in any windowing (they are rewindowed into the global
- * window). An event's time is its element timestamp, which must be its own {@code timestamp} (see {@link
- * AssignEventTime}). Sessions are per {@code user_id}.
+ * <p><b>Input.</b> Avro records ({@link ClickEvent}s unless {@link #of(SessionAggregation, Class)} names another
+ * generated class), bounded or not, in any windowing (they are rewindowed into the global window). An event's time
+ * is its element timestamp, which must be its own {@code timestamp} (see {@link AssignEventTime}). Fields are read
+ * by name ({@link GenericRecord#get(String)}): the entity field and the counted condition's field must be in the
+ * events' schema, which {@link #of} checks when the graph is built. Sessions are per entity, the entity field's
+ * value as text; an event whose entity field is null is skipped, counted in {@code events_without_entity} (and not
+ * in {@code events_in}). Below, "user" stands for the entity.
  *
  * <p><b>Sessions</b> merge as Beam's {@code Sessions.withGapDuration(gap)}: an event at {@code t} covers {@code
  * [t, t + gap)}, and a user's events whose intervals overlap form one session, {@code [first, last + gap)}. So two
@@ -104,70 +110,86 @@ import org.joda.time.Instant;
  * next session to output, so on-time panes are not late downstream. It is state and timers rather than {@code
  * Window.into(Sessions...)} only so that too-late events can be output.
  *
- * <p><b>Metrics</b>, per step, in the namespace {@code SessionFeatures}: counters {@code events_in}, {@code
- * sessions_emitted} (one per pane on {@link #SESSIONS}, late panes included) and {@code events_too_late}; the
- * distribution {@code process_micros}, each event's processing time.
+ * <p><b>Metrics</b>, per step, in the namespace {@code SessionFeatures}: counters {@code events_without_entity},
+ * {@code events_in}, {@code sessions_emitted} (one per pane on {@link #SESSIONS}, late panes included) and {@code
+ * events_too_late}; the distribution {@code process_micros}, each event's processing time.
+ *
+ * <p><b>Step names</b> follow the entity, so a feature's steps keep their names, and their state, across upgrades:
+ * {@code KeyByUser} and {@code SessionizePerUser} for {@code user_id}, {@code KeyByItem} and {@code
+ * SessionizePerItem} for {@code item_id}.
  *
  * <p>Events are not deduplicated by id: an event delivered twice by its source counts twice. Runner retries do not
  * duplicate panes, as state and outputs commit together.
  */
-public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, PCollectionTuple> {
+public final class SessionFeatures<T extends GenericRecord> extends PTransform<PCollection<T>, PCollectionTuple> {
   /** Each session of each user, once per pane: the on-time pane, then one per late change. */
   public static final TupleTag<KV<String, SessionStats>> SESSIONS = new TupleTag<KV<String, SessionStats>>() {};
-  /** Events that arrived later than the allowed lateness, unchanged. */
+  /** Events that arrived later than the allowed lateness, unchanged, when they are {@link ClickEvent}s. */
   public static final TupleTag<ClickEvent> TOO_LATE = new TupleTag<ClickEvent>() {};
 
-  /** Events less than 30 minutes apart share a session. */
-  public static final Duration DEFAULT_GAP = Duration.standardMinutes(30);
   /** None, as the pipelines' {@code --allowedLateness} default. */
   public static final Duration DEFAULT_ALLOWED_LATENESS = Duration.ZERO;
-  /** The {@code event_type} counted as a click. */
-  public static final String CLICK = "click";
 
   static final String STAGE = "SessionFeatures";
+  static final String EVENTS_WITHOUT_ENTITY = "events_without_entity";
   static final String EVENTS_IN = "events_in";
   static final String SESSIONS_EMITTED = "sessions_emitted";
   static final String EVENTS_TOO_LATE = "events_too_late";
 
+  private final SessionAggregation feature;
+  private final Class<T> eventClass;
   private final Duration gap;
   private final Duration allowedLateness;
 
-  private SessionFeatures(Duration gap, Duration allowedLateness) {
+  private SessionFeatures(SessionAggregation feature, Class<T> eventClass, Duration gap, Duration allowedLateness) {
+    this.feature = feature;
+    this.eventClass = eventClass;
     this.gap = gap;
     this.allowedLateness = allowedLateness;
   }
 
-  /** Sessions per user with a 30-minute gap and no allowed lateness. */
-  public static SessionFeatures perUser() {
-    return new SessionFeatures(DEFAULT_GAP, DEFAULT_ALLOWED_LATENESS);
+  /** The registry's {@link FeatureDefinitions#USER_SESSIONS} over {@link ClickEvent}s. */
+  public static SessionFeatures<ClickEvent> perUser() {
+    return of(FeatureDefinitions.USER_SESSIONS);
+  }
+
+  /** {@code feature} over {@link ClickEvent}s; see {@link #of(SessionAggregation, Class)}. */
+  public static SessionFeatures<ClickEvent> of(SessionAggregation feature) {
+    return of(feature, ClickEvent.class);
   }
 
   /**
-   * Sessions as {@code feature} declares them: its gap, per user, counting clicks. The state keys by user and counts
-   * {@code event_type = click}, so a definition that asks for another entity or condition is refused.
+   * Sessions as {@code feature} declares them, over events of {@code eventClass}, a generated Avro class such as
+   * {@code EnrichedClickEvent}: per its entity field, with its gap, counting the events its condition matches; no
+   * allowed lateness.
+   *
+   * @throws IllegalArgumentException when the events lack the entity field or the condition's field
    */
-  public static SessionFeatures of(SessionAggregation feature) {
-    if (!feature.entityField().equals("user_id")
-        || !feature.counted().equals(EventFilter.fieldEquals("event_type", CLICK))) {
-      throw new IllegalArgumentException(
-          "SessionFeatures sessionizes per user_id and counts event_type = click; feature " + feature.name()
-              + " asks for sessions per " + feature.entityField() + " counting " + feature.counted());
-    }
-    return perUser().withGap(Duration.millis(feature.gapMillis()));
+  public static <T extends GenericRecord> SessionFeatures<T> of(SessionAggregation feature, Class<T> eventClass) {
+    requireNonNull(feature, "feature");
+    Schema schema = FeatureSteps.eventSchema(STAGE, feature.name(), requireNonNull(eventClass, "eventClass"));
+    FeatureSteps.checkFields(
+        STAGE, feature.name(), schema, eventClass.getSimpleName(),
+        List.of(feature.entityField(), feature.counted().field()));
+    return new SessionFeatures<>(feature, eventClass, Duration.millis(feature.gapMillis()), DEFAULT_ALLOWED_LATENESS);
   }
 
-  /** Events less than {@code gap} apart share a session. */
-  public SessionFeatures withGap(Duration gap) {
+  /** Events less than {@code gap} apart share a session, instead of the feature's gap. */
+  public SessionFeatures<T> withGap(Duration gap) {
     if (gap == null || !gap.isLongerThan(Duration.ZERO)) {
       throw new IllegalArgumentException("gap must be a positive duration, got " + gap);
     }
-    return new SessionFeatures(gap, allowedLateness);
+    return new SessionFeatures<>(feature, eventClass, gap, allowedLateness);
   }
 
   /** How long after the watermark passes a session's {@code last + gap} late events still update it. */
-  public SessionFeatures withAllowedLateness(Duration lateness) {
-    FeatureSteps.checkAllowedLateness(lateness);
-    return new SessionFeatures(gap, lateness);
+  public SessionFeatures<T> withAllowedLateness(Duration lateness) {
+    return new SessionFeatures<>(feature, eventClass, gap, FeatureSteps.checkAllowedLateness(lateness));
+  }
+
+  /** Where too-late events go, typed as the input's records: {@link #TOO_LATE}'s tag. */
+  public TupleTag<T> tooLate() {
+    return new TupleTag<>(TOO_LATE.getId());
   }
 
   Duration gap() {
@@ -179,31 +201,53 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
   }
 
   @Override
-  public PCollectionTuple expand(PCollection<ClickEvent> events) {
+  public PCollectionTuple expand(PCollection<T> events) {
+    String entity = FeatureSteps.camelCase(FeatureSteps.entityLabel(feature.entityField()));
+    TupleTag<T> tooLate = tooLate();
     PCollectionTuple result =
         events
-            .apply(
-                "KeyByUser",
-                MapElements.into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(ClickEvent.class)))
-                    .via((ClickEvent event) -> KV.of(event.getUserId(), event)))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(ClickEvent.class)))
+            .apply("KeyBy" + entity, ParDo.of(new KeyByEntityFn<T>(feature.entityField())))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), AvroCoder.of(eventClass)))
             // Lateness is handled in state: the windowing only has to put every event of a user in one window.
             .apply(
                 "RewindowIntoGlobalWindow",
-                Window.<KV<String, ClickEvent>>into(new GlobalWindows())
+                Window.<KV<String, T>>into(new GlobalWindows())
                     .triggering(DefaultTrigger.of())
                     .withAllowedLateness(Duration.ZERO)
                     .discardingFiredPanes())
             .apply(
-                "SessionizePerUser",
-                ParDo.of(new SessionizeFn(gap.getMillis(), allowedLateness.getMillis()))
-                    .withOutputTags(SESSIONS, TupleTagList.of(TOO_LATE)));
+                "SessionizePer" + entity,
+                ParDo.of(new SessionizeFn<T>(gap.getMillis(), allowedLateness.getMillis(), feature.counted(), tooLate))
+                    .withOutputTags(SESSIONS, TupleTagList.of(tooLate)));
     result.get(SESSIONS).setCoder(KvCoder.of(StringUtf8Coder.of(), SessionStats.Coder.of()));
-    result.get(TOO_LATE).setCoder(AvroCoder.of(ClickEvent.class));
+    result.get(tooLate).setCoder(AvroCoder.of(eventClass));
     return result;
   }
 
-  /** One session of one user: first and last event times (epoch milliseconds), events and clicks. Immutable. */
+  /** Keys each event by its entity field's value, as text; skips and counts events without one. */
+  static final class KeyByEntityFn<T extends GenericRecord> extends DoFn<T, KV<String, T>> {
+    private final String entityField;
+    private final Counter withoutEntity = Metrics.counter(STAGE, EVENTS_WITHOUT_ENTITY);
+
+    KeyByEntityFn(String entityField) {
+      this.entityField = entityField;
+    }
+
+    @ProcessElement
+    public void processElement(@Element T event, OutputReceiver<KV<String, T>> out) {
+      Object entity = event.get(entityField);
+      if (entity == null) {
+        withoutEntity.inc();
+        return;
+      }
+      out.output(KV.of(entity.toString(), event));
+    }
+  }
+
+  /**
+   * One session of one user: first and last event times (epoch milliseconds), events and the events the feature's
+   * condition matched ({@link #clicks()}). Immutable.
+   */
   public static final class SessionStats {
     private final long start;
     private final long end;
@@ -246,6 +290,7 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
       return events;
     }
 
+    /** The events the feature's {@link SessionAggregation#counted()} condition matched: clicks, for most features. */
     public long clicks() {
       return clicks;
     }
@@ -343,7 +388,7 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
   }
 
   /** Merges a user's events into sessions in state, outputs them on their deadlines and clears them when expired. */
-  static final class SessionizeFn extends DoFn<KV<String, ClickEvent>, KV<String, SessionStats>> {
+  static final class SessionizeFn<T extends GenericRecord> extends DoFn<KV<String, T>, KV<String, SessionStats>> {
     private static final String HELD_SESSIONS = "heldSessions";
     private static final String DEADLINE_AT = "deadlineAt";
     private static final String WATERMARK_REACHED = "watermarkReached";
@@ -379,15 +424,19 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
 
     private final long gapMillis;
     private final long latenessMillis;
+    private final EventFilter counted;
+    private final TupleTag<T> tooLateTag;
 
-    SessionizeFn(long gapMillis, long latenessMillis) {
+    SessionizeFn(long gapMillis, long latenessMillis, EventFilter counted, TupleTag<T> tooLateTag) {
       this.gapMillis = gapMillis;
       this.latenessMillis = latenessMillis;
+      this.counted = counted;
+      this.tooLateTag = tooLateTag;
     }
 
     @ProcessElement
     public void processElement(
-        @Element KV<String, ClickEvent> element,
+        @Element KV<String, T> element,
         @Timestamp Instant timestamp,
         @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,
         @StateId(DEADLINE_AT) ValueState<Long> deadlineAt,
@@ -404,12 +453,11 @@ public final class SessionFeatures extends PTransform<PCollection<ClickEvent>, P
         if ((reached != null && expiry(time) <= reached)
             || (clearedEnd != null && time < saturatedAdd(clearedEnd, gapMillis))) {
           tooLate.inc();
-          out.get(TOO_LATE).output(element.getValue());
+          out.get(tooLateTag).output(element.getValue());
           return;
         }
 
-        boolean click = CLICK.equals(element.getValue().getEventType());
-        SessionStats merged = new SessionStats(time, time, 1, click ? 1 : 0);
+        SessionStats merged = new SessionStats(time, time, 1, counted.matches(element.getValue()::get) ? 1 : 0);
         List<HeldSession> kept = new ArrayList<>();
         // Held sessions do not overlap one another, so one pass finds every session the event bridges.
         for (HeldSession held : readAll(heldSessions)) {

@@ -24,7 +24,7 @@ public final class TooLateEvents {
   private TooLateEvents() {}
 
   /** Feature events a rolling step could no longer apply; the payload is the fields the feature read. */
-  static PTransform<PCollection<FeatureEvent>, PCollection<DeadLetter>> toDeadLetters(
+  public static PTransform<PCollection<FeatureEvent>, PCollection<DeadLetter>> toDeadLetters(
       String stage, Duration allowedLateness) {
     return deadLetters(
         stage,
@@ -34,13 +34,13 @@ public final class TooLateEvents {
   }
 
   /** Click events a stateful step could no longer apply; the payload is the event as Avro renders it (JSON). */
-  static PTransform<PCollection<ClickEvent>, PCollection<DeadLetter>> clickEventsToDeadLetters(
+  public static PTransform<PCollection<ClickEvent>, PCollection<DeadLetter>> clickEventsToDeadLetters(
       String stage, Duration allowedLateness) {
     return deadLetters(stage, detail(allowedLateness), ClickEvent::toString);
   }
 
   /** Rows (such as a join's inputs) a step could no longer apply; the payload is the row's fields as JSON. */
-  static PTransform<PCollection<Row>, PCollection<DeadLetter>> rowsToDeadLetters(
+  public static PTransform<PCollection<Row>, PCollection<DeadLetter>> rowsToDeadLetters(
       String stage, Duration allowedLateness) {
     return deadLetters(stage, detail(allowedLateness), TooLateEvents::payload);
   }

@@ -17,10 +17,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.specific.SpecificData;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -130,7 +128,8 @@ public final class TumblingFeatures<T extends GenericRecord>
    */
   public static <T extends GenericRecord> TumblingFeatures<T> of(TumblingAggregation feature, Class<T> eventClass) {
     requireNonNull(feature, "feature");
-    checkFields(feature, schemaOf(feature, requireNonNull(eventClass, "eventClass")), eventClass.getSimpleName());
+    Schema schema = FeatureSteps.eventSchema(NAMESPACE, feature.name(), requireNonNull(eventClass, "eventClass"));
+    checkFields(feature, schema, eventClass.getSimpleName());
     return new TumblingFeatures<>(feature, Duration.ZERO, null);
   }
 
@@ -199,28 +198,9 @@ public final class TumblingFeatures<T extends GenericRecord>
         : onTimeAndLate.withEarlyFirings(AfterProcessingTime.pastFirstElementInPane().plusDelayOf(earlyFiringDelay));
   }
 
-  private static Schema schemaOf(TumblingAggregation feature, Class<?> eventClass) {
-    try {
-      return SpecificData.get().getSchema(eventClass);
-    } catch (AvroRuntimeException e) {
-      throw new IllegalArgumentException(
-          "TumblingFeatures cannot compute feature " + feature.name() + " over " + eventClass.getName()
-              + ": it reads fields by the schema of the event class, and that class has none; pass a generated Avro"
-              + " class such as EnrichedClickEvent",
-          e);
-    }
-  }
-
   /** Fails when the graph is built, not on the first event. */
   private static void checkFields(TumblingAggregation feature, Schema schema, String events) {
-    List<String> missing =
-        feature.eventFields().stream().filter(field -> schema.getField(field) == null).collect(Collectors.toList());
-    if (!missing.isEmpty()) {
-      throw new IllegalArgumentException(
-          "TumblingFeatures cannot compute feature " + feature.name() + " over " + events + ": it reads the fields "
-              + missing + ", which " + events + " does not have; its fields: "
-              + schema.getFields().stream().map(Schema.Field::name).collect(Collectors.toList()));
-    }
+    FeatureSteps.checkFields(NAMESPACE, feature.name(), schema, events, feature.eventFields());
     for (Aggregation aggregation : feature.aggregations()) {
       if (aggregation.isApproxPercentile()) {
         Schema type = schema.getField(aggregation.field()).schema();

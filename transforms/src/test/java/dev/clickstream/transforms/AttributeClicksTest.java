@@ -2,15 +2,19 @@ package dev.clickstream.transforms;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.features.ClickAttribution;
+import dev.clickstream.features.EventFilter;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.FeatureWindow;
 import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.EnrichedClickEvent;
 import dev.clickstream.transforms.AttributeClicks.Counts;
 import dev.clickstream.transforms.AttributeClicks.ItemWindow;
 import java.time.Duration;
+import java.util.List;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.testing.CoderProperties;
@@ -27,7 +31,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Click attribution per item: out-of-order clicks, clicks without an impression, the 30-minute bound on both sides
  * of its edge, the latest impression winning, time to click, late clicks, and the join's state cleared after the
- * bound.
+ * bound; and a declaration with its own event types, join keys and entity.
  */
 @ExtendWith(TestPipelineExtension.class)
 class AttributeClicksTest {
@@ -35,7 +39,22 @@ class AttributeClicksTest {
   private static final long BASE = 1_709_294_400_000L;
   private static final long MINUTE = 60_000L;
   private static final long WINDOW = 5 * MINUTE;
-  private static final AttributeClicks ATTRIBUTION = AttributeClicks.of(FeatureDefinitions.ITEM_ATTRIBUTION_5MIN);
+  private static final AttributeClicks<ClickEvent> ATTRIBUTION =
+      AttributeClicks.of(FeatureDefinitions.ITEM_ATTRIBUTION_5MIN);
+
+  /**
+   * Not in the registry: per user, a tap attributed to the latest view of the same user and client session at most
+   * 10 minutes before, whatever the item.
+   */
+  private static final ClickAttribution USER_SESSION_TAPS =
+      ClickAttribution.named("user_session_taps")
+          .impressions(EventFilter.fieldEquals("event_type", "view"))
+          .clicks(EventFilter.fieldEquals("event_type", "tap"))
+          .joinOn("user_id", "session_id")
+          .withinGap(Duration.ofMinutes(10))
+          .perEntity("user_id")
+          .window(FeatureWindow.minutes(5))
+          .build();
 
   @Test
   void aClickBeforeItsImpressionArrivesIsStillAttributed(TestPipeline pipeline) {
@@ -149,7 +168,9 @@ class AttributeClicksTest {
         .containsInAnyOrder(new ItemWindow("i1", BASE, BASE + WINDOW, new Counts(1, 1, 1, MINUTE)));
     PAssert.that(output.get(AttributeClicks.TOO_LATE_CLICKS))
         .containsInAnyOrder(
-            Row.withSchema(AttributeClicks.EVENT_SCHEMA).addValues("c2", "u1", "i1", BASE + 2 * MINUTE).build());
+            Row.withSchema(AttributeClicks.eventSchema(FeatureDefinitions.ITEM_ATTRIBUTION_5MIN))
+                .addValues("c2", "u1", "i1", BASE + 2 * MINUTE)
+                .build());
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
     assertThat(PipelineCounters.value(result, "IntervalJoin", "lefts_expired"), equalTo(1L));
@@ -157,20 +178,71 @@ class AttributeClicksTest {
   }
 
   @Test
-  void onlyUserAndItemJoinsPerItemAreComputed() {
-    ClickAttribution perUser =
-        ClickAttribution.named("user_attribution")
-            .joinOn("user_id", "item_id")
+  void anotherDeclarationJoinsOnItsOwnKeysAndCountsPerItsOwnEntity(TestPipeline pipeline) {
+    TestStream<ClickEvent> events =
+        TestStream.create(AvroCoder.of(ClickEvent.class))
+            .addElements(
+                stamped(sessionEvent("v1", "u1", "s1", "view", "i1", BASE)),
+                // Same user and session, another item: attributed to v1, 3 minutes.
+                stamped(sessionEvent("t1", "u1", "s1", "tap", "i2", BASE + 3 * MINUTE)),
+                // Another session of u1: no view in it, unattributed.
+                stamped(sessionEvent("t2", "u1", "s2", "tap", "i1", BASE + 4 * MINUTE)),
+                stamped(sessionEvent("v2", "u2", "s1", "view", "i1", BASE + MINUTE)),
+                // 11 minutes after v2, beyond the 10-minute gap: unattributed, in the window at 10 minutes.
+                stamped(sessionEvent("t3", "u2", "s1", "tap", "i1", BASE + 12 * MINUTE)),
+                // Not this feature's event types: ignored.
+                stamped(sessionEvent("x1", "u1", "s1", "click", "i1", BASE + 2 * MINUTE)),
+                stamped(sessionEvent("x2", "u1", "s1", "impression", "i1", BASE + 2 * MINUTE)),
+                // Without a session, a join key: counted and dropped.
+                stamped(sessionEvent("t4", "u2", null, "tap", "i1", BASE + 2 * MINUTE)))
+            .advanceWatermarkToInfinity();
+
+    PCollectionTuple output = pipeline.apply(events).apply(AttributeClicks.of(USER_SESSION_TAPS));
+
+    // u1: 1 view, 2 taps (t1, t2), t1 attributed after 3 minutes. u2: v2 in the first window, t3 in the third.
+    PAssert.that(output.get(AttributeClicks.COUNTS))
+        .containsInAnyOrder(
+            new ItemWindow("u1", BASE, BASE + WINDOW, new Counts(1, 2, 1, 3 * MINUTE)),
+            new ItemWindow("u2", BASE, BASE + WINDOW, new Counts(1, 0, 0, 0)),
+            new ItemWindow("u2", BASE + 2 * WINDOW, BASE + 3 * WINDOW, new Counts(0, 1, 0, 0)));
+    PAssert.that(output.get(AttributeClicks.TOO_LATE_CLICKS)).empty();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    assertThat(PipelineCounters.value(result, "AttributeClicks", "impressions_in"), equalTo(2L));
+    assertThat(PipelineCounters.value(result, "AttributeClicks", "clicks_in"), equalTo(4L));
+    assertThat(PipelineCounters.value(result, "AttributeClicks", "clicks_without_session"), equalTo(1L));
+    assertThat(PipelineCounters.value(result, "AttributeClicks", "clicks_attributed"), equalTo(1L));
+    assertThat(PipelineCounters.value(result, "AttributeClicks", "clicks_unattributed"), equalTo(2L));
+  }
+
+  @Test
+  void theJoinRowsHoldTheIdTheDeclaredKeysAndTheTime() {
+    assertThat(
+        AttributeClicks.eventSchema(FeatureDefinitions.ITEM_ATTRIBUTION_5MIN).getFieldNames(),
+        equalTo(List.of("event_id", "user_id", "item_id", "timestamp")));
+    assertThat(
+        AttributeClicks.eventSchema(USER_SESSION_TAPS).getFieldNames(),
+        equalTo(List.of("event_id", "user_id", "session_id", "timestamp")));
+  }
+
+  @Test
+  void aFeatureReadingAFieldTheEventsLackIsRefusedWhenTheGraphIsBuilt() {
+    ClickAttribution perCampaign =
+        ClickAttribution.named("campaign_attribution")
+            .joinOn("user_id", "item_campaign")
             .withinGap(Duration.ofMinutes(30))
-            .perEntity("user_id")
+            .perEntity("item_campaign")
             .window(FeatureWindow.minutes(5))
             .build();
 
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AttributeClicks.of(perUser));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AttributeClicks.of(perCampaign));
     assertThat(
         e.getMessage(),
-        equalTo("AttributeClicks joins click events on [user_id, item_id] per item_id; feature user_attribution"
-            + " declares [user_id, item_id] per user_id"));
+        equalTo("AttributeClicks cannot compute feature campaign_attribution over ClickEvent: it reads the fields"
+            + " [item_campaign], which ClickEvent does not have; its fields: [event_id, user_id, event_type, item_id,"
+            + " session_id, timestamp]"));
+    // EnrichedClickEvent has it.
+    assertDoesNotThrow(() -> AttributeClicks.of(perCampaign, EnrichedClickEvent.class));
   }
 
   @Test
@@ -190,6 +262,11 @@ class AttributeClicksTest {
         .setItemId(item)
         .setTimestamp(timestamp)
         .build();
+  }
+
+  private static ClickEvent sessionEvent(
+      String id, String user, String session, String type, String item, long timestamp) {
+    return ClickEvent.newBuilder(event(id, user, type, item, timestamp)).setSessionId(session).build();
   }
 
   private static TimestampedValue<ClickEvent> stamped(ClickEvent event) {

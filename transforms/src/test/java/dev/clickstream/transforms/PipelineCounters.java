@@ -1,12 +1,14 @@
 package dev.clickstream.transforms;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 
 /** Reads Beam counters from a finished pipeline, for tests. */
-final class PipelineCounters {
+public final class PipelineCounters {
   private PipelineCounters() {}
 
   /**
@@ -18,7 +20,7 @@ final class PipelineCounters {
    * committed; see apache/beam#19816), so an exact assertion on them is flaky. Runners without committed metrics
    * (Flink) give the attempted value.
    */
-  static long value(PipelineResult result, String namespace, String name) {
+  public static long value(PipelineResult result, String namespace, String name) {
     long total = 0;
     Iterable<MetricResult<Long>> counters =
         result
@@ -29,5 +31,15 @@ final class PipelineCounters {
       total += counter.hasCommitted() ? counter.getCommitted() : counter.getAttempted();
     }
     return total;
+  }
+
+  /** The values of {@code counters}, each named {@code namespace/name}, in the same order. */
+  public static List<Long> values(PipelineResult result, String... counters) {
+    List<Long> values = new ArrayList<>();
+    for (String counter : counters) {
+      int slash = counter.indexOf('/');
+      values.add(value(result, counter.substring(0, slash), counter.substring(slash + 1)));
+    }
+    return values;
   }
 }

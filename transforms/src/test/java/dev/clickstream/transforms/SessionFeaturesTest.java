@@ -2,9 +2,12 @@ package dev.clickstream.transforms;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.clickstream.features.SessionAggregation;
 import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.EnrichedClickEvent;
 import dev.clickstream.transforms.SessionFeatures.SessionStats;
 import java.util.Arrays;
 import org.apache.beam.sdk.Pipeline;
@@ -38,7 +41,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Per-user sessions: exact stats, the gap boundary (checked against Beam's own session windows), merges, and one
- * test per lateness case (on time, late but allowed, late merging sessions, too late).
+ * test per lateness case (on time, late but allowed, late merging sessions, too late); and sessions per item,
+ * counting impressions, as a declaration outside the registry asks.
  */
 @ExtendWith(TestPipelineExtension.class)
 class SessionFeaturesTest {
@@ -50,6 +54,14 @@ class SessionFeaturesTest {
   private static final long GAP = 30 * MINUTE;
 
   private static final AvroCoder<ClickEvent> EVENT_CODER = AvroCoder.of(ClickEvent.class);
+
+  /** Not in the registry: per item, sessions of events less than 10 minutes apart, counting impressions. */
+  private static final SessionAggregation ITEM_SESSIONS =
+      SessionAggregation.named("item_sessions")
+          .groupBy("item_id")
+          .gap(java.time.Duration.ofMinutes(10))
+          .countWhere("event_type", "impression")
+          .build();
 
   // ---------------------------------------------------------------------------------------------------------------
   // Settings
@@ -75,8 +87,9 @@ class SessionFeaturesTest {
 
   @Test
   void defaultsAreAThirtyMinuteGapAndNoLatenessAndSettingsLeaveTheOriginalUnchanged() {
-    SessionFeatures defaults = SessionFeatures.perUser();
-    SessionFeatures changed = defaults.withGap(Duration.standardMinutes(5)).withAllowedLateness(Duration.millis(7));
+    SessionFeatures<ClickEvent> defaults = SessionFeatures.perUser();
+    SessionFeatures<ClickEvent> changed =
+        defaults.withGap(Duration.standardMinutes(5)).withAllowedLateness(Duration.millis(7));
 
     assertThat(defaults.gap(), equalTo(Duration.standardMinutes(30)));
     assertThat(defaults.allowedLateness(), equalTo(Duration.ZERO));
@@ -128,8 +141,71 @@ class SessionFeaturesTest {
         output.get(SessionFeatures.SESSIONS).getWindowingStrategy().getWindowFn(), equalTo(new GlobalWindows()));
   }
 
+  @Test
+  void anotherRecordClassTakesItsOwnCoderAndTooLateTag() {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    SessionFeatures<EnrichedClickEvent> sessions = SessionFeatures.of(ITEM_SESSIONS, EnrichedClickEvent.class);
+    PCollectionTuple output =
+        pipeline
+            .apply(Create.empty(AvroCoder.of(EnrichedClickEvent.class)))
+            .apply(sessions);
+
+    assertThat(output.get(sessions.tooLate()).getCoder(), equalTo(AvroCoder.of(EnrichedClickEvent.class)));
+    assertThat(sessions.tooLate(), equalTo(SessionFeatures.TOO_LATE));
+    assertThat(sessions.gap(), equalTo(Duration.standardMinutes(10)));
+  }
+
+  @Test
+  void aFeatureReadingAFieldTheEventsLackIsRefusedWhenTheGraphIsBuilt() {
+    SessionAggregation perCountry =
+        SessionAggregation.named("country_sessions")
+            .groupBy("user_country")
+            .gap(java.time.Duration.ofMinutes(30))
+            .countWhere("event_type", "click")
+            .build();
+
+    assertRejected(
+        () -> SessionFeatures.of(perCountry),
+        "SessionFeatures cannot compute feature country_sessions over ClickEvent: it reads the fields [user_country],"
+            + " which ClickEvent does not have; its fields: [event_id, user_id, event_type, item_id, session_id,"
+            + " timestamp]");
+    assertDoesNotThrow(() -> SessionFeatures.of(perCountry, EnrichedClickEvent.class));
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // On time
+
+  @Test
+  void anotherDeclarationSessionizesPerItsEntityAndCountsItsCondition(TestPipeline pipeline) {
+    PCollection<ClickEvent> events =
+        pipeline.apply(
+            allAtOnce(
+                    // i1: 5 and 9 minutes apart, one session; then exactly the 10-minute gap: another.
+                    stamped(itemEvent("a1", "u1", "i1", "impression", BASE)),
+                    stamped(itemEvent("a2", "u2", "i1", "click", BASE + 5 * MINUTE)),
+                    stamped(itemEvent("a3", "u1", "i1", "impression", BASE + 14 * MINUTE)),
+                    stamped(itemEvent("a4", "u3", "i1", "impression", BASE + 24 * MINUTE)),
+                    // i2: one click, within a minute of i1's events, never merged with them.
+                    stamped(itemEvent("b1", "u1", "i2", "click", BASE + MINUTE)),
+                    // No item: skipped and counted.
+                    stamped(itemEvent("c1", "u1", null, "impression", BASE + 2 * MINUTE))));
+
+    PCollectionTuple output = events.apply(SessionFeatures.of(ITEM_SESSIONS));
+
+    // The second count is of impressions here: 2 in i1's first session, 1 in its second, none in i2's.
+    PAssert.that(output.get(SessionFeatures.SESSIONS))
+        .containsInAnyOrder(
+            session("i1", BASE, BASE + 14 * MINUTE, 3, 2),
+            session("i1", BASE + 24 * MINUTE, BASE + 24 * MINUTE, 1, 1),
+            session("i2", BASE + MINUTE, BASE + MINUTE, 1, 0));
+    PAssert.that(output.get(SessionFeatures.TOO_LATE)).empty();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+
+    assertCounters(result, 5, 3, 0);
+    assertThat(
+        PipelineCounters.value(result, SessionFeatures.STAGE, SessionFeatures.EVENTS_WITHOUT_ENTITY), equalTo(1L));
+  }
 
   @Test
   void twoUsersSessionsSplitByGapsLongerThanTheGap(TestPipeline pipeline) {
@@ -355,6 +431,10 @@ class SessionFeaturesTest {
         .setEventType(type)
         .setTimestamp(timestamp)
         .build();
+  }
+
+  private static ClickEvent itemEvent(String id, String user, String item, String type, long timestamp) {
+    return ClickEvent.newBuilder(event(id, user, type, timestamp)).setItemId(item).build();
   }
 
   /**

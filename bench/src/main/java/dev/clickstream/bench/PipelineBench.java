@@ -1,0 +1,794 @@
+package dev.clickstream.bench;
+
+import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.TumblingAggregation;
+import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.pipelines.ClickstreamOptions;
+import dev.clickstream.pipelines.DurationOption;
+import dev.clickstream.pipelines.EmbeddedFlink;
+import dev.clickstream.pipelines.FeaturePipeline;
+import dev.clickstream.pipelines.FeaturePipelineOptions;
+import dev.clickstream.pipelines.FeatureSelection;
+import dev.clickstream.pipelines.EventInput;
+import dev.clickstream.runners.Flags;
+import dev.clickstream.runners.KafkaEventProducer;
+import dev.clickstream.runners.UsageException;
+import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.features.FeatureTables;
+import dev.clickstream.transforms.AssignEventTime;
+import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.CompileFeature;
+import dev.clickstream.transforms.EntityPartials;
+import dev.clickstream.transforms.ParseEvents;
+import dev.clickstream.transforms.ProcessingClock;
+import dev.clickstream.transforms.RollingAggregate;
+import dev.clickstream.transforms.SelectFeatureEvents;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
+import org.apache.beam.runners.flink.FlinkRunner;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.Row;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.RichSinkFunction;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * {@code ./clickstream bench pipeline}: the throughput of the CTR and rolling click-count pipelines on embedded
+ * Flink, with and without their stores, against the same CTR written with Flink's DataStream API, over the same
+ * generated events, one run after the other in one process (see {@link #HELP} for the runs).
+ *
+ * <p>Every run turns event indexes into the same events ({@link #event}: a pure function of the index, so no run
+ * pays for reading a file, except the Kafka runs, which read one topic those events were written to). Each run goes
+ * once to warm up, then once measured, with the heap's peak reset before it. The runs count what they computed in
+ * their sinks, and each is checked against its native run, so the figures compare the same work.
+ */
+final class PipelineBench {
+  static final String HELP =
+      String.join(
+          "\n",
+          "Usage: ./clickstream bench pipeline [options] [-- BEAM_OPTIONS]",
+          "",
+          "Runs, one after the other in this process on embedded Flink (2 slots), over the same generated events:",
+          "  ctr             the compiled ctr_5min (AssignEventTime, TumblingFeatures) into a counting sink",
+          "  ctr-stores      FeaturePipeline of ctr (ctr_5min and its drift): rows, drift, online store (H2 in a",
+          "                  temporary directory) and offline files",
+          "  rolling         the rolling click counts' transforms (SelectFeatureEvents, RollingAggregate) into a",
+          "                  counting sink",
+          "  rolling-stores  FeaturePipeline of click-counts (the rolling click counts) into H2",
+          "  native          the CTR per user and 5-minute window with Flink's DataStream API, into a counting sink",
+          "  ctr-kafka       the CTR pipeline's read from Kafka (ReadKafkaEvents, Avro) and CTR transforms, into a",
+          "                  counting sink, from a topic of the same events on an embedded broker (1 partition)",
+          "  native-kafka    native's CTR reading the same topic with Flink's KafkaSource and Avro's decoder",
+          "each once to warm up (on --warmup events) and once measured, and prints events/s of each, its ratio to",
+          "native (ctr-kafka: to native-kafka), what each computed (the CTR runs must agree with native; the",
+          "rolling runs must count every click native counted) and the peak heap of each measured run. The Kafka",
+          "runs' topics are filled before they start, not timed.",
+          "",
+          "  --events=N      events per measured run (default 10000000)",
+          "  --warmup=N      events per warm-up run (default 1000000; 0 skips the warm-up)",
+          "  --users=N       distinct users (default 100000)",
+          "  --span=DURATION event time the events cover (default 6h)",
+          "  --runs=LIST     which runs, comma-separated (default: all of the above)",
+          "  --rounds=N      measure every run N times, round after round, and give each ratio's median (default",
+          "                  1): ratios of runs minutes apart move with the machine's load",
+          "",
+          "Options after -- go to the Beam runs' pipeline options, e.g. -- --objectReuse=true.");
+
+  static final List<String> RUNS =
+      List.of("ctr", "ctr-stores", "rolling", "rolling-stores", "native", "ctr-kafka", "native-kafka");
+  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "runs", "rounds");
+  /** 2025-11-22T08:26:40Z, as the generator's default start. */
+  private static final long START = 1_763_800_000_000L;
+  private static final long JITTER_MILLIS = 30_000L;
+  private static final TumblingAggregation FEATURE = FeatureDefinitions.CTR_5MIN;
+  private static final WindowedAggregation CLICK_COUNTS = FeatureDefinitions.CLICK_COUNTS;
+  private static final String NAMESPACE = "PipelineBench";
+  /** Index ranges the Beam side generates from, a multiple of the 2 workers. */
+  private static final int GENERATOR_SPLITS = 16;
+  private static final TypeInformation<Tuple3<String, String, Long>> EVENT_TYPE =
+      Types.TUPLE(Types.STRING, Types.STRING, Types.LONG);
+
+  private PipelineBench() {}
+
+  /**
+   * What one run computed and how long it took. CTR runs count rows and sum their impressions and clicks; rolling
+   * runs count rows and the clicks they were given (as {@code clicks}).
+   */
+  record Run(String side, long events, long nanos, long rows, long impressions, long clicks, long peakHeapBytes,
+      String detail) {
+    double eventsPerSecond() {
+      return events / (nanos / 1e9);
+    }
+  }
+
+  /** The events, the Beam options and, for the Kafka runs, the broker of one measured or warm-up run. */
+  private record Setup(long events, int users, long span, List<String> beamArgs, KafkaTopics kafka) {}
+
+  static int run(List<String> args, PrintStream out) throws Exception {
+    if (Flags.wantsHelp(args)) {
+      out.println(HELP);
+      return 0;
+    }
+    int separator = args.indexOf("--");
+    List<String> beamArgs = separator < 0 ? List.of() : args.subList(separator + 1, args.size());
+    Flags flags = Flags.parse("bench pipeline", separator < 0 ? args : args.subList(0, separator), FLAGS);
+    long events = flags.longValue("events", 10_000_000, 1, 2_000_000_000);
+    long warmup = flags.longValue("warmup", 1_000_000, 0, 2_000_000_000);
+    int users = (int) flags.longValue("users", 100_000, 1, 100_000_000);
+    long span = DurationOption.parse("span", flags.string("span", "6h")).getMillis();
+    List<String> runs = runs(flags.string("runs", String.join(",", RUNS)));
+    int rounds = (int) flags.longValue("rounds", 1, 1, 100);
+
+    out.printf(Locale.ROOT, "%,d events, %,d users over %s, embedded Flink, 2 slots; runs: %s%n", events, users,
+        flags.string("span", "6h"), String.join(", ", runs));
+    try (KafkaTopics kafka = runs.stream().anyMatch(run -> run.endsWith("-kafka")) ? KafkaTopics.start(out) : null) {
+      if (warmup > 0) {
+        out.printf(Locale.ROOT, "Warming up on %,d events ...%n", warmup);
+        for (String run : runs) {
+          measure(run, new Setup(warmup, users, span, beamArgs, kafka));
+        }
+      }
+      List<Map<String, Run>> measuredRounds = new ArrayList<>();
+      for (int round = 1; round <= rounds; round++) {
+        Map<String, Run> measured = new LinkedHashMap<>();
+        for (String run : runs) {
+          out.printf(Locale.ROOT, rounds == 1 ? "Running %s ...%n" : "Running %s (round %d of %d) ...%n", run, round,
+              rounds);
+          Run result = measure(run, new Setup(events, users, span, beamArgs, kafka));
+          measured.put(run, result);
+          print(result, out);
+        }
+        measuredRounds.add(measured);
+      }
+      return compare(measuredRounds, out);
+    }
+  }
+
+  private static List<String> runs(String list) {
+    List<String> runs = new ArrayList<>();
+    for (String run : list.split(",")) {
+      String name = run.trim();
+      if (!RUNS.contains(name)) {
+        throw new UsageException("bench pipeline: --runs takes " + String.join(", ", RUNS) + "; got '" + name + "'");
+      }
+      if (!runs.contains(name)) {
+        runs.add(name);
+      }
+    }
+    return runs;
+  }
+
+  private static Run measure(String run, Setup setup) throws Exception {
+    switch (run) {
+      case "ctr":
+        return ctr(setup, false);
+      case "ctr-stores":
+        return ctr(setup, true);
+      case "rolling":
+        return rolling(setup, false);
+      case "rolling-stores":
+        return rolling(setup, true);
+      case "ctr-kafka":
+        return ctrFromKafka(setup);
+      case "native-kafka":
+        return nativeFlinkFromKafka(setup);
+      default:
+        return nativeFlink(setup);
+    }
+  }
+
+  /**
+   * Ratios to the native run of the same input and round (ctr-kafka to native-kafka, the others to native), their
+   * median over the rounds, and the cross-checks: exit 1 when a run computed something else than its native run did.
+   */
+  private static int compare(List<Map<String, Run>> rounds, PrintStream out) {
+    boolean agree = true;
+    for (String side : rounds.get(0).keySet()) {
+      if (side.startsWith("native")) {
+        continue;
+      }
+      String baseline = side.endsWith("-kafka") ? "native-kafka" : "native";
+      if (!rounds.get(0).containsKey(baseline)) {
+        out.printf(Locale.ROOT, "No ratio for %s: %s did not run.%n", side, baseline);
+        continue;
+      }
+      List<Double> ratios = new ArrayList<>();
+      for (Map<String, Run> round : rounds) {
+        Run run = round.get(side);
+        Run nativeRun = round.get(baseline);
+        ratios.add(run.eventsPerSecond() / nativeRun.eventsPerSecond());
+        if (!computedTheSame(run, nativeRun)) {
+          out.printf(Locale.ROOT, "error: %s computed other rows than %s; the figures compare different work%n",
+              side, baseline);
+          agree = false;
+        }
+      }
+      if (ratios.size() == 1) {
+        out.printf(Locale.ROOT, "ratio %s/%s: %.2f%n", side, baseline, ratios.get(0));
+      } else {
+        out.printf(Locale.ROOT, "ratio %s/%s: %.2f, the median of %s%n", side, baseline, median(ratios),
+            ratios.stream().map(ratio -> String.format(Locale.ROOT, "%.2f", ratio)).collect(Collectors.joining(", ")));
+      }
+    }
+    if (!agree) {
+      return 1;
+    }
+    out.println("Every run compared computed what its native run computed (CTR rows and counts; rolling: every"
+        + " click).");
+    return 0;
+  }
+
+  private static boolean computedTheSame(Run run, Run nativeRun) {
+    return run.side().startsWith("ctr")
+        ? run.rows() == nativeRun.rows()
+            && run.impressions() == nativeRun.impressions()
+            && run.clicks() == nativeRun.clicks()
+        : run.clicks() == nativeRun.clicks();
+  }
+
+  static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().collect(Collectors.toList());
+    int middle = sorted.size() / 2;
+    return sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2;
+  }
+
+  private static void print(Run run, PrintStream out) {
+    String counts =
+        run.side().startsWith("rolling")
+            ? String.format(Locale.ROOT, "rows %,d (clicks in %,d)", run.rows(), run.clicks())
+            : String.format(Locale.ROOT, "rows %,d (impressions %,d, clicks %,d)", run.rows(), run.impressions(),
+                run.clicks());
+    out.printf(Locale.ROOT, "  %-14s %,12.0f events/s  %6.1f s  %s  peak heap %,d MB%s%n", run.side(),
+        run.eventsPerSecond(), run.nanos() / 1e9, counts, run.peakHeapBytes() / (1024 * 1024),
+        run.detail().isEmpty() ? "" : "\n" + " ".repeat(17) + run.detail());
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // The events
+
+  /**
+   * Event {@code index} of {@code count}: arrivals spread evenly over {@code span} from {@link #START}, each event's
+   * time its arrival minus up to 30 s, users uniform, about one click per ten impressions, one in twenty a page view
+   * (which CTR ignores). A pure function of its arguments, so both sides generate the same events in parallel.
+   */
+  static ClickEvent event(long index, long count, int users, long span) {
+    long bits = mix(index);
+    long arrival = START + (long) ((double) index * span / count);
+    String type;
+    int kind = (int) Math.floorMod(bits >>> 40, 100);
+    if (kind < 5) {
+      type = "page_view";
+    } else if (kind < 14) {
+      type = "click";
+    } else {
+      type = "impression";
+    }
+    return ClickEvent.newBuilder()
+        .setEventId("e" + index)
+        .setUserId("u" + Math.floorMod(bits, users))
+        .setEventType(type)
+        .setItemId("item" + Math.floorMod(bits >>> 20, 200))
+        .setTimestamp(arrival - Math.floorMod(bits >>> 8, JITTER_MILLIS + 1))
+        .build();
+  }
+
+  /** SplitMix64's finalizer: well-spread bits from a counter. */
+  private static long mix(long index) {
+    long z = index * 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Beam
+
+  private static Run ctr(Setup setup, boolean stores) throws Exception {
+    Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
+    try {
+      FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
+      Pipeline pipeline = Pipeline.create(options);
+      PCollection<ClickEvent> events =
+          generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
+      if (stores) {
+        FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
+            FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("ctr"), FeaturePipelineOptions.STATEFUL));
+        outputs.rows(FEATURE.table()).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+        outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+      } else {
+        computeCtr(events).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+      }
+      Measured measured = runMeasured(pipeline);
+      String detail = stores ? storeDetail(directory, FeatureTables.CTR_5MIN.name(), measured) : "";
+      return new Run(stores ? "ctr-stores" : "ctr", setup.events(), measured.nanos(),
+          counter(measured.result(), "rows"), counter(measured.result(), "impressions"),
+          counter(measured.result(), "clicks"), measured.peakHeapBytes(), detail);
+    } finally {
+      if (directory != null) {
+        Directories.deleteRecursively(directory);
+      }
+    }
+  }
+
+  private static Run rolling(Setup setup, boolean stores) throws Exception {
+    Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
+    try {
+      FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
+      Pipeline pipeline = Pipeline.create(options);
+      PCollection<ClickEvent> events =
+          generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
+      events.apply("CountClicksIn", ParDo.of(new CountClicksFn()));
+      if (stores) {
+        FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
+            FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("click-counts"), FeaturePipelineOptions.STATEFUL));
+        outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+        outputs.rows(CLICK_COUNTS.precomputedTable()).apply("CountRows", ParDo.of(new CountRowsFn()));
+      } else {
+        events
+            .apply("SelectClickCounts", SelectFeatureEvents.of(CLICK_COUNTS))
+            .apply("RollingClickCounts", RollingAggregate.of(CLICK_COUNTS))
+            .get(RollingAggregate.ROWS)
+            .apply("CountRows", ParDo.of(new CountEntityPartialsFn()));
+      }
+      Measured measured = runMeasured(pipeline);
+      String detail = stores ? storeDetail(directory, CLICK_COUNTS.precomputedTable().name(), measured) : "";
+      return new Run(stores ? "rolling-stores" : "rolling", setup.events(), measured.nanos(),
+          counter(measured.result(), "rows"), 0, counter(measured.result(), "clicks"), measured.peakHeapBytes(),
+          detail);
+    } finally {
+      if (directory != null) {
+        Directories.deleteRecursively(directory);
+      }
+    }
+  }
+
+  /** The CTR pipeline's own Kafka read (bounded by the record count) and CTR transforms, into the counting sink. */
+  private static Run ctrFromKafka(Setup setup) throws Exception {
+    String topic = setup.kafka().topicWith(setup);
+    ClickstreamOptions options = beamOptions(setup, null).as(ClickstreamOptions.class);
+    options.setSource("kafka");
+    options.setBootstrapServers(setup.kafka().bootstrapServers());
+    options.setTopic(topic);
+    options.setMaxRecords(setup.events());
+    options.setConsumerGroup("bench-" + UUID.randomUUID());
+    Pipeline pipeline = Pipeline.create(options);
+    PCollectionTuple read = pipeline.apply("ReadKafkaEvents", EventInput.readKafka(options, "bench"));
+    read.get(ParseEvents.DEAD_LETTERS).apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+    computeCtr(read.get(ParseEvents.EVENTS)).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+    Measured measured = runMeasured(pipeline);
+    return new Run("ctr-kafka", setup.events(), measured.nanos(), counter(measured.result(), "rows"),
+        counter(measured.result(), "impressions"), counter(measured.result(), "clicks"), measured.peakHeapBytes(),
+        String.format(Locale.ROOT, "%,d dead letters", counter(measured.result(), "dead_letters")));
+  }
+
+  /** The compiled {@code ctr_5min}'s rows, without its stores. */
+  private static PCollection<Row> computeCtr(PCollection<ClickEvent> events) {
+    return events
+        .apply("ComputeCtr", CompileFeature.withClock(ProcessingClock.SYSTEM).tumbling(FEATURE, ClickEvent.class))
+        .get(CompileFeature.rowsOf(FEATURE.table()));
+  }
+
+  private static FlinkPipelineOptions beamOptions(Setup setup, Path storeDirectory) {
+    FlinkPipelineOptions options =
+        PipelineOptionsFactory.fromArgs(setup.beamArgs().toArray(new String[0])).as(FlinkPipelineOptions.class);
+    options.setRunner(FlinkRunner.class);
+    options.setFlinkMaster("[local]");
+    EmbeddedFlink.bindTo(options, EmbeddedFlink.LOOPBACK);
+    options.setParallelism(2);
+    if (storeDirectory != null) {
+      ClickstreamOptions stores = options.as(ClickstreamOptions.class);
+      stores.setOnlineStore(onlineStoreUrl(storeDirectory));
+      stores.setOfflineStore(storeDirectory.resolve("offline").toString());
+    }
+    return options;
+  }
+
+  /**
+   * Ranges of indexes spread over the workers, each expanded by a DoFn: the runner reads a BoundedSource (such as
+   * GenerateSequence) updating every metric of the pipeline after each record, 26% of the run in a profile.
+   */
+  private static PCollection<ClickEvent> generate(Pipeline pipeline, Setup setup) {
+    List<KV<Long, Long>> ranges = new ArrayList<>();
+    long events = setup.events();
+    for (int split = 0; split < GENERATOR_SPLITS; split++) {
+      ranges.add(KV.of(events * split / GENERATOR_SPLITS, events * (split + 1) / GENERATOR_SPLITS));
+    }
+    return pipeline
+        .apply("IndexRanges", Create.of(ranges))
+        .apply("SpreadOverWorkers", Reshuffle.viaRandomKey())
+        .apply("ToEvents", ParDo.of(new GenerateEventsFn(events, setup.users(), setup.span())))
+        .setCoder(AvroCoder.of(ClickEvent.class));
+  }
+
+  private record Measured(PipelineResult result, long nanos, long peakHeapBytes) {}
+
+  private static Measured runMeasured(Pipeline pipeline) {
+    resetHeapPeak();
+    long started = System.nanoTime();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    return new Measured(result, System.nanoTime() - started, heapPeak());
+  }
+
+  /** Events {@code [from, to)} of each range, by {@link #event}. */
+  private static final class GenerateEventsFn extends DoFn<KV<Long, Long>, ClickEvent> {
+    private final long events;
+    private final int users;
+    private final long span;
+
+    GenerateEventsFn(long events, int users, long span) {
+      this.events = events;
+      this.users = users;
+      this.span = span;
+    }
+
+    @ProcessElement
+    public void processElement(@Element KV<Long, Long> range, OutputReceiver<ClickEvent> out) {
+      for (long index = range.getKey(); index < range.getValue(); index++) {
+        out.output(event(index, events, users, span));
+      }
+    }
+  }
+
+  /** The discarding sink of ctr_5min's rows: counts them and sums their counts. */
+  private static final class CountCtrRowsFn extends DoFn<Row, Void> {
+    private final Counter rows = Metrics.counter(NAMESPACE, "rows");
+    private final Counter impressions = Metrics.counter(NAMESPACE, "impressions");
+    private final Counter clicks = Metrics.counter(NAMESPACE, "clicks");
+
+    @ProcessElement
+    public void processElement(@Element Row row) {
+      rows.inc();
+      impressions.inc(row.getInt64("impressions"));
+      clicks.inc(row.getInt64("clicks"));
+    }
+  }
+
+  private static final class CountRowsFn extends DoFn<Row, Void> {
+    private final Counter rows = Metrics.counter(NAMESPACE, "rows");
+
+    @ProcessElement
+    public void processElement(@Element Row row) {
+      rows.inc();
+    }
+  }
+
+  private static final class CountEntityPartialsFn extends DoFn<EntityPartials, Void> {
+    private final Counter rows = Metrics.counter(NAMESPACE, "rows");
+
+    @ProcessElement
+    public void processElement(@Element EntityPartials row) {
+      rows.inc();
+    }
+  }
+
+  /** The clicks going into the rolling counts, to compare with native's. */
+  private static final class CountClicksFn extends DoFn<ClickEvent, Void> {
+    private final Counter clicks = Metrics.counter(NAMESPACE, "clicks");
+
+    @ProcessElement
+    public void processElement(@Element ClickEvent event) {
+      if (event.getEventType().equals("click")) {
+        clicks.inc();
+      }
+    }
+  }
+
+  private static final class CountDeadLettersFn extends DoFn<DeadLetter, Void> {
+    private final Counter deadLetters = Metrics.counter(NAMESPACE, "dead_letters");
+
+    @ProcessElement
+    public void processElement(@Element DeadLetter deadLetter) {
+      deadLetters.inc();
+    }
+  }
+
+  private static long counter(PipelineResult result, String name) {
+    long total = 0;
+    for (MetricResult<Long> counter :
+        result
+            .metrics()
+            .queryMetrics(MetricsFilter.builder().addNameFilter(MetricNameFilter.named(NAMESPACE, name)).build())
+            .getCounters()) {
+      total += counter.getAttempted();
+    }
+    return total;
+  }
+
+  /** What a stores run left: the rows its table ends with, and the dead letters it made. */
+  private static String storeDetail(Path directory, String table, Measured measured) throws SQLException {
+    return String.format(Locale.ROOT, "online store: %,d rows in %s, %,d dead letters", tableRows(directory, table),
+        table, counter(measured.result(), "dead_letters"));
+  }
+
+  /** The H2 online store of a stores run, in its temporary directory. */
+  private static String onlineStoreUrl(Path directory) {
+    return "jdbc:h2:file:" + directory.resolve("online").toAbsolutePath();
+  }
+
+  /** Rows in the run's H2 store; the table name is one of the registry's. */
+  private static long tableRows(Path directory, String table) throws SQLException {
+    try (Connection connection = DriverManager.getConnection(onlineStoreUrl(directory));
+        Statement statement = connection.createStatement();
+        ResultSet count = statement.executeQuery("SELECT COUNT(*) FROM " + table)) {
+      count.next();
+      return count.getLong(1);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Native Flink
+
+  private static Run nativeFlink(Setup setup) throws Exception {
+    long events = setup.events();
+    int users = setup.users();
+    long span = setup.span();
+    StreamExecutionEnvironment env = nativeEnvironment();
+    DataStream<Tuple3<String, String, Long>> generated =
+        env.fromSequence(0, events - 1)
+            .map(index -> {
+              ClickEvent event = event(index, events, users, span);
+              return Tuple3.of(event.getUserId(), event.getEventType(), event.getTimestamp());
+            })
+            .returns(EVENT_TYPE);
+    return runNatively(env, "native", events, generated);
+  }
+
+  /** Native's CTR over the topic, read with Flink's KafkaSource and decoded with Avro's reader. */
+  private static Run nativeFlinkFromKafka(Setup setup) throws Exception {
+    String topic = setup.kafka().topicWith(setup);
+    StreamExecutionEnvironment env = nativeEnvironment();
+    KafkaSource<byte[]> source =
+        KafkaSource.<byte[]>builder()
+            .setBootstrapServers(setup.kafka().bootstrapServers())
+            .setTopics(topic)
+            .setGroupId("bench-native-" + UUID.randomUUID())
+            .setStartingOffsets(OffsetsInitializer.earliest())
+            .setBounded(OffsetsInitializer.latest())
+            .setDeserializer(KafkaRecordDeserializationSchema.valueOnly(ByteArrayDeserializer.class))
+            .build();
+    DataStream<Tuple3<String, String, Long>> read =
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "ReadKafka")
+            .map(new DecodeAvroClickEvents())
+            .returns(EVENT_TYPE);
+    return runNatively(env, "native-kafka", setup.events(), read);
+  }
+
+  /**
+   * ClickEvents in Avro's single-object encoding, as the producers write them, to (user, type, timestamp), with one
+   * of Avro's message decoders per task.
+   */
+  private static final class DecodeAvroClickEvents extends RichMapFunction<byte[], Tuple3<String, String, Long>> {
+    private transient BinaryMessageDecoder<ClickEvent> decoder;
+
+    @Override
+    public void open(Configuration parameters) {
+      decoder = ClickEvent.getDecoder();
+    }
+
+    @Override
+    public Tuple3<String, String, Long> map(byte[] payload) throws IOException {
+      ClickEvent event = decoder.decode(payload);
+      return Tuple3.of(event.getUserId(), event.getEventType(), event.getTimestamp());
+    }
+  }
+
+  private static StreamExecutionEnvironment nativeEnvironment() {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
+        2, Configuration.fromMap(EmbeddedFlink.settings(EmbeddedFlink.LOOPBACK)));
+    env.setRuntimeMode(RuntimeExecutionMode.BATCH);
+    return env;
+  }
+
+  /** CTR per user and 5-minute window over (user, type, timestamp) events, into the counting sink. */
+  private static Run runNatively(
+      StreamExecutionEnvironment env, String side, long events, DataStream<Tuple3<String, String, Long>> input)
+      throws Exception {
+    String impression = "impression";
+    String click = "click";
+    input
+        .filter(event -> event.f1.equals(impression) || event.f1.equals(click))
+        .assignTimestampsAndWatermarks(
+            WatermarkStrategy.<Tuple3<String, String, Long>>forBoundedOutOfOrderness(Duration.ofMillis(JITTER_MILLIS))
+                .withTimestampAssigner((event, previous) -> event.f2))
+        .keyBy(event -> event.f0, Types.STRING)
+        .window(TumblingEventTimeWindows.of(Duration.ofMillis(FEATURE.windowMillis())))
+        .aggregate(new CountImpressionsAndClicksNatively(impression, click))
+        .addSink(new CountingSink())
+        .name("CountRows");
+    resetHeapPeak();
+    long started = System.nanoTime();
+    JobExecutionResult result = env.execute("bench-" + side + "-ctr");
+    long nanos = System.nanoTime() - started;
+    return new Run(side, events, nanos, result.<Long>getAccumulatorResult("rows"),
+        result.<Long>getAccumulatorResult("impressions"), result.<Long>getAccumulatorResult("clicks"), heapPeak(),
+        "");
+  }
+
+  /** Impressions and clicks of one user and window, as the compiled ctr_5min counts them in Beam. */
+  private static final class CountImpressionsAndClicksNatively
+      implements AggregateFunction<Tuple3<String, String, Long>, long[], long[]> {
+    private final String impression;
+    private final String click;
+
+    CountImpressionsAndClicksNatively(String impression, String click) {
+      this.impression = impression;
+      this.click = click;
+    }
+
+    @Override
+    public long[] createAccumulator() {
+      return new long[2];
+    }
+
+    @Override
+    public long[] add(Tuple3<String, String, Long> event, long[] counts) {
+      if (event.f1.equals(impression)) {
+        counts[0]++;
+      } else if (event.f1.equals(click)) {
+        counts[1]++;
+      }
+      return counts;
+    }
+
+    @Override
+    public long[] getResult(long[] counts) {
+      return counts;
+    }
+
+    @Override
+    public long[] merge(long[] a, long[] b) {
+      return new long[] {a[0] + b[0], a[1] + b[1]};
+    }
+  }
+
+  /** Counts rows and sums their counts in accumulators, read from the job's result. */
+  private static final class CountingSink extends RichSinkFunction<long[]> {
+    private final LongCounter rows = new LongCounter();
+    private final LongCounter impressions = new LongCounter();
+    private final LongCounter clicks = new LongCounter();
+
+    @Override
+    public void open(Configuration parameters) {
+      getRuntimeContext().addAccumulator("rows", rows);
+      getRuntimeContext().addAccumulator("impressions", impressions);
+      getRuntimeContext().addAccumulator("clicks", clicks);
+    }
+
+    @Override
+    public void invoke(long[] counts, Context context) {
+      rows.add(1);
+      impressions.add(counts[0]);
+      clicks.add(counts[1]);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Kafka
+
+  /** An embedded broker with one topic per event count, each holding those events as Avro, filled on first use. */
+  private static final class KafkaTopics implements AutoCloseable {
+    /**
+     * One, as the launcher's topics: a bounded KafkaIO read ({@code --maxRecords}) gives each partition an equal
+     * share of the records and waits for a partition that holds fewer than its share.
+     */
+    private static final int PARTITIONS = 1;
+    private final EmbeddedKafkaBroker broker;
+    private final PrintStream out;
+    private final Set<String> filled = new HashSet<>();
+
+    private KafkaTopics(EmbeddedKafkaBroker broker, PrintStream out) {
+      this.broker = broker;
+      this.out = out;
+    }
+
+    static KafkaTopics start(PrintStream out) throws Exception {
+      out.println("Starting an embedded Kafka broker for the Kafka runs ...");
+      return new KafkaTopics(EmbeddedKafkaBroker.start(0), out);
+    }
+
+    String bootstrapServers() {
+      return broker.bootstrapServers();
+    }
+
+    /** The topic holding the setup's events, keyed by user, written once and shared by both Kafka runs. */
+    String topicWith(Setup setup) throws Exception {
+      String topic = "bench-events-" + setup.events() + "-" + setup.users() + "-" + setup.span();
+      if (filled.add(topic)) {
+        broker.createTopic(topic, PARTITIONS);
+        out.printf(Locale.ROOT, "  writing %,d events to topic %s (not timed) ...%n", setup.events(), topic);
+        try (KafkaEventProducer producer =
+            new KafkaEventProducer(bootstrapServers(), topic, 0, setup.events(), out)) {
+          for (long index = 0; index < setup.events(); index++) {
+            ClickEvent event = event(index, setup.events(), setup.users(), setup.span());
+            producer.send(event.getUserId().getBytes(StandardCharsets.UTF_8), ClickEventDecoder.toAvro(event));
+          }
+        }
+      }
+      return topic;
+    }
+
+    @Override
+    public void close() throws Exception {
+      broker.close();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Memory
+
+  private static void resetHeapPeak() {
+    System.gc();
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        pool.resetPeakUsage();
+      }
+    }
+  }
+
+  /** The sum of the heap pools' peaks since the last reset: an upper bound of the heap in use at any moment. */
+  private static long heapPeak() {
+    long peak = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        peak += pool.getPeakUsage().getUsed();
+      }
+    }
+    return peak;
+  }
+}
