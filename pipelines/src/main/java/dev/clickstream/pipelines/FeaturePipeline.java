@@ -64,7 +64,8 @@ import org.joda.time.Instant;
  *       of the view it watches.
  *   <li>WriteOnlineStore_TABLE: upserted into the online store ({@link WriteToOnlineStore}; raw events and tiles
  *       expire by event time); WriteOfflineStore_TABLE: appended to Avro files under {@code
- *       --offlineStore/TABLE/date=YYYY-MM-DD/} ({@link WriteOfflineFiles}).
+ *       --offlineStore/TABLE/date=YYYY-MM-DD/} ({@link WriteOfflineFiles}), every table but raw events, whose
+ *       history is the input's.
  *   <li>WriteDeadLetters: every dead letter (bad records, rows that could not be computed or that the store refused,
  *       events too late), to the dead-letter file, or topic for Kafka.
  * </ol>
@@ -118,6 +119,15 @@ public final class FeaturePipeline {
   /** Adds the job of {@code --features} over {@link FeatureDefinitions#REGISTRY} to {@code pipeline}. */
   public static Outputs build(Pipeline pipeline, FeaturePipelineOptions options, ProcessingClock clock) {
     return build(pipeline, options, clock, selection(FeatureDefinitions.REGISTRY, options));
+  }
+
+  /**
+   * Adds the job of {@code --features} and {@code --counter} over {@code registry} to {@code pipeline}: how a
+   * feature that is not in the project's registry runs.
+   */
+  public static Outputs build(
+      Pipeline pipeline, FeaturePipelineOptions options, ProcessingClock clock, FeatureRegistry registry) {
+    return build(pipeline, options, clock, selection(registry, options));
   }
 
   /** Adds the job of {@code selection} to {@code pipeline}: read, parse, compute, write, dead letters. */
@@ -220,9 +230,17 @@ public final class FeaturePipeline {
         deadLetters =
             deadLetters.and(tableRows.apply("WriteOnlineStore_" + definition.name() + "_" + table.name(),
                 online(definition, table)));
-        tableRows.apply("WriteOfflineStore_" + definition.name() + "_" + table.name(),
-            WriteOfflineFiles.of(table).to(options.getOfflineStore()));
+        if (!isRawEvents(definition, table)) {
+          tableRows.apply("WriteOfflineStore_" + definition.name() + "_" + table.name(),
+              WriteOfflineFiles.of(table).to(options.getOfflineStore()));
+        }
       }
+    }
+
+    /** Raw events are the input itself, kept online for on-demand reads: their history is the input's. */
+    private static boolean isRawEvents(FeatureDefinition definition, FeatureTable table) {
+      return definition instanceof WindowedAggregation
+          && table.equals(((WindowedAggregation) definition).rawEventsTable());
     }
 
     /** The writer of {@code table}: raw events and tiles keep only what the feature's longest window reads. */
@@ -231,7 +249,7 @@ public final class FeaturePipeline {
           WriteToOnlineStore.into(table).withJdbcUrl(options.getOnlineStore()).withRestate(restate);
       if (definition instanceof WindowedAggregation) {
         WindowedAggregation rolling = (WindowedAggregation) definition;
-        if (table.equals(rolling.rawEventsTable())) {
+        if (isRawEvents(rolling, table)) {
           return write.withRetention(rolling.entityField(), WindowedAggregation.EVENT_TIME, rolling.retentionMillis());
         }
         if (table.equals(rolling.tilesTable())) {

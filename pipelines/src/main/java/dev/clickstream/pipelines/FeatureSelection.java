@@ -253,8 +253,11 @@ public final class FeatureSelection {
     return all;
   }
 
+  /** The name and the tables written, such as {@code ctr[ctr_5min, feature_drift]}. */
   @Override
   public String toString() {
-    return name + tables();
+    List<String> names = new ArrayList<>();
+    tables().forEach(table -> names.add(table.name()));
+    return name + names;
   }
 }
