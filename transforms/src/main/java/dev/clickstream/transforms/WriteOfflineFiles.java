@@ -20,7 +20,7 @@ import org.apache.beam.sdk.io.WriteFilesResult;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.windowing.AfterPane;
+import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
@@ -45,8 +45,8 @@ import org.joda.time.Duration;
  *
  * <p>Files are written per window and pane, with deterministic names, so re-running the same bounded input
  * rewrites the same files rather than adding copies. Works on bounded and unbounded input: rows in the global
- * window (rolling counts, sessions, raw events) are filed by {@link #FILE_WINDOW} of their time, late rows within a
- * day in late panes of their own.
+ * window (rolling counts, sessions) are filed by {@link #FILE_WINDOW} of their time; rows later than that, up to a
+ * day, in late panes gathered over {@link #FILE_WINDOW} of processing time, so a stream of late rows makes few files.
  */
 public final class WriteOfflineFiles extends PTransform<PCollection<Row>, WriteFilesResult<String>> {
   public static final String PANE_TIMING = "pane_timing";
@@ -137,7 +137,8 @@ public final class WriteOfflineFiles extends PTransform<PCollection<Row>, WriteF
           records.apply(
               "WindowIntoFileWindows",
               Window.<GenericRecord>into(FixedWindows.of(FILE_WINDOW))
-                  .triggering(AfterWatermark.pastEndOfWindow().withLateFirings(AfterPane.elementCountAtLeast(1)))
+                  .triggering(AfterWatermark.pastEndOfWindow()
+                      .withLateFirings(AfterProcessingTime.pastFirstElementInPane().plusDelayOf(FILE_WINDOW)))
                   .withAllowedLateness(FILE_LATENESS)
                   .discardingFiredPanes());
     }
