@@ -377,13 +377,13 @@ final class PipelineBench {
         FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
             FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("click-counts"), FeaturePipelineOptions.STATEFUL));
         outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
-        outputs.rows(CLICK_COUNTS.precomputedTable()).apply("CountRows", ParDo.of(new CountRowsFn()));
+        outputs.rows(CLICK_COUNTS.precomputedTable()).apply("CountRows", ParDo.of(new CountRowsFn<Row>()));
       } else {
         events
             .apply("SelectClickCounts", SelectFeatureEvents.of(CLICK_COUNTS))
             .apply("RollingClickCounts", RollingAggregate.of(CLICK_COUNTS))
             .get(RollingAggregate.ROWS)
-            .apply("CountRows", ParDo.of(new CountEntityPartialsFn()));
+            .apply("CountRows", ParDo.of(new CountRowsFn<EntityPartials>()));
       }
       Measured measured = runMeasured(pipeline);
       String detail = stores ? storeDetail(directory, CLICK_COUNTS.precomputedTable().name(), measured) : "";
@@ -499,20 +499,12 @@ final class PipelineBench {
     }
   }
 
-  private static final class CountRowsFn extends DoFn<Row, Void> {
+  /** The discarding sink of any rows: counts them. */
+  private static final class CountRowsFn<T> extends DoFn<T, Void> {
     private final Counter rows = Metrics.counter(NAMESPACE, "rows");
 
     @ProcessElement
-    public void processElement(@Element Row row) {
-      rows.inc();
-    }
-  }
-
-  private static final class CountEntityPartialsFn extends DoFn<EntityPartials, Void> {
-    private final Counter rows = Metrics.counter(NAMESPACE, "rows");
-
-    @ProcessElement
-    public void processElement(@Element EntityPartials row) {
+    public void processElement(@Element T row) {
       rows.inc();
     }
   }

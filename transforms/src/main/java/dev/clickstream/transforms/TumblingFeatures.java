@@ -91,8 +91,10 @@ import org.joda.time.Instant;
  * window, and a firing whose latest part has no event gives no row, so indexes may skip. Events later than the
  * allowed lateness are dropped by the runner, in its dropped-due-to-lateness counter.
  *
- * <p><b>Volume.</b> Each event is reduced to the fields its feature reads before windowing, and combined with
- * {@code Combine.perKey}, so runners combine partially before the shuffle.
+ * <p><b>Volume.</b> Each event is reduced to the fields its feature reads before windowing. Without moving averages
+ * the windows are {@link TumblingWindowAggregate}'s: unbounded input combined per key, bounded input in hashed shards
+ * ({@link CombinePerKeyInShards}), which a sorting batch runner groups far faster. With them, {@code
+ * Combine.perKey}, so runners combine partially before the shuffle.
  *
  * <p><b>Metrics</b>, in the namespace {@value #NAMESPACE}, each prefixed by the feature's name ({@code
  * user_activity_5min_events_in}): {@code events_in}, {@code events_without_entity}, {@code events_not_aggregated}
@@ -161,22 +163,35 @@ public final class TumblingFeatures<T extends GenericRecord>
     int parts = combine.parts();
     KvCoder<String, EventFields> keyedCoder = KvCoder.of(StringUtf8Coder.of(), EventFieldsCoder.of());
 
-    PCollection<KV<String, EventFields>> windowed =
-        events
-            .apply("ReadFeatureFields", ParDo.of(new ReadFieldsFn<T>(feature, combine)))
-            .setCoder(keyedCoder)
-            .apply(
-                parts == 1 ? "WindowIntoTumblingWindows" : "WindowIntoSlidingWindows",
-                Window.<KV<String, EventFields>>into(windowFn(length, parts))
-                    .triggering(trigger())
-                    .withAllowedLateness(allowedLateness)
-                    .accumulatingFiredPanes());
-    if (parts > 1) {
-      windowed = windowed.apply("TagLatestWindow", ParDo.of(new TagPartFn(length.getMillis()))).setCoder(keyedCoder);
+    PCollection<KV<String, EventFields>> keyed =
+        events.apply("ReadFeatureFields", ParDo.of(new ReadFieldsFn<T>(feature, combine))).setCoder(keyedCoder);
+    PCollection<KV<String, List<Object>>> combined;
+    if (parts == 1) {
+      // The windowing, trigger and combine of every tumbling aggregation, the hashed-shard combine of bounded input
+      // included (see TumblingWindowAggregate).
+      TumblingWindowAggregate<String, EventFields, List<Object>> aggregate =
+          TumblingWindowAggregate.<String, EventFields, List<Object>>of(combine)
+              .withWindowSize(length)
+              .withAllowedLateness(allowedLateness);
+      combined =
+          keyed.apply(
+              "AggregatePerEntity",
+              earlyFiringDelay == null ? aggregate : aggregate.withEarlyFiringsEvery(earlyFiringDelay));
+    } else {
+      combined =
+          keyed
+              .apply(
+                  "WindowIntoSlidingWindows",
+                  Window.<KV<String, EventFields>>into(windowFn(length, parts))
+                      .triggering(trigger())
+                      .withAllowedLateness(allowedLateness)
+                      .accumulatingFiredPanes())
+              .apply("TagLatestWindow", ParDo.of(new TagPartFn(length.getMillis())))
+              .setCoder(keyedCoder)
+              .apply("CombinePerEntity", Combine.perKey(combine));
     }
     PCollection<Row> rows =
-        windowed
-            .apply("CombinePerEntity", Combine.perKey(combine))
+        combined
             .apply("FormatRows", ParDo.of(new FormatRowsFn(feature, length.getMillis())))
             .setCoder(Row.Coder.of());
     if (parts > 1) {
