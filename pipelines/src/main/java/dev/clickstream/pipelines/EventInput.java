@@ -10,12 +10,9 @@ import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.WriteDeadLetters;
-import java.util.function.Function;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 
 /**
@@ -92,24 +89,6 @@ public final class EventInput {
     return ClickstreamOptions.readsKafka(options)
         ? events
         : events.apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
-  }
-
-  /**
-   * A whole pipeline around one set of feature steps: reads, parses and stamps the events, applies {@code steps}
-   * (which return the dead letters they made), and writes those with the rejected records; returns every dead letter.
-   */
-  static PCollection<DeadLetter> around(
-      Pipeline pipeline,
-      ClickstreamOptions options,
-      String pipelineName,
-      Function<PCollection<ClickEvent>, PCollection<DeadLetter>> steps) {
-    PCollectionTuple parsed = readAndParse(pipeline, options, pipelineName);
-    PCollection<DeadLetter> deadLetters =
-        PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
-            .and(steps.apply(stamped(parsed, options)))
-            .apply("AllDeadLetters", Flatten.pCollections());
-    writeDeadLetters(deadLetters, options, pipelineName);
-    return deadLetters;
   }
 
   /** To the dead-letter topic for a Kafka source, else to {@code --deadLetter} (default per pipeline). */

@@ -45,8 +45,9 @@ import org.joda.time.Instant;
  * compiled from its declaration ({@link CompileFeature}) and written alike.
  *
  * <pre>{@code
- * FeaturePipelineOptions options = PipelineOptionsFactory.fromArgs("--features=ctr_5min,user_sessions", ...)
- *     .as(FeaturePipelineOptions.class);
+ * FeaturePipelineOptions options =
+ *     PipelineOptionsFactory.fromArgs("--features=ctr_5min,user_sessions", "--input=events.jsonl")
+ *         .as(FeaturePipelineOptions.class);
  * FeaturePipeline.Outputs outputs = FeaturePipeline.build(pipeline, options, ProcessingClock.SYSTEM);
  * }</pre>
  *
@@ -198,16 +199,22 @@ public final class FeaturePipeline {
           return FeatureSelection.readsEnrichedFields(tumbling)
               ? enriched().apply(step, compiler.tumbling(tumbling, EnrichedClickEvent.class))
               : events.apply(step, compiler.tumbling(tumbling, ClickEvent.class));
+        case SESSION:
+          SessionAggregation session = (SessionAggregation) definition;
+          return FeatureSelection.readsEnrichedFields(session)
+              ? enriched().apply(step, compiler.session(session, EnrichedClickEvent.class))
+              : events.apply(step, compiler.session(session, ClickEvent.class));
+        case ATTRIBUTION:
+          ClickAttribution attribution = (ClickAttribution) definition;
+          return FeatureSelection.readsEnrichedFields(attribution)
+              ? enriched().apply(step, compiler.attribution(attribution, EnrichedClickEvent.class))
+              : events.apply(step, compiler.attribution(attribution, ClickEvent.class));
         case ROLLING:
           WindowedAggregation rolling = (WindowedAggregation) definition;
           return selected(rolling).apply(step, compiler.rolling(rolling, selection.tablesOf(rolling)));
         case SLIDING:
           SlidingAggregation sliding = (SlidingAggregation) definition;
           return selected(sliding.counts()).apply(step, compiler.sliding(sliding));
-        case SESSION:
-          return events.apply(step, compiler.session((SessionAggregation) definition));
-        case ATTRIBUTION:
-          return events.apply(step, compiler.attribution((ClickAttribution) definition));
         case DRIFT:
           DriftMonitor monitor = (DriftMonitor) definition;
           FeatureDefinition watched =

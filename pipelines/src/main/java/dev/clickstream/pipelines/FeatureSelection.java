@@ -39,7 +39,7 @@ import java.util.Set;
  *       {@code ctr_5min} with its drift monitor {@code ctr_5min.ctr}; {@code click-counts} is {@code click_counts},
  *       or {@code click_counts_sliding} with {@code --counter=sliding}; {@code raw-events} is every rolling
  *       feature's raw events and tiles ({@code click_counts_on_demand}, {@code click_counts_tiled}); {@code
- *       enriched} every tumbling feature that reads a field {@code ClickEvent} lacks; {@code attribution} and
+ *       enriched} every feature that reads a field {@code ClickEvent} lacks; {@code attribution} and
  *       {@code sessions} every feature of that kind; {@code all} every feature and table, its rolling counts
  *       stateful unless {@code --counter=sliding}.
  * </ul>
@@ -148,7 +148,7 @@ public final class FeatureSelection {
         }
         return;
       case "enriched":
-        registry.ofKind(TumblingAggregation.class).stream()
+        all.stream()
             .filter(FeatureSelection::readsEnrichedFields)
             .forEach(feature -> add(chosen, feature, feature.table()));
         return;
@@ -215,9 +215,34 @@ public final class FeatureSelection {
     return registry.ofKind(SlidingAggregation.class).stream().anyMatch(sliding -> sliding.counts().equals(rolling));
   }
 
-  /** Whether {@code feature} reads a field that {@code ClickEvent} lacks: it then runs over enriched events. */
-  public static boolean readsEnrichedFields(TumblingAggregation feature) {
-    return feature.eventFields().stream().anyMatch(field -> ClickEvent.getClassSchema().getField(field) == null);
+  /**
+   * Whether {@code feature} reads a field that {@code ClickEvent} lacks, such as a dimension attribute: it then runs
+   * over enriched events.
+   */
+  public static boolean readsEnrichedFields(FeatureDefinition feature) {
+    return fieldsRead(feature).stream().anyMatch(field -> ClickEvent.getClassSchema().getField(field) == null);
+  }
+
+  /**
+   * The event fields {@code feature} reads. Rolling and sliding features read click events as selected ({@link
+   * dev.clickstream.transforms.SelectFeatureEvents}), a drift monitor the rows of the view it watches.
+   */
+  static List<String> fieldsRead(FeatureDefinition feature) {
+    switch (feature.kind()) {
+      case TUMBLING:
+        return ((TumblingAggregation) feature).eventFields();
+      case SESSION:
+        return List.of(feature.entityField(), ((SessionAggregation) feature).counted().field());
+      case ATTRIBUTION:
+        ClickAttribution attribution = (ClickAttribution) feature;
+        List<String> fields = new ArrayList<>(attribution.joinKeys());
+        fields.add(attribution.entityField());
+        fields.add(attribution.impressions().field());
+        fields.add(attribution.clicks().field());
+        return fields;
+      default:
+        return List.of();
+    }
   }
 
   private static void add(Map<String, Set<FeatureTable>> chosen, FeatureDefinition definition, FeatureTable table) {

@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.equalTo;
 
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.FeatureRegistry;
+import dev.clickstream.features.SessionAggregation;
 import dev.clickstream.features.TumblingAggregation;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
@@ -52,6 +53,16 @@ class FeaturePipelineTest {
           .agg(count().where("event_type", "impression").as("impressions"),
               count().where("event_type", "click").as("clicks"))
           .ratio("ctr", "clicks", "impressions")
+          .build();
+
+  private static final long SESSION_GAP = 30 * 60_000L;
+
+  /** Sessions per country, a field of the users dimension: not in the registry either. */
+  private static final SessionAggregation COUNTRY_SESSIONS =
+      SessionAggregation.named("country_sessions")
+          .groupBy("user_country")
+          .gap(java.time.Duration.ofMillis(SESSION_GAP))
+          .countWhere("event_type", "click")
           .build();
 
   @Test
@@ -102,6 +113,84 @@ class FeaturePipelineTest {
     history.sort(null);
     assertThat(offline, equalTo(history));
     assertThat(Files.readAllLines(dir.resolve("dead-letters.jsonl")), empty());
+  }
+
+  /**
+   * A session feature over a field of the enriched stream, the user's country from the users dimension: the job
+   * enriches the events because the declaration reads a field click events lack, and the latest session per country
+   * equals a plain-Java sessionization of the same events.
+   */
+  @Test
+  void aFeatureOfTheEnrichedStreamIsComputedOverEnrichedEvents(@TempDir Path dir) throws IOException {
+    Path dimensions = Files.createDirectories(dir.resolve("dimensions"));
+    List<String> users = new ArrayList<>();
+    for (int user = 0; user < 8; user++) {
+      users.add("{\"user_id\":\"u" + user + "\",\"country\":\"" + (user < 4 ? "fr" : "de") + "\"}");
+    }
+    Files.write(dimensions.resolve("users.jsonl"), users, StandardCharsets.UTF_8);
+    Files.write(dimensions.resolve("items.jsonl"), List.of("{\"item_id\":\"i0\",\"category\":\"shoes\"}"),
+        StandardCharsets.UTF_8);
+    Random random = new Random(23);
+    List<String> lines = new ArrayList<>();
+    // country -> event times and whether each was a click; u9 is not in the users table: its country is unknown.
+    Map<String, TreeMap<Long, Boolean>> byCountry = new TreeMap<>();
+    for (int i = 0; i < 200; i++) {
+      int user = random.nextInt(10);
+      long timestamp = START + (long) (random.nextDouble() * 4 * 60 * 60_000);
+      boolean click = random.nextInt(3) == 0;
+      lines.add("{\"event_id\":\"e" + i + "\",\"user_id\":\"u" + user + "\",\"event_type\":\""
+          + (click ? "click" : "impression") + "\",\"item_id\":\"i0\",\"timestamp\":" + timestamp + "}");
+      String country = user < 4 ? "fr" : user < 8 ? "de" : "unknown";
+      byCountry.computeIfAbsent(country, unused -> new TreeMap<>()).put(timestamp, click);
+    }
+    Map<String, Map<String, Object>> latest = new TreeMap<>();
+    byCountry.forEach((country, events) -> latest.put(country, latestSession(country, events)));
+    Path input = dir.resolve("events.jsonl");
+    Files.write(input, lines, StandardCharsets.UTF_8);
+    FeaturePipelineOptions options =
+        TestRunners.features(TestRunners.options(TestRunners.DIRECT, FeaturePipelineOptions.class),
+            COUNTRY_SESSIONS.name());
+    options.setInput(input.toString());
+    options.setDimensions(dimensions.toString());
+    options.setOnlineStore(StoreFixtures.freshH2Url());
+    options.setOfflineStore(dir.resolve("offline").toString());
+    options.setDeadLetter(dir.resolve("dead-letters.jsonl").toString());
+
+    Pipeline pipeline = Pipeline.create(options);
+    FeaturePipeline.build(pipeline, options, () -> UPDATED_AT, FeatureDefinitions.REGISTRY.plus(COUNTRY_SESSIONS));
+    assertThat(pipeline.run().waitUntilFinish(), equalTo(PipelineResult.State.DONE));
+
+    assertThat(
+        OnlineStore.forUrl(options.getOnlineStore()).readAll(COUNTRY_SESSIONS.table(), latest.keySet()),
+        equalTo(latest));
+    assertThat(Files.readAllLines(dir.resolve("dead-letters.jsonl")), empty());
+  }
+
+  /** The last session of {@code events}: events less than the gap apart share one. */
+  private static Map<String, Object> latestSession(String country, TreeMap<Long, Boolean> events) {
+    long start = events.firstKey();
+    long end = start;
+    long count = 0;
+    long clicks = 0;
+    for (Map.Entry<Long, Boolean> event : events.entrySet()) {
+      if (event.getKey() - end >= SESSION_GAP) {
+        start = event.getKey();
+        count = 0;
+        clicks = 0;
+      }
+      end = event.getKey();
+      count++;
+      clicks += event.getValue() ? 1 : 0;
+    }
+    Map<String, Object> row = new java.util.LinkedHashMap<>();
+    row.put("user_country", country);
+    row.put("session_start", start);
+    row.put("session_end", end);
+    row.put("session_length_ms", end - start);
+    row.put("events", count);
+    row.put("clicks", clicks);
+    row.put("updated_at", UPDATED_AT);
+    return row;
   }
 
   private static Map<String, Object> onlineRow(String item, long windowStart, long impressions, long clicks) {

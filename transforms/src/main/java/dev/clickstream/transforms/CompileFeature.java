@@ -51,8 +51,8 @@ import org.joda.time.Duration;
  * <p>Kinds and their transforms:
  *
  * <ul>
- *   <li>TUMBLING ({@link #tumbling}): {@link TumblingFeatures}, over any generated Avro event class that holds its
- *       fields.
+ *   <li>TUMBLING ({@link #tumbling}): {@link TumblingFeatures}; like SESSION and ATTRIBUTION, over any generated
+ *       Avro event class that holds its fields ({@code ClickEvent}, {@code EnrichedClickEvent}).
  *   <li>ROLLING ({@link #rolling}), over the feature's {@link SelectFeatureEvents}: {@link RollingAggregate} into
  *       the pre-computed table, every event into the raw-events table (on-demand reads), {@link TileAggregate} into
  *       the tiles table (tiled reads); any subset of the three.
@@ -179,9 +179,10 @@ public final class CompileFeature {
     return feature.table().columnNames().stream().map(byColumn::get).toArray();
   }
 
-  /** Per entity, its latest session. */
-  public PTransform<PCollection<ClickEvent>, PCollectionTuple> session(SessionAggregation feature) {
-    SessionFeatures<ClickEvent> sessions = SessionFeatures.of(feature).withAllowedLateness(allowedLateness);
+  /** Per entity, its latest session, over events of {@code eventClass}. */
+  public <T extends GenericRecord> PTransform<PCollection<T>, PCollectionTuple> session(
+      SessionAggregation feature, Class<T> eventClass) {
+    SessionFeatures<T> sessions = SessionFeatures.of(feature, eventClass).withAllowedLateness(allowedLateness);
     ProcessingClock clock = this.clock;
     Duration lateness = allowedLateness;
     return compiled(events -> {
@@ -191,13 +192,14 @@ public final class CompileFeature {
                   feature.row(session.getKey(), session.getValue().start(), session.getValue().end(),
                       session.getValue().events(), session.getValue().clicks(), clock.nowMillis()))))
           .add(sessionized.get(sessions.tooLate())
-              .apply("TooLateToDeadLetters", TooLateEvents.clickEventsToDeadLetters("SessionFeatures", lateness)));
+              .apply("TooLateToDeadLetters", TooLateEvents.<T>eventsToDeadLetters("SessionFeatures", lateness)));
     });
   }
 
-  /** Clicks attributed to earlier impressions, per entity and window. */
-  public PTransform<PCollection<ClickEvent>, PCollectionTuple> attribution(ClickAttribution feature) {
-    AttributeClicks<ClickEvent> attribute = AttributeClicks.of(feature).withAllowedLateness(allowedLateness);
+  /** Clicks attributed to earlier impressions, per entity and window, over events of {@code eventClass}. */
+  public <T extends GenericRecord> PTransform<PCollection<T>, PCollectionTuple> attribution(
+      ClickAttribution feature, Class<T> eventClass) {
+    AttributeClicks<T> attribute = AttributeClicks.of(feature, eventClass).withAllowedLateness(allowedLateness);
     ProcessingClock clock = this.clock;
     Duration lateness = allowedLateness;
     return compiled(events -> {

@@ -2,10 +2,10 @@ package dev.clickstream.transforms;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -33,10 +33,13 @@ public final class TooLateEvents {
         TooLateEvents::payload);
   }
 
-  /** Click events a stateful step could no longer apply; the payload is the event as Avro renders it (JSON). */
-  public static PTransform<PCollection<ClickEvent>, PCollection<DeadLetter>> clickEventsToDeadLetters(
+  /**
+   * Events (click events, enriched ones) a stateful step could no longer apply; the payload is the event as Avro
+   * renders it (JSON).
+   */
+  public static <T extends GenericRecord> PTransform<PCollection<T>, PCollection<DeadLetter>> eventsToDeadLetters(
       String stage, Duration allowedLateness) {
-    return deadLetters(stage, detail(allowedLateness), ClickEvent::toString);
+    return deadLetters(stage, detail(allowedLateness), T::toString);
   }
 
   /** Rows (such as a join's inputs) a step could no longer apply; the payload is the row's fields as JSON. */
