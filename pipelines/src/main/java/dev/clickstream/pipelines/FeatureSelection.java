@@ -112,7 +112,15 @@ public final class FeatureSelection {
         tables.put(definition, List.copyOf(ordered));
       }
     }
-    return new FeatureSelection(given.size() == 1 ? given.get(0).trim() : SEVERAL, tables);
+    return new FeatureSelection(nameOf(given), tables);
+  }
+
+  /** The name of a job of {@code names}: the one name given, {@value #SEVERAL} for a list, {@code all} for none. */
+  public static String nameOf(List<String> names) {
+    if (names == null || names.isEmpty()) {
+      return "all";
+    }
+    return names.size() == 1 ? names.get(0).trim() : SEVERAL;
   }
 
   private static boolean sliding(String counter) {

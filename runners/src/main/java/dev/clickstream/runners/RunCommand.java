@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -25,7 +24,6 @@ import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
@@ -218,9 +216,7 @@ public final class RunCommand {
 
   /** The name of the run's consumer group and dead-letter file: the one name given, else {@code features}. */
   private static String pipelineName(FeaturePipelineOptions options) {
-    List<String> features = options.getFeatures();
-    return features == null || features.isEmpty() ? "all"
-        : features.size() == 1 ? features.get(0) : FeatureSelection.SEVERAL;
+    return FeatureSelection.nameOf(options.getFeatures());
   }
 
   /** The --dimensions JDBC URL of a pipeline that reads the dimension tables from a store, else null. */

@@ -30,7 +30,8 @@ import org.joda.time.Duration;
  * by element from a feature's aggregates (ratios, means, lengths), observed and isolated.
  *
  * <pre>{@code
- * PCollectionTuple rows = counts.apply("ToRows", FeatureRows.of(table, counts -> table values...));
+ * PCollectionTuple rows = sessions.apply("ToRows", FeatureRows.of(table,
+ *     (KV<String, SessionStats> session) -> feature.row(session.getKey(), ...)));
  * rows.get(FeatureRows.ROWS).apply("WriteOnlineStore", WriteToOnlineStore.into(table).withJdbcUrl(url));
  * rows.get(FeatureRows.FAILURES) // dead letters, with the others
  * }</pre>
