@@ -343,13 +343,9 @@ final class PipelineBench {
     try {
       FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
       Pipeline pipeline = Pipeline.create(options);
-      PCollection<ClickEvent> events =
-          generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
+      PCollection<ClickEvent> events = stampedEvents(pipeline, setup);
       if (stores) {
-        FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
-            FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("ctr"), FeaturePipelineOptions.STATEFUL));
-        outputs.rows(FEATURE.table()).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
-        outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+        withStores(events, options, "ctr").rows(FEATURE.table()).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
       } else {
         computeCtr(events).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
       }
@@ -370,14 +366,12 @@ final class PipelineBench {
     try {
       FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
       Pipeline pipeline = Pipeline.create(options);
-      PCollection<ClickEvent> events =
-          generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
+      PCollection<ClickEvent> events = stampedEvents(pipeline, setup);
       events.apply("CountClicksIn", ParDo.of(new CountClicksFn()));
       if (stores) {
-        FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
-            FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("click-counts"), FeaturePipelineOptions.STATEFUL));
-        outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
-        outputs.rows(CLICK_COUNTS.precomputedTable()).apply("CountRows", ParDo.of(new CountRowsFn<Row>()));
+        withStores(events, options, "click-counts")
+            .rows(CLICK_COUNTS.precomputedTable())
+            .apply("CountRows", ParDo.of(new CountRowsFn<Row>()));
       } else {
         events
             .apply("SelectClickCounts", SelectFeatureEvents.of(CLICK_COUNTS))
@@ -414,6 +408,20 @@ final class PipelineBench {
     return new Run("ctr-kafka", setup.events(), measured.nanos(), counter(measured.result(), "rows"),
         counter(measured.result(), "impressions"), counter(measured.result(), "clicks"), measured.peakHeapBytes(),
         String.format(Locale.ROOT, "%,d dead letters", counter(measured.result(), "dead_letters")));
+  }
+
+  /** The generated events, each at its own event time. */
+  private static PCollection<ClickEvent> stampedEvents(Pipeline pipeline, Setup setup) {
+    return generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
+  }
+
+  /** The {@link FeaturePipeline} of {@code pipeline} (an alias: ctr) over {@code events}, dead letters counted. */
+  private static FeaturePipeline.Outputs withStores(
+      PCollection<ClickEvent> events, FeaturePipelineOptions options, String pipeline) {
+    FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
+        FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(pipeline), FeaturePipelineOptions.STATEFUL));
+    outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+    return outputs;
   }
 
   /** The compiled {@code ctr_5min}'s rows, without its stores. */
