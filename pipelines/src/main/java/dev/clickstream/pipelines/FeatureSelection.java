@@ -46,11 +46,12 @@ import java.util.Set;
  *
  * <p>The selection's {@link #name()} names the consumer group ({@code clickstream-NAME}) and the dead-letter file
  * ({@code ./data/dead-letters/NAME.jsonl}) by default: the one name given (so {@code run ctr} keeps {@code ctr.jsonl}),
- * or {@value #SEVERAL} for a list.
+ * or the names joined by {@value #JOINED_BY} for a list ({@code ctr_5min+user_sessions}), so that two jobs of
+ * different features never share a consumer group's offsets.
  */
 public final class FeatureSelection {
-  /** The default name of a job of several names. */
-  public static final String SEVERAL = "features";
+  /** How the name of a job of several names joins them. */
+  public static final String JOINED_BY = "+";
   public static final String ON_DEMAND = "_on_demand";
   public static final String TILED = "_tiled";
 
@@ -115,12 +116,14 @@ public final class FeatureSelection {
     return new FeatureSelection(nameOf(given), tables);
   }
 
-  /** The name of a job of {@code names}: the one name given, {@value #SEVERAL} for a list, {@code all} for none. */
+  /** The name of a job of {@code names}: the names joined by {@value #JOINED_BY}, {@code all} for none. */
   public static String nameOf(List<String> names) {
     if (names == null || names.isEmpty()) {
       return "all";
     }
-    return names.size() == 1 ? names.get(0).trim() : SEVERAL;
+    List<String> trimmed = new ArrayList<>();
+    names.forEach(name -> trimmed.add(name.trim()));
+    return String.join(JOINED_BY, trimmed);
   }
 
   private static boolean sliding(String counter) {

@@ -41,7 +41,7 @@ class FeatureSelectionTest {
     assertThat(
         FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("user_sessions", "click_counts_tiled", "ctr_5min"),
             FeaturePipelineOptions.STATEFUL).toString(),
-        equalTo(FeatureSelection.SEVERAL + "[ctr_5min, click_tiles, user_sessions]"));
+        equalTo("user_sessions+click_counts_tiled+ctr_5min[ctr_5min, click_tiles, user_sessions]"));
   }
 
   @Test

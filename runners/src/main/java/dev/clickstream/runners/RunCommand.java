@@ -90,8 +90,8 @@ public final class RunCommand {
         "  --flinkBindAddress=ADDRESS          embedded Flink's REST API and BLOB server listen here only (default",
         "                                      127.0.0.1; 0.0.0.0 exposes them, without authentication)",
         "  --offlineStore=DIR                  default ./data/offline",
-        "  --deadLetter=PATH                   files: default ./data/dead-letters/PIPELINE.jsonl (the one name",
-        "                                      given, or features.jsonl for several)",
+        "  --deadLetter=PATH                   files: default ./data/dead-letters/PIPELINE.jsonl (PIPELINE: the",
+        "                                      names given, joined by + when there are several)",
         "  --allowedLateness=DURATION          how far behind the watermark an event may arrive and still update",
         "                                      features (default 0); later ones are dead letters, reason late",
         "  --restate=true                      this run's rows replace stored ones the never-regress guard would",
@@ -214,7 +214,7 @@ public final class RunCommand {
     }
   }
 
-  /** The name of the run's consumer group and dead-letter file: the one name given, else {@code features}. */
+  /** The name of the run's job, consumer group and dead-letter file: the names given, joined by +. */
   private static String pipelineName(FeaturePipelineOptions options) {
     return FeatureSelection.nameOf(options.getFeatures());
   }
@@ -273,7 +273,7 @@ public final class RunCommand {
       beamArgs.add("--runner=FlinkRunner");
     }
     // A name the web UI, the REST API and Flink's CLI show, the same on every run.
-    addUnlessSet(beamArgs, "jobName", "clickstream-" + pipeline);
+    addUnlessSet(beamArgs, "jobName", "clickstream-" + FeatureSelection.nameOf(List.of(pipeline.split(","))));
     // Fixed, so state saved at one parallelism restores at another (Flink rescales by key group, up to this).
     addUnlessSet(beamArgs, "maxParallelism", String.valueOf(MAX_PARALLELISM));
     if (submitsToCluster(beamArgs)) {

@@ -5,6 +5,9 @@ import static org.hamcrest.Matchers.equalTo;
 
 import java.nio.file.Paths;
 import java.util.List;
+import dev.clickstream.pipelines.ClickstreamOptions;
+import dev.clickstream.pipelines.FeaturePipelineOptions;
+import dev.clickstream.pipelines.FeatureSelection;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.junit.jupiter.api.Test;
 
@@ -31,5 +34,18 @@ class RunCommandOptionsTest {
 
     assertThat(List.of(bounded.getCheckpointingInterval(), explicit.getCheckpointingInterval()),
         equalTo(List.of(-1L, 2_000L)));
+  }
+
+  @Test
+  void featuresNamedOnTheCommandLineNameTheJobAndItsDefaults() {
+    FeaturePipelineOptions several = RunCommand.options("ctr_5min,user_sessions", List.of());
+    FeaturePipelineOptions alias = RunCommand.options("ctr", List.of());
+
+    assertThat(several.getFeatures(), equalTo(List.of("ctr_5min", "user_sessions")));
+    assertThat(
+        List.of(several.as(FlinkPipelineOptions.class).getJobName(), alias.as(FlinkPipelineOptions.class).getJobName()),
+        equalTo(List.of("clickstream-ctr_5min+user_sessions", "clickstream-ctr")));
+    assertThat(ClickstreamOptions.consumerGroup(several, FeatureSelection.nameOf(several.getFeatures())),
+        equalTo("clickstream-ctr_5min+user_sessions"));
   }
 }
