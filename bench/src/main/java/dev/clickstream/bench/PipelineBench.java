@@ -3,14 +3,16 @@ package dev.clickstream.bench;
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.TumblingAggregation;
+import dev.clickstream.io.DurationOption;
+import dev.clickstream.pipelines.ClickCounter;
 import dev.clickstream.pipelines.ClickCountsPipeline;
 import dev.clickstream.pipelines.ClickCountsPipelineOptions;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.CtrPipeline;
 import dev.clickstream.pipelines.CtrPipelineOptions;
-import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.pipelines.EventInput;
+import dev.clickstream.pipelines.EventSource;
 import dev.clickstream.runners.Flags;
 import dev.clickstream.runners.KafkaEventProducer;
 import dev.clickstream.runners.UsageException;
@@ -170,7 +172,7 @@ final class PipelineBench {
     long events = flags.longValue("events", 10_000_000, 1, 2_000_000_000);
     long warmup = flags.longValue("warmup", 1_000_000, 0, 2_000_000_000);
     int users = (int) flags.longValue("users", 100_000, 1, 100_000_000);
-    long span = DurationOption.parse("span", flags.string("span", "6h")).getMillis();
+    long span = DurationOption.parseFlag("span", flags.string("span", "6h")).getMillis();
     List<String> runs = runs(flags.string("runs", String.join(",", RUNS)));
     int rounds = (int) flags.longValue("rounds", 1, 1, 100);
 
@@ -368,7 +370,7 @@ final class PipelineBench {
     Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
     try {
       ClickCountsPipelineOptions options = beamOptions(setup, directory).as(ClickCountsPipelineOptions.class);
-      options.setCounter(ClickCountsPipelineOptions.STATEFUL);
+      options.setCounter(ClickCounter.STATEFUL);
       Pipeline pipeline = Pipeline.create(options);
       PCollection<ClickEvent> events =
           generate(pipeline, setup).apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
@@ -403,7 +405,7 @@ final class PipelineBench {
   private static Run ctrFromKafka(Setup setup) throws Exception {
     String topic = setup.kafka().topicWith(setup);
     CtrPipelineOptions options = beamOptions(setup, null).as(CtrPipelineOptions.class);
-    options.setSource("kafka");
+    options.setSource(EventSource.KAFKA);
     options.setBootstrapServers(setup.kafka().bootstrapServers());
     options.setTopic(topic);
     options.setMaxRecords(setup.events());

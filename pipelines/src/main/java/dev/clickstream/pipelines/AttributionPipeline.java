@@ -60,7 +60,7 @@ public final class AttributionPipeline {
    */
   public static PCollection<DeadLetter> buildFrom(
       PCollection<ClickEvent> events, ClickstreamOptions options, ProcessingClock clock) {
-    Duration allowedLateness = DurationOption.parse("allowedLateness", options.getAllowedLateness());
+    Duration allowedLateness = options.getAllowedLateness().toDuration();
     PCollectionTuple attribution =
         events.apply("AttributeClicks", AttributeClicks.of(FEATURE).withAllowedLateness(allowedLateness));
     PCollection<AttributeClicks.ItemWindow> rows = attribution.get(AttributeClicks.COUNTS);

@@ -16,7 +16,6 @@ import dev.clickstream.transforms.SlidingWindowCount;
 import dev.clickstream.transforms.TooLateEvents;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -97,19 +96,11 @@ public final class ClickCountsPipeline {
    */
   public static Outputs buildFrom(
       PCollection<ClickEvent> events, ClickCountsPipelineOptions options, ProcessingClock clock) {
-    Duration allowedLateness = DurationOption.parse("allowedLateness", options.getAllowedLateness());
+    Duration allowedLateness = options.getAllowedLateness().toDuration();
     PCollection<FeatureEvent> clicks = events.apply("SelectClickCounts", SelectFeatureEvents.of(FEATURE));
-    String counter = options.getCounter() == null ? "" : options.getCounter().toLowerCase(Locale.ROOT);
-    switch (counter) {
-      case ClickCountsPipelineOptions.STATEFUL:
-        return rolling(clicks, options, allowedLateness, clock);
-      case ClickCountsPipelineOptions.SLIDING:
-        return sliding(clicks, options, allowedLateness, clock);
-      default:
-        throw new IllegalArgumentException(
-            "--counter must be " + ClickCountsPipelineOptions.STATEFUL + " or " + ClickCountsPipelineOptions.SLIDING
-                + ", got '" + options.getCounter() + "'");
-    }
+    return options.getCounter() == ClickCounter.SLIDING
+        ? sliding(clicks, options, allowedLateness, clock)
+        : rolling(clicks, options, allowedLateness, clock);
   }
 
   private static Outputs rolling(

@@ -96,7 +96,7 @@ public final class CtrPipeline {
             .apply(
                 "ComputeCtr",
                 CtrPerUser.of(FeatureDefinitions.CTR_5MIN)
-                    .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness())))
+                    .withAllowedLateness(options.getAllowedLateness().toDuration()))
             .apply("FormatRows", FormatCtrRows.withClock(clock));
 
     PCollection<DeadLetter> failedRows =
@@ -134,7 +134,7 @@ public final class CtrPipeline {
             .apply(
                 "DetectCtrDrift",
                 DetectDrift.of(monitor)
-                    .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness())));
+                    .withAllowedLateness(options.getAllowedLateness().toDuration()));
     return drift.apply(
         "WriteDriftStatus",
         WriteFeatureRows.into(

@@ -13,7 +13,7 @@ import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.SnapshotSource;
 import dev.clickstream.transforms.TumblingFeatures;
 import java.util.List;
-import java.util.Locale;
+import java.util.Optional;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -82,7 +82,7 @@ public final class EnrichedFeaturesPipeline {
             "EnrichWithDimensions",
             EnrichWithDimensions.of(
                 snapshots(DimensionDefinitions.USERS, options), snapshots(DimensionDefinitions.ITEMS, options)));
-    Duration allowedLateness = DurationOption.parse("allowedLateness", options.getAllowedLateness());
+    Duration allowedLateness = options.getAllowedLateness().toDuration();
     PCollectionList<DeadLetter> failures = PCollectionList.empty(events.getPipeline());
     for (TumblingAggregation feature : FEATURES) {
       String step = stepName(feature);
@@ -107,16 +107,12 @@ public final class EnrichedFeaturesPipeline {
    */
   static DimensionSnapshots snapshots(Dimension dimension, EnrichedPipelineOptions options) {
     SnapshotSource source = source(dimension, options);
-    String refresh = options.getDimensionRefresh() == null ? "once" : options.getDimensionRefresh();
-    if (!readsUnbounded(options) || refresh.toLowerCase(Locale.ROOT).equals("once")) {
+    Optional<Duration> refresh = options.getDimensionRefresh().interval();
+    if (!readsUnbounded(options) || refresh.isEmpty()) {
       return DimensionSnapshots.loadedOnce(source);
     }
-    Duration interval = DurationOption.parse("dimensionRefresh", refresh);
-    if (!interval.isLongerThan(Duration.ZERO)) {
-      throw new IllegalArgumentException(
-          "--dimensionRefresh must be a positive duration or once, got '" + refresh + "'");
-    }
-    Duration lookback = DurationOption.parse("dimensionLookback", options.getDimensionLookback());
+    Duration interval = refresh.get();
+    Duration lookback = options.getDimensionLookback().toDuration();
     long start = System.currentTimeMillis() - lookback.getMillis();
     return DimensionSnapshots.refreshedEvery(source, interval)
         .startingAt(new Instant(start - Math.floorMod(start, interval.getMillis())));

@@ -71,7 +71,7 @@ public final class RawEventsPipeline {
    */
   public static PCollection<DeadLetter> buildFrom(
       PCollection<ClickEvent> events, ClickstreamOptions options, ProcessingClock clock) {
-    Duration allowedLateness = DurationOption.parse("allowedLateness", options.getAllowedLateness());
+    Duration allowedLateness = options.getAllowedLateness().toDuration();
     PCollectionList<DeadLetter> rejectedRows = PCollectionList.empty(events.getPipeline());
     for (WindowedAggregation feature : FeatureDefinitions.all()) {
       if (feature.rawEventsTable() != null) {

@@ -62,7 +62,7 @@ public final class SessionsPipeline {
    */
   public static PCollection<DeadLetter> buildFrom(
       PCollection<ClickEvent> events, ClickstreamOptions options, ProcessingClock clock) {
-    Duration allowedLateness = DurationOption.parse("allowedLateness", options.getAllowedLateness());
+    Duration allowedLateness = options.getAllowedLateness().toDuration();
     PCollectionTuple sessions =
         events.apply("SessionizePerUser", SessionFeatures.of(FEATURE).withAllowedLateness(allowedLateness));
     PCollection<KV<String, SessionStats>> stats = sessions.get(SessionFeatures.SESSIONS);

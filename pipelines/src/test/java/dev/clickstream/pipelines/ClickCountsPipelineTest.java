@@ -63,7 +63,7 @@ class ClickCountsPipelineTest {
   void slidingRowsHoldEachUsersLastHoppingWindow(@TempDir Path dir) throws Exception {
     ClickEventsFile events = new ClickEventsFile(dir.resolve("events.jsonl"), 12, 400, 5, 90);
     ClickCountsPipelineOptions options = options(TestRunners.DIRECT, "h2", events, dir);
-    options.setCounter("sliding");
+    options.setCounter(ClickCounter.SLIDING);
 
     run(options, pipeline -> ClickCountsPipeline.build(pipeline, options, () -> 5L));
 

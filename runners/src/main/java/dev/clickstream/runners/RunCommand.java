@@ -11,6 +11,7 @@ import dev.clickstream.pipelines.CtrPipelineOptions;
 import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.pipelines.EnrichedFeaturesPipeline;
 import dev.clickstream.pipelines.EnrichedPipelineOptions;
+import dev.clickstream.pipelines.OptionsHelp;
 import dev.clickstream.pipelines.RawEventsPipeline;
 import dev.clickstream.pipelines.SessionsPipeline;
 import dev.clickstream.store.ConnectionPools;
@@ -348,7 +349,7 @@ public final class RunCommand {
           .as(spec.optionsClass);
     } catch (IllegalArgumentException e) {
       throw new UsageException(
-          "run " + pipeline + ": " + e.getMessage() + " (see ./clickstream run " + pipeline + " --help)");
+          "run " + pipeline + ": " + OptionsHelp.problem(e) + " (see ./clickstream run " + pipeline + " --help)");
     }
     if (submitsToCluster(beamArgs)) {
       absolutePaths(options, pipeline);
