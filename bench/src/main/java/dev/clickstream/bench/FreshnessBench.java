@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.io.DurationOption;
+import dev.clickstream.io.ReadKafkaEvents;
+import dev.clickstream.io.WriteDeadLettersToKafka;
 import dev.clickstream.pipelines.ClickstreamOptions;
-import dev.clickstream.pipelines.DurationOption;
 import dev.clickstream.runners.EventGenerator;
 import dev.clickstream.runners.Flags;
 import dev.clickstream.runners.KafkaEventProducer;
@@ -211,7 +213,7 @@ final class FreshnessBench {
     out.println("== 1/4 Starting a Kafka broker in this process, the online store and the feature server");
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
       String kafka = broker.bootstrapServers();
-      KafkaTopics.ensure(kafka, EmbeddedKafkaBroker.EVENTS_TOPIC, EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
+      KafkaTopics.ensure(kafka, ReadKafkaEvents.DEFAULT_TOPIC, WriteDeadLettersToKafka.DEFAULT_TOPIC);
       store.clear(table);
       Javalin server = ServeCommand.start(store, "127.0.0.1", 0);
       try {
@@ -230,8 +232,8 @@ final class FreshnessBench {
         "--runner=FlinkRunner",
         "--source=kafka",
         "--bootstrapServers=" + kafka,
-        "--topic=" + EmbeddedKafkaBroker.EVENTS_TOPIC,
-        "--deadLetterTopic=" + EmbeddedKafkaBroker.DEAD_LETTER_TOPIC,
+        "--topic=" + ReadKafkaEvents.DEFAULT_TOPIC,
+        "--deadLetterTopic=" + WriteDeadLettersToKafka.DEFAULT_TOPIC,
         "--streaming=true",
         "--onlineStore=" + settings.onlineStore));
     if (!settings.unbounded) {
@@ -278,7 +280,7 @@ final class FreshnessBench {
     try {
       // Progress lines of the producer would interleave with ours; its failures still surface from close().
       try (KafkaEventProducer producer =
-          new KafkaEventProducer(kafka, EmbeddedKafkaBroker.EVENTS_TOPIC, 0, 0,
+          new KafkaEventProducer(kafka, ReadKafkaEvents.DEFAULT_TOPIC, 0, 0,
               new PrintStream(OutputStream.nullOutputStream()))) {
         production = new Producer(settings, producer, poller, pipeline, out).produce();
       }
@@ -446,7 +448,7 @@ final class FreshnessBench {
     String text = flags.string(name, defaultValue);
     long millis;
     try {
-      millis = DurationOption.parse(name, text).getMillis();
+      millis = DurationOption.parseFlag(name, text).getMillis();
     } catch (IllegalArgumentException e) {
       throw new UsageException("bench freshness: " + e.getMessage());
     }

@@ -4,13 +4,16 @@ import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.TumblingAggregation;
 import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.io.DurationOption;
+import dev.clickstream.pipelines.ClickCounter;
 import dev.clickstream.pipelines.ClickstreamOptions;
-import dev.clickstream.pipelines.DurationOption;
+import dev.clickstream.pipelines.EventSource;
 import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.pipelines.FeaturePipeline;
 import dev.clickstream.pipelines.FeaturePipelineOptions;
 import dev.clickstream.pipelines.FeatureSelection;
 import dev.clickstream.pipelines.EventInput;
+import dev.clickstream.pipelines.EventSource;
 import dev.clickstream.runners.Flags;
 import dev.clickstream.runners.KafkaEventProducer;
 import dev.clickstream.runners.UsageException;
@@ -170,7 +173,7 @@ final class PipelineBench {
     long events = flags.longValue("events", 10_000_000, 1, 2_000_000_000);
     long warmup = flags.longValue("warmup", 1_000_000, 0, 2_000_000_000);
     int users = (int) flags.longValue("users", 100_000, 1, 100_000_000);
-    long span = DurationOption.parse("span", flags.string("span", "6h")).getMillis();
+    long span = DurationOption.parseFlag("span", flags.string("span", "6h")).getMillis();
     List<String> runs = runs(flags.string("runs", String.join(",", RUNS)));
     int rounds = (int) flags.longValue("rounds", 1, 1, 100);
 
@@ -395,7 +398,7 @@ final class PipelineBench {
   private static Run ctrFromKafka(Setup setup) throws Exception {
     String topic = setup.kafka().topicWith(setup);
     ClickstreamOptions options = beamOptions(setup, null).as(ClickstreamOptions.class);
-    options.setSource("kafka");
+    options.setSource(EventSource.KAFKA);
     options.setBootstrapServers(setup.kafka().bootstrapServers());
     options.setTopic(topic);
     options.setMaxRecords(setup.events());
@@ -419,7 +422,7 @@ final class PipelineBench {
   private static FeaturePipeline.Outputs withStores(
       PCollection<ClickEvent> events, FeaturePipelineOptions options, String pipeline) {
     FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
-        FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(pipeline), FeaturePipelineOptions.STATEFUL));
+        FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(pipeline), ClickCounter.STATEFUL));
     outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
     return outputs;
   }

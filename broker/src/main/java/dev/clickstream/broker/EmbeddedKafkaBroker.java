@@ -28,11 +28,6 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * temporary directory that {@link #close()} deletes.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
-  /** The topic every pipeline reads by default. */
-  public static final String EVENTS_TOPIC = "clickstream_events";
-  /** Where the pipelines put records they cannot use, with the reason in the headers. */
-  public static final String DEAD_LETTER_TOPIC = "clickstream_events_dlq";
-
   private static final long ADMIN_TIMEOUT_SECONDS = 15;
 
   private final KafkaClusterTestKit cluster;

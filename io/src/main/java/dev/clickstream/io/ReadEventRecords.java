@@ -82,7 +82,8 @@ public final class ReadEventRecords extends PTransform<PBegin, PCollectionTuple>
       throw new IllegalArgumentException(
           "--input is required: a file path or glob of events (or read Kafka with --source=kafka)");
     }
-    return new ReadEventRecords(filePattern, resolveFormat(filePattern, "auto"), ParseEvents.fromJsonLines());
+    return new ReadEventRecords(
+        filePattern, resolveFormat(filePattern, ClickEventDecoder.Format.AUTO), ParseEvents.fromJsonLines());
   }
 
   /** The files' format, whatever their names. */
@@ -103,19 +104,15 @@ public final class ReadEventRecords extends PTransform<PBegin, PCollectionTuple>
     return new ReadEventRecords(filePattern, format, parse.withClock(clock));
   }
 
-  /** {@code formatOption} is auto, json or avro; auto picks Avro for a pattern ending in .avro. */
-  public static Format resolveFormat(String filePattern, String formatOption) {
-    String option = formatOption == null ? "auto" : formatOption.toLowerCase(Locale.ROOT);
-    switch (option) {
-      case "auto":
-        return filePattern.toLowerCase(Locale.ROOT).endsWith(".avro") ? Format.AVRO : Format.JSON;
-      case "json":
+  /** The files' format for {@code --inputFormat}: AUTO picks Avro for a pattern ending in .avro, else JSON lines. */
+  public static Format resolveFormat(String filePattern, ClickEventDecoder.Format format) {
+    switch (Arguments.present("format", format, "AUTO, JSON or AVRO")) {
+      case JSON:
         return Format.JSON;
-      case "avro":
+      case AVRO:
         return Format.AVRO;
       default:
-        throw new IllegalArgumentException(
-            "--inputFormat=" + formatOption + " is not supported: use auto, json or avro");
+        return filePattern.toLowerCase(Locale.ROOT).endsWith(".avro") ? Format.AVRO : Format.JSON;
     }
   }
 

@@ -55,6 +55,9 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   public static final String STAGE = "ReadKafkaEvents";
   public static final String LATE_STAGE = "EventTime";
 
+  /** The topic the pipelines read, the generator writes to and {@code ./clickstream kafka} creates by default. */
+  public static final String DEFAULT_TOPIC = "clickstream_events";
+
   /** How far behind a partition's latest event time its events may arrive unless {@link #withMaxOutOfOrderness}. */
   public static final Duration DEFAULT_MAX_OUT_OF_ORDERNESS = Duration.standardSeconds(30);
 

@@ -50,6 +50,9 @@ import org.slf4j.LoggerFactory;
 public final class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>, PDone> {
   public static final String STAGE = "WriteDeadLettersToKafka";
 
+  /** The topic of the dead letters of {@link ReadKafkaEvents#DEFAULT_TOPIC}, unless told otherwise. */
+  public static final String DEFAULT_TOPIC = "clickstream_events_dlq";
+
   /** The most payload bytes a dead-letter message holds: half of Kafka's default 1 MiB request and message size. */
   static final int MAX_PAYLOAD_BYTES = 512 * 1024;
 

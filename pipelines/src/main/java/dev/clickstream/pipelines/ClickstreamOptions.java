@@ -1,8 +1,17 @@
 package dev.clickstream.pipelines;
 
+import dev.clickstream.io.DurationOption;
+import dev.clickstream.io.ReadKafkaEvents;
+import dev.clickstream.io.WriteDeadLettersToKafka;
+import dev.clickstream.transforms.ClickEventDecoder;
+import dev.clickstream.transforms.ParseEvents;
+import java.util.Map;
 import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.Validation;
+import org.joda.time.Duration;
 
 /** Options every clickstream pipeline shares: where events come from and where features go. */
 public interface ClickstreamOptions extends PipelineOptions {
@@ -10,10 +19,11 @@ public interface ClickstreamOptions extends PipelineOptions {
   String DEFAULT_ONLINE_STORE = "jdbc:h2:file:./data/online;AUTO_SERVER=TRUE";
 
   @Description("Where events come from: file (--input) or kafka (--bootstrapServers, --topic).")
-  @Default.String("file")
-  String getSource();
+  @Default.Enum("FILE")
+  @Validation.Required
+  EventSource getSource();
 
-  void setSource(String value);
+  void setSource(EventSource value);
 
   @Description(
       "Events to read with --source=file: a file path or glob. JSON lines (one event per line) or Avro container"
@@ -26,10 +36,11 @@ public interface ClickstreamOptions extends PipelineOptions {
       "Event format. Files: auto (Avro for *.avro, else JSON lines), json or avro. Kafka messages: auto (JSON"
           + " when a message starts with '{', else Avro: single-object encoding, see --writerSchemas, or binary of"
           + " the compiled schema), json or avro.")
-  @Default.String("auto")
-  String getInputFormat();
+  @Default.Enum("AUTO")
+  @Validation.Required
+  ClickEventDecoder.Format getInputFormat();
 
-  void setInputFormat(String value);
+  void setInputFormat(ClickEventDecoder.Format value);
 
   @Description(
       "With --source=kafka: Avro schemas producers write ClickEvents with, besides the compiled one: .avsc files or"
@@ -42,12 +53,14 @@ public interface ClickstreamOptions extends PipelineOptions {
 
   @Description("Kafka brokers to read from and write dead letters to, with --source=kafka: HOST:PORT[,HOST:PORT].")
   @Default.String("127.0.0.1:9092")
+  @Validation.Required
   String getBootstrapServers();
 
   void setBootstrapServers(String value);
 
   @Description("Kafka topic of the events, with --source=kafka.")
-  @Default.String("clickstream_events")
+  @Default.String(ReadKafkaEvents.DEFAULT_TOPIC)
+  @Validation.Required
   String getTopic();
 
   void setTopic(String value);
@@ -55,7 +68,8 @@ public interface ClickstreamOptions extends PipelineOptions {
   @Description(
       "Kafka topic for dead letters with --source=kafka: each holds the original message bytes, with the reason,"
           + " detail, stage and source position in its headers.")
-  @Default.String("clickstream_events_dlq")
+  @Default.String(WriteDeadLettersToKafka.DEFAULT_TOPIC)
+  @Validation.Required
   String getDeadLetterTopic();
 
   void setDeadLetterTopic(String value);
@@ -80,26 +94,29 @@ public interface ClickstreamOptions extends PipelineOptions {
   @Description(
       "With --source=kafka: how far behind the latest event time read from a partition its events may still"
           + " arrive before the watermark passes them (500ms, 5s, 1m, PT1M).")
-  @Default.String("30s")
-  String getMaxOutOfOrderness();
+  @Default.InstanceFactory(DurationDefault.MaxOutOfOrderness.class)
+  @Validation.Required
+  DurationOption getMaxOutOfOrderness();
 
-  void setMaxOutOfOrderness(String value);
+  void setMaxOutOfOrderness(DurationOption value);
 
   @Description(
       "With --source=kafka: after a partition has been caught up and silent this long, its watermark advances"
           + " with the wall clock, so windows close without new events.")
-  @Default.String("10s")
-  String getIdleTimeout();
+  @Default.InstanceFactory(DurationDefault.IdleTimeout.class)
+  @Validation.Required
+  DurationOption getIdleTimeout();
 
-  void setIdleTimeout(String value);
+  void setIdleTimeout(DurationOption value);
 
   @Description(
       "Events dated more than this after the clock are dead letters with reason future, and move no watermark:"
           + " 0, 30s, 1h or ISO-8601. Files and Kafka alike; raise it to read events dated ahead on purpose.")
-  @Default.String("1h")
-  String getMaxFutureSkew();
+  @Default.InstanceFactory(DurationDefault.MaxFutureSkew.class)
+  @Validation.Required
+  DurationOption getMaxFutureSkew();
 
-  void setMaxFutureSkew(String value);
+  void setMaxFutureSkew(DurationOption value);
 
   @Description(
       "JDBC URL of the online store: jdbc:h2:file:PATH (embedded), jdbc:postgresql://HOST:PORT/DB or"
@@ -137,10 +154,11 @@ public interface ClickstreamOptions extends PipelineOptions {
   @Description(
       "How far behind the watermark an event may arrive and still update features; later ones are dead letters"
           + " with reason late: 0, 500ms, 30s, 10m, 1h or ISO-8601 (PT10M).")
-  @Default.String("0")
-  String getAllowedLateness();
+  @Default.InstanceFactory(DurationDefault.AllowedLateness.class)
+  @Validation.Required
+  DurationOption getAllowedLateness();
 
-  void setAllowedLateness(String value);
+  void setAllowedLateness(DurationOption value);
 
   @Description(
       "Restate history from corrected input: every feature row this run writes replaces the stored row of its key,"
@@ -150,6 +168,36 @@ public interface ClickstreamOptions extends PipelineOptions {
   boolean getRestate();
 
   void setRestate(boolean value);
+
+  /**
+   * The defaults of the duration options, in one table. Beam makes a default by instantiating the factory class that
+   * {@code @Default.InstanceFactory} names, so each option names its own subclass, and the table holds its value.
+   */
+  abstract class DurationDefault implements DefaultValueFactory<DurationOption> {
+    private static final Map<Class<?>, Duration> VALUES =
+        Map.of(
+            MaxOutOfOrderness.class, ReadKafkaEvents.DEFAULT_MAX_OUT_OF_ORDERNESS,
+            IdleTimeout.class, ReadKafkaEvents.DEFAULT_IDLE_TIMEOUT,
+            MaxFutureSkew.class, ParseEvents.DEFAULT_MAX_FUTURE_SKEW,
+            AllowedLateness.class, Duration.ZERO,
+            DimensionLookback.class, Duration.standardMinutes(30));
+
+    @Override
+    public DurationOption create(PipelineOptions options) {
+      return DurationOption.of(VALUES.get(getClass()));
+    }
+
+    public static final class MaxOutOfOrderness extends DurationDefault {}
+
+    public static final class IdleTimeout extends DurationDefault {}
+
+    public static final class MaxFutureSkew extends DurationDefault {}
+
+    public static final class AllowedLateness extends DurationDefault {}
+
+    /** Of {@link FeaturePipelineOptions#getDimensionLookback()}. */
+    public static final class DimensionLookback extends DurationDefault {}
+  }
 
   /**
    * {@link #getRestate()}, refused for an unbounded read: there a late pane with fewer events would replace a fuller
@@ -164,17 +212,9 @@ public interface ClickstreamOptions extends PipelineOptions {
     return options.getRestate();
   }
 
-  /** Whether events come from Kafka; a --source other than file or kafka is an error that says what to use. */
+  /** Whether events come from Kafka ({@code --source=kafka}). */
   public static boolean readsKafka(ClickstreamOptions options) {
-    String source = options.getSource() == null ? "file" : options.getSource();
-    switch (source) {
-      case "file":
-        return false;
-      case "kafka":
-        return true;
-      default:
-        throw new IllegalArgumentException("--source=" + source + " is not supported: use file or kafka");
-    }
+    return options.getSource() == EventSource.KAFKA;
   }
 
   /** {@link #getConsumerGroup()}, or {@code clickstream-<pipeline>} when it is not set. */

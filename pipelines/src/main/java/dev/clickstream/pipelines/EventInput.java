@@ -6,7 +6,6 @@ import dev.clickstream.io.WriteDeadLettersToKafka;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.transforms.AssignEventTime;
-import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.ClickEventSchemas;
 import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.WriteDeadLetters;
@@ -37,7 +36,7 @@ public final class EventInput {
         "ReadEvents",
         ReadEventRecords.from(options.getInput())
             .withFormat(ReadEventRecords.resolveFormat(options.getInput(), options.getInputFormat()))
-            .withMaxFutureSkew(DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew())));
+            .withMaxFutureSkew(options.getMaxFutureSkew().toDuration()));
   }
 
   /**
@@ -50,12 +49,12 @@ public final class EventInput {
     ReadKafkaEvents read =
         ReadKafkaEvents.from(options.getBootstrapServers(), options.getTopic())
             .withConsumerGroup(ClickstreamOptions.consumerGroup(options, pipelineName))
-            .withFormat(ClickEventDecoder.Format.parse(options.getInputFormat()))
+            .withFormat(options.getInputFormat())
             .withWriterSchemas(ClickEventSchemas.fromOption(options.getWriterSchemas()))
-            .withMaxOutOfOrderness(DurationOption.parse("maxOutOfOrderness", options.getMaxOutOfOrderness()))
-            .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness()))
-            .withIdleTimeout(DurationOption.parse("idleTimeout", options.getIdleTimeout()))
-            .withMaxFutureSkew(DurationOption.parse("maxFutureSkew", options.getMaxFutureSkew()));
+            .withMaxOutOfOrderness(options.getMaxOutOfOrderness().toDuration())
+            .withAllowedLateness(options.getAllowedLateness().toDuration())
+            .withIdleTimeout(options.getIdleTimeout().toDuration())
+            .withMaxFutureSkew(options.getMaxFutureSkew().toDuration());
     Long maxRecords = options.getMaxRecords();
     if (maxRecords != null) {
       return read.withMaxRecords(maxRecords);

@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -171,7 +172,7 @@ public final class FeaturePipeline {
       this.options = options;
       this.compiler =
           CompileFeature.withClock(clock)
-              .withAllowedLateness(DurationOption.parse("allowedLateness", options.getAllowedLateness()));
+              .withAllowedLateness(options.getAllowedLateness().toDuration());
       this.restate = ClickstreamOptions.restates(options);
       this.deadLetters = PCollectionList.empty(events.getPipeline());
     }
@@ -289,16 +290,12 @@ public final class FeaturePipeline {
    */
   static DimensionSnapshots snapshots(Dimension dimension, FeaturePipelineOptions options) {
     SnapshotSource source = source(dimension, options);
-    String refresh = options.getDimensionRefresh() == null ? "once" : options.getDimensionRefresh();
-    if (!readsUnbounded(options) || refresh.toLowerCase(Locale.ROOT).equals("once")) {
+    Optional<Duration> refresh = options.getDimensionRefresh().interval();
+    if (!readsUnbounded(options) || refresh.isEmpty()) {
       return DimensionSnapshots.loadedOnce(source);
     }
-    Duration interval = DurationOption.parse("dimensionRefresh", refresh);
-    if (!interval.isLongerThan(Duration.ZERO)) {
-      throw new IllegalArgumentException(
-          "--dimensionRefresh must be a positive duration or once, got '" + refresh + "'");
-    }
-    Duration lookback = DurationOption.parse("dimensionLookback", options.getDimensionLookback());
+    Duration interval = refresh.get();
+    Duration lookback = options.getDimensionLookback().toDuration();
     long start = System.currentTimeMillis() - lookback.getMillis();
     return DimensionSnapshots.refreshedEvery(source, interval)
         .startingAt(new Instant(start - Math.floorMod(start, interval.getMillis())));

@@ -1,16 +1,16 @@
 package dev.clickstream.pipelines;
 
+import dev.clickstream.io.DurationOption;
 import java.util.List;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.Validation;
 
 /**
  * Options of {@link FeaturePipeline}: which features to run, how click counts are kept, and where the dimension
  * tables of enriched features come from and how often they refresh.
  */
 public interface FeaturePipelineOptions extends ClickstreamOptions {
-  String STATEFUL = "stateful";
-  String SLIDING = "sliding";
 
   @Description(
       "The features to run, comma-separated: feature names of the registry (ctr_5min, user_sessions, ...), the"
@@ -25,10 +25,11 @@ public interface FeaturePipelineOptions extends ClickstreamOptions {
       "How the aliases click-counts and all pre-compute click counts: stateful (a per-user rolling counter, exact"
           + " as of each user's latest click, table click_counts) or sliding (hopping windows every minute, table"
           + " click_counts_sliding).")
-  @Default.String(STATEFUL)
-  String getCounter();
+  @Default.Enum("STATEFUL")
+  @Validation.Required
+  ClickCounter getCounter();
 
-  void setCounter(String value);
+  void setCounter(ClickCounter value);
 
   @Description(
       "Where the users and items dimension tables are read: a JDBC URL (tables users and items), or a directory"
@@ -41,17 +42,19 @@ public interface FeaturePipelineOptions extends ClickstreamOptions {
       "How often an unbounded run (Kafka without --maxRecords) reloads the dimension tables; each event uses the"
           + " load of its own time's interval. once: load them once. A bounded run always loads them once, so it"
           + " ends. 30s, 5m, 1h or ISO-8601 (PT5M).")
-  @Default.String("5m")
-  String getDimensionRefresh();
+  @Default.InstanceFactory(DimensionRefresh.EveryFiveMinutes.class)
+  @Validation.Required
+  DimensionRefresh getDimensionRefresh();
 
-  void setDimensionRefresh(String value);
+  void setDimensionRefresh(DimensionRefresh value);
 
   @Description(
       "With refreshes: how far before the job's start they begin, so events up to this old still find a load of"
           + " their interval; older ones get the declared defaults (counted as before_first_snapshot). Each interval"
           + " of it is loaded once at start, and every load is kept as side-input state: keep it a few intervals.")
-  @Default.String("30m")
-  String getDimensionLookback();
+  @Default.InstanceFactory(ClickstreamOptions.DurationDefault.DimensionLookback.class)
+  @Validation.Required
+  DurationOption getDimensionLookback();
 
-  void setDimensionLookback(String value);
+  void setDimensionLookback(DurationOption value);
 }

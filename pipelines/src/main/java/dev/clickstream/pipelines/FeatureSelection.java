@@ -84,15 +84,14 @@ public final class FeatureSelection {
   }
 
   /**
-   * The features and tables {@code names} select from {@code registry}; {@code counter} ({@value
-   * FeaturePipelineOptions#STATEFUL} or {@value FeaturePipelineOptions#SLIDING}) decides the aliases {@code
+   * The features and tables {@code names} select from {@code registry}; {@code counter} decides the aliases {@code
    * click-counts} and {@code all}. No names is {@code all}.
    *
    * @throws IllegalArgumentException naming every name there is, when a name is none of them
    */
-  public static FeatureSelection of(FeatureRegistry registry, List<String> names, String counter) {
+  public static FeatureSelection of(FeatureRegistry registry, List<String> names, ClickCounter counter) {
     List<String> given = names == null || names.isEmpty() ? List.of("all") : names;
-    boolean sliding = sliding(counter);
+    boolean sliding = counter == ClickCounter.SLIDING;
     Map<String, Set<FeatureTable>> chosen = new LinkedHashMap<>();
     for (String name : given) {
       select(registry, name.trim(), sliding, chosen);
@@ -124,20 +123,6 @@ public final class FeatureSelection {
     List<String> trimmed = new ArrayList<>();
     names.forEach(name -> trimmed.add(name.trim()));
     return String.join(JOINED_BY, trimmed);
-  }
-
-  private static boolean sliding(String counter) {
-    String value = counter == null ? "" : counter.toLowerCase(Locale.ROOT);
-    switch (value) {
-      case FeaturePipelineOptions.STATEFUL:
-        return false;
-      case FeaturePipelineOptions.SLIDING:
-        return true;
-      default:
-        throw new IllegalArgumentException(
-            "--counter must be " + FeaturePipelineOptions.STATEFUL + " or " + FeaturePipelineOptions.SLIDING
-                + ", got '" + counter + "'");
-    }
   }
 
   private static void select(

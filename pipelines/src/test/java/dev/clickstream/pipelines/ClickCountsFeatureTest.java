@@ -63,7 +63,7 @@ class ClickCountsFeatureTest {
   void slidingRowsHoldEachUsersLastHoppingWindow(@TempDir Path dir) throws Exception {
     ClickEventsFile events = new ClickEventsFile(dir.resolve("events.jsonl"), 12, 400, 5, 90);
     FeaturePipelineOptions options = options(TestRunners.DIRECT, "h2", events, dir);
-    options.setCounter("sliding");
+    options.setCounter(ClickCounter.SLIDING);
 
     run(options, pipeline -> FeaturePipeline.build(pipeline, TestRunners.features(options, "click-counts"), () -> 5L));
 

@@ -15,7 +15,7 @@ class FeatureSelectionTest {
   void theOldPipelineNamesKeepTheirMeaning() {
     assertThat(tables("ctr"), equalTo("ctr[ctr_5min, feature_drift]"));
     assertThat(tables("click-counts"), equalTo("click-counts[click_counts]"));
-    assertThat(tables("click-counts", FeaturePipelineOptions.SLIDING), equalTo("click-counts[click_counts_sliding]"));
+    assertThat(tables("click-counts", ClickCounter.SLIDING), equalTo("click-counts[click_counts_sliding]"));
     assertThat(tables("raw-events"), equalTo("raw-events[click_events, click_tiles]"));
     assertThat(tables("enriched"),
         equalTo("enriched[ctr_by_segment_5min, ctr_by_category_5min, user_activity_5min]"));
@@ -27,10 +27,10 @@ class FeatureSelectionTest {
   void allIsEveryFeatureWithStatefulOrSlidingClickCounts() {
     assertThat(tables("all"), equalTo("all[ctr_5min, click_counts, click_events, click_tiles, ctr_by_segment_5min,"
         + " ctr_by_category_5min, user_activity_5min, item_attribution_5min, user_sessions, feature_drift]"));
-    assertThat(tables("all", FeaturePipelineOptions.SLIDING), equalTo("all[ctr_5min, click_events, click_tiles,"
+    assertThat(tables("all", ClickCounter.SLIDING), equalTo("all[ctr_5min, click_events, click_tiles,"
         + " click_counts_sliding, ctr_by_segment_5min, ctr_by_category_5min, user_activity_5min,"
         + " item_attribution_5min, user_sessions, feature_drift]"));
-    assertThat(FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(), FeaturePipelineOptions.STATEFUL).name(),
+    assertThat(FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(), ClickCounter.STATEFUL).name(),
         equalTo("all"));
   }
 
@@ -40,7 +40,7 @@ class FeatureSelectionTest {
     assertThat(tables("click_counts_on_demand"), equalTo("click_counts_on_demand[click_events]"));
     assertThat(
         FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of("user_sessions", "click_counts_tiled", "ctr_5min"),
-            FeaturePipelineOptions.STATEFUL).toString(),
+            ClickCounter.STATEFUL).toString(),
         equalTo("user_sessions+click_counts_tiled+ctr_5min[ctr_5min, click_tiles, user_sessions]"));
   }
 
@@ -52,15 +52,15 @@ class FeatureSelectionTest {
         + " ctr_by_category_5min, user_activity_5min, item_attribution_5min, user_sessions, ctr_5min.ctr], the aliases"
         + " [ctr, click-counts, raw-events, attribution, sessions, enriched, all]"));
     IllegalArgumentException counter =
-        assertThrows(IllegalArgumentException.class, () -> tables("click-counts", "hopping"));
+        assertThrows(IllegalArgumentException.class, () -> ClickCounter.parse("hopping"));
     assertThat(counter.getMessage(), equalTo("--counter must be stateful or sliding, got 'hopping'"));
   }
 
   private static String tables(String name) {
-    return tables(name, FeaturePipelineOptions.STATEFUL);
+    return tables(name, ClickCounter.STATEFUL);
   }
 
-  private static String tables(String name, String counter) {
+  private static String tables(String name, ClickCounter counter) {
     return FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(name), counter).toString();
   }
 }

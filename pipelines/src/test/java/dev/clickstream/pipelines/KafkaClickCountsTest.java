@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.broker.BrokerPerTestClass;
+import dev.clickstream.io.DurationOption;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import java.nio.file.Path;
@@ -44,7 +45,7 @@ class KafkaClickCountsTest {
   void aBoundedReadOfATopicWithSeveralPartitionsFailsBeforeItStarts() throws Exception {
     KAFKA.broker().createTopic("two_partitions", 2);
     ClickstreamOptions options = PipelineOptionsFactory.as(ClickstreamOptions.class);
-    options.setSource("kafka");
+    options.setSource(EventSource.KAFKA);
     options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic("two_partitions");
     options.setMaxRecords(1_000L);
@@ -75,13 +76,13 @@ class KafkaClickCountsTest {
     stream.produceTo(KAFKA.broker().bootstrapServers(), topic);
 
     FeaturePipelineOptions options = TestRunners.options(runner, FeaturePipelineOptions.class);
-    options.setSource("kafka");
+    options.setSource(EventSource.KAFKA);
     options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
     options.setDeadLetterTopic(deadLetterTopic);
     options.setMaxRecords((long) stream.messages.size());
-    options.setMaxOutOfOrderness(OUT_OF_ORDERNESS + "ms");
-    options.setAllowedLateness(allowedLateness + "ms");
+    options.setMaxOutOfOrderness(DurationOption.parse(OUT_OF_ORDERNESS + "ms"));
+    options.setAllowedLateness(DurationOption.parse(allowedLateness + "ms"));
     options.setOnlineStore(StoreFixtures.freshStoreUrl(dialect));
     options.setOfflineStore(dir.resolve("offline").toString());
     Pipeline pipeline = Pipeline.create(options);

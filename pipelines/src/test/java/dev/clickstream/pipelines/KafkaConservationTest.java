@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.io.DurationOption;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreFixtures;
 import java.nio.file.Path;
@@ -32,12 +33,12 @@ class KafkaConservationTest {
       stream.produceTo(broker.bootstrapServers(), "conservation");
 
       FeaturePipelineOptions options = TestRunners.options(TestRunners.FLINK, FeaturePipelineOptions.class);
-      options.setSource("kafka");
+      options.setSource(EventSource.KAFKA);
       options.setBootstrapServers(broker.bootstrapServers());
       options.setTopic("conservation");
       options.setDeadLetterTopic("conservation_dlq");
       options.setMaxRecords((long) RECORDS);
-      options.setMaxOutOfOrderness(OUT_OF_ORDERNESS + "ms");
+      options.setMaxOutOfOrderness(DurationOption.parse(OUT_OF_ORDERNESS + "ms"));
       options.setOnlineStore(StoreFixtures.freshStoreUrl("postgresql"));
       options.setOfflineStore(dir.resolve("offline").toString());
       Pipeline pipeline = Pipeline.create(options);

@@ -54,7 +54,7 @@ class KafkaSchemaEvolutionTest {
       broker.createTopic("evolving", 1);
       KafkaEventStream.produce(broker.bootstrapServers(), "evolving", messages);
       FeaturePipelineOptions options = TestRunners.options(TestRunners.DIRECT, FeaturePipelineOptions.class);
-      options.setSource("kafka");
+      options.setSource(EventSource.KAFKA);
       options.setBootstrapServers(broker.bootstrapServers());
       options.setTopic("evolving");
       options.setDeadLetterTopic("evolving_dlq");

@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThan;
 
 import dev.clickstream.broker.BrokerPerTestClass;
+import dev.clickstream.io.DurationOption;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.store.OnlineStore;
@@ -126,12 +127,12 @@ class KafkaStreamingRecoveryTest {
     String topic = "recovery_" + name;
     KAFKA.broker().createTopic(topic, 1);
     FeaturePipelineOptions options = TestRunners.options(TestRunners.FLINK, FeaturePipelineOptions.class);
-    options.setSource("kafka");
+    options.setSource(EventSource.KAFKA);
     options.setBootstrapServers(KAFKA.broker().bootstrapServers());
     options.setTopic(topic);
     options.setDeadLetterTopic(topic + "_dlq");
     options.setConsumerGroup("recovery-" + name);
-    options.setMaxOutOfOrderness(OUT_OF_ORDERNESS + "ms");
+    options.setMaxOutOfOrderness(DurationOption.parse(OUT_OF_ORDERNESS + "ms"));
     options.setOnlineStore(storeUrl);
     FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
     flink.setStreaming(true);

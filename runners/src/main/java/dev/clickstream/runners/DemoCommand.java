@@ -3,6 +3,8 @@ package dev.clickstream.runners;
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
+import dev.clickstream.io.ReadKafkaEvents;
+import dev.clickstream.io.WriteDeadLettersToKafka;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTables;
@@ -108,9 +110,9 @@ final class DemoCommand {
     out.println("== 1/3 Starting a Kafka broker in this process");
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
       String kafka = broker.bootstrapServers();
-      KafkaTopics.ensure(kafka, EmbeddedKafkaBroker.EVENTS_TOPIC, EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
-      out.printf("Kafka is on %s: topics %s and %s%n", kafka, EmbeddedKafkaBroker.EVENTS_TOPIC,
-          EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
+      KafkaTopics.ensure(kafka, ReadKafkaEvents.DEFAULT_TOPIC, WriteDeadLettersToKafka.DEFAULT_TOPIC);
+      out.printf("Kafka is on %s: topics %s and %s%n", kafka, ReadKafkaEvents.DEFAULT_TOPIC,
+          WriteDeadLettersToKafka.DEFAULT_TOPIC);
 
       out.printf(Locale.ROOT, "%n== 2/3 Streaming %,d events through every pipeline on embedded Flink%n", events);
       ClickstreamOptions options =
@@ -265,10 +267,10 @@ final class DemoCommand {
     properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      TopicPartition partition = new TopicPartition(EmbeddedKafkaBroker.DEAD_LETTER_TOPIC, 0);
+      TopicPartition partition = new TopicPartition(WriteDeadLettersToKafka.DEFAULT_TOPIC, 0);
       consumer.assign(List.of(partition));
       long count = consumer.endOffsets(List.of(partition)).get(partition);
-      out.printf(Locale.ROOT, "Dead letters: %,d in topic %s", count, EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
+      out.printf(Locale.ROOT, "Dead letters: %,d in topic %s", count, WriteDeadLettersToKafka.DEFAULT_TOPIC);
       for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofSeconds(5))) {
         out.printf(", the first: reason=%s detail=\"%s\" payload=%s%n",
             header(record, "reason"), header(record, "detail"), new String(record.value(), StandardCharsets.UTF_8));

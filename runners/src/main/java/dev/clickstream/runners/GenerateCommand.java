@@ -1,6 +1,7 @@
 package dev.clickstream.runners;
 
-import dev.clickstream.pipelines.DurationOption;
+import dev.clickstream.io.DurationOption;
+import dev.clickstream.io.ReadKafkaEvents;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.transforms.ClickEventDecoder;
 import java.io.BufferedWriter;
@@ -20,8 +21,6 @@ import org.apache.avro.specific.SpecificDatumWriter;
 
 /** {@code ./clickstream generate}: writes a deterministic synthetic event stream to a file. */
 public final class GenerateCommand {
-  static final String DEFAULT_TOPIC = "clickstream_events";
-
   static final String HELP =
       String.join(
           "\n",
@@ -35,7 +34,7 @@ public final class GenerateCommand {
           "  --output=FILE          where to write; parent directories are created",
           "  --kafka=HOST:PORT      produce to this Kafka broker (the topic is created if missing); with --output",
           "                         too, FILE records what was produced, as JSON lines",
-          "  --topic=T              Kafka topic (default " + DEFAULT_TOPIC + ")",
+          "  --topic=T              Kafka topic (default " + ReadKafkaEvents.DEFAULT_TOPIC + ")",
           "  --rate=N               Kafka: records per second (default 0: as fast as possible); with a rate,",
           "                         event times follow the wall clock: --start defaults to now, --span to",
           "                         events / rate; without one, the span ends now",
@@ -99,7 +98,7 @@ public final class GenerateCommand {
   /** Produces the stream to Kafka; with a rate, event times follow the wall clock. */
   private static int produce(Flags flags, PrintStream out, PrintStream err) throws InterruptedException {
     String bootstrapServers = flags.string("kafka", null);
-    String topic = flags.string("topic", DEFAULT_TOPIC);
+    String topic = flags.string("topic", ReadKafkaEvents.DEFAULT_TOPIC);
     double rate = flags.doubleValue("rate", 0, 0, 10_000_000);
     String format = flags.string("format", "avro");
     if (!format.equals("avro") && !format.equals("json")) {
@@ -164,10 +163,10 @@ public final class GenerateCommand {
     settings.seed = flags.longValue("seed", settings.seed, Long.MIN_VALUE, Long.MAX_VALUE);
     settings.startMillis = parseStart(flags.string("start", null), settings.startMillis);
     if (flags.has("span")) {
-      settings.spanMillis = DurationOption.parse("span", flags.string("span", null)).getMillis();
+      settings.spanMillis = DurationOption.parseFlag("span", flags.string("span", null)).getMillis();
     }
     if (flags.has("jitter")) {
-      settings.jitterMillis = DurationOption.parse("jitter", flags.string("jitter", null)).getMillis();
+      settings.jitterMillis = DurationOption.parseFlag("jitter", flags.string("jitter", null)).getMillis();
     }
     settings.clickRatio = flags.doubleValue("clickRatio", settings.clickRatio, 0, 1_000);
     settings.otherRatio = flags.doubleValue("otherRatio", settings.otherRatio, 0, 1);

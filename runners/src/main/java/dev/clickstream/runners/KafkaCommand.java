@@ -1,6 +1,8 @@
 package dev.clickstream.runners;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.io.ReadKafkaEvents;
+import dev.clickstream.io.WriteDeadLettersToKafka;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +17,13 @@ final class KafkaCommand {
           "Usage: ./clickstream kafka [--port=9092] [--partitions=1]",
           "",
           "Runs a real single-node Kafka broker (KRaft, from Kafka's own test kit) in this process until",
-          "Ctrl-C, with the topics " + EmbeddedKafkaBroker.EVENTS_TOPIC + " and " + EmbeddedKafkaBroker.DEAD_LETTER_TOPIC
+          "Ctrl-C, with the topics " + ReadKafkaEvents.DEFAULT_TOPIC + " and " + WriteDeadLettersToKafka.DEFAULT_TOPIC
               + " created. Its data is",
           "temporary: it is deleted when the broker stops.",
           "",
           "  --port=N         client port on 127.0.0.1 (default 9092)",
-          "  --partitions=N   partitions of " + EmbeddedKafkaBroker.EVENTS_TOPIC + " (default 1; lateness is judged per partition)",
+          "  --partitions=N   partitions of " + ReadKafkaEvents.DEFAULT_TOPIC
+              + " (default 1; lateness is judged per partition)",
           "",
           "Then, in another terminal:",
           "  ./clickstream generate --kafka=127.0.0.1:9092 --events=100000 --rate=5000",
@@ -51,10 +54,10 @@ final class KafkaCommand {
     }, "kafka-shutdown"));
     KafkaTopics.ensure(
         broker.bootstrapServers(),
-        Map.of(EmbeddedKafkaBroker.EVENTS_TOPIC, partitions, EmbeddedKafkaBroker.DEAD_LETTER_TOPIC, 1));
+        Map.of(ReadKafkaEvents.DEFAULT_TOPIC, partitions, WriteDeadLettersToKafka.DEFAULT_TOPIC, 1));
     out.printf("Kafka broker ready on %s (topics %s with %d partition%s, %s). Ctrl-C to stop.%n",
-        broker.bootstrapServers(), EmbeddedKafkaBroker.EVENTS_TOPIC, partitions, partitions == 1 ? "" : "s",
-        EmbeddedKafkaBroker.DEAD_LETTER_TOPIC);
+        broker.bootstrapServers(), ReadKafkaEvents.DEFAULT_TOPIC, partitions, partitions == 1 ? "" : "s",
+        WriteDeadLettersToKafka.DEFAULT_TOPIC);
     stopped.await();
     return 0;
   }

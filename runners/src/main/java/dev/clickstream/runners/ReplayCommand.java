@@ -1,5 +1,6 @@
 package dev.clickstream.runners;
 
+import dev.clickstream.io.ReadKafkaEvents;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.InvalidEventException;
@@ -32,7 +33,7 @@ final class ReplayCommand {
           "",
           "  --input=FILE           the events file (required)",
           "  --kafka=HOST:PORT      the broker (required); the topic is created if missing",
-          "  --topic=T              default " + GenerateCommand.DEFAULT_TOPIC,
+          "  --topic=T              default " + ReadKafkaEvents.DEFAULT_TOPIC,
           "  --rate=N               records per second (default 0: as fast as possible)",
           "",
           "Example: ./clickstream replay --input=data/events.jsonl --kafka=127.0.0.1:9092");
@@ -55,7 +56,7 @@ final class ReplayCommand {
       throw new UsageException("replay: no such file --input=" + input);
     }
     String bootstrapServers = flags.string("kafka", null);
-    String topic = flags.string("topic", GenerateCommand.DEFAULT_TOPIC);
+    String topic = flags.string("topic", ReadKafkaEvents.DEFAULT_TOPIC);
     double rate = flags.doubleValue("rate", 0, 0, 10_000_000);
     KafkaTopics.ensure(bootstrapServers, topic);
     boolean avro = input.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".avro");

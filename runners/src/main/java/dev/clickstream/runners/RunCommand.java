@@ -6,6 +6,7 @@ import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.pipelines.FeaturePipeline;
 import dev.clickstream.pipelines.FeaturePipelineOptions;
 import dev.clickstream.pipelines.FeatureSelection;
+import dev.clickstream.pipelines.OptionsHelp;
 import dev.clickstream.store.ConnectionPools;
 import dev.clickstream.store.JdbcUrls;
 import dev.clickstream.store.StorePreflight;
@@ -305,7 +306,7 @@ public final class RunCommand {
           .as(FeaturePipelineOptions.class);
     } catch (IllegalArgumentException e) {
       throw new UsageException(
-          "run " + pipeline + ": " + e.getMessage() + " (see ./clickstream run " + pipeline + " --help)");
+          "run " + pipeline + ": " + OptionsHelp.problem(e) + " (see ./clickstream run " + pipeline + " --help)");
     }
     if (submitsToCluster(beamArgs)) {
       absolutePaths(options, pipeline);

@@ -1,5 +1,7 @@
 package dev.clickstream.transforms;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -46,13 +48,21 @@ public final class ClickEventDecoder {
      */
     AVRO;
 
-    /** auto, json or avro, in any case. */
+    /** auto, json or avro, in any case: the value of {@code --inputFormat}. */
+    @JsonCreator
     public static Format parse(String option) {
       try {
         return valueOf(option.trim().toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException | NullPointerException e) {
-        throw new IllegalArgumentException("unknown event format '" + option + "': use auto, json or avro");
+        throw new IllegalArgumentException("--inputFormat=" + option + " is not supported: use auto, json or avro");
       }
+    }
+
+    /** auto, json or avro, as {@link #parse} takes it. */
+    @JsonValue
+    @Override
+    public String toString() {
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 

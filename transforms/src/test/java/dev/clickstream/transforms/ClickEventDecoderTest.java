@@ -129,7 +129,7 @@ class ClickEventDecoderTest {
     assertThat(ClickEventDecoder.Format.parse("Avro"), equalTo(ClickEventDecoder.Format.AVRO));
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> ClickEventDecoder.Format.parse("xml"));
-    assertThat(e.getMessage(), equalTo("unknown event format 'xml': use auto, json or avro"));
+    assertThat(e.getMessage(), equalTo("--inputFormat=xml is not supported: use auto, json or avro"));
   }
 
   private static void assertInvalid(byte[] bytes, ClickEventDecoder.Format format, String reason, String detail) {
