@@ -16,6 +16,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,6 +29,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
+import org.apache.beam.runners.flink.FlinkRunner;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
@@ -62,50 +65,18 @@ public final class RunCommand {
     for (Map.Entry<String, String> alias : FeatureSelection.ALIASES.entrySet()) {
       lines.add(String.format(Locale.ROOT, "  %-13s %s", alias.getKey(), alias.getValue()));
     }
-    lines.addAll(List.of(
-        "",
-        "Options follow Beam's --name=value convention:",
-        "  --runner=FlinkRunner|DirectRunner   FlinkRunner (default) runs an embedded Flink cluster in this JVM,",
-        "                                      unless --flinkMaster=HOST:PORT names a running one",
-        "  --input=FILE_OR_GLOB                events: JSON lines, or Avro container files (*.avro)",
-        "  --source=file|kafka                 default file; kafka reads --topic (default clickstream_events)",
-        "                                      from --bootstrapServers (default 127.0.0.1:9092): Avro binary or",
-        "                                      JSON messages, dead letters to --deadLetterTopic",
-        "                                      (default clickstream_events_dlq)",
-        "  --maxRecords=N                      kafka: stop after N records, close every window and finish",
-        "                                      (a topic of one partition only)",
-        "  --maxOutOfOrderness=DURATION        kafka: how far behind a partition's latest event time events may",
-        "                                      arrive before the watermark passes them (default 30s)",
-        "  --idleTimeout=DURATION              kafka: a silent partition's watermark follows the clock after this",
-        "                                      (default 10s)",
-        "  --writerSchemas=FILES_OR_DIRS       kafka: more Avro writer schemas (.avsc) that producers may use",
-        "  --maxFutureSkew=DURATION            events dated more than this after the clock are dead letters,",
-        "                                      reason future, and move no watermark (default 1h)",
-        "  --checkpointingInterval=MS          Flink: checkpoint every MS (what a failed job restores from; default",
-        "                                      10000 for unbounded kafka runs, whose offsets commit at checkpoints)",
-        "  --onlineStore=JDBC_URL              default " + ClickstreamOptions.DEFAULT_ONLINE_STORE,
-        "                                      or jdbc:postgresql://HOST:PORT/DB?user=USER",
-        "                                      or jdbc:mariadb://HOST:PORT/DB?user=USER (jdbc:mysql:// too);",
-        "                                      checked before the run starts; a password goes in the environment",
-        "                                      variable " + ConnectionPools.PASSWORD_VARIABLE + ", not in the URL",
-        "  --flinkBindAddress=ADDRESS          embedded Flink's REST API and BLOB server listen here only (default",
-        "                                      127.0.0.1; 0.0.0.0 exposes them, without authentication)",
-        "  --offlineStore=DIR                  default ./data/offline",
-        "  --deadLetter=PATH                   files: default ./data/dead-letters/PIPELINE.jsonl (PIPELINE: the",
-        "                                      names given, joined by + when there are several)",
-        "  --allowedLateness=DURATION          how far behind the watermark an event may arrive and still update",
-        "                                      features (default 0); later ones are dead letters, reason late",
-        "  --restate=true                      this run's rows replace stored ones the never-regress guard would",
-        "                                      keep: a bounded rerun over corrected input (default false)",
-        "  --counter=stateful|sliding          click-counts and all: how click counts are kept (default stateful)",
-        "  --dimensions=JDBC_URL|DIR           enriched and all: the users and items tables (default: the online",
-        "                                      store's, written by ./clickstream dimensions), or DIR/users.jsonl",
-        "                                      and DIR/items.jsonl",
-        "  --dimensionRefresh=DURATION|once    enriched and all, unbounded Kafka runs: reload them this often",
-        "                                      (default 5m); bounded runs load them once",
-        "  --dimensionLookback=DURATION        refreshes begin this long before the start (default 30m)",
-        "",
-        "'./clickstream run PIPELINE --help' lists every option of the pipeline, including the runner's."));
+    lines.add("");
+    lines.add("Options follow Beam's --name=value convention. The runner's:");
+    lines.add("  --runner=FlinkRunner|DirectRunner   FlinkRunner (default) runs an embedded Flink cluster in this JVM,");
+    lines.add("                                      unless --flinkMaster=HOST:PORT names a running one");
+    lines.add("  --checkpointingInterval=MS          Flink: checkpoint every MS (what a failed job restores from; default");
+    lines.add("                                      10000 for unbounded kafka runs, whose offsets commit at checkpoints)");
+    lines.add("  --stateBackend=heap|rocksdb         Flink: where keyed state lives (default heap)");
+    lines.add("  --savepointPath=PATH                Flink: resume from a savepoint or a retained checkpoint");
+    lines.add("The job's:");
+    lines.addAll(OptionsHelp.lines(FeaturePipelineOptions.class));
+    lines.add("");
+    lines.add("'./clickstream run FEATURE --help' lists every option of the job, including the runner's.");
     return String.join("\n", lines);
   }
 
@@ -128,12 +99,7 @@ public final class RunCommand {
       return 0;
     }
     FeaturePipelineOptions options = options(pipeline, rest);
-    boolean kafka;
-    try {
-      kafka = ClickstreamOptions.readsKafka(options);
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("run " + pipelineName(options) + ": " + e.getMessage());
-    }
+    boolean kafka = ClickstreamOptions.readsKafka(options);
     String from;
     String deadLetters;
     if (kafka) {
@@ -234,19 +200,19 @@ public final class RunCommand {
     }
   }
 
-  /** The options that may hold a JDBC URL, and so a password. */
-  private static final List<String> URL_OPTIONS = List.of("onlineStore", "dimensions");
-
   /**
    * Refuses a password in a JDBC URL of a run on a cluster, which would serve it to anyone who can read the job's
-   * options through its REST API: the TaskManagers' environment must hold it instead. Checked on the arguments, before
-   * anything else about the cluster.
+   * options through its REST API: the TaskManagers' environment must hold it instead. Checked before anything else
+   * about the cluster.
    */
-  private static void refusePasswordsForCluster(String pipeline, List<String> args) {
-    for (String option : URL_OPTIONS) {
-      String url = valueOf(args, option);
-      if (url != null && url.startsWith("jdbc:") && JdbcUrls.password(url).isPresent()) {
-        throw new UsageException("run " + pipeline + ": --" + option + " carries a password, which the cluster"
+  private static void refusePasswordsForCluster(String pipeline, FeaturePipelineOptions options) {
+    Map<String, String> urls = new LinkedHashMap<>();
+    urls.put("onlineStore", options.getOnlineStore());
+    urls.put("dimensions", options.getDimensions());
+    for (Map.Entry<String, String> url : urls.entrySet()) {
+      String value = url.getValue();
+      if (value != null && value.startsWith("jdbc:") && JdbcUrls.password(value).isPresent()) {
+        throw new UsageException("run " + pipeline + ": --" + url.getKey() + " carries a password, which the cluster"
             + " would serve to anyone who can read the job's options through its REST API. Take it out of the URL"
             + " and set " + ConnectionPools.PASSWORD_VARIABLE + " in the environment of the cluster's TaskManagers"
             + " instead (./clickstream cluster start passes its own environment on)");
@@ -270,35 +236,6 @@ public final class RunCommand {
     List<String> beamArgs = new ArrayList<>(args);
     beamArgs.removeIf(arg -> arg.startsWith("--features="));
     beamArgs.add("--features=" + pipeline);
-    if (beamArgs.stream().noneMatch(arg -> arg.startsWith("--runner="))) {
-      beamArgs.add("--runner=FlinkRunner");
-    }
-    // A name the web UI, the REST API and Flink's CLI show, the same on every run.
-    addUnlessSet(beamArgs, "jobName", "clickstream-" + FeatureSelection.nameOf(List.of(pipeline.split(","))));
-    // Fixed, so state saved at one parallelism restores at another (Flink rescales by key group, up to this).
-    addUnlessSet(beamArgs, "maxParallelism", String.valueOf(MAX_PARALLELISM));
-    if (submitsToCluster(beamArgs)) {
-      refusePasswordsForCluster(pipeline, beamArgs);
-      clusterDefaults(beamArgs);
-    }
-    if (beamArgs.contains("--source=kafka")) {
-      // Beam on Flink ends a bundle after 1 s and the store writer upserts per bundle: rows would wait up to 1.5 s.
-      // 20 ms bundles bring event-to-servable p99 from 1.4 s to about 0.13 s (docs/benchmarks.md, Freshness).
-      addUnlessSet(beamArgs, "maxBundleTimeMills", "20");
-      if (beamArgs.stream().anyMatch(arg -> arg.startsWith("--maxRecords="))) {
-        // With checkpointing, Beam keeps finished sources alive, and a bounded streaming run would never end.
-        addUnlessSet(beamArgs, "shutdownSourcesAfterIdleMs", "0");
-      }
-    }
-    if (unbounded(beamArgs)) {
-      // Offsets are committed only once a checkpoint holds them (ReadKafkaPartitions): no checkpoints, no commits.
-      addUnlessSet(beamArgs, "checkpointingInterval", String.valueOf(UNBOUNDED_CHECKPOINT_MILLIS));
-      if (!submitsToCluster(beamArgs)) {
-        // Embedded checkpoints go to files under ./data, not the JobManager's heap, which refuses state over 5 MB.
-        addUnlessSet(beamArgs, "stateBackend", "hashmap");
-      }
-    }
-    mapStateBackend(beamArgs);
     FeaturePipelineOptions options;
     try {
       options = PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0]))
@@ -308,18 +245,69 @@ public final class RunCommand {
       throw new UsageException(
           "run " + pipeline + ": " + OptionsHelp.problem(e) + " (see ./clickstream run " + pipeline + " --help)");
     }
-    if (submitsToCluster(beamArgs)) {
+    // The defaults below apply only where the user gave no value: Beam cannot tell a default from a given value.
+    Set<String> given = givenOptions(args);
+    FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
+    if (!given.contains("runner")) {
+      options.setRunner(FlinkRunner.class);
+    }
+    if (!given.contains("jobName")) {
+      // A name the web UI, the REST API and Flink's CLI show, the same on every run.
+      options.setJobName("clickstream-" + FeatureSelection.nameOf(List.of(pipeline.split(","))));
+    }
+    if (!given.contains("maxParallelism")) {
+      // Fixed, so state saved at one parallelism restores at another (Flink rescales by key group, up to this).
+      flink.setMaxParallelism(MAX_PARALLELISM);
+    }
+    boolean cluster = namesACluster(flink.getFlinkMaster());
+    boolean kafka = ClickstreamOptions.readsKafka(options);
+    boolean unbounded = kafka && options.getMaxRecords() == null;
+    if (cluster) {
+      refusePasswordsForCluster(pipeline, options);
+      clusterDefaults(flink, given, unbounded);
+    }
+    if (kafka && !given.contains("maxBundleTimeMills")) {
+      // Beam on Flink ends a bundle after 1 s and the store writer upserts per bundle: rows would wait up to 1.5 s.
+      // 20 ms bundles bring event-to-servable p99 from 1.4 s to about 0.13 s (docs/benchmarks.md, Freshness).
+      flink.setMaxBundleTimeMills(20L);
+    }
+    if (kafka && !unbounded && !given.contains("shutdownSourcesAfterIdleMs")) {
+      // With checkpointing, Beam keeps finished sources alive, and a bounded streaming run would never end.
+      flink.setShutdownSourcesAfterIdleMs(0L);
+    }
+    if (unbounded && !given.contains("checkpointingInterval")) {
+      // Offsets are committed only once a checkpoint holds them (ReadKafkaPartitions): no checkpoints, no commits.
+      flink.setCheckpointingInterval(UNBOUNDED_CHECKPOINT_MILLIS);
+    }
+    if (unbounded && !cluster && !given.contains("stateBackend")) {
+      // Embedded checkpoints go to files under ./data, not the JobManager's heap, which refuses state over 5 MB.
+      flink.setStateBackend("hashmap");
+    }
+    mapStateBackend(flink, given);
+    if (cluster) {
       absolutePaths(options, pipeline);
       return options;
     }
     try {
-      EmbeddedFlink.bindTo(options.as(FlinkPipelineOptions.class), options.getFlinkBindAddress());
+      EmbeddedFlink.bindTo(flink, options.getFlinkBindAddress());
     } catch (IllegalArgumentException e) {
       throw new UsageException("run " + pipeline + ": " + e.getMessage());
     }
     options.setOnlineStore(withoutPassword(options.getOnlineStore()));
     options.setDimensions(withoutPassword(options.getDimensions()));
     return options;
+  }
+
+  /** The names of the options {@code args} give a value ({@code --name=value}). */
+  private static Set<String> givenOptions(List<String> args) {
+    Set<String> names = new HashSet<>();
+    for (String arg : args) {
+      int equals = arg.indexOf('=');
+      if (arg.startsWith("--") && equals > 2) {
+        names.add(arg.substring(2, equals));
+      }
+    }
+    return names;
   }
 
   /** Flink's key groups: the most a job's keyed state can ever be spread over. */
@@ -331,23 +319,9 @@ public final class RunCommand {
   /** Checkpoint interval of an unbounded job, embedded or on a cluster, when --checkpointingInterval is not given. */
   static final long UNBOUNDED_CHECKPOINT_MILLIS = 10_000;
 
-  /** Whether the arguments' --flinkMaster names a running cluster rather than the embedded one. */
-  static boolean submitsToCluster(List<String> args) {
-    return namesACluster(valueOf(args, "flinkMaster"));
-  }
-
   /** Whether {@code flinkMaster} is HOST:PORT of a cluster; {@code [auto]}, {@code [local]} and none are embedded. */
   private static boolean namesACluster(String flinkMaster) {
     return flinkMaster != null && !flinkMaster.isBlank() && !flinkMaster.startsWith("[");
-  }
-
-  private static String valueOf(List<String> args, String name) {
-    return args.stream().filter(arg -> arg.startsWith("--" + name + "=")).reduce((first, last) -> last)
-        .map(arg -> arg.substring(name.length() + 3)).orElse(null);
-  }
-
-  private static boolean unbounded(List<String> args) {
-    return "kafka".equals(valueOf(args, "source")) && valueOf(args, "maxRecords") == null;
   }
 
   /**
@@ -355,13 +329,23 @@ public final class RunCommand {
    * (detached), checkpoints so that it can recover, and keeps its last checkpoint when cancelled so that it can be
    * resumed from it.
    */
-  private static void clusterDefaults(List<String> args) {
-    addUnlessSet(args, "filesToStage", ClusterCommand.jobJar().toString());
-    addUnlessSet(args, "parallelism", String.valueOf(CLUSTER_PARALLELISM));
-    if (unbounded(args)) {
-      addUnlessSet(args, "attachedMode", "false");
-      addUnlessSet(args, "externalizedCheckpointsEnabled", "true");
-      addUnlessSet(args, "retainExternalizedCheckpointsOnCancellation", "true");
+  private static void clusterDefaults(FlinkPipelineOptions flink, Set<String> given, boolean unbounded) {
+    if (!given.contains("filesToStage")) {
+      flink.setFilesToStage(List.of(ClusterCommand.jobJar().toString()));
+    }
+    if (!given.contains("parallelism")) {
+      flink.setParallelism(CLUSTER_PARALLELISM);
+    }
+    if (unbounded) {
+      if (!given.contains("attachedMode")) {
+        flink.setAttachedMode(false);
+      }
+      if (!given.contains("externalizedCheckpointsEnabled")) {
+        flink.setExternalizedCheckpointsEnabled(true);
+      }
+      if (!given.contains("retainExternalizedCheckpointsOnCancellation")) {
+        flink.setRetainExternalizedCheckpointsOnCancellation(true);
+      }
     }
   }
 
@@ -369,27 +353,26 @@ public final class RunCommand {
    * --stateBackend=heap|hashmap|rocksdb, Flink's own names, onto Beam's (filesystem is Beam's name for the heap
    * backend), with a checkpoint directory under ./data when none is given: Beam requires one.
    */
-  private static void mapStateBackend(List<String> args) {
-    String backend = valueOf(args, "stateBackend");
+  private static void mapStateBackend(FlinkPipelineOptions flink, Set<String> given) {
+    String backend = flink.getStateBackend();
     if (backend == null) {
       return;
     }
-    String beamName;
     switch (backend.toLowerCase(Locale.ROOT)) {
       case "heap":
       case "hashmap":
       case "filesystem":
-        beamName = "filesystem";
+        flink.setStateBackend("filesystem");
         break;
       case "rocksdb":
-        beamName = "rocksdb";
+        flink.setStateBackend("rocksdb");
         break;
       default:
         throw new UsageException("--stateBackend=" + backend + " must be heap (also called hashmap) or rocksdb");
     }
-    args.removeIf(arg -> arg.startsWith("--stateBackend="));
-    args.add("--stateBackend=" + beamName);
-    addUnlessSet(args, "stateBackendStoragePath", Paths.get("data", "checkpoints").toAbsolutePath().toUri().toString());
+    if (!given.contains("stateBackendStoragePath")) {
+      flink.setStateBackendStoragePath(Paths.get("data", "checkpoints").toAbsolutePath().toUri().toString());
+    }
   }
 
   /** Paths a cluster's processes resolve from their own working directory: made absolute here. */
@@ -451,12 +434,6 @@ public final class RunCommand {
     out.printf("  resume   this run command again with --savepointPath=THE_PATH_STOP_PRINTS%n");
     out.printf("  cancel   ./clickstream cluster flink cancel %s%n", id);
     return 0;
-  }
-
-  private static void addUnlessSet(List<String> args, String name, String value) {
-    if (args.stream().noneMatch(arg -> arg.startsWith("--" + name + "="))) {
-      args.add("--" + name + "=" + value);
-    }
   }
 
   /** The graph of {@code pipeline}; a bad option value (such as --counter) is a usage error. */

@@ -48,4 +48,39 @@ class RunCommandOptionsTest {
     assertThat(ClickstreamOptions.consumerGroup(several, FeatureSelection.nameOf(several.getFeatures())),
         equalTo("clickstream-ctr_5min+user_sessions"));
   }
+
+  @Test
+  void kafkaRunsGetShortBundlesAndABoundedOneEndsItsSourcesUnlessTheUserSaysOtherwise() {
+    FlinkPipelineOptions bounded =
+        RunCommand.options("ctr", List.of("--source=kafka", "--maxRecords=5")).as(FlinkPipelineOptions.class);
+    FlinkPipelineOptions given =
+        RunCommand.options("ctr", List.of("--source=kafka", "--maxRecords=5", "--maxBundleTimeMills=500",
+            "--shutdownSourcesAfterIdleMs=7", "--checkpointingInterval=-1", "--runner=DirectRunner",
+            "--maxParallelism=8")).as(FlinkPipelineOptions.class);
+    FlinkPipelineOptions files = RunCommand.options("ctr", List.of()).as(FlinkPipelineOptions.class);
+
+    assertThat(List.of(bounded.getMaxBundleTimeMills(), bounded.getShutdownSourcesAfterIdleMs(),
+            bounded.getRunner().getSimpleName(), bounded.getMaxParallelism()),
+        equalTo(List.of(20L, 0L, "FlinkRunner", 128)));
+    assertThat(List.of(given.getMaxBundleTimeMills(), given.getShutdownSourcesAfterIdleMs(),
+            given.getCheckpointingInterval(), given.getRunner().getSimpleName(), given.getMaxParallelism()),
+        equalTo(List.of(500L, 7L, -1L, "DirectRunner", 8)));
+    assertThat(java.util.Arrays.asList(files.getMaxBundleTimeMills(), files.getCheckpointingInterval(),
+            files.getStateBackend()),
+        equalTo(java.util.Arrays.asList(10_000L, -1L, null)));
+  }
+
+  @Test
+  void flinksOwnBackendNamesMapOntoBeamsAndAnUnknownOneIsAUsageError() {
+    FlinkPipelineOptions rocks =
+        RunCommand.options("ctr", List.of("--stateBackend=rocksdb", "--stateBackendStoragePath=file:///tmp/cp"))
+            .as(FlinkPipelineOptions.class);
+    UsageException unknown =
+        org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+            () -> RunCommand.options("ctr", List.of("--stateBackend=memory")));
+
+    assertThat(List.of(rocks.getStateBackend(), rocks.getStateBackendStoragePath()),
+        equalTo(List.of("rocksdb", "file:///tmp/cp")));
+    assertThat(unknown.getMessage(), equalTo("--stateBackend=memory must be heap (also called hashmap) or rocksdb"));
+  }
 }
