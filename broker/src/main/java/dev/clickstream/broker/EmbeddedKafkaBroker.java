@@ -5,11 +5,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import kafka.server.BrokerServer;
 import kafka.testkit.KafkaClusterTestKit;
 import kafka.testkit.TestKitNodes;
@@ -28,7 +24,6 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * temporary directory that {@link #close()} deletes.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
-  private static final long ADMIN_TIMEOUT_SECONDS = 15;
 
   private final KafkaClusterTestKit cluster;
   private final int port;
@@ -77,40 +72,17 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     return port;
   }
 
-  /** Creates {@code topic} with {@code partitions} partitions, unless it exists. */
-  public void createTopic(String topic, int partitions) throws ExecutionException, InterruptedException {
-    createTopics(bootstrapServers(), Map.of(topic, partitions));
-  }
-
   /**
-   * Creates the topics that are missing, one replica each: how the launcher prepares a broker it did not start.
-   *
-   * @param partitionsByTopic the partition count of each topic to create
+   * Creates {@code topic} with {@code partitions} partitions, unless it exists. Tests' own helper: the launcher
+   * creates topics on any broker with {@code KafkaTopics}, which turns an unreachable one into advice.
    */
-  public static void createTopics(String bootstrapServers, Map<String, Integer> partitionsByTopic)
-      throws ExecutionException, InterruptedException {
-    Properties properties = new Properties();
-    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    // Fail within seconds, not minutes, when nothing listens there.
-    properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_SECONDS));
-    properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_SECONDS));
-    try (Admin admin = Admin.create(properties)) {
-      Set<String> existing = admin.listTopics().names().get(ADMIN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      List<NewTopic> missing =
-          partitionsByTopic.entrySet().stream()
-              .filter(topic -> !existing.contains(topic.getKey()))
-              .map(topic -> new NewTopic(topic.getKey(), topic.getValue(), (short) 1))
-              .collect(Collectors.toList());
-      if (!missing.isEmpty()) {
-        admin.createTopics(missing).all().get(ADMIN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      }
+  public void createTopic(String topic, int partitions) throws ExecutionException, InterruptedException {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
     } catch (ExecutionException e) {
       if (!(e.getCause() instanceof TopicExistsException)) {
         throw e;
       }
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new ExecutionException(
-          "Kafka at " + bootstrapServers + " did not answer within " + ADMIN_TIMEOUT_SECONDS + " s", e);
     }
   }
 

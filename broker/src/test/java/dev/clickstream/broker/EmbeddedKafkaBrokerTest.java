@@ -7,7 +7,6 @@ import static org.hamcrest.Matchers.is;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -34,9 +33,10 @@ class EmbeddedKafkaBrokerTest {
   }
 
   @Test
-  void createTopicsKeepsExistingTopicsAndMakesTheMissingOnes() throws Exception {
+  void createTopicKeepsAnExistingTopicAndMakesAMissingOne() throws Exception {
     KAFKA.broker().createTopic("existing", 1);
-    EmbeddedKafkaBroker.createTopics(KAFKA.broker().bootstrapServers(), Map.of("existing", 1, "fresh", 3));
+    KAFKA.broker().createTopic("existing", 1);
+    KAFKA.broker().createTopic("fresh", 3);
     Properties properties = new Properties();
     properties.put("bootstrap.servers", KAFKA.broker().bootstrapServers());
     try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(properties)) {

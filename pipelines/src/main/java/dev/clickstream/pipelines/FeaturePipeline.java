@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -196,20 +197,12 @@ public final class FeaturePipeline {
       String step = definition.name();
       switch (definition.kind()) {
         case TUMBLING:
-          TumblingAggregation tumbling = (TumblingAggregation) definition;
-          return FeatureSelection.readsEnrichedFields(tumbling)
-              ? enriched().apply(step, compiler.tumbling(tumbling, EnrichedClickEvent.class))
-              : events.apply(step, compiler.tumbling(tumbling, ClickEvent.class));
         case SESSION:
-          SessionAggregation session = (SessionAggregation) definition;
-          return FeatureSelection.readsEnrichedFields(session)
-              ? enriched().apply(step, compiler.session(session, EnrichedClickEvent.class))
-              : events.apply(step, compiler.session(session, ClickEvent.class));
         case ATTRIBUTION:
-          ClickAttribution attribution = (ClickAttribution) definition;
-          return FeatureSelection.readsEnrichedFields(attribution)
-              ? enriched().apply(step, compiler.attribution(attribution, EnrichedClickEvent.class))
-              : events.apply(step, compiler.attribution(attribution, ClickEvent.class));
+          // Over the enriched events when the declaration reads a field the raw events lack, else the raw events.
+          return FeatureSelection.readsEnrichedFields(definition)
+              ? compileOver(enriched(), EnrichedClickEvent.class, definition)
+              : compileOver(events, ClickEvent.class, definition);
         case ROLLING:
           WindowedAggregation rolling = (WindowedAggregation) definition;
           return selected(rolling).apply(step, compiler.rolling(rolling, selection.tablesOf(rolling)));
@@ -227,6 +220,21 @@ public final class FeaturePipeline {
           return rows.get(watched.table().name()).apply(step, compiler.drift(monitor));
         default:
           throw new IllegalArgumentException("no transform compiles features of kind " + definition.kind());
+      }
+    }
+
+    /** A feature that reads events of {@code type}, whichever fields its declaration names, compiled over them. */
+    private <T extends GenericRecord> PCollectionTuple compileOver(
+        PCollection<T> input, Class<T> type, FeatureDefinition definition) {
+      switch (definition.kind()) {
+        case TUMBLING:
+          return input.apply(definition.name(), compiler.tumbling((TumblingAggregation) definition, type));
+        case SESSION:
+          return input.apply(definition.name(), compiler.session((SessionAggregation) definition, type));
+        case ATTRIBUTION:
+          return input.apply(definition.name(), compiler.attribution((ClickAttribution) definition, type));
+        default:
+          throw new IllegalArgumentException("features of kind " + definition.kind() + " do not read events");
       }
     }
 

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * {@code --name=value} flags of the launcher's own commands (Beam's convention), checked against the names a
@@ -63,34 +64,27 @@ public final class Flags {
   }
 
   public long longValue(String name, long defaultValue, long min, long max) {
-    String text = values.get(name);
-    if (text == null) {
-      return defaultValue;
-    }
-    long value;
-    try {
-      value = Long.parseLong(text.replace("_", ""));
-    } catch (NumberFormatException e) {
-      throw new UsageException(command + ": --" + name + "=" + text + " is not a whole number");
-    }
-    if (value < min || value > max) {
-      throw new UsageException(command + ": --" + name + "=" + text + " must be between " + min + " and " + max);
-    }
-    return value;
+    return number(name, defaultValue, text -> Long.parseLong(text.replace("_", "")), "a whole number", min, max);
   }
 
   public double doubleValue(String name, double defaultValue, double min, double max) {
+    return number(name, defaultValue, Double::parseDouble, "a number", min, max);
+  }
+
+  /** The flag's value, parsed and checked to lie in {@code [min, max]} (NaN does not); {@code defaultValue} if unset. */
+  private <T extends Comparable<T>> T number(
+      String name, T defaultValue, Function<String, T> parse, String kind, T min, T max) {
     String text = values.get(name);
     if (text == null) {
       return defaultValue;
     }
-    double value;
+    T value;
     try {
-      value = Double.parseDouble(text);
+      value = parse.apply(text);
     } catch (NumberFormatException e) {
-      throw new UsageException(command + ": --" + name + "=" + text + " is not a number");
+      throw new UsageException(command + ": --" + name + "=" + text + " is not " + kind);
     }
-    if (!(value >= min && value <= max)) {
+    if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
       throw new UsageException(command + ": --" + name + "=" + text + " must be between " + min + " and " + max);
     }
     return value;

@@ -615,6 +615,8 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
       }
     }
 
+    // The same state and timer parameters as processElement, repeated on purpose: Beam injects state into each
+    // annotated method by its own parameter list, so they cannot be shared.
     @OnTimer(RELEASE_RIGHTS)
     public void onReleaseRights(
         OnTimerContext context,

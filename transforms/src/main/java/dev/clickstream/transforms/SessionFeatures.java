@@ -483,6 +483,8 @@ public final class SessionFeatures<T extends GenericRecord> extends PTransform<P
       }
     }
 
+    // The same state and timer parameters as processElement, repeated on purpose: Beam injects state into each
+    // annotated method by its own parameter list, so they cannot be shared.
     @OnTimer(DEADLINE)
     public void onDeadline(
         OnTimerContext context,

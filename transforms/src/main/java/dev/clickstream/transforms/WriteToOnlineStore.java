@@ -219,7 +219,7 @@ public final class WriteToOnlineStore extends PTransform<PCollection<Row>, PColl
           + expected + ", got " + (rows.hasSchema() ? rows.getSchema() : rows.getCoder()));
     }
     // Dead letters of every step share one sink in the global window, whatever the rows' windows are.
-    return rows.apply("UpsertRows", ParDo.of(new UpsertFn(table, jdbcUrl, retention, retryBudget, restate)))
+    return rows.apply("UpsertRows", ParDo.of(new UpsertFn(this)))
         .setCoder(AvroCoder.of(DeadLetter.class))
         .apply(
             "RejectedIntoGlobalWindow",
@@ -365,17 +365,13 @@ public final class WriteToOnlineStore extends PTransform<PCollection<Row>, PColl
     private transient long uncountedRetries;
     private transient long uncountedUnavailableMillis;
 
-    UpsertFn(
-        FeatureTable table,
-        String jdbcUrl,
-        Retention retention,
-        Duration retryBudget,
-        boolean restate) {
-      this.table = table;
-      this.jdbcUrl = jdbcUrl;
-      this.retention = retention;
-      this.retryBudgetMillis = retryBudget.getMillis();
-      this.restate = restate;
+    /** Copies what it needs of {@code write}: the DoFn holds no reference to the transform. */
+    UpsertFn(WriteToOnlineStore write) {
+      this.table = write.table;
+      this.jdbcUrl = write.jdbcUrl;
+      this.retention = write.retention;
+      this.retryBudgetMillis = write.retryBudget.getMillis();
+      this.restate = write.restate;
     }
 
     @Setup
