@@ -62,6 +62,16 @@ public final class ClickAttribution extends DeclaredFeature {
     return new Builder(name);
   }
 
+  /** The join keys, the entity, then the impressions' and clicks' conditions. */
+  @Override
+  public List<String> eventFields() {
+    java.util.Set<String> fields = new java.util.LinkedHashSet<>(joinKeys);
+    fields.add(entityField);
+    fields.add(impressions.field());
+    fields.add(clicks.field());
+    return List.copyOf(fields);
+  }
+
   /** Which events are impressions, such as {@code event_type = impression}. */
   public EventFilter impressions() {
     return impressions;

@@ -2,6 +2,7 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -109,6 +110,12 @@ public final class DriftMonitor extends DeclaredFeature {
 
 
 
+
+  /** None: a monitor reads the rows of the view it watches, not events. */
+  @Override
+  public List<String> eventFields() {
+    return List.of();
+  }
 
   /** The view whose column is monitored: {@code ctr_5min} for {@code ctr_5min.ctr}. */
   public String view() {

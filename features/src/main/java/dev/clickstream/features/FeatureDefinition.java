@@ -34,6 +34,12 @@ public interface FeatureDefinition extends Serializable {
   /** The field of an event whose value is the entity the feature describes. */
   String entityField();
 
+  /**
+   * Every event field the feature reads, each once: the pipelines enrich the events first when one of them is not a
+   * field of the raw events. Empty for a feature over another feature's rows (a drift monitor).
+   */
+  List<String> eventFields();
+
   /** The online table the feature's view is served from: its key, typed columns and replace rule. */
   FeatureTable table();
 

@@ -1,5 +1,7 @@
 package dev.clickstream.features;
 
+import java.util.List;
+
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
@@ -50,6 +52,12 @@ public final class SessionAggregation extends DeclaredFeature {
 
   public long gapMillis() {
     return gapMillis;
+  }
+
+  /** The entity, then the counted events' condition. */
+  @Override
+  public List<String> eventFields() {
+    return List.copyOf(new java.util.LinkedHashSet<>(List.of(entityField, counted.field())));
   }
 
   /** The events counted in the second count, such as {@code event_type = click}. */

@@ -45,6 +45,11 @@ public final class SlidingAggregation extends DeclaredFeature {
   }
 
 
+  @Override
+  public List<String> eventFields() {
+    return counts.eventFields();
+  }
+
   /** How often a window starts (aligned to the epoch); every window length is a whole multiple of it. */
   public FeatureWindow period() {
     return period;

@@ -125,6 +125,7 @@ public final class TumblingAggregation extends DeclaredFeature {
    * Every event field it reads, each once, in the order of first use: the entity, the counts' conditions, then
    * the fields of the distinct counts and percentiles.
    */
+  @Override
   public List<String> eventFields() {
     Set<String> fields = new LinkedHashSet<>();
     fields.add(entityField);

@@ -59,6 +59,9 @@ public final class WindowedAggregation extends DeclaredFeature {
   public static final String LAST_VALUE = "last_value";
 
   private static final long DEFAULT_TILE_MILLIS = 60_000L;
+  /** What the names of the on-demand and tiled views add to the feature's name. */
+  public static final String ON_DEMAND_SUFFIX = "_on_demand";
+  public static final String TILED_SUFFIX = "_tiled";
   private static final long DEFAULT_RETENTION_MARGIN_MILLIS = 5 * 60_000L;
 
   private final EventFilter filter;
@@ -185,6 +188,30 @@ public final class WindowedAggregation extends DeclaredFeature {
   @Override
   public FeatureTable table() {
     return precomputedTable;
+  }
+
+  /** The entity, the filter's field, then the aggregated value's field when there is one. */
+  @Override
+  public List<String> eventFields() {
+    java.util.Set<String> fields = new java.util.LinkedHashSet<>();
+    fields.add(entityField);
+    if (filter != null) {
+      fields.add(filter.field());
+    }
+    if (valueField != null) {
+      fields.add(valueField);
+    }
+    return List.copyOf(fields);
+  }
+
+  /** The name of the view computed at request time from {@link #rawEventsTable()}: {@code NAME_on_demand}. */
+  public String onDemandView() {
+    return name + ON_DEMAND_SUFFIX;
+  }
+
+  /** The name of the view computed at request time from {@link #tilesTable()}: {@code NAME_tiled}. */
+  public String tiledView() {
+    return name + TILED_SUFFIX;
   }
 
   /** The pre-computed table, then the raw-events and tiles tables when declared. */

@@ -33,6 +33,19 @@ class FeatureRegistryTest {
   }
 
   @Test
+  void everyKindNamesTheEventFieldsItReads() {
+    assertThat(REGISTRY.definitions().stream().map(d -> d.name() + d.eventFields()).collect(Collectors.toList()),
+        contains("ctr_5min[user_id, event_type]", "click_counts[user_id, event_type]",
+            "click_counts_sliding[user_id, event_type]", "ctr_by_segment_5min[user_segment, event_type]",
+            "ctr_by_category_5min[item_category, event_type]",
+            "user_activity_5min[user_id, event_type, item_id, item_price]",
+            "item_attribution_5min[user_id, item_id, event_type]", "user_sessions[user_id, event_type]",
+            "ctr_5min.ctr[]"));
+    assertThat(FeatureDefinitions.CLICK_COUNTS.onDemandView(), is("click_counts_on_demand"));
+    assertThat(FeatureDefinitions.CLICK_COUNTS.tiledView(), is("click_counts_tiled"));
+  }
+
+  @Test
   void slidingCountsShareTheRollingFeaturesWindowsAndColumns() {
     SlidingAggregation sliding = FeatureDefinitions.CLICK_COUNTS_SLIDING;
 

@@ -8,14 +8,12 @@ import dev.clickstream.features.FeatureRegistry;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.SessionAggregation;
 import dev.clickstream.features.SlidingAggregation;
-import dev.clickstream.features.TumblingAggregation;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.schemas.ClickEvent;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -52,8 +50,6 @@ import java.util.Set;
 public final class FeatureSelection {
   /** How the name of a job of several names joins them. */
   public static final String JOINED_BY = "+";
-  public static final String ON_DEMAND = "_on_demand";
-  public static final String TILED = "_tiled";
 
   /** The aliases and what each runs, for help. */
   public static final Map<String, String> ALIASES = aliases();
@@ -176,11 +172,11 @@ public final class FeatureSelection {
       return;
     }
     for (WindowedAggregation rolling : registry.ofKind(WindowedAggregation.class)) {
-      if (name.equals(rolling.name() + ON_DEMAND) && rolling.rawEventsTable() != null) {
+      if (name.equals(rolling.onDemandView()) && rolling.rawEventsTable() != null) {
         add(chosen, rolling, rolling.rawEventsTable());
         return;
       }
-      if (name.equals(rolling.name() + TILED) && rolling.tilesTable() != null) {
+      if (name.equals(rolling.tiledView()) && rolling.tilesTable() != null) {
         add(chosen, rolling, rolling.tilesTable());
         return;
       }
@@ -197,10 +193,10 @@ public final class FeatureSelection {
       if (definition instanceof WindowedAggregation) {
         WindowedAggregation rolling = (WindowedAggregation) definition;
         if (rolling.rawEventsTable() != null) {
-          names.add(rolling.name() + ON_DEMAND);
+          names.add(rolling.onDemandView());
         }
         if (rolling.tilesTable() != null) {
-          names.add(rolling.name() + TILED);
+          names.add(rolling.tiledView());
         }
       }
     }
@@ -216,29 +212,7 @@ public final class FeatureSelection {
    * over enriched events.
    */
   public static boolean readsEnrichedFields(FeatureDefinition feature) {
-    return fieldsRead(feature).stream().anyMatch(field -> ClickEvent.getClassSchema().getField(field) == null);
-  }
-
-  /**
-   * The event fields {@code feature} reads. Rolling and sliding features read click events as selected ({@link
-   * dev.clickstream.transforms.SelectFeatureEvents}), a drift monitor the rows of the view it watches.
-   */
-  static List<String> fieldsRead(FeatureDefinition feature) {
-    switch (feature.kind()) {
-      case TUMBLING:
-        return ((TumblingAggregation) feature).eventFields();
-      case SESSION:
-        return List.of(feature.entityField(), ((SessionAggregation) feature).counted().field());
-      case ATTRIBUTION:
-        ClickAttribution attribution = (ClickAttribution) feature;
-        List<String> fields = new ArrayList<>(attribution.joinKeys());
-        fields.add(attribution.entityField());
-        fields.add(attribution.impressions().field());
-        fields.add(attribution.clicks().field());
-        return fields;
-      default:
-        return List.of();
-    }
+    return feature.eventFields().stream().anyMatch(field -> ClickEvent.getClassSchema().getField(field) == null);
   }
 
   private static void add(Map<String, Set<FeatureTable>> chosen, FeatureDefinition definition, FeatureTable table) {

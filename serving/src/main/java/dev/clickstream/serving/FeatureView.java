@@ -19,8 +19,8 @@ sealed interface FeatureView permits FeatureView.Precomputed, FeatureView.Comput
   /** How a view gets its values; the label is what {@code GET /} shows. */
   enum Pattern {
     PRE_COMPUTED("pre-computed", ""),
-    ON_DEMAND("on-demand", "_on_demand"),
-    TILED("tiled", "_tiled");
+    ON_DEMAND("on-demand", WindowedAggregation.ON_DEMAND_SUFFIX),
+    TILED("tiled", WindowedAggregation.TILED_SUFFIX);
 
     private final String label;
     private final String suffix;
