@@ -6,8 +6,6 @@ import dev.clickstream.features.FeatureTable;
 import dev.clickstream.schemas.DeadLetter;
 import java.util.Arrays;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -145,42 +143,47 @@ public final class FeatureRows<T> extends PTransform<PCollection<T>, PCollection
   }
 
   private static final class ComputeRowFn<T> extends DoFn<T, Row> {
+    private static final int ELEMENTS_IN = 0;
+    private static final int ROWS_OUT = 1;
+    private static final int FAILURES_COUNTED = 2;
     private final FeatureTable table;
     private final Schema schema;
     private final SerializableFunction<T, Object[]> toValues;
-    private final Counter elementsIn;
-    private final Counter rowsOut;
-    private final Counter failures;
-    private final Distribution rowMicros;
+    private final BundleMetrics metrics;
 
     ComputeRowFn(FeatureTable table, Schema schema, SerializableFunction<T, Object[]> toValues) {
       this.table = table;
       this.schema = schema;
       this.toValues = toValues;
-      this.elementsIn = Metrics.counter(table.name(), "elements_in");
-      this.rowsOut = Metrics.counter(table.name(), "rows_out");
-      this.failures = Metrics.counter(table.name(), "failures");
-      this.rowMicros = Metrics.distribution(table.name(), "row_micros");
+      this.metrics =
+          BundleMetrics.of(Metrics.distribution(table.name(), "row_micros"),
+              Metrics.counter(table.name(), "elements_in"), Metrics.counter(table.name(), "rows_out"),
+              Metrics.counter(table.name(), "failures"));
     }
 
     @ProcessElement
     public void processElement(@Element T element, MultiOutputReceiver out) {
-      elementsIn.inc();
+      metrics.inc(ELEMENTS_IN);
       long started = System.nanoTime();
       Row row;
       try {
         row = Row.withSchema(schema).attachValues(Arrays.asList(checked(table, toValues.apply(element))));
       } catch (RuntimeException e) {
-        failures.inc();
+        metrics.inc(FAILURES_COUNTED);
         out.get(FAILURES)
             .output(DeadLetters.of(table.name(), REASON, "computing a " + table.name() + " row failed: " + e,
                 String.valueOf(element)));
         return;
       } finally {
-        rowMicros.update((System.nanoTime() - started) / 1_000);
+        metrics.update((System.nanoTime() - started) / 1_000);
       }
-      rowsOut.inc();
+      metrics.inc(ROWS_OUT);
       out.get(ROWS).output(row);
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      metrics.flush();
     }
   }
 }

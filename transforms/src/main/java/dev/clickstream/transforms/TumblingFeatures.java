@@ -23,7 +23,6 @@ import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -242,34 +241,41 @@ public final class TumblingFeatures<T extends GenericRecord>
 
   /** Keys each event by its entity, reduced to the fields the feature reads. */
   static final class ReadFieldsFn<T extends GenericRecord> extends DoFn<T, KV<String, EventFields>> {
+    private static final int EVENTS_IN_COUNTED = 0;
+    private static final int WITHOUT_ENTITY = 1;
+    private static final int NOT_AGGREGATED = 2;
     private final String entityField;
     private final TumblingFeaturesCombineFn combine;
-    private final Counter eventsIn;
-    private final Counter withoutEntity;
-    private final Counter notAggregated;
+    private final BundleMetrics metrics;
 
     ReadFieldsFn(TumblingAggregation feature, TumblingFeaturesCombineFn combine) {
       this.entityField = feature.entityField();
       this.combine = combine;
-      this.eventsIn = Metrics.counter(NAMESPACE, metricName(feature, EVENTS_IN));
-      this.withoutEntity = Metrics.counter(NAMESPACE, metricName(feature, EVENTS_WITHOUT_ENTITY));
-      this.notAggregated = Metrics.counter(NAMESPACE, metricName(feature, EVENTS_NOT_AGGREGATED));
+      this.metrics =
+          BundleMetrics.of(Metrics.counter(NAMESPACE, metricName(feature, EVENTS_IN)),
+              Metrics.counter(NAMESPACE, metricName(feature, EVENTS_WITHOUT_ENTITY)),
+              Metrics.counter(NAMESPACE, metricName(feature, EVENTS_NOT_AGGREGATED)));
     }
 
     @ProcessElement
     public void processElement(@Element T event, OutputReceiver<KV<String, EventFields>> out) {
-      eventsIn.inc();
+      metrics.inc(EVENTS_IN_COUNTED);
       Object entity = event.get(entityField);
       if (entity == null || entity.toString().isEmpty()) {
-        withoutEntity.inc();
+        metrics.inc(WITHOUT_ENTITY);
         return;
       }
       EventFields fields = combine.read(event::get);
       if (fields == null) {
-        notAggregated.inc();
+        metrics.inc(NOT_AGGREGATED);
         return;
       }
       out.output(KV.of(entity.toString(), fields));
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      metrics.flush();
     }
   }
 
@@ -295,11 +301,11 @@ public final class TumblingFeatures<T extends GenericRecord>
   /** Attaches the tumbling window and the pane to each entity's values, skipping windows without a row. */
   static final class FormatRowsFn extends DoFn<KV<String, List<Object>>, Row> {
     private final long lengthMillis;
-    private final Counter rowsOut;
+    private final BundleMetrics metrics;
 
     FormatRowsFn(TumblingAggregation feature, long lengthMillis) {
       this.lengthMillis = lengthMillis;
-      this.rowsOut = Metrics.counter(NAMESPACE, metricName(feature, ROWS_OUT));
+      this.metrics = BundleMetrics.of(Metrics.counter(NAMESPACE, metricName(feature, ROWS_OUT)));
     }
 
     @ProcessElement
@@ -309,10 +315,15 @@ public final class TumblingFeatures<T extends GenericRecord>
         return;
       }
       long end = window.end().getMillis();
-      rowsOut.inc();
+      metrics.inc(0);
       out.output(
           new Row(values.getKey(), end - lengthMillis, end, values.getValue(), FeatureSteps.timing(pane),
               pane.getIndex()));
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      metrics.flush();
     }
   }
 
