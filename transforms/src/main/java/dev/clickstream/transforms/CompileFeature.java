@@ -26,6 +26,8 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -98,6 +100,17 @@ public final class CompileFeature {
       TumblingAggregation feature, Class<T> eventClass) {
     TumblingFeatures<T> aggregate = TumblingFeatures.of(feature, eventClass).withAllowedLateness(allowedLateness);
     ProcessingClock clock = this.clock;
+    if (aggregate.valuesInOwnWindows()) {
+      // Rows made straight from each window's values: one step fewer per window than TumblingFeatures' own rows.
+      return compiled(events -> Outputs.of(feature.table(),
+          events.apply("TumblingFeatures", aggregate.valuesPerWindow())
+              .apply("ToRows", FeatureRows.ofWindowed(feature.table(),
+                  (KV<String, List<Object>> values, BoundedWindow window, PaneInfo pane) ->
+                      values.getValue().isEmpty()
+                          ? null
+                          : feature.tableRow(values.getKey(), ((IntervalWindow) window).start().getMillis(),
+                              ((IntervalWindow) window).end().getMillis(), values.getValue(), clock.nowMillis())))));
+    }
     return compiled(events -> {
       PCollection<TumblingFeatures.Row> windows = events.apply("TumblingFeatures", aggregate);
       return Outputs.of(feature.table(),

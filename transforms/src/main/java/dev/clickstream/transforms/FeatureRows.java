@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.schemas.DeadLetter;
+import java.io.Serializable;
 import java.util.Arrays;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
 import org.apache.beam.sdk.metrics.Metrics;
@@ -12,8 +13,10 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.DefaultTrigger;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -50,16 +53,32 @@ public final class FeatureRows<T> extends PTransform<PCollection<T>, PCollection
   public static final TupleTag<DeadLetter> FAILURES = new TupleTag<DeadLetter>() {};
   public static final String REASON = "feature_failed";
 
-  private final FeatureTable table;
-  private final SerializableFunction<T, Object[]> toValues;
+  /** A row's values from an element and the window and pane it came out of; null for no row. */
+  @FunctionalInterface
+  public interface WindowedValues<T> extends Serializable {
+    Object[] apply(T element, BoundedWindow window, PaneInfo pane);
+  }
 
-  private FeatureRows(FeatureTable table, SerializableFunction<T, Object[]> toValues) {
+  private final FeatureTable table;
+  private final WindowedValues<T> toValues;
+
+  private FeatureRows(FeatureTable table, WindowedValues<T> toValues) {
     this.table = table;
     this.toValues = toValues;
   }
 
   /** Rows of {@code table}, one per element, from {@code toValues} (in column order); the table names the feature. */
   public static <T> FeatureRows<T> of(FeatureTable table, SerializableFunction<T, Object[]> toValues) {
+    requireNonNull(toValues, "toValues");
+    return new FeatureRows<>(requireNonNull(table, "table"), (element, window, pane) -> toValues.apply(element));
+  }
+
+  /**
+   * Rows of {@code table} from each element with its window and pane, such as a per-window aggregate whose bounds
+   * are its window's: one step instead of one to attach the window and one to make the row. An element whose
+   * values are null makes no row.
+   */
+  public static <T> FeatureRows<T> ofWindowed(FeatureTable table, WindowedValues<T> toValues) {
     return new FeatureRows<>(requireNonNull(table, "table"), requireNonNull(toValues, "toValues"));
   }
 
@@ -148,10 +167,10 @@ public final class FeatureRows<T> extends PTransform<PCollection<T>, PCollection
     private static final int FAILURES_COUNTED = 2;
     private final FeatureTable table;
     private final Schema schema;
-    private final SerializableFunction<T, Object[]> toValues;
+    private final WindowedValues<T> toValues;
     private final BundleMetrics metrics;
 
-    ComputeRowFn(FeatureTable table, Schema schema, SerializableFunction<T, Object[]> toValues) {
+    ComputeRowFn(FeatureTable table, Schema schema, WindowedValues<T> toValues) {
       this.table = table;
       this.schema = schema;
       this.toValues = toValues;
@@ -162,12 +181,17 @@ public final class FeatureRows<T> extends PTransform<PCollection<T>, PCollection
     }
 
     @ProcessElement
-    public void processElement(@Element T element, MultiOutputReceiver out) {
+    public void processElement(
+        @Element T element, BoundedWindow window, PaneInfo pane, MultiOutputReceiver out) {
       metrics.inc(ELEMENTS_IN);
       long started = System.nanoTime();
       Row row;
       try {
-        row = Row.withSchema(schema).attachValues(Arrays.asList(checked(table, toValues.apply(element))));
+        Object[] values = toValues.apply(element, window, pane);
+        if (values == null) {
+          return;
+        }
+        row = Row.withSchema(schema).attachValues(Arrays.asList(checked(table, values)));
       } catch (RuntimeException e) {
         metrics.inc(FAILURES_COUNTED);
         out.get(FAILURES)

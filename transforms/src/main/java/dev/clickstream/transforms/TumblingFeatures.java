@@ -155,16 +155,50 @@ public final class TumblingFeatures<T extends GenericRecord>
     return feature.name() + "_" + name;
   }
 
+  /**
+   * The feature's values per entity and window, before they are made {@link Row}s: the window is the element's own
+   * tumbling window, a value list in {@link TumblingAggregation#featureColumns()} order (empty: no row). For a
+   * feature without a moving average only ({@link #valuesInOwnWindows()}), whose windows are the tumbling ones.
+   */
+  PTransform<PCollection<T>, PCollection<KV<String, List<Object>>>> valuesPerWindow() {
+    if (!valuesInOwnWindows()) {
+      throw new IllegalStateException(feature.name() + " has a moving average: its values come out of sliding windows");
+    }
+    return new PTransform<PCollection<T>, PCollection<KV<String, List<Object>>>>() {
+      @Override
+      public PCollection<KV<String, List<Object>>> expand(PCollection<T> events) {
+        return combined(events, new TumblingFeaturesCombineFn(feature));
+      }
+    };
+  }
+
+  /** Whether the values of {@link #valuesPerWindow()} are in the feature's tumbling windows: no moving average. */
+  boolean valuesInOwnWindows() {
+    return new TumblingFeaturesCombineFn(feature).parts() == 1;
+  }
+
   @Override
   public PCollection<Row> expand(PCollection<T> events) {
     TumblingFeaturesCombineFn combine = new TumblingFeaturesCombineFn(feature);
+    Duration length = Duration.millis(feature.windowMillis());
+    PCollection<Row> rows =
+        combined(events, combine)
+            .apply("FormatRows", ParDo.of(new FormatRowsFn(feature, length.getMillis())))
+            .setCoder(Row.Coder.of());
+    if (combine.parts() > 1) {
+      // Timestamped at the end of their sliding window, which is the last millisecond of the tumbling one.
+      rows = rows.apply("RewindowIntoTumblingWindows", Window.<Row>into(FixedWindows.of(length)));
+    }
+    return rows;
+  }
+
+  private PCollection<KV<String, List<Object>>> combined(PCollection<T> events, TumblingFeaturesCombineFn combine) {
     Duration length = Duration.millis(feature.windowMillis());
     int parts = combine.parts();
     KvCoder<String, EventFields> keyedCoder = KvCoder.of(StringUtf8Coder.of(), EventFieldsCoder.of());
 
     PCollection<KV<String, EventFields>> keyed =
         events.apply("ReadFeatureFields", ParDo.of(new ReadFieldsFn<T>(feature, combine))).setCoder(keyedCoder);
-    PCollection<KV<String, List<Object>>> combined;
     if (parts == 1) {
       // The windowing, trigger and combine of every tumbling aggregation, the hashed-shard combine of bounded input
       // included (see TumblingWindowAggregate).
@@ -172,32 +206,19 @@ public final class TumblingFeatures<T extends GenericRecord>
           TumblingWindowAggregate.<String, EventFields, List<Object>>of(combine)
               .withWindowSize(length)
               .withAllowedLateness(allowedLateness);
-      combined =
-          keyed.apply(
-              "AggregatePerEntity",
-              earlyFiringDelay == null ? aggregate : aggregate.withEarlyFiringsEvery(earlyFiringDelay));
-    } else {
-      combined =
-          keyed
-              .apply(
-                  "WindowIntoSlidingWindows",
-                  Window.<KV<String, EventFields>>into(windowFn(length, parts))
-                      .triggering(trigger())
-                      .withAllowedLateness(allowedLateness)
-                      .accumulatingFiredPanes())
-              .apply("TagLatestWindow", ParDo.of(new TagPartFn(length.getMillis())))
-              .setCoder(keyedCoder)
-              .apply("CombinePerEntity", Combine.perKey(combine));
+      return keyed.apply(
+          "AggregatePerEntity", earlyFiringDelay == null ? aggregate : aggregate.withEarlyFiringsEvery(earlyFiringDelay));
     }
-    PCollection<Row> rows =
-        combined
-            .apply("FormatRows", ParDo.of(new FormatRowsFn(feature, length.getMillis())))
-            .setCoder(Row.Coder.of());
-    if (parts > 1) {
-      // Timestamped at the end of their sliding window, which is the last millisecond of the tumbling one.
-      rows = rows.apply("RewindowIntoTumblingWindows", Window.<Row>into(FixedWindows.of(length)));
-    }
-    return rows;
+    return keyed
+        .apply(
+            "WindowIntoSlidingWindows",
+            Window.<KV<String, EventFields>>into(windowFn(length, parts))
+                .triggering(trigger())
+                .withAllowedLateness(allowedLateness)
+                .accumulatingFiredPanes())
+        .apply("TagLatestWindow", ParDo.of(new TagPartFn(length.getMillis())))
+        .setCoder(keyedCoder)
+        .apply("CombinePerEntity", Combine.perKey(combine));
   }
 
   private static WindowFn<Object, IntervalWindow> windowFn(Duration length, int parts) {
