@@ -66,6 +66,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -348,9 +349,9 @@ final class PipelineBench {
       Pipeline pipeline = Pipeline.create(options);
       PCollection<ClickEvent> events = stampedEvents(pipeline, setup);
       if (stores) {
-        withStores(events, options, "ctr").rows(FEATURE.table()).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+        withStores(events, options, "ctr").rows(FEATURE.table()).apply("CountRows", ParDo.of(countCtrRows()));
       } else {
-        computeCtr(events).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+        computeCtr(events).apply("CountRows", ParDo.of(countCtrRows()));
       }
       Measured measured = runMeasured(pipeline);
       String detail = stores ? storeDetail(directory, FeatureTables.CTR_5MIN.name(), measured) : "";
@@ -370,17 +371,17 @@ final class PipelineBench {
       FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
       Pipeline pipeline = Pipeline.create(options);
       PCollection<ClickEvent> events = stampedEvents(pipeline, setup);
-      events.apply("CountClicksIn", ParDo.of(new CountClicksFn()));
+      events.apply("CountClicksIn", ParDo.of(countClicks()));
       if (stores) {
         withStores(events, options, "click-counts")
             .rows(CLICK_COUNTS.precomputedTable())
-            .apply("CountRows", ParDo.of(new CountRowsFn<Row>()));
+            .apply("CountRows", ParDo.of(PipelineBench.<Row>countRows()));
       } else {
         events
             .apply("SelectClickCounts", SelectFeatureEvents.of(CLICK_COUNTS))
             .apply("RollingClickCounts", RollingAggregate.of(CLICK_COUNTS))
             .get(RollingAggregate.ROWS)
-            .apply("CountRows", ParDo.of(new CountRowsFn<EntityPartials>()));
+            .apply("CountRows", ParDo.of(PipelineBench.<EntityPartials>countRows()));
       }
       Measured measured = runMeasured(pipeline);
       String detail = stores ? storeDetail(directory, CLICK_COUNTS.precomputedTable().name(), measured) : "";
@@ -405,8 +406,8 @@ final class PipelineBench {
     options.setConsumerGroup("bench-" + UUID.randomUUID());
     Pipeline pipeline = Pipeline.create(options);
     PCollectionTuple read = pipeline.apply("ReadKafkaEvents", EventInput.readKafka(options, "bench"));
-    read.get(ParseEvents.DEAD_LETTERS).apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
-    computeCtr(read.get(ParseEvents.EVENTS)).apply("CountRows", ParDo.of(new CountCtrRowsFn()));
+    read.get(ParseEvents.DEAD_LETTERS).apply("CountDeadLetters", ParDo.of(countDeadLetters()));
+    computeCtr(read.get(ParseEvents.EVENTS)).apply("CountRows", ParDo.of(countCtrRows()));
     Measured measured = runMeasured(pipeline);
     return new Run("ctr-kafka", setup.events(), measured.nanos(), counter(measured.result(), "rows"),
         counter(measured.result(), "impressions"), counter(measured.result(), "clicks"), measured.peakHeapBytes(),
@@ -423,7 +424,7 @@ final class PipelineBench {
       PCollection<ClickEvent> events, FeaturePipelineOptions options, String pipeline) {
     FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, ProcessingClock.SYSTEM,
         FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(pipeline), ClickCounter.STATEFUL));
-    outputs.deadLetters.apply("CountDeadLetters", ParDo.of(new CountDeadLettersFn()));
+    outputs.deadLetters.apply("CountDeadLetters", ParDo.of(countDeadLetters()));
     return outputs;
   }
 
@@ -497,14 +498,17 @@ final class PipelineBench {
   }
 
   /**
-   * The discarding sinks count in plain fields and add to Beam's counters once a bundle, as native's sink adds to
-   * Flink's accumulators: a counter update per element (a metrics-container lookup) would be the sink's own cost.
+   * A discarding sink that adds {@code amounts} of each element to the counters {@code names}. It counts in plain
+   * fields and adds to Beam's counters once a bundle, as native's sink adds to Flink's accumulators: a counter update
+   * per element (a metrics-container lookup) would be the sink's own cost.
    */
-  private abstract static class CountingFn<T> extends DoFn<T, Void> {
+  private static final class CountingFn<T> extends DoFn<T, Void> {
+    private final SerializableFunction<T, long[]> amounts;
     private final Counter[] counters;
     private transient long[] counts;
 
-    CountingFn(String... names) {
+    CountingFn(SerializableFunction<T, long[]> amounts, String... names) {
+      this.amounts = amounts;
       counters = new Counter[names.length];
       for (int i = 0; i < names.length; i++) {
         counters[i] = Metrics.counter(NAMESPACE, names[i]);
@@ -516,9 +520,12 @@ final class PipelineBench {
       counts = new long[counters.length];
     }
 
-    /** Adds {@code amount} to the counter named {@code index}-th. */
-    final void add(int index, long amount) {
-      counts[index] += amount;
+    @ProcessElement
+    public void processElement(@Element T element) {
+      long[] added = amounts.apply(element);
+      for (int i = 0; i < added.length; i++) {
+        counts[i] += added[i];
+      }
     }
 
     @FinishBundle
@@ -529,55 +536,27 @@ final class PipelineBench {
     }
   }
 
-  /** The discarding sink of ctr_5min's rows: counts them and sums their counts. */
-  private static final class CountCtrRowsFn extends CountingFn<Row> {
-    CountCtrRowsFn() {
-      super("rows", "impressions", "clicks");
-    }
+  private static final long[] ONE = {1};
+  private static final long[] NONE = {0};
 
-    @ProcessElement
-    public void processElement(@Element Row row) {
-      add(0, 1);
-      add(1, row.getInt64("impressions"));
-      add(2, row.getInt64("clicks"));
-    }
+  /** The discarding sink of ctr_5min's rows: counts them and sums their counts. */
+  private static CountingFn<Row> countCtrRows() {
+    return new CountingFn<>(
+        row -> new long[] {1, row.getInt64("impressions"), row.getInt64("clicks")}, "rows", "impressions", "clicks");
   }
 
   /** The discarding sink of any rows: counts them. */
-  private static final class CountRowsFn<T> extends CountingFn<T> {
-    CountRowsFn() {
-      super("rows");
-    }
-
-    @ProcessElement
-    public void processElement(@Element T row) {
-      add(0, 1);
-    }
+  private static <T> CountingFn<T> countRows() {
+    return new CountingFn<>(row -> ONE, "rows");
   }
 
   /** The clicks going into the rolling counts, to compare with native's. */
-  private static final class CountClicksFn extends CountingFn<ClickEvent> {
-    CountClicksFn() {
-      super("clicks");
-    }
-
-    @ProcessElement
-    public void processElement(@Element ClickEvent event) {
-      if (event.getEventType().equals("click")) {
-        add(0, 1);
-      }
-    }
+  private static CountingFn<ClickEvent> countClicks() {
+    return new CountingFn<>(event -> event.getEventType().equals("click") ? ONE : NONE, "clicks");
   }
 
-  private static final class CountDeadLettersFn extends CountingFn<DeadLetter> {
-    CountDeadLettersFn() {
-      super("dead_letters");
-    }
-
-    @ProcessElement
-    public void processElement(@Element DeadLetter deadLetter) {
-      add(0, 1);
-    }
+  private static CountingFn<DeadLetter> countDeadLetters() {
+    return new CountingFn<>(deadLetter -> ONE, "dead_letters");
   }
 
   private static long counter(PipelineResult result, String name) {

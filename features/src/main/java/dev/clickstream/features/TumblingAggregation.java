@@ -225,32 +225,18 @@ public final class TumblingAggregation extends DeclaredFeature {
   }
 
   /** {@code numerator / denominator} of two counts of the same window, null when the denominator is zero. */
-  public static final class Ratio implements Serializable {
+  public record Ratio(String name, String numerator, String denominator) implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    private final String name;
-    private final String numerator;
-    private final String denominator;
-
-    private Ratio(String name, String numerator, String denominator) {
-      this.name = requireNonNull(name, "name");
-      this.numerator = requireNonNull(numerator, "numerator");
-      this.denominator = requireNonNull(denominator, "denominator");
-    }
-
-    /** Its column. */
-    public String name() {
-      return name;
-    }
-
-    /** The column of the count above the line. */
-    public String numerator() {
-      return numerator;
-    }
-
-    /** The column of the count below the line. */
-    public String denominator() {
-      return denominator;
+    /**
+     * @param name its column
+     * @param numerator the column of the count above the line
+     * @param denominator the column of the count below the line
+     */
+    public Ratio {
+      requireNonNull(name, "name");
+      requireNonNull(numerator, "numerator");
+      requireNonNull(denominator, "denominator");
     }
 
     /** The ratio of two counts; null when {@code denominator} is zero, as the rate is then undefined, not zero. */

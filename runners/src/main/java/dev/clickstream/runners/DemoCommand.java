@@ -1,11 +1,15 @@
 package dev.clickstream.runners;
 
 import dev.clickstream.broker.EmbeddedKafkaBroker;
+import dev.clickstream.features.DriftMonitor;
+import dev.clickstream.features.FeatureDefinition;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.io.ReadKafkaEvents;
 import dev.clickstream.io.WriteDeadLettersToKafka;
+import dev.clickstream.pipelines.ClickCounter;
 import dev.clickstream.pipelines.ClickstreamOptions;
+import dev.clickstream.pipelines.FeatureSelection;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
@@ -31,6 +35,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
@@ -81,6 +86,11 @@ final class DemoCommand {
   private static final long PROGRESS_SECONDS = 2;
   /** As many items as the generator's default, so every generated item has its dimension row (or is left out). */
   private static final int ITEMS = 200;
+  /** What the demo runs: every feature. */
+  private static final String DEMO_FEATURES = "all";
+  /** An entity of the generated data for each entity field a feature may be keyed by. */
+  private static final Map<String, String> EXAMPLE_ENTITIES =
+      Map.of("user_id", "u0", "item_id", "item0", "user_segment", "premium", "item_category", "sports");
 
   private DemoCommand() {}
 
@@ -117,7 +127,7 @@ final class DemoCommand {
       out.printf(Locale.ROOT, "%n== 2/3 Streaming %,d events through every pipeline on embedded Flink%n", events);
       ClickstreamOptions options =
           RunCommand.options(
-              "all",
+              DEMO_FEATURES,
               List.of(
                   "--runner=FlinkRunner",
                   "--source=kafka",
@@ -128,7 +138,7 @@ final class DemoCommand {
                   "--offlineStore=" + offlineStore));
       CompletableFuture<PipelineResult> pipeline =
           CompletableFuture.supplyAsync(
-              () -> RunCommand.runWithHeartbeat(RunCommand.pipelineFor("all", options), out),
+              () -> RunCommand.runWithHeartbeat(RunCommand.pipelineFor(DEMO_FEATURES, options), out),
               runnable -> new Thread(runnable, "demo-pipeline").start());
       ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(
           task -> {
@@ -161,26 +171,34 @@ final class DemoCommand {
     String base = "http://localhost:" + server.port();
     try {
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-      for (String user : List.of("u0", "u1", "u42")) {
-        show(client, get(base + "/features/ctr_5min/" + user), out);
+      // Every view the job wrote, from the registry: one entity each, the generated data's first.
+      FeatureSelection job = FeatureSelection.of(FeatureDefinitions.REGISTRY, List.of(DEMO_FEATURES), ClickCounter.STATEFUL);
+      List<String> examples = new ArrayList<>();
+      Object eventTime = null;
+      for (FeatureDefinition feature : job.definitions()) {
+        if (feature instanceof DriftMonitor) {
+          continue; // served by /drift, below
+        }
+        String path = "/features/" + feature.name() + "/" + EXAMPLE_ENTITIES.get(feature.entityField());
+        out.printf("%n%s (%s, per %s):%n", feature.name(), feature.kind().name().toLowerCase(Locale.ROOT),
+            feature.entityField());
+        show(client, get(base + path), out);
+        examples.add("curl " + base + path);
+        if (feature instanceof WindowedAggregation) {
+          // The same counts computed at request time, as of the entity's latest event: they must agree.
+          WindowedAggregation rolling = (WindowedAggregation) feature;
+          eventTime = store.read(rolling.table(), EXAMPLE_ENTITIES.get(rolling.entityField()))
+              .map(row -> row.get(WindowedAggregation.EVENT_TIME)).orElse(null);
+          for (String view : List.of(rolling.onDemandView(), rolling.tiledView())) {
+            String asOf = "/features/" + view + "/" + EXAMPLE_ENTITIES.get(rolling.entityField()) + "?as_of=" + eventTime;
+            if (eventTime != null) {
+              show(client, get(base + asOf), out);
+            }
+            examples.add("curl '" + base + asOf + "'");
+          }
+        }
       }
-      out.println("\nClick counts three ways, as of u0's latest click:");
-      Object eventTime = store.read(FeatureTables.CLICK_COUNTS, "u0").map(row -> row.get("event_time")).orElse(null);
-      show(client, get(base + "/features/click_counts/u0"), out);
-      if (eventTime != null) {
-        show(client, get(base + "/features/click_counts_on_demand/u0?as_of=" + eventTime), out);
-        show(client, get(base + "/features/click_counts_tiled/u0?as_of=" + eventTime), out);
-      }
-      out.println("\nCTR per user segment and per item category (events enriched with the users and items tables):");
-      show(client, get(base + "/features/ctr_by_segment_5min/premium"), out);
-      show(client, get(base + "/features/ctr_by_category_5min/sports"), out);
-      out.println("\nUser activity (distinct items, item price percentiles, clicks averaged over 15 minutes):");
-      show(client, get(base + "/features/user_activity_5min/u0"), out);
-      out.println("\nClick attribution per item (clicks joined to the user's latest impression within 30 minutes):");
-      show(client, get(base + "/features/item_attribution_5min/item0"), out);
-      out.println("\nSession features (sessions of events less than 30 minutes apart):");
-      show(client, get(base + "/features/user_sessions/u0"), out);
-      out.println("\nDrift of the per-user CTR (PSI and KS of the latest window against the 15 minutes before):");
+      out.println("\nDrift (PSI and KS of each monitored feature's latest window against the windows before):");
       show(client, get(base + "/drift"), out);
       show(
           client,
@@ -190,16 +208,10 @@ final class DemoCommand {
               .build(),
           out);
       out.printf("%nThe feature server is at %s/ (index), %s/health%n", base, base);
-      out.printf("  curl %s/features/ctr_5min/u0%n", base);
-      out.printf("  curl %s/features/click_counts/u0%n", base);
-      out.printf("  curl %s/features/ctr_by_segment_5min/premium%n", base);
-      out.printf("  curl %s/features/item_attribution_5min/item0%n", base);
-      out.printf("  curl %s/features/user_sessions/u0%n", base);
+      examples.forEach(example -> out.println("  " + example));
       out.printf("  curl %s/drift%n", base);
-      out.printf("  curl '%s/features/click_counts_on_demand/u0?as_of=%s'%n", base, eventTime);
-      out.printf("  curl '%s/features/click_counts_tiled/u0?as_of=%s'%n", base, eventTime);
       out.printf("  curl -X POST -H 'Content-Type: application/json' -d '[\"u0\",\"u1\"]' %s/features/ctr_5min%n", base);
-      out.printf("Offline rows: %s/ctr_5min/%n", offlineStore);
+      out.printf("Offline rows: %s/TABLE/date=YYYY-MM-DD/%n", offlineStore);
       if (keepServing) {
         out.println("Serving until Ctrl-C. (./clickstream serve serves the same store later.)");
         CountDownLatch forever = new CountDownLatch(1);
@@ -232,16 +244,18 @@ final class DemoCommand {
     for (FeatureTable table : tables) {
       store.clear(table);
     }
-    Path offlineRows = Path.of(offlineStore, FeatureTables.CTR_5MIN.name());
-    if (Files.exists(offlineRows)) {
-      try (Stream<Path> paths = Files.walk(offlineRows)) {
-        for (Path path : paths.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
-          Files.delete(path);
+    for (FeatureTable table : tables) {
+      Path offlineRows = Path.of(offlineStore, table.name());
+      if (Files.exists(offlineRows)) {
+        try (Stream<Path> paths = Files.walk(offlineRows)) {
+          for (Path path : paths.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
+            Files.delete(path);
+          }
         }
       }
     }
-    out.printf("Starting from nothing: cleared %s in the online store, and %s%n%n",
-        tables.stream().map(FeatureTable::name).collect(Collectors.joining(", ")), offlineRows);
+    out.printf("Starting from nothing: cleared %s in the online store, and their offline rows under %s%n%n",
+        tables.stream().map(FeatureTable::name).collect(Collectors.joining(", ")), offlineStore);
   }
 
   /** One line while events stream: how far the features have got. */

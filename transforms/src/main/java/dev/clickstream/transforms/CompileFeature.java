@@ -26,6 +26,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
@@ -197,16 +198,11 @@ public final class CompileFeature {
       SessionAggregation feature, Class<T> eventClass) {
     SessionFeatures<T> sessions = SessionFeatures.of(feature, eventClass).withAllowedLateness(allowedLateness);
     ProcessingClock clock = this.clock;
-    Duration lateness = allowedLateness;
-    return compiled(events -> {
-      PCollectionTuple sessionized = events.apply("SessionFeatures", sessions);
-      return Outputs.of(feature.table(), sessionized.get(SessionFeatures.SESSIONS)
-              .apply("ToRows", FeatureRows.of(feature.table(), (KV<String, SessionFeatures.SessionStats> session) ->
-                  feature.row(session.getKey(), session.getValue().start(), session.getValue().end(),
-                      session.getValue().events(), session.getValue().clicks(), clock.nowMillis()))))
-          .add(sessionized.get(sessions.tooLate())
-              .apply("TooLateToDeadLetters", TooLateEvents.<T>eventsToDeadLetters("SessionFeatures", lateness)));
-    });
+    return stateful(feature.table(), "SessionFeatures", sessions,
+        SessionFeatures.SESSIONS, (KV<String, SessionFeatures.SessionStats> session) ->
+            feature.row(session.getKey(), session.getValue().start(), session.getValue().end(),
+                session.getValue().events(), session.getValue().clicks(), clock.nowMillis()),
+        sessions.tooLate(), TooLateEvents.<T>eventsToDeadLetters("SessionFeatures", allowedLateness));
   }
 
   /** Clicks attributed to earlier impressions, per entity and window, over events of {@code eventClass}. */
@@ -214,16 +210,30 @@ public final class CompileFeature {
       ClickAttribution feature, Class<T> eventClass) {
     AttributeClicks<T> attribute = AttributeClicks.of(feature, eventClass).withAllowedLateness(allowedLateness);
     ProcessingClock clock = this.clock;
-    Duration lateness = allowedLateness;
+    return stateful(feature.table(), "AttributeClicks", attribute,
+        AttributeClicks.COUNTS, (AttributeClicks.ItemWindow window) ->
+            feature.row(window.item(), window.windowStart(), window.windowEnd(), window.counts().impressions(),
+                window.counts().clicks(), window.counts().attributedClicks(),
+                window.counts().sumTimeToClickMillis(), clock.nowMillis()),
+        AttributeClicks.TOO_LATE_CLICKS, TooLateEvents.rowsToDeadLetters("AttributeClicks", allowedLateness));
+  }
+
+  /**
+   * A feature kept in keyed state by {@code transform} (named {@code step}): its {@code computedTag} output made
+   * rows of {@code table}, and its too-late input ({@code tooLateTag}) made dead letters.
+   */
+  private static <T, ComputedT, LateT> PTransform<PCollection<T>, PCollectionTuple> stateful(
+      FeatureTable table,
+      String step,
+      PTransform<PCollection<T>, PCollectionTuple> transform,
+      TupleTag<ComputedT> computedTag,
+      SerializableFunction<ComputedT, Object[]> toRow,
+      TupleTag<LateT> tooLateTag,
+      PTransform<PCollection<LateT>, PCollection<DeadLetter>> tooLateToDeadLetters) {
     return compiled(events -> {
-      PCollectionTuple attributed = events.apply("AttributeClicks", attribute);
-      return Outputs.of(feature.table(), attributed.get(AttributeClicks.COUNTS)
-              .apply("ToRows", FeatureRows.of(feature.table(), (AttributeClicks.ItemWindow window) ->
-                  feature.row(window.item(), window.windowStart(), window.windowEnd(),
-                      window.counts().impressions(), window.counts().clicks(), window.counts().attributedClicks(),
-                      window.counts().sumTimeToClickMillis(), clock.nowMillis()))))
-          .add(attributed.get(AttributeClicks.TOO_LATE_CLICKS)
-              .apply("TooLateToDeadLetters", TooLateEvents.rowsToDeadLetters("AttributeClicks", lateness)));
+      PCollectionTuple computed = events.apply(step, transform);
+      return Outputs.of(table, computed.get(computedTag).apply("ToRows", FeatureRows.of(table, toRow)))
+          .add(computed.get(tooLateTag).apply("TooLateToDeadLetters", tooLateToDeadLetters));
     });
   }
 
