@@ -19,7 +19,7 @@ import dev.clickstream.runners.KafkaEventProducer;
 import dev.clickstream.runners.UsageException;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
-import dev.clickstream.features.FeatureTables;
+import dev.clickstream.features.FeatureTable;
 import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.CompileFeature;
@@ -343,34 +343,19 @@ final class PipelineBench {
   // Beam
 
   private static Run ctr(Setup setup, boolean stores) throws Exception {
-    Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
-    try {
-      FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
-      Pipeline pipeline = Pipeline.create(options);
-      PCollection<ClickEvent> events = stampedEvents(pipeline, setup);
+    return beamRun(setup, stores, (events, options) -> {
       if (stores) {
         withStores(events, options, "ctr").rows(FEATURE.table()).apply("CountRows", ParDo.of(countCtrRows()));
       } else {
         computeCtr(events).apply("CountRows", ParDo.of(countCtrRows()));
       }
-      Measured measured = runMeasured(pipeline);
-      String detail = stores ? storeDetail(directory, FeatureTables.CTR_5MIN.name(), measured) : "";
-      return new Run(stores ? "ctr-stores" : "ctr", setup.events(), measured.nanos(),
-          counter(measured.result(), "rows"), counter(measured.result(), "impressions"),
-          counter(measured.result(), "clicks"), measured.peakHeapBytes(), detail);
-    } finally {
-      if (directory != null) {
-        Directories.deleteRecursively(directory);
-      }
-    }
+    }, (measured, detail) -> new Run(stores ? "ctr-stores" : "ctr", setup.events(), measured.nanos(),
+        counter(measured.result(), "rows"), counter(measured.result(), "impressions"),
+        counter(measured.result(), "clicks"), measured.peakHeapBytes(), detail), FEATURE.table());
   }
 
   private static Run rolling(Setup setup, boolean stores) throws Exception {
-    Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
-    try {
-      FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
-      Pipeline pipeline = Pipeline.create(options);
-      PCollection<ClickEvent> events = stampedEvents(pipeline, setup);
+    return beamRun(setup, stores, (events, options) -> {
       events.apply("CountClicksIn", ParDo.of(countClicks()));
       if (stores) {
         withStores(events, options, "click-counts")
@@ -383,11 +368,34 @@ final class PipelineBench {
             .get(RollingAggregate.ROWS)
             .apply("CountRows", ParDo.of(PipelineBench.<EntityPartials>countRows()));
       }
+    }, (measured, detail) -> new Run(stores ? "rolling-stores" : "rolling", setup.events(), measured.nanos(),
+        counter(measured.result(), "rows"), 0, counter(measured.result(), "clicks"), measured.peakHeapBytes(),
+        detail), CLICK_COUNTS.precomputedTable());
+  }
+
+  /** The steps a Beam run adds over the generated events. */
+  private interface BeamSteps {
+    void add(PCollection<ClickEvent> events, FeaturePipelineOptions options);
+  }
+
+  /** What a Beam run reports, from its measurement and what its store holds ("" without stores). */
+  private interface BeamReport {
+    Run of(Measured measured, String storeDetail);
+  }
+
+  /**
+   * One Beam run over the generated events, with {@code steps}; with {@code stores}, into an H2 store and offline
+   * files in a temporary directory, whose {@code table} is described in the report.
+   */
+  private static Run beamRun(Setup setup, boolean stores, BeamSteps steps, BeamReport report, FeatureTable table)
+      throws Exception {
+    Path directory = stores ? Files.createTempDirectory("clickstream-bench") : null;
+    try {
+      FeaturePipelineOptions options = beamOptions(setup, directory).as(FeaturePipelineOptions.class);
+      Pipeline pipeline = Pipeline.create(options);
+      steps.add(stampedEvents(pipeline, setup), options);
       Measured measured = runMeasured(pipeline);
-      String detail = stores ? storeDetail(directory, CLICK_COUNTS.precomputedTable().name(), measured) : "";
-      return new Run(stores ? "rolling-stores" : "rolling", setup.events(), measured.nanos(),
-          counter(measured.result(), "rows"), 0, counter(measured.result(), "clicks"), measured.peakHeapBytes(),
-          detail);
+      return report.of(measured, stores ? storeDetail(directory, table.name(), measured) : "");
     } finally {
       if (directory != null) {
         Directories.deleteRecursively(directory);
@@ -649,6 +657,10 @@ final class PipelineBench {
     }
   }
 
+  /** The event types native's CTR counts, as ctr_5min's declaration does. */
+  private static final String IMPRESSION = "impression";
+  private static final String CLICK = "click";
+
   private static StreamExecutionEnvironment nativeEnvironment() {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(
         2, Configuration.fromMap(EmbeddedFlink.settings(EmbeddedFlink.LOOPBACK)));
@@ -660,16 +672,14 @@ final class PipelineBench {
   private static Run runNatively(
       StreamExecutionEnvironment env, String side, long events, DataStream<Tuple3<String, String, Long>> input)
       throws Exception {
-    String impression = "impression";
-    String click = "click";
     input
-        .filter(event -> event.f1.equals(impression) || event.f1.equals(click))
+        .filter(event -> event.f1.equals(IMPRESSION) || event.f1.equals(CLICK))
         .assignTimestampsAndWatermarks(
             WatermarkStrategy.<Tuple3<String, String, Long>>forBoundedOutOfOrderness(Duration.ofMillis(JITTER_MILLIS))
                 .withTimestampAssigner((event, previous) -> event.f2))
         .keyBy(event -> event.f0, Types.STRING)
         .window(TumblingEventTimeWindows.of(Duration.ofMillis(FEATURE.windowMillis())))
-        .aggregate(new CountImpressionsAndClicksNatively(impression, click))
+        .aggregate(new CountImpressionsAndClicksNatively())
         .addSink(new CountingSink())
         .name("CountRows");
     resetHeapPeak();
@@ -684,14 +694,6 @@ final class PipelineBench {
   /** Impressions and clicks of one user and window, as the compiled ctr_5min counts them in Beam. */
   private static final class CountImpressionsAndClicksNatively
       implements AggregateFunction<Tuple3<String, String, Long>, long[], long[]> {
-    private final String impression;
-    private final String click;
-
-    CountImpressionsAndClicksNatively(String impression, String click) {
-      this.impression = impression;
-      this.click = click;
-    }
-
     @Override
     public long[] createAccumulator() {
       return new long[2];
@@ -699,9 +701,9 @@ final class PipelineBench {
 
     @Override
     public long[] add(Tuple3<String, String, Long> event, long[] counts) {
-      if (event.f1.equals(impression)) {
+      if (event.f1.equals(IMPRESSION)) {
         counts[0]++;
-      } else if (event.f1.equals(click)) {
+      } else if (event.f1.equals(CLICK)) {
         counts[1]++;
       }
       return counts;

@@ -43,6 +43,11 @@ public final class Clickstream {
               + " bench/target/clickstream-bench.jar beside runners/target/clickstream.jar; with plain java, run"
               + " 'mvn -DskipTests package' and add that jar to -cp.");
 
+  /** The help of the commands whose every flag is the launcher's own; run and the others print their own. */
+  private static final Map<String, String> COMMAND_HELP =
+      Map.of("demo", DemoCommand.HELP, "generate", GenerateCommand.HELP, "replay", ReplayCommand.HELP,
+          "kafka", KafkaCommand.HELP, "dimensions", DimensionsCommand.HELP, "serve", ServeCommand.HELP);
+
   private Clickstream() {}
 
   public static void main(String[] args) {
@@ -55,6 +60,11 @@ public final class Clickstream {
       return args.isEmpty() ? 2 : 0;
     }
     List<String> rest = args.subList(1, args.size());
+    String help = COMMAND_HELP.get(args.get(0));
+    if (help != null && Flags.wantsHelp(rest)) {
+      out.println(help);
+      return 0;
+    }
     try {
       switch (args.get(0)) {
         case "demo":

@@ -95,10 +95,6 @@ final class DemoCommand {
   private DemoCommand() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-    if (Flags.wantsHelp(args)) {
-      out.println(HELP);
-      return 0;
-    }
     Flags flags = Flags.parse("demo", args, FLAGS);
     long events = flags.longValue("events", 100_000, 1, 100_000_000);
     double rate = flags.doubleValue("rate", 10_000, 1, 10_000_000);

@@ -35,10 +35,6 @@ final class DimensionsCommand {
   private DimensionsCommand() {}
 
   static int run(List<String> args, PrintStream out) throws Exception {
-    if (Flags.wantsHelp(args)) {
-      out.println(HELP);
-      return 0;
-    }
     Flags flags = Flags.parse("dimensions", args, FLAGS);
     String url = flags.string("onlineStore", ClickstreamOptions.DEFAULT_ONLINE_STORE);
     int users = (int) flags.longValue("users", 1_000, 1, 10_000_000);

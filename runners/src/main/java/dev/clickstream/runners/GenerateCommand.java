@@ -65,10 +65,6 @@ public final class GenerateCommand {
   private GenerateCommand() {}
 
   public static int run(List<String> args, PrintStream out, PrintStream err) throws InterruptedException {
-    if (Flags.wantsHelp(args)) {
-      out.println(HELP);
-      return 0;
-    }
     Flags flags = Flags.parse("generate", args, FLAGS);
     if (!flags.has("output") && !flags.has("kafka")) {
       throw new UsageException(

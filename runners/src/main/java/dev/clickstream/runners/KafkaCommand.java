@@ -34,10 +34,6 @@ final class KafkaCommand {
   private KafkaCommand() {}
 
   static int run(List<String> args, PrintStream out) throws Exception {
-    if (Flags.wantsHelp(args)) {
-      out.println(HELP);
-      return 0;
-    }
     Flags flags = Flags.parse("kafka", args, FLAGS);
     int port = (int) flags.longValue("port", 9092, 1, 65_535);
     int partitions = (int) flags.longValue("partitions", 1, 1, 1_000);

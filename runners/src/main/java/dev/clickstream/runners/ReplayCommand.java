@@ -43,10 +43,6 @@ final class ReplayCommand {
   private ReplayCommand() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws IOException {
-    if (Flags.wantsHelp(args)) {
-      out.println(HELP);
-      return 0;
-    }
     Flags flags = Flags.parse("replay", args, FLAGS);
     if (!flags.has("input") || !flags.has("kafka")) {
       throw new UsageException("replay: --input=FILE and --kafka=HOST:PORT are required (see ./clickstream replay --help)");

@@ -35,10 +35,6 @@ public final class ServeCommand {
   private ServeCommand() {}
 
   static int run(List<String> args, PrintStream out) throws InterruptedException {
-    if (Flags.wantsHelp(args)) {
-      out.println(HELP);
-      return 0;
-    }
     Flags flags = Flags.parse("serve", args, FLAGS);
     String host = flags.string("host", "127.0.0.1");
     int port = (int) flags.longValue("port", 8080, 0, 65_535);
