@@ -44,19 +44,19 @@ import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
-import org.apache.beam.sdk.transforms.PeriodicImpulse;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.h2.api.ErrorCode;
 import org.h2.message.DbException;
 import org.joda.time.Duration;
-import org.joda.time.Instant;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -95,12 +95,15 @@ class WriteToOnlineStoreOutageTest {
   /** Far longer than the outages here; a store that cannot be brought back fails the test in a minute, not ten. */
   private static final Duration TEST_RETRY_BUDGET = Duration.standardSeconds(60);
   /**
-   * Far longer than a run takes (under 30 s): the Direct runner was once seen never finishing the streamed run after
-   * every row was written, and a test that waits without limit turns that into a CI run that times out.
+   * Far longer than a run takes (under 30 s): a run stuck for good fails here, with the runner's threads printed,
+   * instead of turning into a CI run that times out.
    */
   private static final Duration RUN_LIMIT = Duration.standardMinutes(3);
-  /** How long a run that has written every row gets to finish before it is cancelled. */
-  private static final Duration QUIESCE_GRACE = Duration.standardSeconds(15);
+  /**
+   * How long a run that has written every row gets to finish before it is cancelled: the counters are final by then,
+   * and the streamed run's source never ends.
+   */
+  private static final Duration QUIESCE_GRACE = Duration.standardSeconds(2);
 
   @TempDir Path h2BaseDir;
 
@@ -123,19 +126,13 @@ class WriteToOnlineStoreOutageTest {
     ExecutorService outages = Executors.newSingleThreadExecutor();
     try (StoreOutage store = StoreOutage.of(dialect, h2BaseDir)) {
       String url = store.url();
-      long start = Instant.now().getMillis();
       pipeline
-          .apply(
-              "TickEveryTenMillis",
-              PeriodicImpulse.create()
-                  .startAt(new Instant(start))
-                  // Fires at the start and at the stop too.
-                  .stopAt(new Instant(start + (STREAMED_ROWS - 1) * TICK.getMillis()))
-                  .withInterval(TICK))
-          .apply(
-              "NumberTicks",
-              MapElements.into(TypeDescriptors.longs())
-                  .via((Instant tick) -> (tick.getMillis() - start) / TICK.getMillis()))
+          // A row every TICK, as a stream: GenerateSequence's rate-limited, endless counting source, of which the
+          // first STREAMED_ROWS are written; the run is cancelled once they are. (PeriodicImpulse, a splittable DoFn
+          // resumed by processing-time timers, stopped emitting on the Direct runner now and then after the writer
+          // had blocked through the outage; a bounded GenerateSequence emits in chunks, so the outage could miss.)
+          .apply("RowNumbers", GenerateSequence.from(0).withRate(1, TICK))
+          .apply("FirstRows", Filter.lessThan((long) STREAMED_ROWS))
           .apply("ToRows", MapElements.into(TypeDescriptors.rows()).via(WriteToOnlineStoreOutageTest::storeRow))
           .setRowSchema(FeatureRows.schemaOf(CTR_5MIN))
           .apply("WriteOnlineStore", WriteToOnlineStore.into(CTR_5MIN)
@@ -448,10 +445,9 @@ class WriteToOnlineStoreOutageTest {
    * Runs {@code pipeline} to the end. When it fails and {@code outage} failed too (the store could not be taken down
    * or brought back), that is the failure reported: the write giving up is only its consequence.
    *
-   * <p>Now and then the Direct runner never quiesces after a {@code PeriodicImpulse} has ended (seen in about one run
-   * of this class in eight, never on Flink), and the run would wait for ever. What these tests check is done once
-   * every one of {@code rows} is counted as written: from then on the run gets {@link #QUIESCE_GRACE} to finish, and
-   * is cancelled, with a line saying so, when it does not. A run that has not written every row within {@link
+   * <p>A run over an endless source never finishes by itself. What these tests check is done once every one of {@code
+   * rows} is counted as written: from then on the run gets {@link #QUIESCE_GRACE} to finish, and is cancelled when
+   * it does not. A run that has not written every row within {@link
    * #RUN_LIMIT} fails.
    */
   private static Run runUnlessTheOutageFailed(TestPipeline pipeline, Future<?> outage, int rows) throws Exception {
@@ -470,9 +466,7 @@ class WriteToOnlineStoreOutageTest {
           everyRowWrittenAt = now;
         }
         if (everyRowWrittenAt != 0 && now - everyRowWrittenAt > QUIESCE_GRACE.getMillis() * 1_000_000) {
-          System.err.println("every row was written, but the Direct runner did not finish within " + QUIESCE_GRACE
-              + " after: cancelling it (a Direct runner that never quiesces after a PeriodicImpulse)");
-          result.cancel();
+            result.cancel();
           return new Run(result, everyRowWrittenAt);
         }
         if (state != null || now > deadline) {
