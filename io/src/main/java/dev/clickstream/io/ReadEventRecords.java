@@ -221,16 +221,8 @@ public final class ReadEventRecords extends PTransform<PBegin, PCollectionTuple>
     }
   }
 
-  /** A file's channel as Avro's {@link SeekableInput}. */
-  private static final class ChannelInput implements SeekableInput {
-    private final SeekableByteChannel channel;
-    private final long length;
-
-    ChannelInput(SeekableByteChannel channel, long length) {
-      this.channel = channel;
-      this.length = length;
-    }
-
+  /** A file's channel, of {@code length} bytes, as Avro's {@link SeekableInput}. */
+  private record ChannelInput(SeekableByteChannel channel, long length) implements SeekableInput {
     @Override
     public void seek(long position) throws IOException {
       channel.position(position);
@@ -239,11 +231,6 @@ public final class ReadEventRecords extends PTransform<PBegin, PCollectionTuple>
     @Override
     public long tell() throws IOException {
       return channel.position();
-    }
-
-    @Override
-    public long length() {
-      return length;
     }
 
     @Override
