@@ -7,8 +7,9 @@ import org.apache.beam.sdk.metrics.Distribution;
 /**
  * Counters and one distribution tallied in plain fields while a bundle runs and added to Beam's metrics when it
  * finishes. Each metric update looks up the current metrics container (a thread-local) and the metric (a map): at
- * millions of elements per second that showed in profiles of the compiled features. Call {@link #flush()} from
- * {@code @FinishBundle}; the totals Beam reports are the same.
+ * millions of elements per second that showed in profiles of the compiled features. Call {@link #reset()} from
+ * {@code @StartBundle}, so a failed bundle's tallies are dropped as a runner drops its metrics, and {@link #flush()}
+ * from {@code @FinishBundle}; the totals Beam reports are the same.
  */
 final class BundleMetrics implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -50,6 +51,13 @@ final class BundleMetrics implements Serializable {
     }
     sum += value;
     samples++;
+  }
+
+  /** Forgets what was tallied: a bundle that failed before its flush is retried, and counted then. */
+  void reset() {
+    counts = null;
+    sum = 0;
+    samples = 0;
   }
 
   /** Adds what was tallied since the last flush to the metrics. */

@@ -205,6 +205,11 @@ public final class FeatureRows<T> extends PTransform<PCollection<T>, PCollection
       out.get(ROWS).output(row);
     }
 
+    @StartBundle
+    public void startBundle() {
+      metrics.reset();
+    }
+
     @FinishBundle
     public void finishBundle() {
       metrics.flush();

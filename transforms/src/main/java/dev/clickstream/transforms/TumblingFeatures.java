@@ -294,6 +294,11 @@ public final class TumblingFeatures<T extends GenericRecord>
       out.output(KV.of(entity.toString(), fields));
     }
 
+    @StartBundle
+    public void startBundle() {
+      metrics.reset();
+    }
+
     @FinishBundle
     public void finishBundle() {
       metrics.flush();
@@ -340,6 +345,11 @@ public final class TumblingFeatures<T extends GenericRecord>
       out.output(
           new Row(values.getKey(), end - lengthMillis, end, values.getValue(), FeatureSteps.timing(pane),
               pane.getIndex()));
+    }
+
+    @StartBundle
+    public void startBundle() {
+      metrics.reset();
     }
 
     @FinishBundle
