@@ -62,32 +62,6 @@ public final class FeatureRegistry implements Serializable {
     return definitions.stream().filter(definition -> definition.name().equals(name)).findFirst();
   }
 
-  /**
-   * The features called {@code names}, in declaration order, with the features a drift monitor watches; fails
-   * naming every feature there is when a name is not one of them.
-   */
-  public FeatureRegistry select(Collection<String> names) {
-    List<String> unknown = new ArrayList<>();
-    for (String name : names) {
-      if (byName(name).isEmpty()) {
-        unknown.add(name);
-      }
-    }
-    if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException("unknown feature " + String.join(", ", unknown) + ": the features are " + names());
-    }
-    List<FeatureDefinition> selected = new ArrayList<>();
-    for (FeatureDefinition definition : definitions) {
-      boolean watched =
-          ofKind(DriftMonitor.class).stream()
-              .anyMatch(monitor -> names.contains(monitor.name()) && monitor.view().equals(definition.name()));
-      if (names.contains(definition.name()) || watched) {
-        selected.add(definition);
-      }
-    }
-    return new FeatureRegistry(selected);
-  }
-
   /** The names of every feature, in declaration order. */
   public List<String> names() {
     List<String> names = new ArrayList<>();
@@ -99,13 +73,6 @@ public final class FeatureRegistry implements Serializable {
   public List<FeatureTable> servedTables() {
     Map<String, FeatureTable> tables = new LinkedHashMap<>();
     definitions.forEach(definition -> tables.putIfAbsent(definition.table().name(), definition.table()));
-    return List.copyOf(tables.values());
-  }
-
-  /** Every table the features write ({@link FeatureDefinition#tables()}), each once, in declaration order. */
-  public List<FeatureTable> allTables() {
-    Map<String, FeatureTable> tables = new LinkedHashMap<>();
-    definitions.forEach(definition -> definition.tables().forEach(table -> tables.putIfAbsent(table.name(), table)));
     return List.copyOf(tables.values());
   }
 

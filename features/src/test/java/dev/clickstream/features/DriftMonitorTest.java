@@ -1,6 +1,7 @@
 package dev.clickstream.features;
 
 import static dev.clickstream.features.FeatureWindow.minutes;
+import static dev.clickstream.features.TableDescriptions.describe;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.arrayContaining;
 import static org.hamcrest.Matchers.closeTo;
@@ -12,9 +13,7 @@ import static org.hamcrest.Matchers.sameInstance;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.features.DriftRecord.Status;
-import dev.clickstream.features.FeatureTable;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -273,18 +272,5 @@ class DriftMonitorTest {
 
   private static String recordFailure(Executable create) {
     return assertThrows(IllegalArgumentException.class, create).getMessage();
-  }
-
-  /** Everything that decides a table's SQL: name, columns in order with type, role and nullability, keys, rule. */
-  private static List<String> describe(FeatureTable table) {
-    List<String> description =
-        table.columns().stream()
-            .map(c -> c.name() + " " + c.type() + " " + c.role() + (c.nullable() ? " nullable" : ""))
-            .collect(Collectors.toList());
-    description.add(0, table.name());
-    description.add("key " + table.keyColumns().stream().map(FeatureTable.Column::name).collect(Collectors.toList()));
-    description.add("indexes " + table.indexes());
-    description.add("replace when " + table.replaceRule());
-    return description;
   }
 }

@@ -25,10 +25,6 @@ class FeatureRegistryTest {
     assertThat(names(REGISTRY.servedTables()),
         contains("ctr_5min", "click_counts", "click_counts_sliding", "ctr_by_segment_5min", "ctr_by_category_5min",
             "user_activity_5min", "item_attribution_5min", "user_sessions", "feature_drift"));
-    assertThat(names(REGISTRY.allTables()),
-        contains("ctr_5min", "click_counts", "click_events", "click_tiles", "click_counts_sliding",
-            "ctr_by_segment_5min", "ctr_by_category_5min", "user_activity_5min", "item_attribution_5min",
-            "user_sessions", "feature_drift"));
     assertThat(FeatureTables.all(), is(REGISTRY.servedTables()));
   }
 
@@ -55,23 +51,6 @@ class FeatureRegistryTest {
         contains("user_id", "window_end", "click_count_1_min", "click_count_10_min", "click_count_30_min",
             "click_count_1_hour", "updated_at"));
     assertThat(sliding.table().replaceRule(), is(ReplaceRule.newerBy("window_end").thenMoreOf("click_count_1_hour")));
-  }
-
-  @Test
-  void selectingAMonitorSelectsTheFeatureItWatches() {
-    assertThat(REGISTRY.select(List.of("ctr_5min.ctr")).names(), contains("ctr_5min", "ctr_5min.ctr"));
-    assertThat(REGISTRY.select(List.of("user_sessions", "ctr_5min")).names(), contains("ctr_5min", "user_sessions"));
-  }
-
-  @Test
-  void anUnknownNameIsRefusedNamingEveryFeature() {
-    IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> REGISTRY.select(List.of("ctr_5min", "ctr_1min")));
-
-    assertThat(e.getMessage(),
-        is("unknown feature ctr_1min: the features are [ctr_5min, click_counts, click_counts_sliding,"
-            + " ctr_by_segment_5min, ctr_by_category_5min, user_activity_5min, item_attribution_5min, user_sessions,"
-            + " ctr_5min.ctr]"));
   }
 
   @Test

@@ -6,6 +6,7 @@ import static dev.clickstream.features.Aggregation.distinctCount;
 import static dev.clickstream.features.Aggregation.movingAverage;
 import static dev.clickstream.features.Aggregation.sum;
 import static dev.clickstream.features.FeatureWindow.minutes;
+import static dev.clickstream.features.TableDescriptions.describe;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.is;
@@ -16,7 +17,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.clickstream.features.FeatureTable;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -289,18 +289,5 @@ class TumblingAggregationTest {
 
   private static String failure(Executable build) {
     return assertThrows(IllegalStateException.class, build).getMessage();
-  }
-
-  /** Everything that decides a table's SQL: name, columns in order with type, role and nullability, keys, rule. */
-  private static List<String> describe(FeatureTable table) {
-    List<String> description =
-        table.columns().stream()
-            .map(c -> c.name() + " " + c.type() + " " + c.role() + (c.nullable() ? " nullable" : ""))
-            .collect(Collectors.toList());
-    description.add(0, table.name());
-    description.add("key " + table.keyColumns().stream().map(FeatureTable.Column::name).collect(Collectors.toList()));
-    description.add("indexes " + table.indexes());
-    description.add("replace when " + table.replaceRule());
-    return description;
   }
 }

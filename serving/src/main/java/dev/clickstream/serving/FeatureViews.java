@@ -20,21 +20,14 @@ import java.util.stream.Collectors;
  * table. A request's view name only ever selects one of these, so it never reaches SQL.
  */
 final class FeatureViews {
-  private final FeatureRegistry registry;
   private final List<FeatureView> views;
 
   private FeatureViews(FeatureRegistry registry) {
-    this.registry = registry;
     this.views = derive(registry.servedTables(), registry.ofKind(WindowedAggregation.class));
   }
 
   static FeatureViews of(FeatureRegistry registry) {
     return new FeatureViews(registry);
-  }
-
-  /** The registry the views derive from. */
-  FeatureRegistry registry() {
-    return registry;
   }
 
   List<FeatureView> all() {
