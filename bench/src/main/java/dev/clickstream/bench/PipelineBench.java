@@ -21,6 +21,7 @@ import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.transforms.AssignEventTime;
+import dev.clickstream.transforms.BundleMetrics;
 import dev.clickstream.transforms.ClickEventDecoder;
 import dev.clickstream.transforms.CompileFeature;
 import dev.clickstream.transforms.EntityPartials;
@@ -512,35 +513,33 @@ final class PipelineBench {
    */
   private static final class CountingFn<T> extends DoFn<T, Void> {
     private final SerializableFunction<T, long[]> amounts;
-    private final Counter[] counters;
-    private transient long[] counts;
+    private final BundleMetrics counts;
 
     CountingFn(SerializableFunction<T, long[]> amounts, String... names) {
       this.amounts = amounts;
-      counters = new Counter[names.length];
+      Counter[] counters = new Counter[names.length];
       for (int i = 0; i < names.length; i++) {
         counters[i] = Metrics.counter(NAMESPACE, names[i]);
       }
+      this.counts = BundleMetrics.of(counters);
     }
 
     @StartBundle
     public void startBundle() {
-      counts = new long[counters.length];
+      counts.reset();
     }
 
     @ProcessElement
     public void processElement(@Element T element) {
       long[] added = amounts.apply(element);
       for (int i = 0; i < added.length; i++) {
-        counts[i] += added[i];
+        counts.add(i, added[i]);
       }
     }
 
     @FinishBundle
     public void finishBundle() {
-      for (int i = 0; i < counters.length; i++) {
-        counters[i].inc(counts[i]);
-      }
+      counts.flush();
     }
   }
 

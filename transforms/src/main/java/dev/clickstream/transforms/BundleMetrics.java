@@ -11,7 +11,7 @@ import org.apache.beam.sdk.metrics.Distribution;
  * {@code @StartBundle}, so a failed bundle's tallies are dropped as a runner drops its metrics, and {@link #flush()}
  * from {@code @FinishBundle}; the totals Beam reports are the same.
  */
-final class BundleMetrics implements Serializable {
+public final class BundleMetrics implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final Counter[] counters;
@@ -28,20 +28,25 @@ final class BundleMetrics implements Serializable {
   }
 
   /** Tallies {@code counters}, addressed by their index in {@link #inc(int)}. */
-  static BundleMetrics of(Counter... counters) {
+  public static BundleMetrics of(Counter... counters) {
     return new BundleMetrics(null, counters);
   }
 
   /** Tallies {@code counters} and the values of {@code distribution}. */
-  static BundleMetrics of(Distribution distribution, Counter... counters) {
+  public static BundleMetrics of(Distribution distribution, Counter... counters) {
     return new BundleMetrics(distribution, counters);
   }
 
-  void inc(int counter) {
+  public void inc(int counter) {
     tallies()[counter]++;
   }
 
-  void update(long value) {
+  /** Adds {@code amount} to the counter {@code counter}. */
+  public void add(int counter, long amount) {
+    tallies()[counter] += amount;
+  }
+
+  public void update(long value) {
     tallies();
     if (samples == 0 || value < min) {
       min = value;
@@ -54,14 +59,14 @@ final class BundleMetrics implements Serializable {
   }
 
   /** Forgets what was tallied: a bundle that failed before its flush is retried, and counted then. */
-  void reset() {
+  public void reset() {
     counts = null;
     sum = 0;
     samples = 0;
   }
 
   /** Adds what was tallied since the last flush to the metrics. */
-  void flush() {
+  public void flush() {
     if (counts != null) {
       for (int i = 0; i < counters.length; i++) {
         if (counts[i] > 0) {
