@@ -155,9 +155,19 @@ final class PipelineBench {
    * runs count rows and the clicks they were given (as {@code clicks}).
    */
   record Run(String side, long events, long nanos, long rows, long impressions, long clicks, long peakHeapBytes,
-      String detail) {
+      String detail, long cpuNanos) {
+    Run(String side, long events, long nanos, long rows, long impressions, long clicks, long peakHeapBytes,
+        String detail) {
+      this(side, events, nanos, rows, impressions, clicks, peakHeapBytes, detail, 0);
+    }
+
     double eventsPerSecond() {
       return events / (nanos / 1e9);
+    }
+
+    /** The run with the CPU time the whole process spent on it, its own and the runner's threads together. */
+    Run withCpuNanos(long cpu) {
+      return new Run(side, events, nanos, rows, impressions, clicks, peakHeapBytes, detail, cpu);
     }
   }
 
@@ -194,7 +204,9 @@ final class PipelineBench {
         for (String run : runs) {
           out.printf(Locale.ROOT, rounds == 1 ? "Running %s ...%n" : "Running %s (round %d of %d) ...%n", run, round,
               rounds);
+          long cpuBefore = processCpuNanos();
           Run result = measure(run, new Setup(events, users, span, beamArgs, kafka));
+          result = result.withCpuNanos(processCpuNanos() - cpuBefore);
           measured.put(run, result);
           print(result, out);
         }
@@ -253,10 +265,12 @@ final class PipelineBench {
         continue;
       }
       List<Double> ratios = new ArrayList<>();
+      List<Double> cpuRatios = new ArrayList<>();
       for (Map<String, Run> round : rounds) {
         Run run = round.get(side);
         Run nativeRun = round.get(baseline);
         ratios.add(run.eventsPerSecond() / nativeRun.eventsPerSecond());
+        cpuRatios.add((double) nativeRun.cpuNanos() / run.cpuNanos());
         if (!computedTheSame(run, nativeRun)) {
           out.printf(Locale.ROOT, "error: %s computed other rows than %s; the figures compare different work%n",
               side, baseline);
@@ -269,6 +283,10 @@ final class PipelineBench {
         out.printf(Locale.ROOT, "ratio %s/%s: %.2f, the median of %s%n", side, baseline, median(ratios),
             ratios.stream().map(ratio -> String.format(Locale.ROOT, "%.2f", ratio)).collect(Collectors.joining(", ")));
       }
+      // CPU time moves less than wall time when other processes share the cores: the work itself, compared.
+      out.printf(Locale.ROOT, "  CPU time %s/%s (%s's CPU seconds over %s's, the same events): %.2f, the"
+          + " median of %s%n", side, baseline, baseline, side, median(cpuRatios),
+          cpuRatios.stream().map(ratio -> String.format(Locale.ROOT, "%.2f", ratio)).collect(Collectors.joining(", ")));
     }
     if (!agree) {
       return 1;
@@ -298,8 +316,8 @@ final class PipelineBench {
             ? String.format(Locale.ROOT, "rows %,d (clicks in %,d)", run.rows(), run.clicks())
             : String.format(Locale.ROOT, "rows %,d (impressions %,d, clicks %,d)", run.rows(), run.impressions(),
                 run.clicks());
-    out.printf(Locale.ROOT, "  %-14s %,12.0f events/s  %6.1f s  %s  peak heap %,d MB%s%n", run.side(),
-        run.eventsPerSecond(), run.nanos() / 1e9, counts, run.peakHeapBytes() / (1024 * 1024),
+    out.printf(Locale.ROOT, "  %-14s %,12.0f events/s  %6.1f s (CPU %.1f s)  %s  peak heap %,d MB%s%n", run.side(),
+        run.eventsPerSecond(), run.nanos() / 1e9, run.cpuNanos() / 1e9, counts, run.peakHeapBytes() / (1024 * 1024),
         run.detail().isEmpty() ? "" : "\n" + " ".repeat(17) + run.detail());
   }
 
@@ -477,6 +495,12 @@ final class PipelineBench {
   }
 
   private record Measured(PipelineResult result, long nanos, long peakHeapBytes) {}
+
+  /** The CPU time of this JVM so far: the embedded Flink's threads, GC and JIT included. */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
 
   private static Measured runMeasured(Pipeline pipeline) {
     resetHeapPeak();

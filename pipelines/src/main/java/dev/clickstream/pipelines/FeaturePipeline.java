@@ -239,7 +239,9 @@ public final class FeaturePipeline {
     }
 
     private void write(FeatureDefinition definition, PCollectionTuple compiled, FeatureSelection selection) {
-      deadLetters = deadLetters.and(compiled.get(CompileFeature.DEAD_LETTERS));
+      if (compiled.has(CompileFeature.DEAD_LETTERS)) {
+        deadLetters = deadLetters.and(compiled.get(CompileFeature.DEAD_LETTERS));
+      }
       for (FeatureTable table : selection.tablesOf(definition)) {
         PCollection<Row> tableRows = compiled.get(CompileFeature.rowsOf(table));
         rows.put(table.name(), tableRows);

@@ -42,7 +42,7 @@ import org.joda.time.Duration;
  * The feature compiler: turns each kind of {@link FeatureDefinition} into its generic transform, driven only by
  * the fields and columns the definition names. Every compiled transform outputs a {@link PCollectionTuple}: the
  * {@link FeatureRows} of each table it writes under {@link #rowsOf}, and under {@link #DEAD_LETTERS} the rows that
- * could not be computed and the events that came too late.
+ * could not be computed and the events that came too late, when it can make any (a tumbling aggregation cannot).
  *
  * <pre>{@code
  * CompileFeature compiler = CompileFeature.withClock(ProcessingClock.SYSTEM).withAllowedLateness(lateness);
@@ -55,7 +55,8 @@ import org.joda.time.Duration;
  *
  * <ul>
  *   <li>TUMBLING ({@link #tumbling}): {@link TumblingFeatures}; like SESSION and ATTRIBUTION, over any generated
- *       Avro event class that holds its fields ({@code ClickEvent}, {@code EnrichedClickEvent}).
+ *       Avro event class that holds its fields ({@code ClickEvent}, {@code EnrichedClickEvent}). Its rows are
+ *       valid by construction ({@link FeatureRows#validByConstruction}), so they make no dead letters.
  *   <li>ROLLING ({@link #rolling}), over the feature's {@link SelectFeatureEvents}: {@link RollingAggregate} into
  *       the pre-computed table, every event into the raw-events table (on-demand reads), {@link TileAggregate} into
  *       the tiles table (tiled reads); any subset of the three.
@@ -110,13 +111,14 @@ public final class CompileFeature {
                       values.getValue().isEmpty()
                           ? null
                           : feature.tableRow(values.getKey(), ((IntervalWindow) window).start().getMillis(),
-                              ((IntervalWindow) window).end().getMillis(), values.getValue(), clock.nowMillis())))));
+                              ((IntervalWindow) window).end().getMillis(), values.getValue(), clock.nowMillis()))
+                  .validByConstruction())));
     }
     return compiled(events -> {
       PCollection<TumblingFeatures.Row> windows = events.apply("TumblingFeatures", aggregate);
       return Outputs.of(feature.table(),
           windows.apply("ToRows", FeatureRows.of(feature.table(),
-              (TumblingFeatures.Row row) -> row.tableRow(feature, clock.nowMillis()))));
+              (TumblingFeatures.Row row) -> row.tableRow(feature, clock.nowMillis())).validByConstruction()));
     });
   }
 
@@ -281,7 +283,9 @@ public final class CompileFeature {
 
     Outputs add(FeatureTable table, PCollectionTuple computed) {
       rows.put(table, computed.get(FeatureRows.ROWS));
-      deadLetters.add(computed.get(FeatureRows.FAILURES));
+      if (computed.has(FeatureRows.FAILURES)) {
+        deadLetters.add(computed.get(FeatureRows.FAILURES));
+      }
       return this;
     }
 
@@ -291,11 +295,17 @@ public final class CompileFeature {
     }
 
     PCollectionTuple toTuple() {
-      PCollection<DeadLetter> allDeadLetters =
-          PCollectionList.of(deadLetters).apply("FeatureDeadLetters", Flatten.pCollections());
-      PCollectionTuple tuple = PCollectionTuple.of(DEAD_LETTERS, allDeadLetters);
+      PCollectionTuple tuple = null;
       for (Map.Entry<FeatureTable, PCollection<Row>> table : rows.entrySet()) {
-        tuple = tuple.and(rowsOf(table.getKey()), table.getValue());
+        tuple = tuple == null
+            ? PCollectionTuple.of(rowsOf(table.getKey()), table.getValue())
+            : tuple.and(rowsOf(table.getKey()), table.getValue());
+      }
+      // None for a feature whose rows are valid by construction: Flink's batch runner cannot flatten an empty list
+      // with other dead letters (it makes it a dataset of another type).
+      if (!deadLetters.isEmpty()) {
+        tuple = tuple.and(DEAD_LETTERS,
+            PCollectionList.of(deadLetters).apply("FeatureDeadLetters", Flatten.pCollections()));
       }
       return tuple;
     }

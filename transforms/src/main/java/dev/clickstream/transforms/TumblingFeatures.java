@@ -65,7 +65,8 @@ import org.joda.time.Instant;
  * a window holding only such events has no row.
  *
  * <p><b>Values.</b> Counts and distinct counts are exact. Distinct values are compared as text, and the combine
- * holds those of one entity-window in memory. Percentiles come from Beam's {@code ApproximateQuantiles} sketch over
+ * holds those of one entity-window in memory. A percentile reads only finite values: NaN and infinities count as
+ * missing, as nulls do, so every row fits its table by construction. Percentiles come from Beam's {@code ApproximateQuantiles} sketch over
  * 101 quantiles: while a window holds at most 40,046 values (20 buffers of 1,907 and 1,906 more, the sketch's layout
  * for up to 10^9 values at its default accuracy) the sketch keeps them all, and the {@code p}-th percentile is the
  * nearest-rank one, the value at rank {@code ceil(p/100 · n)} of the {@code n} sorted values (1-based: p50 of 1, 2,

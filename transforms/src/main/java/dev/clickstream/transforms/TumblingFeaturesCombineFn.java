@@ -154,9 +154,10 @@ final class TumblingFeaturesCombineFn
     Double[] numbers = new Double[percentileFields.length];
     for (int q = 0; q < percentileFields.length; q++) {
       // TumblingFeatures checked that the field is numeric in the events' schema.
+      // A value that is not finite counts as missing, as a null does: a percentile of it would not be a number.
       Number value = (Number) field.apply(percentileFields[q]);
-      numbers[q] = value == null ? null : value.doubleValue();
-      any |= value != null;
+      numbers[q] = value == null || !Double.isFinite(value.doubleValue()) ? null : value.doubleValue();
+      any |= numbers[q] != null;
     }
     return any ? new EventFields(0, matched, distinct, numbers) : null;
   }

@@ -2,12 +2,14 @@ package dev.clickstream.transforms;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.clickstream.features.ReplaceRule;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.features.FeatureTable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
@@ -90,6 +92,46 @@ class FeatureRowsTest {
             "computing a ratio_feature row failed: java.lang.IllegalArgumentException: column count got a"
                 + " java.lang.Integer (3); it holds Long or null");
     pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void rowsValidByConstructionHaveOneOutputAndNoDeadLetters(TestPipeline pipeline) {
+    PCollectionTuple rows =
+        pipeline
+            .apply(Create.of(4L, 2L).withCoder(VarLongCoder.of()))
+            .apply(FeatureRows.of(TABLE, FeatureRowsTest::row).validByConstruction());
+
+    // One output, so a runner can chain the step to the next one.
+    assertThat(rows.getAll().keySet(), equalTo(Set.of(FeatureRows.ROWS)));
+    PAssert.that(rows.get(FeatureRows.ROWS))
+        .containsInAnyOrder(FeatureRows.row(TABLE, "e4", 4L, 0.25), FeatureRows.row(TABLE, "e2", 2L, 0.5));
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    assertThat(PipelineCounters.value(result, "ratio_feature", "rows_out"), equalTo(2L));
+  }
+
+  @Test
+  void aRowValidByConstructionThatIsNotIsABugThatFailsTheBundleNamingTheElement(TestPipeline pipeline) {
+    pipeline
+        .apply(Create.of(0L).withCoder(VarLongCoder.of()))
+        .apply(FeatureRows.of(TABLE, FeatureRowsTest::row).validByConstruction());
+
+    Exception failed = assertThrows(Exception.class, pipeline::run);
+    assertThat(rootCause(failed).getMessage(),
+        equalTo("a ratio_feature row, declared valid by construction, is not: java.lang.IllegalArgumentException:"
+            + " column inverse got Infinity; stores hold finite numbers only; this is a bug in the feature's"
+            + " computation. The element: 0"));
+  }
+
+  /** The innermost IllegalStateException: what the step threw, under the runner's wrappers. */
+  private static Throwable rootCause(Throwable thrown) {
+    Throwable found = thrown;
+    for (Throwable cause = thrown; cause != null; cause = cause.getCause()) {
+      if (cause instanceof IllegalStateException) {
+        found = cause;
+      }
+    }
+    return found;
   }
 
   @Test

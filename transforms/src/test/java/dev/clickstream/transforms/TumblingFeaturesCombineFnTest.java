@@ -156,6 +156,23 @@ class TumblingFeaturesCombineFnTest {
   }
 
   @Test
+  void aValueThatIsNotFiniteIsReadAsMissingSoEveryRowFitsItsTable() {
+    TumblingFeaturesCombineFn fn = new TumblingFeaturesCombineFn(PRICES);
+    Map<String, Object> nan = Map.of("price", Double.NaN, "discount", Double.POSITIVE_INFINITY);
+    Map<String, Object> infinite = Map.of("price", Double.NEGATIVE_INFINITY, "discount", 0.5);
+
+    // Counted as an event (the count has no condition), with no price and no discount.
+    assertThat(fn.read(nan::get), equalTo(new EventFields(0, 0b1L, new String[0], new Double[] {null, null})));
+    assertThat(fn.read(infinite::get), equalTo(new EventFields(0, 0b1L, new String[0], new Double[] {null, 0.5})));
+    Accumulator accumulator = fn.createAccumulator();
+    for (Map<String, Object> event : List.of(nan, infinite, Map.<String, Object>of("price", 4.0))) {
+      accumulator = fn.addInput(accumulator, fn.read(event::get));
+    }
+    // events, p50, p90, max_discount: the only finite price is 4.0.
+    assertThat(fn.extractOutput(accumulator), equalTo(Arrays.<Object>asList(3L, 4.0, 4.0, 0.5)));
+  }
+
+  @Test
   void theAccumulatorSurvivesItsCoder() throws Exception {
     TumblingFeaturesCombineFn fn = new TumblingFeaturesCombineFn(EVERY_KIND);
     Coder<Accumulator> coder = fn.getAccumulatorCoder(CoderRegistry.createDefault(), null);
