@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.FeatureRegistry;
+import dev.clickstream.features.FeatureService;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreUnavailableException;
 import io.javalin.Javalin;
@@ -101,10 +102,13 @@ public final class FeatureServer {
     requireNonNull(registry, "registry");
     ObjectMapper mapper = new ObjectMapper();
     FeatureViews views = FeatureViews.of(registry);
-    FeatureHandlers handlers =
-        new FeatureHandlers(
-            views, new FeatureLookup(store, new StoreBreaker(clock), registry), new UserIds(mapper), clock);
-    List<Route> routes = routes(handlers, views);
+    FeatureLookup lookup = new FeatureLookup(store, new StoreBreaker(clock), registry);
+    PrecomputedAnswers precomputed = new PrecomputedAnswers(lookup);
+    UserIds ids = new UserIds(mapper);
+    FeatureHandlers handlers = new FeatureHandlers(views, lookup, precomputed, ids, clock);
+    ServiceHandlers services =
+        new ServiceHandlers(registry, views, new FeatureVectors(registry, views, precomputed, lookup), ids, clock);
+    List<Route> routes = routes(handlers, services, views, registry);
     return Javalin.create(
         config -> {
           config.showJavalinBanner = false;
@@ -130,16 +134,28 @@ public final class FeatureServer {
   }
 
   /** Every endpoint, in one place: registered from here, and listed from here by {@code GET /}. */
-  private static List<Route> routes(FeatureHandlers handlers, FeatureViews views) {
+  private static List<Route> routes(
+      FeatureHandlers handlers, ServiceHandlers services, FeatureViews views, FeatureRegistry registry) {
     List<Route> routes = new ArrayList<>(); // complete before the first request: the index lists it all
     routes.add(new Route(HandlerType.GET, "/features/{feature_view}/{user_id}",
-        "the features of one entity: a pre-computed view's latest row, 404 when it has none; an on-demand or tiled"
-            + " view's windows as of ?" + AsOf.PARAM + "=EPOCH_MS (default now), zero counts when it has no events",
+        "the features of one entity: a pre-computed view's latest row, status stale past its max_age, a rolling"
+            + " feature's windows as of now, 404 when it has none; an on-demand or tiled view's windows as of ?"
+            + AsOf.PARAM + "=EPOCH_MS (default now), zero counts when it has no events",
         handlers::one));
     routes.add(new Route(HandlerType.POST, "/features/{feature_view}",
         "the features of many entities, one result per id in request order, on-demand and tiled views as of ?"
             + AsOf.PARAM + "=EPOCH_MS (default now); the body is " + UserIds.BODY,
         handlers::many));
+    routes.add(new Route(HandlerType.GET, "/vectors/{feature_service}/{entity_id}",
+        "one entity's vector of a feature service: its columns as view.column, and each view's status and times",
+        services::one));
+    routes.add(new Route(HandlerType.POST, "/vectors/{feature_service}",
+        "one vector per entity, in request order, as of one now; the body is " + UserIds.BODY,
+        services::many));
+    routes.add(new Route(HandlerType.GET, "/registry",
+        "every view and feature service with its whole declaration: source, filter, key, windows, aggregations,"
+            + " column types, time semantics, max_age and description",
+        services::registry));
     routes.add(new Route(HandlerType.GET, "/drift",
         "each monitored feature's latest drift evaluation: PSI and KS of its latest window against the windows"
             + " before, and ok, drift, insufficient_data or not_evaluated",
@@ -147,11 +163,11 @@ public final class FeatureServer {
     routes.add(new Route(HandlerType.GET, "/health",
         "200 when the online store answers, 503 with the reason when it does not",
         handlers::health));
-    routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes, views))));
+    routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes, views, registry))));
     return routes;
   }
 
-  private static Map<String, Object> index(List<Route> routes, FeatureViews views) {
+  private static Map<String, Object> index(List<Route> routes, FeatureViews views, FeatureRegistry registry) {
     List<Map<String, Object>> endpoints = new ArrayList<>();
     for (Route route : routes) {
       Map<String, Object> endpoint = new LinkedHashMap<>();
@@ -176,6 +192,15 @@ public final class FeatureServer {
     index.put("service", "clickstream feature server");
     index.put("endpoints", endpoints);
     index.put("feature_views", viewEntries);
+    List<Map<String, Object>> serviceEntries = new ArrayList<>();
+    for (FeatureService service : registry.services()) {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("name", service.name());
+      entry.put("features", registry.features(service).stream().map(FeatureService.Feature::name).toList());
+      entry.put("example", "/vectors/" + service.name() + "/{entity_id}");
+      serviceEntries.add(entry);
+    }
+    index.put("feature_services", serviceEntries);
     return index;
   }
 
