@@ -45,12 +45,15 @@ final class CorrectionBench {
           "Times what serving click_counts as of now costs: the row read alone, plus the on-demand read, plus the",
           "tiled read instead, and HTTP lookups that need the read against lookups that do not.",
           "",
-          "  --onlineStore=URL   default " + BenchCommand.DEFAULT_STORE + " (writes click_counts,",
-          "                      click_events and click_tiles there, after clearing them)",
+          "  --onlineStore=URL   default " + DEFAULT_STORE + " (an in-memory H2 of its own);",
+          "                      it clears and writes click_counts, click_events and click_tiles there, so give",
+          "                      PostgreSQL a schema of its own: ...?user=postgres&currentSchema=bench_correction",
           "  --users=N           users with clicks (default 2000)",
           "  --clicks=N          clicks per user within the hour (default 20)",
           "  --lookups=N         timed lookups per measurement (default 5000)");
 
+  /** A store of its own: the bench clears the click tables of the store it is given. */
+  static final String DEFAULT_STORE = "jdbc:h2:mem:bench_correction;DB_CLOSE_DELAY=-1";
   private static final Set<String> FLAGS = Set.of("onlineStore", "users", "clicks", "lookups");
   private static final WindowedAggregation FEATURE = FeatureDefinitions.CLICK_COUNTS;
   /** The now every answer is as of: 2026-01-01T00:00:00Z. */
@@ -65,7 +68,7 @@ final class CorrectionBench {
       return 0;
     }
     Flags flags = Flags.parse("bench correction", args, FLAGS);
-    OnlineStore store = ServeCommand.onlineStore(flags.string("onlineStore", BenchCommand.DEFAULT_STORE));
+    OnlineStore store = ServeCommand.onlineStore(flags.string("onlineStore", DEFAULT_STORE));
     int users = (int) flags.longValue("users", 2_000, 1, 1_000_000);
     int clicks = (int) flags.longValue("clicks", 20, 1, 10_000);
     int lookups = (int) flags.longValue("lookups", 5_000, 1, 10_000_000);

@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  * <p>A feature view is one of three patterns ({@link FeatureViews}):
  *
  * <ul>
- *   <li>pre-computed, such as {@code ctr_5min} and {@code click_counts}: the row a pipeline keeps per entity, as
- *       stored; a pre-computed view takes no {@code as_of} (400 if given) and answers 404 for an entity without
- *       a row;
+ *   <li>pre-computed, such as {@code ctr_5min} and {@code click_counts}: the row a pipeline keeps per entity, with
+ *       status {@code stale} when it is older than its declaration's max age by the server's clock, and a rolling
+ *       feature's windows moved to the server's now ({@link PrecomputedAnswers}); a pre-computed view takes no
+ *       {@code as_of} (400 if given) and answers 404 for an entity without a row;
  *   <li>on-demand, {@code <feature>_on_demand} such as {@code click_counts_on_demand}: every window of the feature
  *       aggregated from its raw events at request time;
  *   <li>tiled, {@code <feature>_tiled} such as {@code click_counts_tiled}: the same windows from per-minute tiles,
@@ -53,6 +54,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /features/{feature_view}[?as_of=EPOCH_MS]} with {@code ["u1","u2"]} or {@code
  *       {"user_ids":["u1","u2"]}}: one result per requested id, in request order; from one store read for a
  *       pre-computed view, one read per distinct id for an on-demand or tiled view, all as of the same time.
+ *   <li>{@code GET /vectors/{feature_service}/{entity_id}} and {@code POST /vectors/{feature_service}} with a list of
+ *       ids: one vector per entity of a feature service of the registry ({@link FeatureVectors}).
+ *   <li>{@code GET /registry}: every view and feature service with its whole declaration ({@link RegistryDocument}).
  *   <li>{@code GET /drift}: each monitored feature's latest drift status (also {@code
  *       /features/feature_drift/{feature}}).
  *   <li>{@code GET /health}: 200 when the online store answers; 503 when it does not, with the reason and since
@@ -88,8 +92,8 @@ public final class FeatureServer {
   }
 
   /**
-   * {@link #create(OnlineStore)} whose on-demand and tiled views answer as of {@code clock}'s now when a request
-   * gives no {@code as_of}.
+   * {@link #create(OnlineStore)} whose answers are as of {@code clock}'s now: on-demand and tiled views when a request
+   * gives no {@code as_of}, rolling pre-computed views always, and every row's age against its max age.
    */
   public static Javalin create(OnlineStore store, Clock clock) {
     return create(store, clock, FeatureDefinitions.REGISTRY);
