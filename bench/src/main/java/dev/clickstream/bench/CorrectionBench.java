@@ -37,6 +37,8 @@ import java.util.function.IntConsumer;
  * tiled read instead, and over HTTP a lookup that needs no read (an idle user) against one that does.
  */
 final class CorrectionBench {
+  /** A store of its own: the bench clears the click tables of the store it is given. */
+  static final String DEFAULT_STORE = "jdbc:h2:mem:bench_correction;DB_CLOSE_DELAY=-1";
   static final String HELP =
       String.join(
           "\n",
@@ -52,8 +54,6 @@ final class CorrectionBench {
           "  --clicks=N          clicks per user within the hour (default 20)",
           "  --lookups=N         timed lookups per measurement (default 5000)");
 
-  /** A store of its own: the bench clears the click tables of the store it is given. */
-  static final String DEFAULT_STORE = "jdbc:h2:mem:bench_correction;DB_CLOSE_DELAY=-1";
   private static final Set<String> FLAGS = Set.of("onlineStore", "users", "clicks", "lookups");
   private static final WindowedAggregation FEATURE = FeatureDefinitions.CLICK_COUNTS;
   /** The now every answer is as of: 2026-01-01T00:00:00Z. */

@@ -182,12 +182,7 @@ public final class FeatureServer {
     }
     List<Map<String, Object>> viewEntries = new ArrayList<>();
     for (FeatureView view : views.all()) {
-      Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("name", view.name());
-      entry.put("pattern", view.pattern().label());
-      entry.put("entity_key", view.entityKey());
-      entry.put("features", view.features());
-      entry.put("times", view.times());
+      Map<String, Object> entry = RegistryDocument.summary(view);
       String path = "/features/" + view.name() + "/{" + view.entityKey() + "}";
       entry.put("example", view instanceof FeatureView.Computed ? path + "?" + AsOf.PARAM + "={epoch_ms}" : path);
       viewEntries.add(entry);

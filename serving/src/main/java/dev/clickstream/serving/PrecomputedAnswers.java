@@ -41,7 +41,10 @@ import java.util.Optional;
  * docs/features.md ("Time-correct answers") for why serving corrects rather than the stream or a stale mark.
  */
 final class PrecomputedAnswers {
-  /** Where the windows as of now come from: cheaper than the tiles for the typical user (docs/benchmarks.md). */
+  /**
+   * Where the windows as of now come from: the raw events, one table and one range read; as cheap as the tiles for a
+   * user with up to 20 events in the hour (docs/benchmarks.md, bench correction).
+   */
   static final Pattern CORRECTION = Pattern.ON_DEMAND;
   /** The time a rolling answer's windows are as of. */
   static final String AS_OF = AsOf.PARAM;

@@ -50,13 +50,19 @@ final class RegistryDocument {
     return document;
   }
 
-  private static Map<String, Object> view(FeatureView view) {
+  /** A view's name, pattern, entity key, feature columns and times: its line in the index and in the registry. */
+  static Map<String, Object> summary(FeatureView view) {
     Map<String, Object> entry = new LinkedHashMap<>();
     entry.put("name", view.name());
     entry.put("pattern", view.pattern().label());
     entry.put("entity_key", view.entityKey());
     entry.put("features", view.features());
     entry.put("times", view.times());
+    return entry;
+  }
+
+  private static Map<String, Object> view(FeatureView view) {
+    Map<String, Object> entry = summary(view);
     List<FeatureDefinition> definitions;
     if (view instanceof Precomputed precomputed) {
       definitions = precomputed.definitions();
