@@ -29,7 +29,7 @@ class BenchCommandProviderTest {
   void theLauncherDispatchesBenchHelpToThisModule() {
     assertThat(launcher.run("bench", "--help"), equalTo(0));
     assertThat(launcher.stdout(), equalTo(BenchCommand.HELP + "\n\n" + FreshnessBench.HELP + "\n\n" + PipelineBench.HELP
-        + "\n\n" + StateBench.HELP + "\n"));
+        + "\n\n" + StateBench.HELP + "\n\n" + CorrectionBench.HELP + "\n"));
     assertThat(launcher.stderr(), equalTo(""));
   }
 
@@ -37,6 +37,6 @@ class BenchCommandProviderTest {
   void anUnknownBenchmarkIsAUsageErrorFromThisModule() {
     assertThat(launcher.run("bench", "throughput"), equalTo(2));
     assertThat(launcher.stderr(), equalTo(
-        "error: bench: unknown benchmark 'throughput'; available: serving, freshness, pipeline, state\n"));
+        "error: bench: unknown benchmark 'throughput'; available: serving, freshness, pipeline, state, correction\n"));
   }
 }

@@ -128,7 +128,7 @@ class StateBenchTest {
     assertThat(launcher.stdout(), containsString("Usage: ./clickstream bench state [options]"));
     assertThat(launcher.run("bench", "size"), equalTo(2));
     assertThat(launcher.stderr(), equalTo(
-        "error: bench: unknown benchmark 'size'; available: serving, freshness, pipeline, state\n"));
+        "error: bench: unknown benchmark 'size'; available: serving, freshness, pipeline, state, correction\n"));
 
     assertUsageError("bench state: --clicksPerUser takes whole numbers from 1 to 10000, comma-separated; got '0'",
         "--clicksPerUser=0");

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One declarative definition of click attribution: each click is attributed to the latest impression with the same
@@ -49,7 +50,7 @@ public final class ClickAttribution extends DeclaredFeature {
   private final FeatureTable table;
 
   private ClickAttribution(Builder builder) {
-    super(builder.name, Kind.ATTRIBUTION, builder.entityField);
+    super(builder.name, Kind.ATTRIBUTION, builder.entityField, builder, builder.window.length().multipliedBy(2));
     this.impressions = builder.impressions;
     this.clicks = builder.clicks;
     this.joinKeys = List.copyOf(builder.joinKeys);
@@ -118,6 +119,29 @@ public final class ClickAttribution extends DeclaredFeature {
     };
   }
 
+  /** A row describes its window, complete at its end. */
+  @Override
+  public String asOfColumn() {
+    return TumblingAggregation.WINDOW_END;
+  }
+
+  @Override
+  void describeShape(Map<String, Object> described) {
+    described.put("impressions", impressions.toString());
+    described.put("clicks", clicks.toString());
+    described.put("join_keys", joinKeys);
+    described.put("max_gap_ms", maxGapMillis);
+    described.put("windows", describeWindows(List.of(window)));
+  }
+
+  @Override
+  String timeSemantics() {
+    return "each click joined to the latest impression on " + joinKeys + " at most " + Duration.ofMillis(maxGapMillis)
+        + " before it (both ends included), then per " + entityField + " over tumbling " + window + " windows aligned"
+        + " to the epoch by each event's own time; one row per entity: its latest window, written when it closes;"
+        + " stale " + maxAge() + " after " + TumblingAggregation.WINDOW_END;
+  }
+
   private FeatureTable declareTable() {
     return FeatureTable.builder(name, entityField)
         .time(TumblingAggregation.WINDOW_START)
@@ -140,8 +164,7 @@ public final class ClickAttribution extends DeclaredFeature {
   }
 
   /** Builds a {@link ClickAttribution}; see the class documentation for the shape. */
-  public static final class Builder {
-    private final String name;
+  public static final class Builder extends DeclarationBuilder<Builder> {
     private EventFilter impressions = EventFilter.fieldEquals("event_type", IMPRESSION);
     private EventFilter clicks = EventFilter.fieldEquals("event_type", CLICK);
     private List<String> joinKeys;
@@ -150,7 +173,7 @@ public final class ClickAttribution extends DeclaredFeature {
     private FeatureWindow window;
 
     private Builder(String name) {
-      this.name = requireNonNull(name, "name");
+      super(name);
     }
 
     /** Which events are impressions; {@code event_type = impression} unless declared. */

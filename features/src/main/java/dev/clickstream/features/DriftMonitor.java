@@ -2,7 +2,9 @@ package dev.clickstream.features;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -94,7 +96,7 @@ public final class DriftMonitor extends DeclaredFeature {
   private final int minSamplesPerSide;
 
   private DriftMonitor(Builder builder) {
-    super(builder.name, Kind.DRIFT, FEATURE);
+    super(builder.name, Kind.DRIFT, FEATURE, builder, builder.window.length().multipliedBy(2));
     this.window = builder.window;
     this.referenceWindows = builder.referenceWindows;
     this.bins = builder.bins;
@@ -166,6 +168,38 @@ public final class DriftMonitor extends DeclaredFeature {
     return TABLE;
   }
 
+  /** A row is the evaluation of the recent window, complete at its end. */
+  @Override
+  public String asOfColumn() {
+    return TumblingAggregation.WINDOW_END;
+  }
+
+  /** The rows of the watched view, not events. */
+  @Override
+  Map<String, Object> source() {
+    Map<String, Object> source = new LinkedHashMap<>();
+    source.put("view", view());
+    source.put("column", column());
+    return source;
+  }
+
+  @Override
+  void describeShape(Map<String, Object> described) {
+    described.put("windows", describeWindows(List.of(window)));
+    described.put("reference_windows", referenceWindows);
+    described.put("bins", bins);
+    described.put("psi_threshold", psiThreshold);
+    described.put("ks_threshold", ksThreshold);
+    described.put("min_samples_per_side", minSamplesPerSide);
+  }
+
+  @Override
+  String timeSemantics() {
+    return "each tumbling " + window + " window's values of " + name + " (on-time panes) against the "
+        + referenceWindows + " windows before it; one row per monitored feature: its latest evaluation, written when"
+        + " the window closes; stale " + maxAge() + " after " + TumblingAggregation.WINDOW_END;
+  }
+
   /**
    * The evaluation of the recent window starting at {@code windowStart} (a multiple of the window length), holding
    * {@code recent}, against the reference windows before it, holding {@code reference}. See the class documentation.
@@ -221,8 +255,7 @@ public final class DriftMonitor extends DeclaredFeature {
   }
 
   /** Builds a {@link DriftMonitor}; every setting but the name has a default, and {@link #build()} checks them. */
-  public static final class Builder {
-    private final String name;
+  public static final class Builder extends DeclarationBuilder<Builder> {
     private FeatureWindow window = DEFAULT_WINDOW;
     private int referenceWindows = DEFAULT_REFERENCE_WINDOWS;
     private int bins = DEFAULT_BINS;
@@ -231,7 +264,7 @@ public final class DriftMonitor extends DeclaredFeature {
     private int minSamplesPerSide = DEFAULT_MIN_SAMPLES_PER_SIDE;
 
     private Builder(String name) {
-      this.name = requireNonNull(name, "name");
+      super(name);
     }
 
     /** The length of the recent and reference windows, tumbling and aligned to the epoch. */

@@ -1,7 +1,9 @@
 package dev.clickstream.features;
 
 import java.io.Serializable;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One declared feature: a name, the event field that keys it, its typed columns (as the online table it is served
@@ -47,4 +49,27 @@ public interface FeatureDefinition extends Serializable {
   default List<FeatureTable> tables() {
     return List.of(table());
   }
+
+  /**
+   * The TIME column of {@link #table()} that a row's features are as of: the end of its window, its latest event, the
+   * end of its session. A row's age, by the server's clock, is counted from it.
+   */
+  String asOfColumn();
+
+  /**
+   * How long after {@link #asOfColumn()} a row is still current: an older row is served with status {@code stale}
+   * (Feast's {@code OUTSIDE_MAX_AGE}), its values as stored. Declared with {@code .maxAge(...)}, or the kind's
+   * default, derived from its windows.
+   */
+  Duration maxAge();
+
+  /** What the feature means, as declared with {@code .description(...)}; its shape when none was declared. */
+  String description();
+
+  /**
+   * The whole declaration as data, for {@code GET /registry} and the docs: name, kind, description, source, entity
+   * key, the kind's settings (filter, windows, aggregations, ...), time semantics, {@link #asOfColumn()}, max age and
+   * every table with its typed columns. Keys and values are strings, numbers, booleans, lists and maps only.
+   */
+  Map<String, Object> describe();
 }

@@ -17,10 +17,7 @@ import java.util.Optional;
  */
 public final class FeatureDefinitions {
 
-  /**
-   * Click-through rate per user over 5-minute tumbling windows aligned to the epoch: impressions, clicks and their
-   * ratio, null without impressions. Kept in {@code ctr_5min}.
-   */
+  /** Click-through rate per user over 5-minute windows; kept in {@code ctr_5min}. */
   public static final TumblingAggregation CTR_5MIN =
       TumblingAggregation.named("ctr_5min")
           .groupBy("user_id")
@@ -28,16 +25,20 @@ public final class FeatureDefinitions {
           .agg(count().where("event_type", "impression").as("impressions"),
               count().where("event_type", "click").as("clicks"))
           .ratio("ctr", "clicks", "impressions")
+          .maxAge(Duration.ofMinutes(10))
+          .description("Click-through rate per user over 5-minute tumbling windows aligned to the epoch:"
+              + " impressions, clicks and clicks / impressions, null without impressions; the user's latest window")
           .build();
 
-  /**
-   * CTR per user segment (from the users dimension) over 5-minute windows: impressions, clicks and their ratio of
-   * every user of the segment. Computed over enriched click events by {@code TumblingFeatures}.
-   */
-  public static final TumblingAggregation CTR_BY_SEGMENT_5MIN = ctrPer("ctr_by_segment_5min", "user_segment");
+  /** CTR per user segment (from the users dimension) over 5-minute windows, over enriched events. */
+  public static final TumblingAggregation CTR_BY_SEGMENT_5MIN =
+      ctrPer("ctr_by_segment_5min", "user_segment", "CTR of every user of a segment (the users dimension) over its"
+          + " latest 5-minute window: impressions, clicks and clicks / impressions");
 
   /** CTR per item category (from the items dimension) over 5-minute windows, as {@link #CTR_BY_SEGMENT_5MIN}. */
-  public static final TumblingAggregation CTR_BY_CATEGORY_5MIN = ctrPer("ctr_by_category_5min", "item_category");
+  public static final TumblingAggregation CTR_BY_CATEGORY_5MIN =
+      ctrPer("ctr_by_category_5min", "item_category", "CTR of every item of a category (the items dimension) over"
+          + " its latest 5-minute window: impressions, clicks and clicks / impressions");
 
   /**
    * A user's activity over 5-minute tumbling windows aligned to the epoch: events and clicks, distinct items, the
@@ -55,6 +56,9 @@ public final class FeatureDefinitions {
               approxPercentile("item_price", 50).as("price_p50"),
               approxPercentile("item_price", 90).as("price_p90"),
               movingAverage("clicks", 3).as("clicks_avg_15min"))
+          .maxAge(Duration.ofMinutes(10))
+          .description("A user's activity over 5-minute windows: events, clicks, distinct items, the median and"
+              + " 90th percentile of the items' prices, and clicks averaged over this window and the two before")
           .build();
 
   /**
@@ -69,6 +73,9 @@ public final class FeatureDefinitions {
           .agg(count().as("click_count"))
           .rawEventsTable("click_events")
           .tilesTable("click_tiles")
+          .maxAge(Duration.ofHours(1))
+          .description("Clicks per user in the last 1, 10, 30 and 60 minutes, both ends included, as of the"
+              + " server's now: pre-computed per click, corrected from the raw clicks as clicks leave the windows")
           .build();
 
   /** Per user, the latest session of events less than 30 minutes apart: its length, events and clicks. */
@@ -77,6 +84,9 @@ public final class FeatureDefinitions {
           .groupBy("user_id")
           .gap(Duration.ofMinutes(30))
           .countWhere("event_type", "click")
+          .maxAge(Duration.ofHours(1))
+          .description("A user's latest session of events less than 30 minutes apart: start, end, length, events"
+              + " and clicks")
           .build();
 
   /**
@@ -89,21 +99,46 @@ public final class FeatureDefinitions {
           .withinGap(Duration.ofMinutes(30))
           .perEntity("item_id")
           .window(minutes(5))
+          .maxAge(Duration.ofMinutes(10))
+          .description("Per item over 5-minute windows: impressions, clicks, clicks attributed to the user's latest"
+              + " impression of the item at most 30 minutes before, attributed CTR and mean time to click")
           .build();
 
   /**
    * Drift of the per-user CTR: each 5-minute window's CTR values (users with impressions, on-time panes) against
    * the 15 minutes before, by PSI and KS; the latest status per monitor is kept in {@code feature_drift}.
    */
-  public static final DriftMonitor CTR_DRIFT = DriftMonitor.named("ctr_5min.ctr").build();
+  public static final DriftMonitor CTR_DRIFT =
+      DriftMonitor.named("ctr_5min.ctr")
+          .maxAge(Duration.ofMinutes(10))
+          .description("Drift of the per-user CTR: each 5-minute window's values against the 15 minutes before, by"
+              + " PSI and KS")
+          .build();
 
   /** Clicks per user over the same windows as {@link #CLICK_COUNTS}, on hopping windows every minute. */
   public static final SlidingAggregation CLICK_COUNTS_SLIDING =
-      SlidingAggregation.named("click_counts_sliding").over(CLICK_COUNTS).every(minutes(1)).build();
+      SlidingAggregation.named("click_counts_sliding")
+          .over(CLICK_COUNTS)
+          .every(minutes(1))
+          .maxAge(Duration.ofMinutes(2))
+          .description("The click counts of click_counts on hopping windows every minute, each count end-exclusive"
+              + " as of its window's end")
+          .build();
 
   /**
-   * Every feature of the project, in the order the index lists them. Adding a feature is one declaration above and
-   * one entry here: tables, streaming transforms, views and offline history derive from it.
+   * What the ranking model v1 reads per user, as one vector: {@code GET /vectors/ranking_v1/{user_id}}.
+   */
+  public static final FeatureService RANKING_V1 =
+      FeatureService.named("ranking_v1")
+          .features("ctr_5min.ctr", "click_counts.*", "user_activity_5min.distinct_items")
+          .description("Per user: the latest 5-minute CTR, the click counts as of now and the distinct items of the"
+              + " latest 5-minute window, for the ranking model v1")
+          .build();
+
+  /**
+   * Every feature of the project, in the order the index lists them, and the feature services over them. Adding a
+   * feature is one declaration above and one entry here: tables, streaming transforms, views and offline history
+   * derive from it.
    */
   public static final FeatureRegistry REGISTRY =
       FeatureRegistry.of(
@@ -115,17 +150,20 @@ public final class FeatureDefinitions {
           USER_ACTIVITY_5MIN,
           ITEM_ATTRIBUTION_5MIN,
           USER_SESSIONS,
-          CTR_DRIFT);
+          CTR_DRIFT)
+          .withServices(RANKING_V1);
 
   private FeatureDefinitions() {}
 
-  private static TumblingAggregation ctrPer(String name, String entityField) {
+  private static TumblingAggregation ctrPer(String name, String entityField, String description) {
     return TumblingAggregation.named(name)
         .groupBy(entityField)
         .window(minutes(5))
         .agg(count().where("event_type", "impression").as("impressions"),
             count().where("event_type", "click").as("clicks"))
         .ratio("ctr", "clicks", "impressions")
+        .maxAge(Duration.ofMinutes(10))
+        .description(description)
         .build();
   }
 

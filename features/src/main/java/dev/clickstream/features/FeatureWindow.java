@@ -34,6 +34,10 @@ public final class FeatureWindow implements Serializable, Comparable<FeatureWind
     return lengthMillis;
   }
 
+  public Duration length() {
+    return Duration.ofMillis(lengthMillis);
+  }
+
   /** The earliest timestamp in the window as of {@code asOf}. */
   public long startAsOf(long asOf) {
     return asOf - lengthMillis;

@@ -1,6 +1,7 @@
 package dev.clickstream.features;
 
 import java.util.List;
+import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
@@ -36,7 +37,7 @@ public final class SessionAggregation extends DeclaredFeature {
   private final FeatureTable table;
 
   private SessionAggregation(Builder builder) {
-    super(builder.name, Kind.SESSION, builder.entityField);
+    super(builder.name, Kind.SESSION, builder.entityField, builder, Duration.ofMillis(builder.gapMillis * 2));
     this.gapMillis = builder.gapMillis;
     this.counted = builder.counted;
     this.countedColumn = builder.countedColumn;
@@ -85,6 +86,28 @@ public final class SessionAggregation extends DeclaredFeature {
     return new Object[] {entity, start, end, end - start, events, counted, updatedAt};
   }
 
+  /**
+   * A row is as of its session's last event. It is written when the session closes, a gap after that event, so the
+   * default max age is two gaps.
+   */
+  @Override
+  public String asOfColumn() {
+    return SESSION_END;
+  }
+
+  @Override
+  void describeShape(Map<String, Object> described) {
+    described.put("gap_ms", gapMillis);
+    described.put("aggregations", List.of("count() as " + EVENTS, "count().where(" + counted + ") as " + countedColumn));
+  }
+
+  @Override
+  String timeSemantics() {
+    return "event-time sessions of events less than " + Duration.ofMillis(gapMillis) + " apart; one row per entity:"
+        + " its latest session, [" + SESSION_START + ", " + SESSION_END + "] its first and last event, written when"
+        + " the session closes a gap after its last event; stale " + maxAge() + " after " + SESSION_END;
+  }
+
   private FeatureTable declareTable() {
     return FeatureTable.builder(name, entityField)
         .time(SESSION_START)
@@ -104,15 +127,14 @@ public final class SessionAggregation extends DeclaredFeature {
   }
 
   /** Builds a {@link SessionAggregation}; see the class documentation for the shape. */
-  public static final class Builder {
-    private final String name;
+  public static final class Builder extends DeclarationBuilder<Builder> {
     private String entityField;
     private long gapMillis;
     private EventFilter counted;
     private String countedColumn;
 
     private Builder(String name) {
-      this.name = requireNonNull(name, "name");
+      super(name);
     }
 
     public Builder groupBy(String entityField) {

@@ -3,6 +3,7 @@ package dev.clickstream.features;
 import static java.util.Objects.requireNonNull;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The counts of a {@link WindowedAggregation} computed on hopping windows instead of per event: every {@link
@@ -26,8 +27,8 @@ public final class SlidingAggregation extends DeclaredFeature {
   private final FeatureWindow period;
   private final FeatureTable table;
 
-  private SlidingAggregation(String name, WindowedAggregation counts, FeatureWindow period) {
-    super(name, Kind.SLIDING, counts.entityField());
+  private SlidingAggregation(Builder builder, WindowedAggregation counts, FeatureWindow period) {
+    super(builder.name, Kind.SLIDING, counts.entityField(), builder, period.length().multipliedBy(2));
     this.counts = counts;
     this.period = period;
     this.table = declareTable();
@@ -70,6 +71,28 @@ public final class SlidingAggregation extends DeclaredFeature {
     return table;
   }
 
+  /** A row holds the counts of the windows ending at {@value #WINDOW_END}. */
+  @Override
+  public String asOfColumn() {
+    return WINDOW_END;
+  }
+
+  @Override
+  void describeShape(Map<String, Object> described) {
+    described.put("over", counts.name());
+    described.put("filter", counts.filter() == null ? null : counts.filter().toString());
+    described.put("windows", describeWindows(counts.windows()));
+    described.put("aggregations", describeAggregations(counts.aggregations()));
+    described.put("period_ms", period.lengthMillis());
+  }
+
+  @Override
+  String timeSemantics() {
+    return "hopping event-time windows every " + period + " aligned to the epoch; each count over [" + WINDOW_END
+        + " - length, " + WINDOW_END + "), end excluded; one row per entity: its latest " + WINDOW_END + ", written"
+        + " when the window closes; stale " + maxAge() + " after " + WINDOW_END;
+  }
+
   private FeatureTable declareTable() {
     FeatureTable.Builder builder = FeatureTable.builder(name, counts.entityField()).time(WINDOW_END);
     List<String> columns = counts.featureColumns();
@@ -86,13 +109,12 @@ public final class SlidingAggregation extends DeclaredFeature {
   }
 
   /** Builds a {@link SlidingAggregation}; {@link #build()} checks that the windows fit the period. */
-  public static final class Builder {
-    private final String name;
+  public static final class Builder extends DeclarationBuilder<Builder> {
     private WindowedAggregation counts;
     private FeatureWindow period;
 
     private Builder(String name) {
-      this.name = requireNonNull(name, "name");
+      super(name);
     }
 
     /** The rolling feature to count on hopping windows; it may only count. */
@@ -119,7 +141,7 @@ public final class SlidingAggregation extends DeclaredFeature {
               "sliding feature " + name + ": window " + window + " is not a whole multiple of the period " + period);
         }
       }
-      return new SlidingAggregation(name, counts, period);
+      return new SlidingAggregation(this, counts, period);
     }
   }
 }

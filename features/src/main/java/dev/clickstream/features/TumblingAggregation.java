@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -62,7 +63,7 @@ public final class TumblingAggregation extends DeclaredFeature {
   private final FeatureTable table;
 
   private TumblingAggregation(Builder builder) {
-    super(builder.name, Kind.TUMBLING, builder.entityField);
+    super(builder.name, Kind.TUMBLING, builder.entityField, builder, builder.window.length().multipliedBy(2));
     this.window = builder.window;
     this.aggregations = List.copyOf(builder.aggregations);
     this.ratios = List.copyOf(builder.ratios);
@@ -185,6 +186,27 @@ public final class TumblingAggregation extends DeclaredFeature {
     return row;
   }
 
+  /** A row's features describe its window, complete at {@value #WINDOW_END}. */
+  @Override
+  public String asOfColumn() {
+    return WINDOW_END;
+  }
+
+  @Override
+  void describeShape(Map<String, Object> described) {
+    described.put("windows", describeWindows(List.of(window)));
+    described.put("aggregations", describeAggregations(aggregations));
+    described.put("ratios", ratios.stream().map(Ratio::toString).collect(Collectors.toList()));
+  }
+
+  @Override
+  String timeSemantics() {
+    return "tumbling event-time windows of " + window + " aligned to the epoch, [" + WINDOW_START + ", " + WINDOW_END
+        + "); one row per entity: its latest window with an event the aggregations read, written when the window"
+        + " closes (and again for a late event within the allowed lateness); stale " + maxAge() + " after "
+        + WINDOW_END;
+  }
+
   private FeatureTable declareTable() {
     FeatureTable.Builder builder =
         FeatureTable.builder(name, entityField).time(WINDOW_START).time(WINDOW_END);
@@ -251,15 +273,14 @@ public final class TumblingAggregation extends DeclaredFeature {
   }
 
   /** Builds a {@link TumblingAggregation}; see the class documentation for the shape. */
-  public static final class Builder {
-    private final String name;
+  public static final class Builder extends DeclarationBuilder<Builder> {
     private String entityField;
     private FeatureWindow window;
     private final List<Aggregation> aggregations = new ArrayList<>();
     private final List<Ratio> ratios = new ArrayList<>();
 
     private Builder(String name) {
-      this.name = requireNonNull(name, "name");
+      super(name);
     }
 
     public Builder groupBy(String entityField) {

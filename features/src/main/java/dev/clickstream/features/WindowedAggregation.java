@@ -75,7 +75,7 @@ public final class WindowedAggregation extends DeclaredFeature {
   private final FeatureTable tilesTable;
 
   private WindowedAggregation(Builder builder) {
-    super(builder.name, Kind.ROLLING, builder.entityField);
+    super(builder.name, Kind.ROLLING, builder.entityField, builder, longest(builder.windows).length());
     this.filter = builder.filter;
     this.valueField = builder.valueField;
     this.windows = List.copyOf(new TreeSet<>(builder.windows));
@@ -265,6 +265,38 @@ public final class WindowedAggregation extends DeclaredFeature {
     return Math.floorDiv(timestamp, tileMillis) * tileMillis;
   }
 
+  /**
+   * The pre-computed row is as of the entity's latest event, {@value #EVENT_TIME}. Served, its windows are moved to
+   * the server's now (see docs/features.md); past the longest window it holds no event, and says nothing the server
+   * can check, so the default max age is the longest window.
+   */
+  @Override
+  public String asOfColumn() {
+    return EVENT_TIME;
+  }
+
+  @Override
+  void describeShape(Map<String, Object> described) {
+    described.put("filter", filter == null ? null : filter.toString());
+    described.put("windows", describeWindows(windows));
+    described.put("aggregations", describeAggregations(aggregations));
+    described.put("value_field", valueField);
+    described.put("tile_ms", tileMillis);
+    described.put("views", List.of(name, onDemandView(), tiledView()));
+  }
+
+  @Override
+  String timeSemantics() {
+    return "look-back windows " + windows + " as of a time t, each [t - length, t] with both ends included;"
+        + " pre-computed as of the entity's latest event (" + EVENT_TIME + ") and served as of the server's now,"
+        + " corrected from the raw events when an event has left a window since; " + onDemandView() + " and "
+        + tiledView() + " compute the same windows as of any as_of; stale " + maxAge() + " after " + EVENT_TIME;
+  }
+
+  private static FeatureWindow longest(List<FeatureWindow> windows) {
+    return windows.stream().max(FeatureWindow::compareTo).orElseThrow();
+  }
+
   private void checkPerWindow(Partial[] perWindow) {
     if (perWindow.length != windows.size()) {
       throw new IllegalArgumentException(
@@ -333,8 +365,7 @@ public final class WindowedAggregation extends DeclaredFeature {
   }
 
   /** Builds a {@link WindowedAggregation}; see the class documentation for the shape. */
-  public static final class Builder {
-    private final String name;
+  public static final class Builder extends DeclarationBuilder<Builder> {
     private EventFilter filter;
     private String entityField;
     private String valueField;
@@ -346,7 +377,7 @@ public final class WindowedAggregation extends DeclaredFeature {
     private String tilesTable;
 
     private Builder(String name) {
-      this.name = requireNonNull(name, "name");
+      super(name);
     }
 
     /** Only events whose {@code field} equals {@code value}. */

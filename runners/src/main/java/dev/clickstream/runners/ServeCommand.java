@@ -28,7 +28,12 @@ public final class ServeCommand {
           "  GET  /features/click_counts_on_demand/{user_id}?as_of=MS  computed from click_events now",
           "  GET  /features/click_counts_tiled/{user_id}?as_of=MS      from click_tiles plus edge events",
           "  POST /features/{view}  with a JSON list of user ids     one result per id",
-          "  GET  /health");
+          "  GET  /vectors/{service}/{id}, POST /vectors/{service}   a feature service's vector (ranking_v1)",
+          "  GET  /registry                                          every view and service, as declared",
+          "  GET  /health",
+          "",
+          "A pre-computed row older than its view's max_age is served with status stale; click_counts is",
+          "answered as of now. ./clickstream get VIEW ID prints vectors from a running server.");
 
   private static final Set<String> FLAGS = Set.of("onlineStore", "host", "port");
 

@@ -48,6 +48,9 @@ class NewFeatureEndToEndTest {
   private static final long START = 1_763_799_600_000L;
   private static final long TEN_MINUTES = 600_000L;
   private static final long UPDATED_AT = 11L;
+  /** The server's clock: the end of the last window, when every country's latest row is within its max age. */
+  private static final Clock AFTER_THE_EVENTS =
+      Clock.fixed(java.time.Instant.ofEpochMilli(START + 30 * 60_000L), java.time.ZoneOffset.UTC);
 
   private static final TumblingAggregation CLICKS_BY_COUNTRY_10MIN =
       TumblingAggregation.named("clicks_by_country_10min")
@@ -103,7 +106,7 @@ class NewFeatureEndToEndTest {
     assertThat(pipeline.run().waitUntilFinish(), equalTo(PipelineResult.State.DONE));
 
     Javalin server =
-        FeatureServer.create(OnlineStore.forUrl(options.getOnlineStore()), Clock.systemUTC(), registry)
+        FeatureServer.create(OnlineStore.forUrl(options.getOnlineStore()), AFTER_THE_EVENTS, registry)
             .start("127.0.0.1", 0);
     try {
       String base = "http://127.0.0.1:" + server.port();

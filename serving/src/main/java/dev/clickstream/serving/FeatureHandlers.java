@@ -27,19 +27,23 @@ final class FeatureHandlers {
 
   private final FeatureViews views;
   private final FeatureLookup lookup;
+  private final PrecomputedAnswers precomputed;
   private final UserIds userIds;
   private final Clock clock;
 
-  FeatureHandlers(FeatureViews views, FeatureLookup lookup, UserIds userIds, Clock clock) {
+  FeatureHandlers(
+      FeatureViews views, FeatureLookup lookup, PrecomputedAnswers precomputed, UserIds userIds, Clock clock) {
     this.views = views;
     this.lookup = requireNonNull(lookup, "lookup");
+    this.precomputed = requireNonNull(precomputed, "precomputed");
     this.userIds = requireNonNull(userIds, "userIds");
     this.clock = requireNonNull(clock, "clock");
   }
 
   /**
    * {@code GET /features/{feature_view}/{user_id}}: one entity's features. A pre-computed view answers its stored
-   * row, or 404; an on-demand or tiled view always answers, as of {@code as_of} (default now).
+   * row as of now ({@link PrecomputedAnswers}: stale past its max age, a rolling feature's windows moved to now), or
+   * 404; an on-demand or tiled view always answers, as of {@code as_of} (default now).
    */
   void one(Context ctx) {
     FeatureView view = featureView(ctx);
@@ -51,7 +55,7 @@ final class FeatureHandlers {
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
     FeatureTable table = ((Precomputed) view).table();
     Map<String, Object> entry =
-        lookup.one(table, id)
+        precomputed.one((Precomputed) view, id, clock.millis())
             .orElseThrow(
                 () -> new NotFoundResponse("no " + table.name() + " features for " + table.key().name() + " '" + id
                     + "'"));
@@ -72,7 +76,7 @@ final class FeatureHandlers {
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
     List<String> ids = ids(ctx);
-    ctx.json(results(view, lookup.many(((Precomputed) view).table(), ids)));
+    ctx.json(results(view, precomputed.many((Precomputed) view, ids, clock.millis())));
   }
 
   /** {@code GET /drift}: each monitored feature's latest drift status. */
@@ -101,8 +105,12 @@ final class FeatureHandlers {
     ctx.status(outage == null ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
   }
 
-  /** The ids of a batch request, read from its body as it streams in ({@link UserIds#parse}). */
   private List<String> ids(Context ctx) {
+    return ids(ctx, userIds);
+  }
+
+  /** The ids of a batch request, read from its body as it streams in ({@link UserIds#parse}). */
+  static List<String> ids(Context ctx, UserIds userIds) {
     try (InputStream body = ctx.req().getInputStream()) {
       return userIds.parse(body, ctx.req().getContentLengthLong());
     } catch (IOException e) {

@@ -44,6 +44,8 @@ import java.util.stream.Collectors;
 final class FeatureLookup {
   static final String FOUND = "ok";
   static final String NOT_FOUND = "not_found";
+  /** A row older than its view's max age (Feast's OUTSIDE_MAX_AGE): served as stored, marked ({@link Freshness}). */
+  static final String STALE = "stale";
 
   /** A view's table does not exist yet: no pipeline that writes it has run on this store. */
   static final class MissingTable extends RuntimeException {
@@ -89,11 +91,7 @@ final class FeatureLookup {
   /** The entry of a computed view for {@code id} as of {@code asOf}: one read of the store. */
   Map<String, Object> computed(Computed view, String id, long asOf) {
     WindowedAggregation feature = view.feature();
-    WindowedFeatureReads.Answer answer =
-        view.pattern() == FeatureView.Pattern.ON_DEMAND
-            ? read(view.name(), List.of(feature.rawEventsTable()), () -> reads.onDemand(feature, id, asOf))
-            : read(view.name(), List.of(feature.tilesTable(), feature.rawEventsTable()),
-                () -> reads.tiled(feature, id, asOf));
+    WindowedFeatureReads.Answer answer = windows(view, id, asOf);
     Map<String, Object> entry = new LinkedHashMap<>();
     entry.put("feature_view", view.name());
     entry.put("entity", entity(feature.entityField(), id));
@@ -102,6 +100,15 @@ final class FeatureLookup {
     entry.put(Computed.EVENT_TIME, answer.latestEventTime());
     entry.put(Computed.AS_OF, asOf);
     return entry;
+  }
+
+  /** Every window of a computed view for {@code id} as of {@code asOf}: one read of the store. */
+  WindowedFeatureReads.Answer windows(Computed view, String id, long asOf) {
+    WindowedAggregation feature = view.feature();
+    return view.pattern() == FeatureView.Pattern.ON_DEMAND
+        ? read(view.name(), List.of(feature.rawEventsTable()), () -> reads.onDemand(feature, id, asOf))
+        : read(view.name(), List.of(feature.tilesTable(), feature.rawEventsTable()),
+            () -> reads.tiled(feature, id, asOf));
   }
 
   /** One entry per requested id, in request order, all as of {@code asOf}: one read per distinct id. */

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.FeatureRegistry;
+import dev.clickstream.features.FeatureService;
 import dev.clickstream.store.OnlineStore;
 import dev.clickstream.store.StoreUnavailableException;
 import io.javalin.Javalin;
@@ -30,9 +31,10 @@ import org.slf4j.LoggerFactory;
  * <p>A feature view is one of three patterns ({@link FeatureViews}):
  *
  * <ul>
- *   <li>pre-computed, such as {@code ctr_5min} and {@code click_counts}: the row a pipeline keeps per entity, as
- *       stored; a pre-computed view takes no {@code as_of} (400 if given) and answers 404 for an entity without
- *       a row;
+ *   <li>pre-computed, such as {@code ctr_5min} and {@code click_counts}: the row a pipeline keeps per entity, with
+ *       status {@code stale} when it is older than its declaration's max age by the server's clock, and a rolling
+ *       feature's windows moved to the server's now ({@link PrecomputedAnswers}); a pre-computed view takes no
+ *       {@code as_of} (400 if given) and answers 404 for an entity without a row;
  *   <li>on-demand, {@code <feature>_on_demand} such as {@code click_counts_on_demand}: every window of the feature
  *       aggregated from its raw events at request time;
  *   <li>tiled, {@code <feature>_tiled} such as {@code click_counts_tiled}: the same windows from per-minute tiles,
@@ -52,6 +54,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /features/{feature_view}[?as_of=EPOCH_MS]} with {@code ["u1","u2"]} or {@code
  *       {"user_ids":["u1","u2"]}}: one result per requested id, in request order; from one store read for a
  *       pre-computed view, one read per distinct id for an on-demand or tiled view, all as of the same time.
+ *   <li>{@code GET /vectors/{feature_service}/{entity_id}} and {@code POST /vectors/{feature_service}} with a list of
+ *       ids: one vector per entity of a feature service of the registry ({@link FeatureVectors}).
+ *   <li>{@code GET /registry}: every view and feature service with its whole declaration ({@link RegistryDocument}).
  *   <li>{@code GET /drift}: each monitored feature's latest drift status (also {@code
  *       /features/feature_drift/{feature}}).
  *   <li>{@code GET /health}: 200 when the online store answers; 503 when it does not, with the reason and since
@@ -87,8 +92,8 @@ public final class FeatureServer {
   }
 
   /**
-   * {@link #create(OnlineStore)} whose on-demand and tiled views answer as of {@code clock}'s now when a request
-   * gives no {@code as_of}.
+   * {@link #create(OnlineStore)} whose answers are as of {@code clock}'s now: on-demand and tiled views when a request
+   * gives no {@code as_of}, rolling pre-computed views always, and every row's age against its max age.
    */
   public static Javalin create(OnlineStore store, Clock clock) {
     return create(store, clock, FeatureDefinitions.REGISTRY);
@@ -101,10 +106,13 @@ public final class FeatureServer {
     requireNonNull(registry, "registry");
     ObjectMapper mapper = new ObjectMapper();
     FeatureViews views = FeatureViews.of(registry);
-    FeatureHandlers handlers =
-        new FeatureHandlers(
-            views, new FeatureLookup(store, new StoreBreaker(clock), registry), new UserIds(mapper), clock);
-    List<Route> routes = routes(handlers, views);
+    FeatureLookup lookup = new FeatureLookup(store, new StoreBreaker(clock), registry);
+    PrecomputedAnswers precomputed = new PrecomputedAnswers(lookup);
+    UserIds ids = new UserIds(mapper);
+    FeatureHandlers handlers = new FeatureHandlers(views, lookup, precomputed, ids, clock);
+    ServiceHandlers services =
+        new ServiceHandlers(registry, views, new FeatureVectors(registry, views, precomputed, lookup), ids, clock);
+    List<Route> routes = routes(handlers, services, views, registry);
     return Javalin.create(
         config -> {
           config.showJavalinBanner = false;
@@ -130,16 +138,28 @@ public final class FeatureServer {
   }
 
   /** Every endpoint, in one place: registered from here, and listed from here by {@code GET /}. */
-  private static List<Route> routes(FeatureHandlers handlers, FeatureViews views) {
+  private static List<Route> routes(
+      FeatureHandlers handlers, ServiceHandlers services, FeatureViews views, FeatureRegistry registry) {
     List<Route> routes = new ArrayList<>(); // complete before the first request: the index lists it all
     routes.add(new Route(HandlerType.GET, "/features/{feature_view}/{user_id}",
-        "the features of one entity: a pre-computed view's latest row, 404 when it has none; an on-demand or tiled"
-            + " view's windows as of ?" + AsOf.PARAM + "=EPOCH_MS (default now), zero counts when it has no events",
+        "the features of one entity: a pre-computed view's latest row, status stale past its max_age, a rolling"
+            + " feature's windows as of now, 404 when it has none; an on-demand or tiled view's windows as of ?"
+            + AsOf.PARAM + "=EPOCH_MS (default now), zero counts when it has no events",
         handlers::one));
     routes.add(new Route(HandlerType.POST, "/features/{feature_view}",
         "the features of many entities, one result per id in request order, on-demand and tiled views as of ?"
             + AsOf.PARAM + "=EPOCH_MS (default now); the body is " + UserIds.BODY,
         handlers::many));
+    routes.add(new Route(HandlerType.GET, "/vectors/{feature_service}/{entity_id}",
+        "one entity's vector of a feature service: its columns as view.column, and each view's status and times",
+        services::one));
+    routes.add(new Route(HandlerType.POST, "/vectors/{feature_service}",
+        "one vector per entity, in request order, as of one now; the body is " + UserIds.BODY,
+        services::many));
+    routes.add(new Route(HandlerType.GET, "/registry",
+        "every view and feature service with its whole declaration: source, filter, key, windows, aggregations,"
+            + " column types, time semantics, max_age and description",
+        services::registry));
     routes.add(new Route(HandlerType.GET, "/drift",
         "each monitored feature's latest drift evaluation: PSI and KS of its latest window against the windows"
             + " before, and ok, drift, insufficient_data or not_evaluated",
@@ -147,11 +167,11 @@ public final class FeatureServer {
     routes.add(new Route(HandlerType.GET, "/health",
         "200 when the online store answers, 503 with the reason when it does not",
         handlers::health));
-    routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes, views))));
+    routes.add(new Route(HandlerType.GET, "/", "this index", ctx -> ctx.json(index(routes, views, registry))));
     return routes;
   }
 
-  private static Map<String, Object> index(List<Route> routes, FeatureViews views) {
+  private static Map<String, Object> index(List<Route> routes, FeatureViews views, FeatureRegistry registry) {
     List<Map<String, Object>> endpoints = new ArrayList<>();
     for (Route route : routes) {
       Map<String, Object> endpoint = new LinkedHashMap<>();
@@ -162,12 +182,7 @@ public final class FeatureServer {
     }
     List<Map<String, Object>> viewEntries = new ArrayList<>();
     for (FeatureView view : views.all()) {
-      Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("name", view.name());
-      entry.put("pattern", view.pattern().label());
-      entry.put("entity_key", view.entityKey());
-      entry.put("features", view.features());
-      entry.put("times", view.times());
+      Map<String, Object> entry = RegistryDocument.summary(view);
       String path = "/features/" + view.name() + "/{" + view.entityKey() + "}";
       entry.put("example", view instanceof FeatureView.Computed ? path + "?" + AsOf.PARAM + "={epoch_ms}" : path);
       viewEntries.add(entry);
@@ -176,6 +191,15 @@ public final class FeatureServer {
     index.put("service", "clickstream feature server");
     index.put("endpoints", endpoints);
     index.put("feature_views", viewEntries);
+    List<Map<String, Object>> serviceEntries = new ArrayList<>();
+    for (FeatureService service : registry.services()) {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("name", service.name());
+      entry.put("features", registry.features(service).stream().map(FeatureService.Feature::name).toList());
+      entry.put("example", "/vectors/" + service.name() + "/{entity_id}");
+      serviceEntries.add(entry);
+    }
+    index.put("feature_services", serviceEntries);
     return index;
   }
 

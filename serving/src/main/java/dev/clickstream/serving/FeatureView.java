@@ -2,6 +2,7 @@ package dev.clickstream.serving;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.clickstream.features.FeatureDefinition;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTable.Column;
@@ -54,10 +55,32 @@ sealed interface FeatureView permits FeatureView.Precomputed, FeatureView.Comput
   /** The top-level times of a response, in order. */
   List<String> times();
 
-  /** A row of an online-store table, kept up to date by a pipeline. */
-  record Precomputed(FeatureTable table) implements FeatureView {
+  /**
+   * A row of an online-store table, kept up to date by a pipeline, and the declarations that write it: one, or
+   * every drift monitor for their shared table.
+   */
+  record Precomputed(FeatureTable table, List<FeatureDefinition> definitions) implements FeatureView {
     public Precomputed {
       requireNonNull(table, "table");
+      definitions = List.copyOf(definitions);
+      if (definitions.isEmpty()) {
+        throw new IllegalArgumentException("view " + table.name() + " needs the declarations that write it");
+      }
+    }
+
+    /** The declaration a row of entity {@code key} belongs to: the only one, or the one named {@code key}. */
+    FeatureDefinition definitionOf(String key) {
+      if (definitions.size() == 1) {
+        return definitions.get(0);
+      }
+      return definitions.stream().filter(d -> d.name().equals(key)).findFirst().orElse(definitions.get(0));
+    }
+
+    /** The rolling feature this view pre-computes, whose rows are moved to the server's now; null for others. */
+    WindowedAggregation rolling() {
+      return definitions.get(0) instanceof WindowedAggregation rolling && rolling.precomputedTable() == table
+          ? rolling
+          : null;
     }
 
     @Override

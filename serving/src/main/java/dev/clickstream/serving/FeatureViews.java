@@ -1,11 +1,11 @@
 package dev.clickstream.serving;
 
+import dev.clickstream.features.FeatureDefinition;
 import dev.clickstream.features.FeatureRegistry;
 import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.serving.FeatureView.Pattern;
 import dev.clickstream.serving.FeatureView.Precomputed;
-import dev.clickstream.features.FeatureTable;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -14,16 +14,16 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Every view the server answers, derived from a {@link FeatureRegistry} and nowhere else: the table each feature is
- * served from ({@link FeatureRegistry#servedTables()}) as a pre-computed view, then for each rolling feature an
- * {@code <name>_on_demand} view when it has a raw-events table and a {@code <name>_tiled} view when it has a tiles
- * table. A request's view name only ever selects one of these, so it never reaches SQL.
+ * Every view the server answers, as {@link FeatureRegistry#views()} lists them and nowhere else: the table each
+ * feature is served from as a pre-computed view, then for each rolling feature an {@code <name>_on_demand} view when
+ * it has a raw-events table and a {@code <name>_tiled} view when it has a tiles table. A request's view name only
+ * ever selects one of these, so it never reaches SQL.
  */
 final class FeatureViews {
   private final List<FeatureView> views;
 
   private FeatureViews(FeatureRegistry registry) {
-    this.views = derive(registry.servedTables(), registry.ofKind(WindowedAggregation.class));
+    this.views = derive(registry);
   }
 
   static FeatureViews of(FeatureRegistry registry) {
@@ -42,16 +42,18 @@ final class FeatureViews {
     return views.stream().map(FeatureView::name).collect(Collectors.toList());
   }
 
-  /** The views of {@code tables} and {@code features}, in that order; fails if two would share a name. */
-  static List<FeatureView> derive(List<FeatureTable> tables, List<WindowedAggregation> features) {
+  /**
+   * The views of {@code registry} ({@link FeatureRegistry#views()}), in its order; fails if two would share a name.
+   */
+  static List<FeatureView> derive(FeatureRegistry registry) {
     List<FeatureView> views = new ArrayList<>();
-    tables.forEach(table -> views.add(new Precomputed(table)));
-    for (WindowedAggregation feature : features) {
-      if (feature.rawEventsTable() != null) {
-        views.add(new Computed(feature, Pattern.ON_DEMAND));
-      }
-      if (feature.tilesTable() != null) {
-        views.add(new Computed(feature, Pattern.TILED));
+    for (FeatureRegistry.View view : registry.views()) {
+      FeatureDefinition first = view.definitions().get(0);
+      if (first.table().name().equals(view.name())) {
+        views.add(new Precomputed(first.table(), view.definitions()));
+      } else {
+        WindowedAggregation rolling = (WindowedAggregation) first;
+        views.add(new Computed(rolling, view.name().equals(rolling.onDemandView()) ? Pattern.ON_DEMAND : Pattern.TILED));
       }
     }
     Set<String> names = new HashSet<>();

@@ -19,7 +19,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,6 +43,8 @@ class FeatureServerOutageTest {
           + "\"window_start\":1704067200000,\"window_end\":1704067500000,\"updated_at\":1704067507000}";
   private static final String UNAVAILABLE = "{\"status\":503,\"error\":\"online store unavailable; retry later\"}";
   private static final Duration ONE_SECOND = Duration.ofSeconds(1);
+  /** The servers' clock: u7's row is current then (the breaker reads the clock too, but only to date an outage). */
+  private static final Clock AT_U7S_WINDOW_END = Clock.fixed(Instant.ofEpochMilli(1_704_067_500_000L), ZoneOffset.UTC);
 
   private Javalin app;
   private TcpProxy proxy;
@@ -136,7 +141,7 @@ class FeatureServerOutageTest {
   @Test
   void healthSaysWhyTheStoreIsDownWithoutTheUrl() throws Exception {
     String url = "jdbc:postgresql://127.0.0.1:5432/no_such_database_4711?user=postgres&password=" + PASSWORD;
-    app = FeatureServer.start(OnlineStore.forServing(url), "127.0.0.1", 0);
+    app = FeatureServer.create(OnlineStore.forServing(url), AT_U7S_WINDOW_END).start("127.0.0.1", 0);
 
     Timed health = timed("/health");
     Reply read = get("/features/ctr_5min/u7");
@@ -161,7 +166,7 @@ class FeatureServerOutageTest {
     writer.upsert(CTR_5MIN, List.<Object[]>of(
         new Object[] {"u7", 1_704_067_200_000L, 1_704_067_500_000L, 12L, 1L, 0.0833, 1_704_067_507_000L}));
     proxy = TcpProxy.toServerOf(url, 5432);
-    app = FeatureServer.start(OnlineStore.forServing(proxy.rewrite(url)), "127.0.0.1", 0);
+    app = FeatureServer.create(OnlineStore.forServing(proxy.rewrite(url)), AT_U7S_WINDOW_END).start("127.0.0.1", 0);
     assertThat(get("/features/ctr_5min/u7").raw, is(U7));
   }
 

@@ -73,6 +73,8 @@ class FeatureServerTest {
   /** 2024-01-01T00:00:00Z. */
   private static final long T0 = 1_704_067_200_000L;
   private static final long WINDOW = 300_000L;
+  /** The servers' clock unless a test sets its own: the end of u2's ctr_5min window, before every click row. */
+  private static final long NOW = T0 + 2 * WINDOW;
 
   private Javalin app;
 
@@ -504,6 +506,7 @@ class FeatureServerTest {
       Reply tiled = get("/features/click_counts_tiled/" + user + "?as_of=" + latest);
 
       assertThat(user, precomputed.status, is(200));
+      // The clock is before the latest click, so the row is answered as stored, as of its event_time.
       assertThat(user, precomputed.body, is(precomputedClicks(user, 3, 5, 7, 9, latest, latest + 5_000)));
       assertThat(user, onDemand.status, is(200));
       assertThat(user, onDemand.body, is(computedClicks("click_counts_on_demand", user, 3, 5, 7, 9, latest, latest)));
@@ -769,14 +772,23 @@ class FeatureServerTest {
             {"service": "clickstream feature server",
              "endpoints": [
                {"method": "GET", "path": "/features/{feature_view}/{user_id}",
-                "description": "the features of one entity: a pre-computed view's latest row, 404 when it has none; \
-            an on-demand or tiled view's windows as of ?as_of=EPOCH_MS (default now), zero counts when it has no \
-            events"},
+                "description": "the features of one entity: a pre-computed view's latest row, status stale past its \
+            max_age, a rolling feature's windows as of now, 404 when it has none; an on-demand or tiled view's \
+            windows as of ?as_of=EPOCH_MS (default now), zero counts when it has no events"},
                {"method": "POST", "path": "/features/{feature_view}",
                 "description": "the features of many entities, one result per id in request order, on-demand and \
             tiled views as of ?as_of=EPOCH_MS (default now); the body \
             is a JSON array of 1 to 1000 user ids, like [\\"u1\\",\\"u2\\"], or an object \
             {\\"user_ids\\": [\\"u1\\",\\"u2\\"]}"},
+               {"method": "GET", "path": "/vectors/{feature_service}/{entity_id}",
+                "description": "one entity's vector of a feature service: its columns as view.column, and each \
+            view's status and times"},
+               {"method": "POST", "path": "/vectors/{feature_service}",
+                "description": "one vector per entity, in request order, as of one now; the body is a JSON array \
+            of 1 to 1000 user ids, like [\\"u1\\",\\"u2\\"], or an object {\\"user_ids\\": [\\"u1\\",\\"u2\\"]}"},
+               {"method": "GET", "path": "/registry",
+                "description": "every view and feature service with its whole declaration: source, filter, key, \
+            windows, aggregations, column types, time semantics, max_age and description"},
                {"method": "GET", "path": "/drift",
                 "description": "each monitored feature's latest drift evaluation: PSI and KS of its latest window \
             against the windows before, and ok, drift, insufficient_data or not_evaluated"},
@@ -828,7 +840,13 @@ class FeatureServerTest {
                {"name": "click_counts_tiled", "pattern": "tiled", "entity_key": "user_id",
                 "features": ["click_count_1_min", "click_count_10_min", "click_count_30_min", "click_count_1_hour"],
                 "times": ["event_time", "as_of"],
-                "example": "/features/click_counts_tiled/{user_id}?as_of={epoch_ms}"}]}
+                "example": "/features/click_counts_tiled/{user_id}?as_of={epoch_ms}"}],
+             "feature_services": [
+               {"name": "ranking_v1",
+                "features": ["ctr_5min.ctr", "click_counts.click_count_1_min", "click_counts.click_count_10_min",
+                  "click_counts.click_count_30_min", "click_counts.click_count_1_hour",
+                  "user_activity_5min.distinct_items"],
+                "example": "/vectors/ranking_v1/{entity_id}"}]}
             """)));
   }
 
@@ -948,6 +966,7 @@ class FeatureServerTest {
     ObjectNode entry = clicksEntry("click_counts", user, oneMin, tenMin, thirtyMin, oneHour);
     entry.put("event_time", eventTime);
     entry.put("updated_at", updatedAt);
+    entry.put("as_of", eventTime);
     return asParsed(entry);
   }
 
@@ -1000,8 +1019,12 @@ class FeatureServerTest {
     return store;
   }
 
+  /**
+   * Serves {@code store} with the clock at {@link #NOW}: every stored row is within its max age, and before the click
+   * rows' event times, so they are answered as stored.
+   */
   private void serve(OnlineStore store) {
-    app = FeatureServer.start(store, "127.0.0.1", 0);
+    serve(store, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC));
   }
 
   private void serve(OnlineStore store, Clock clock) {

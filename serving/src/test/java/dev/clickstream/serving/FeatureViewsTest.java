@@ -7,11 +7,10 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.clickstream.features.ReplaceRule;
 import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureRegistry;
+import dev.clickstream.features.TumblingAggregation;
 import dev.clickstream.features.WindowedAggregation;
-import dev.clickstream.features.FeatureTable;
-import dev.clickstream.features.FeatureTables;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -39,14 +38,17 @@ class FeatureViewsTest {
   @Test
   void aDefinitionGetsAComputedViewPerTableItHas() {
     List<FeatureView> views =
-        FeatureViews.derive(List.of(FeatureTables.CTR_5MIN), List.of(FeatureDefinitions.CLICK_COUNTS, VIEWS, SCROLLS));
+        FeatureViews.derive(
+            FeatureRegistry.of(FeatureDefinitions.CTR_5MIN, FeatureDefinitions.CLICK_COUNTS, VIEWS, SCROLLS));
 
     assertThat(views.stream().map(v -> v.name() + ":" + v.pattern().label()).collect(Collectors.toList()),
-        contains("ctr_5min:pre-computed", "click_counts_on_demand:on-demand", "click_counts_tiled:tiled",
-            "views_on_demand:on-demand"));
-    assertThat(views.get(3).features(), contains("view_count_5_min"));
-    assertThat(views.get(3).times(), contains("event_time", "as_of"));
-    assertThat(views.get(3).entityKey(), is("user_id"));
+        contains("ctr_5min:pre-computed", "click_counts:pre-computed", "views:pre-computed", "scrolls:pre-computed",
+            "click_counts_on_demand:on-demand", "click_counts_tiled:tiled", "views_on_demand:on-demand"));
+    assertThat(views.get(6).features(), contains("view_count_5_min"));
+    assertThat(views.get(6).times(), contains("event_time", "as_of"));
+    assertThat(views.get(6).entityKey(), is("user_id"));
+    assertThat(((FeatureView.Precomputed) views.get(2)).rolling(), is(VIEWS));
+    assertThat(((FeatureView.Precomputed) views.get(0)).rolling(), is((WindowedAggregation) null));
   }
 
   @Test
@@ -54,8 +56,14 @@ class FeatureViewsTest {
     FeatureViews views = FeatureViews.of(FeatureDefinitions.REGISTRY);
 
     assertThat(views.names(),
-        is(FeatureViews.derive(FeatureTables.all(), FeatureDefinitions.all()).stream().map(FeatureView::name)
-            .collect(Collectors.toList())));
+        is(FeatureDefinitions.REGISTRY.views().stream().map(FeatureRegistry.View::name).collect(Collectors.toList())));
+    for (FeatureView view : views.all()) {
+      FeatureRegistry.View declared =
+          FeatureDefinitions.REGISTRY.views().stream().filter(v -> v.name().equals(view.name())).findFirst()
+              .orElseThrow();
+      assertThat(view.name(), view.features(), is(declared.featureColumns()));
+      assertThat(view.name(), view.entityKey(), is(declared.entityKey()));
+    }
     assertThat(views.names(),
         contains("ctr_5min", "click_counts", "click_counts_sliding", "ctr_by_segment_5min", "ctr_by_category_5min",
             "user_activity_5min", "item_attribution_5min", "user_sessions", "feature_drift", "click_counts_on_demand",
@@ -67,12 +75,13 @@ class FeatureViewsTest {
 
   @Test
   void twoViewsOfOneNameAreRefused() {
-    FeatureTable clash =
-        FeatureTable.builder("click_counts_tiled", "user_id").longFeature("n").replaceWhen(ReplaceRule.always()).build();
+    TumblingAggregation clash =
+        TumblingAggregation.named("click_counts_tiled").groupBy("user_id").window(minutes(5))
+            .agg(count().as("n")).build();
 
     IllegalStateException e =
         assertThrows(IllegalStateException.class,
-            () -> FeatureViews.derive(List.of(clash), List.of(FeatureDefinitions.CLICK_COUNTS)));
+            () -> FeatureViews.derive(FeatureRegistry.of(clash, FeatureDefinitions.CLICK_COUNTS)));
 
     assertThat(e.getMessage(),
         is("two feature views are named click_counts_tiled: rename a table or a feature definition"));
