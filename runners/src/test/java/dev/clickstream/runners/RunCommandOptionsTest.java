@@ -56,15 +56,17 @@ class RunCommandOptionsTest {
     FlinkPipelineOptions given =
         RunCommand.options("ctr", List.of("--source=kafka", "--maxRecords=5", "--maxBundleTimeMills=500",
             "--shutdownSourcesAfterIdleMs=7", "--checkpointingInterval=-1", "--runner=DirectRunner",
-            "--maxParallelism=8")).as(FlinkPipelineOptions.class);
+            "--maxParallelism=8", "--objectReuse=false")).as(FlinkPipelineOptions.class);
     FlinkPipelineOptions files = RunCommand.options("ctr", List.of()).as(FlinkPipelineOptions.class);
 
     assertThat(List.of(bounded.getMaxBundleTimeMills(), bounded.getShutdownSourcesAfterIdleMs(),
-            bounded.getRunner().getSimpleName(), bounded.getMaxParallelism()),
-        equalTo(List.of(20L, 0L, "FlinkRunner", 128)));
+            bounded.getRunner().getSimpleName(), bounded.getMaxParallelism(), bounded.getFasterCopy(),
+            bounded.getObjectReuse()),
+        equalTo(List.of(100L, 0L, "FlinkRunner", 128, true, true)));
     assertThat(List.of(given.getMaxBundleTimeMills(), given.getShutdownSourcesAfterIdleMs(),
-            given.getCheckpointingInterval(), given.getRunner().getSimpleName(), given.getMaxParallelism()),
-        equalTo(List.of(500L, 7L, -1L, "DirectRunner", 8)));
+            given.getCheckpointingInterval(), given.getRunner().getSimpleName(), given.getMaxParallelism(),
+            given.getFasterCopy(), given.getObjectReuse()),
+        equalTo(List.of(500L, 7L, -1L, "DirectRunner", 8, false, false)));
     assertThat(java.util.Arrays.asList(files.getMaxBundleTimeMills(), files.getCheckpointingInterval(),
             files.getStateBackend()),
         equalTo(java.util.Arrays.asList(10_000L, -1L, null)));
