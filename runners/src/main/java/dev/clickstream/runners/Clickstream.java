@@ -24,6 +24,9 @@ public final class Clickstream {
           "             (embedded Flink by default)",
           "  cluster    start, stop or inspect a local Flink session cluster (JobManager + TaskManagers)",
           "  serve      serve feature vectors from the online store over HTTP",
+          "  training-data  a point-in-time correct training set: a spine of (entity, timestamp, label) rows joined",
+          "             with every named view's value as of each timestamp, from the offline store",
+          "  backfill   recompute features from the offline raw events of a range of days, in batch",
           "  bench      bench serving: time pre-computed, on-demand and tiled lookups; bench freshness:",
           "             event-to-servable latency while streaming from Kafka; bench pipeline: throughput of the",
           "             CTR and rolling click-count pipelines against the CTR in Flink's DataStream API; bench state:",
@@ -46,7 +49,8 @@ public final class Clickstream {
   /** The help of the commands whose every flag is the launcher's own; run and the others print their own. */
   private static final Map<String, String> COMMAND_HELP =
       Map.of("demo", DemoCommand.HELP, "generate", GenerateCommand.HELP, "replay", ReplayCommand.HELP,
-          "kafka", KafkaCommand.HELP, "dimensions", DimensionsCommand.HELP, "serve", ServeCommand.HELP);
+          "kafka", KafkaCommand.HELP, "dimensions", DimensionsCommand.HELP, "serve", ServeCommand.HELP,
+          "training-data", TrainingDataCommand.HELP, "backfill", BackfillCommand.HELP);
 
   private Clickstream() {}
 
@@ -83,6 +87,10 @@ public final class Clickstream {
           return ClusterCommand.run(rest, out);
         case "serve":
           return ServeCommand.run(rest, out);
+        case "training-data":
+          return TrainingDataCommand.run(rest, out);
+        case "backfill":
+          return BackfillCommand.run(rest, out);
         default:
           Optional<ClickstreamCommand> plugIn = plugIn(args.get(0));
           if (plugIn.isPresent()) {
