@@ -141,6 +141,38 @@ class WriteOfflineFilesTest {
         containsInAnyOrder(row("alice", NOON, 2, 1, 0.5, "LATE", 1)));
   }
 
+  /**
+   * The raw events, filed by the hour of their time under their UTC date: a rerun writes the same files, every event
+   * is read back once, and a reader skips what Beam's unfinished writes leave in hidden directories.
+   */
+  @Test
+  void keepsTheRawEventsAndARerunReplacesThem(TestPipeline pipeline, @TempDir Path dir) throws IOException {
+    pipeline
+        .apply(Create.timestamped(
+                event("e1", "impression", new Instant(NOON + 1)),
+                event("e2", "click", new Instant(NOON + 3_599_999L)),
+                event("e3", "click", new Instant(MIDNIGHT)))
+            .withCoder(AvroCoder.of(ClickEvent.class)))
+        .apply(WriteOfflineEvents.to(dir.toString()));
+
+    pipeline.run().waitUntilFinish();
+    List<String> filesAfterFirstRun = relativeFiles(dir);
+    pipeline.run().waitUntilFinish();
+
+    assertThat(relativeFiles(dir), equalTo(filesAfterFirstRun));
+    assertThat(filesAfterFirstRun, containsInAnyOrder(
+        "events/date=2024-03-01/events-1709294400000-1709298000000-pane-0-00000-of-00001.parquet",
+        "events/date=2024-03-02/events-1709337600000-1709341200000-pane-0-00000-of-00001.parquet"));
+    Path unfinished = Files.createDirectories(dir.resolve("events/.temp-beam-0/date=2024-03-01"));
+    Files.copy(dir.resolve(filesAfterFirstRun.get(0)), unfinished.resolve("unfinished.parquet"));
+    List<String> read = new ArrayList<>();
+    for (GenericRecord record : OfflineFiles.read(dir.resolve("events"))) {
+      read.add(record.get("event_id") + " " + record.get("event_type") + " " + record.get("timestamp"));
+    }
+    assertThat(read, containsInAnyOrder(
+        "e1 impression " + (NOON + 1), "e2 click " + (NOON + 3_599_999L), "e3 click " + MIDNIGHT));
+  }
+
   @Test
   void rejectsABlankDirectory() {
     IllegalArgumentException e =
