@@ -18,6 +18,8 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -62,8 +64,7 @@ public final class TrainingSetFiles {
             .apply("ByPart", MapElements
                 .into(TypeDescriptors.kvs(TypeDescriptors.longs(), rows.getTypeDescriptor()))
                 .via(row -> KV.of(row.getKey() / TrainingData.ROWS_PER_PART, row)))
-            .setCoder(org.apache.beam.sdk.coders.KvCoder.of(
-                org.apache.beam.sdk.coders.VarLongCoder.of(), rows.getCoder()))
+            .setCoder(KvCoder.of(VarLongCoder.of(), rows.getCoder()))
             .apply("GroupParts", GroupByKey.create())
             .apply("WriteSortedParts", ParDo.of(new WritePartFn(
                 plan.partsDirectory().toString(), plan.csv(), plan.schema())));

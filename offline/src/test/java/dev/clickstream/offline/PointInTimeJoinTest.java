@@ -10,8 +10,6 @@ import dev.clickstream.transforms.CompileFeature;
 import dev.clickstream.transforms.OfflineFiles;
 import dev.clickstream.transforms.WriteOfflineEvents;
 import dev.clickstream.transforms.WriteOfflineFiles;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

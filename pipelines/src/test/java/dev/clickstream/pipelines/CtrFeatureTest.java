@@ -23,7 +23,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import dev.clickstream.transforms.OfflineFiles;
 import org.apache.avro.generic.GenericRecord;

@@ -21,8 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import dev.clickstream.transforms.OfflineFiles;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;

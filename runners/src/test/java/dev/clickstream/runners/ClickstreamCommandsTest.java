@@ -146,7 +146,8 @@ class ClickstreamCommandsTest {
   void demoRunsEndToEndOnEmbeddedFlinkAndServesVectors(@TempDir Path dir) throws Exception {
     // A first demo over other events: the second must not show any of its rows.
     assertThat(
-        launcher.run("demo", "--events=4000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
+        launcher.run("demo", "--events=4000", "--users=50", "--port=0", "--keepServing=false", "--trainingRows=0",
+            "--dataDir=" + dir),
         equalTo(0));
     launcher.clearStdout();
     assertThat(
@@ -167,7 +168,11 @@ class ClickstreamCommandsTest {
     }
     assertThat(printed, containsString("GET /drift -> 200"));
     assertThat(printed, containsString("{\"monitors\":[{\"feature\":\"ctr_5min.ctr\""));
-    assertThat(printed, containsString("== 2/3 Streaming 3,000 events through every pipeline on embedded Flink"));
+    assertThat(printed, containsString("== 2/4 Streaming 3,000 events through every pipeline on embedded Flink"));
+    // A training set over this demo's events only: the first demo's raw events were cleared with its rows.
+    assertThat(printed, containsString("Wrote 1,000 rows of 23 columns to " + dir.resolve("demo/training.csv")));
+    List<String> training = Files.readAllLines(dir.resolve("demo/training.csv"));
+    assertThat(printed, containsString("  " + training.get(0) + "\n  " + training.get(1) + "\n"));
     assertThat(printed, containsString("GET /features/ctr_5min/u0 -> 200"));
     assertThat(printed, containsString("POST /features/ctr_5min -> 200"));
     assertThat(printed, containsString("\"status\":\"not_found\""));
