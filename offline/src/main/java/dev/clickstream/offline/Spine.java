@@ -113,19 +113,8 @@ public final class Spine implements Serializable {
 
   private void readCsv(Consumer<Object[]> row) throws IOException {
     try (BufferedReader reader = Files.newBufferedReader(Paths.get(path), StandardCharsets.UTF_8)) {
-      reader.readLine();
-      String line;
-      long number = 1;
-      while ((line = reader.readLine()) != null) {
-        number++;
-        if (line.isEmpty()) {
-          continue;
-        }
-        List<String> fields = CsvLines.split(line);
-        if (fields.size() != columns.size()) {
-          throw new IllegalArgumentException(path + " line " + number + " has " + fields.size() + " fields; the"
-              + " header has " + columns.size());
-        }
+      List<String> header = CsvLines.split(reader.readLine());
+      forEachLine(reader, Paths.get(path), header, (number, fields) -> {
         Object[] values = new Object[columns.size()];
         for (int i = 0; i < values.length; i++) {
           values[i] = parse(fields.get(i), columns.get(i).type());
@@ -134,7 +123,31 @@ public final class Spine implements Serializable {
           throw new IllegalArgumentException(path + " line " + number + " has no " + TIMESTAMP);
         }
         row.accept(values);
+      });
+    }
+  }
+
+  /** What is done with each data line of a CSV file: its number in the file and its fields. */
+  private interface CsvLine {
+    void accept(long number, List<String> fields);
+  }
+
+  /** Every non-empty line after the header, split; a line with another number of fields than the header fails. */
+  private static void forEachLine(BufferedReader reader, Path file, List<String> header, CsvLine visit)
+      throws IOException {
+    String line;
+    long number = 1;
+    while ((line = reader.readLine()) != null) {
+      number++;
+      if (line.isEmpty()) {
+        continue;
       }
+      List<String> fields = CsvLines.split(line);
+      if (fields.size() != header.size()) {
+        throw new IllegalArgumentException(file + " line " + number + " has " + fields.size() + " fields; the"
+            + " header has " + header.size() + " " + header);
+      }
+      visit.accept(number, fields);
     }
   }
 
@@ -206,22 +219,11 @@ public final class Spine implements Serializable {
       for (int i = 0; i < names.size(); i++) {
         kinds[i] = entityFields.contains(names.get(i)) ? 2 : 0;
       }
-      String line;
-      long number = 1;
-      while ((line = reader.readLine()) != null) {
-        number++;
-        if (line.isEmpty()) {
-          continue;
-        }
-        List<String> fields = CsvLines.split(line);
-        if (fields.size() != names.size()) {
-          throw new IllegalArgumentException(file + " line " + number + " has " + fields.size() + " fields; the"
-              + " header has " + names.size() + " " + names);
-        }
+      forEachLine(reader, file, names, (number, fields) -> {
         for (int i = 0; i < kinds.length; i++) {
           kinds[i] = Math.max(kinds[i], kindOf(fields.get(i)));
         }
-      }
+      });
       List<Column> columns = new ArrayList<>();
       for (int i = 0; i < names.size(); i++) {
         FieldType type = kinds[i] == 0 ? FieldType.INT64 : kinds[i] == 1 ? FieldType.DOUBLE : FieldType.STRING;

@@ -15,12 +15,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The launcher's commands, called as a user would, with real files, stores and runners. */
 class ClickstreamCommandsTest {
   private final Launcher launcher = new Launcher();
+
+  /**
+   * The demo's H2 store stays open in this JVM, and H2 rewrites its lock file while it is: closed before the
+   * temporary directory is deleted, or the lock file can reappear in it mid-deletion.
+   */
+  @AfterEach
+  void closeStores() {
+    dev.clickstream.store.ConnectionPools.closeAll();
+  }
 
   @Test
   void everyCommandHasHelp() {
