@@ -36,7 +36,8 @@ class ClickstreamCommandsTest {
   void everyCommandHasHelp() {
     assertThat(launcher.run("--help"), equalTo(0));
     assertThat(launcher.stdout(), containsString("Commands:"));
-    for (String command : List.of("generate", "replay", "kafka", "serve", "demo", "dimensions")) {
+    for (String command :
+        List.of("generate", "replay", "kafka", "serve", "demo", "dimensions", "training-data", "backfill")) {
       assertThat(launcher.run(command, "--help"), equalTo(0));
       assertThat(launcher.stdout(), containsString("Usage: ./clickstream " + command));
     }

@@ -108,6 +108,29 @@ class TrainingDataEndToEndTest {
     }
   }
 
+  @Test
+  void mistakesAreExplainedBeforeAnythingRuns(@TempDir Path dir) throws Exception {
+    Path spine = dir.resolve("spine.csv");
+    Files.write(spine, List.of("item_id,timestamp", "item1,5"), StandardCharsets.UTF_8);
+    Launcher launcher = new Launcher();
+    String offline = "--offlineStore=" + dir.resolve("offline");
+
+    assertThat(launcher.run("training-data", "--spine=" + spine, "--features=ctr", "--output=x.csv", offline),
+        equalTo(2));
+    assertThat(launcher.stderr(), containsString("training-data: no view called 'ctr'; views: ctr_5min, click_counts,"));
+    assertThat(launcher.run("training-data", "--spine=" + spine, "--features=ctr_5min", "--output=x.csv", offline),
+        equalTo(2));
+    assertThat(launcher.stderr(), containsString("the spine " + spine + " has no column user_id (it has [item_id,"
+        + " timestamp]): it needs timestamp (epoch ms) and the entity key of every view joined, [user_id]"));
+    assertThat(launcher.run("training-data", "--spine=" + spine, "--features=item_attribution_5min",
+        "--output=x.csv", offline), equalTo(2));
+    assertThat(launcher.stderr(), containsString("no offline history of item_attribution_5min under "
+        + dir.resolve("offline").resolve("item_attribution_5min") + ": run the feature over events first"));
+    assertThat(launcher.run("backfill", "--features=ctr_5min", "--from=2025-11-22", "--to=2025-11-21", offline),
+        equalTo(2));
+    assertThat(launcher.stderr(), containsString("backfill: --to=2025-11-21 is before --from=2025-11-22"));
+  }
+
   /** Every stored row of {@code table}, by key, its write time left out. */
   private static Map<String, Map<String, Object>> rows(String url, FeatureTable table) {
     Map<String, Map<String, Object>> rows = new TreeMap<>();
