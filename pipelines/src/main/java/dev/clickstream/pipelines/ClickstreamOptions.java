@@ -137,7 +137,7 @@ public interface ClickstreamOptions extends PipelineOptions {
 
   void setFlinkBindAddress(String value);
 
-  @Description("Directory of the offline store: Avro files under TABLE/date=YYYY-MM-DD/.")
+  @Description("Directory of the offline store: Parquet files under TABLE/date=YYYY-MM-DD/ and events/date=YYYY-MM-DD/.")
   @Default.String("./data/offline")
   String getOfflineStore();
 

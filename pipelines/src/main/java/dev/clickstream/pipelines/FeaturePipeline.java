@@ -23,6 +23,7 @@ import dev.clickstream.transforms.ParseEvents;
 import dev.clickstream.transforms.ProcessingClock;
 import dev.clickstream.transforms.SelectFeatureEvents;
 import dev.clickstream.transforms.SnapshotSource;
+import dev.clickstream.transforms.WriteOfflineEvents;
 import dev.clickstream.transforms.WriteOfflineFiles;
 import dev.clickstream.transforms.WriteToOnlineStore;
 import java.util.HashMap;
@@ -65,10 +66,12 @@ import org.joda.time.Instant;
  *       and hopping-window counts.
  *   <li>FEATURE: the feature's compiled transform, one Beam {@link Row} per table row; a drift monitor over the rows
  *       of the view it watches.
+ *   <li>WriteOfflineEvents: the parsed events, to Parquet files under {@code --offlineStore/events/date=YYYY-MM-DD/}
+ *       ({@link WriteOfflineEvents}): the history a backfill or a training set's on-demand view reads.
  *   <li>WriteOnlineStore_TABLE: upserted into the online store ({@link WriteToOnlineStore}; raw events and tiles
- *       expire by event time); WriteOfflineStore_TABLE: appended to Avro files under {@code
- *       --offlineStore/TABLE/date=YYYY-MM-DD/} ({@link WriteOfflineFiles}), every table but raw events, whose
- *       history is the input's.
+ *       expire by event time), unless {@code --writeOnlineStore=false}; WriteOfflineStore_TABLE: appended to Parquet
+ *       files under {@code --offlineStore/TABLE/date=YYYY-MM-DD/} ({@link WriteOfflineFiles}), every table but raw
+ *       events, whose history is the offline events.
  *   <li>WriteDeadLetters: every dead letter (bad records, rows that could not be computed or that the store refused,
  *       events too late), to the dead-letter file, or topic for Kafka.
  * </ol>
@@ -137,7 +140,10 @@ public final class FeaturePipeline {
   public static Outputs build(
       Pipeline pipeline, FeaturePipelineOptions options, ProcessingClock clock, FeatureSelection selection) {
     PCollectionTuple parsed = EventInput.readAndParse(pipeline, options, selection.name());
-    Outputs outputs = buildFrom(EventInput.stamped(parsed, options), options, clock, selection);
+    PCollection<ClickEvent> events = EventInput.stamped(parsed, options);
+    // The input's history, from which any feature can be recomputed (backfill) or answered as of any time.
+    events.apply("WriteOfflineEvents", WriteOfflineEvents.to(options.getOfflineStore()));
+    Outputs outputs = buildFrom(events, options, clock, selection);
     PCollection<DeadLetter> deadLetters =
         PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
             .and(outputs.deadLetters)
@@ -245,9 +251,11 @@ public final class FeaturePipeline {
       for (FeatureTable table : selection.tablesOf(definition)) {
         PCollection<Row> tableRows = compiled.get(CompileFeature.rowsOf(table));
         rows.put(table.name(), tableRows);
-        deadLetters =
-            deadLetters.and(tableRows.apply("WriteOnlineStore_" + definition.name() + "_" + table.name(),
-                online(definition, table)));
+        if (options.getWriteOnlineStore()) {
+          deadLetters =
+              deadLetters.and(tableRows.apply("WriteOnlineStore_" + definition.name() + "_" + table.name(),
+                  online(definition, table)));
+        }
         if (!isRawEvents(definition, table)) {
           tableRows.apply("WriteOfflineStore_" + definition.name() + "_" + table.name(),
               WriteOfflineFiles.of(table).to(options.getOfflineStore()));
@@ -255,7 +263,7 @@ public final class FeaturePipeline {
       }
     }
 
-    /** Raw events are the input itself, kept online for on-demand reads: their history is the input's. */
+    /** Raw events are the input itself, kept online for on-demand reads: their history is the offline events. */
     private static boolean isRawEvents(FeatureDefinition definition, FeatureTable table) {
       return definition instanceof WindowedAggregation
           && table.equals(((WindowedAggregation) definition).rawEventsTable());

@@ -57,4 +57,13 @@ public interface FeaturePipelineOptions extends ClickstreamOptions {
   DurationOption getDimensionLookback();
 
   void setDimensionLookback(DurationOption value);
+
+  @Description(
+      "Whether the job upserts its rows into the online store (--onlineStore). false writes the offline store only,"
+          + " as a backfill of history does; the dimension tables are still read from --dimensions or the online"
+          + " store.")
+  @Default.Boolean(true)
+  boolean getWriteOnlineStore();
+
+  void setWriteOnlineStore(boolean value);
 }

@@ -23,10 +23,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.apache.avro.file.DataFileReader;
-import org.apache.avro.generic.GenericDatumReader;
+import dev.clickstream.transforms.OfflineFiles;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
@@ -107,10 +105,8 @@ class CtrFeatureTest {
 
     Path partition = dir.resolve("offline/ctr_5min/date=2025-11-22");
     List<String> offlineRows = new ArrayList<>();
-    try (Stream<Path> files = Files.list(partition)) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".avro")).collect(Collectors.toList())) {
-        offlineRows.addAll(readOfflineRows(file));
-      }
+    for (Path file : OfflineFiles.files(partition)) {
+      offlineRows.addAll(readOfflineRows(file));
     }
     assertThat(offlineRows, containsInAnyOrder(
         "u1 " + T0 + " 2 1 0.5", "u1 " + (T0 + FIVE_MINUTES) + " 1 1 1.0", "u2 " + T0 + " 0 1 null",
@@ -271,12 +267,10 @@ class CtrFeatureTest {
 
   private static List<String> readOfflineRows(Path file) throws IOException {
     List<String> rows = new ArrayList<>();
-    try (DataFileReader<GenericRecord> reader = new DataFileReader<>(file.toFile(), new GenericDatumReader<>())) {
-      for (GenericRecord row : reader) {
-        assertThat(row.get("pane_timing").toString(), equalTo("ON_TIME"));
-        rows.add(row.get("user_id") + " " + row.get("window_start") + " " + row.get("impressions") + " "
-            + row.get("clicks") + " " + row.get("ctr"));
-      }
+    for (GenericRecord row : OfflineFiles.readFile(file)) {
+      assertThat(row.get("pane_timing").toString(), equalTo("ON_TIME"));
+      rows.add(row.get("user_id") + " " + row.get("window_start") + " " + row.get("impressions") + " "
+          + row.get("clicks") + " " + row.get("ctr"));
     }
     return rows;
   }

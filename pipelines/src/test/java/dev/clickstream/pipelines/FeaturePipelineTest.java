@@ -21,10 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
-import org.apache.avro.file.DataFileReader;
-import org.apache.avro.generic.GenericDatumReader;
+import dev.clickstream.transforms.OfflineFiles;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -212,16 +209,9 @@ class FeaturePipelineTest {
   /** Every offline record under {@code tableDir}, as "item window_start impressions clicks". */
   private static List<String> offlineRows(Path tableDir) throws IOException {
     List<String> rows = new ArrayList<>();
-    try (Stream<Path> files = Files.walk(tableDir)) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".avro")).collect(Collectors.toList())) {
-        try (DataFileReader<GenericRecord> reader =
-            new DataFileReader<>(file.toFile(), new GenericDatumReader<>())) {
-          for (GenericRecord record : reader) {
-            rows.add(describe(record.get("item_id"), record.get("window_start"), record.get("impressions"),
-                record.get("clicks")));
-          }
-        }
-      }
+    for (GenericRecord record : OfflineFiles.read(tableDir)) {
+      rows.add(describe(record.get("item_id"), record.get("window_start"), record.get("impressions"),
+          record.get("clicks")));
     }
     return rows;
   }

@@ -25,6 +25,9 @@ public final class Clickstream {
           "  cluster    start, stop or inspect a local Flink session cluster (JobManager + TaskManagers)",
           "  serve      serve feature vectors from the online store over HTTP",
           "  get        print feature vectors from a running server: get VIEW ENTITY..., get --service=NAME ENTITY...",
+          "  training-data  a point-in-time correct training set: a spine of (entity, timestamp, label) rows joined",
+          "             with every named view's value as of each timestamp, from the offline store",
+          "  backfill   recompute features from the offline raw events of a range of days, in batch",
           "  bench      bench serving: time pre-computed, on-demand and tiled lookups; bench freshness:",
           "             event-to-servable latency while streaming from Kafka; bench pipeline: throughput of the",
           "             CTR and rolling click-count pipelines against the CTR in Flink's DataStream API; bench state:",
@@ -48,7 +51,7 @@ public final class Clickstream {
   private static final Map<String, String> COMMAND_HELP =
       Map.of("demo", DemoCommand.HELP, "generate", GenerateCommand.HELP, "replay", ReplayCommand.HELP,
           "kafka", KafkaCommand.HELP, "dimensions", DimensionsCommand.HELP, "serve", ServeCommand.HELP,
-          "get", GetCommand.HELP);
+          "get", GetCommand.HELP, "training-data", TrainingDataCommand.HELP, "backfill", BackfillCommand.HELP);
 
   private Clickstream() {}
 
@@ -87,6 +90,10 @@ public final class Clickstream {
           return ServeCommand.run(rest, out);
         case "get":
           return GetCommand.run(rest, out, err);
+        case "training-data":
+          return TrainingDataCommand.run(rest, out);
+        case "backfill":
+          return BackfillCommand.run(rest, out);
         default:
           Optional<ClickstreamCommand> plugIn = plugIn(args.get(0));
           if (plugIn.isPresent()) {

@@ -13,6 +13,7 @@ import dev.clickstream.pipelines.FeatureSelection;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
+import dev.clickstream.transforms.WriteOfflineEvents;
 import io.javalin.Javalin;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -74,15 +75,20 @@ final class DemoCommand {
           "3. starts the feature server and prints vectors fetched over HTTP: CTR, click counts pre-computed, on",
           "   demand and tiled as of the same time, CTR per segment and per category, user activity, click",
           "   attribution, sessions and CTR drift",
+          "4. writes a small training set from the offline store (./clickstream training-data): a spine of users and",
+          "   times from the recorded events, labelled by a click in the next 5 minutes, joined point-in-time with",
+          "   " + DemoTrainingSet.VIEWS + " (DATA/demo/training.csv), and prints its first rows",
           "",
           "  --dataDir=DATA       where everything is written (default ./data)",
           "  --events=N           events to produce (default 100000)",
           "  --rate=N             events per second (default 10000)",
           "  --users=N            distinct users (default 1000)",
           "  --port=N             server port (default 8080; a free port is used if it is taken)",
+          "  --trainingRows=N     spine rows of the training set (default 1000; 0 skips step 4)",
           "  --keepServing=BOOL   keep the server up until Ctrl-C (default: true in a terminal, else false)");
 
-  private static final Set<String> FLAGS = Set.of("events", "rate", "users", "port", "keepServing", "dataDir");
+  private static final Set<String> FLAGS =
+      Set.of("events", "rate", "users", "port", "keepServing", "dataDir", "trainingRows");
   private static final long PROGRESS_SECONDS = 2;
   /** As many items as the generator's default, so every generated item has its dimension row (or is left out). */
   private static final int ITEMS = 200;
@@ -100,6 +106,7 @@ final class DemoCommand {
     double rate = flags.doubleValue("rate", 10_000, 1, 10_000_000);
     long users = flags.longValue("users", 1_000, 1, 10_000_000);
     int port = (int) flags.longValue("port", 8080, 0, 65_535);
+    int trainingRows = (int) flags.longValue("trainingRows", 1_000, 0, 10_000_000);
     boolean keepServing = flags.booleanValue("keepServing", System.console() != null);
     String dataDir = flags.string("dataDir", "./data");
     String offlineStore = dataDir + "/offline";
@@ -113,14 +120,14 @@ final class DemoCommand {
     OnlineStore store = OnlineStore.forUrl(onlineStore);
     DimensionsCommand.write(store, (int) users, ITEMS, out);
 
-    out.println("== 1/3 Starting a Kafka broker in this process");
+    out.println("== 1/4 Starting a Kafka broker in this process");
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
       String kafka = broker.bootstrapServers();
       KafkaTopics.ensure(kafka, ReadKafkaEvents.DEFAULT_TOPIC, WriteDeadLettersToKafka.DEFAULT_TOPIC);
       out.printf("Kafka is on %s: topics %s and %s%n", kafka, ReadKafkaEvents.DEFAULT_TOPIC,
           WriteDeadLettersToKafka.DEFAULT_TOPIC);
 
-      out.printf(Locale.ROOT, "%n== 2/3 Streaming %,d events through every pipeline on embedded Flink%n", events);
+      out.printf(Locale.ROOT, "%n== 2/4 Streaming %,d events through every pipeline on embedded Flink%n", events);
       ClickstreamOptions options =
           RunCommand.options(
               DEMO_FEATURES,
@@ -162,7 +169,7 @@ final class DemoCommand {
       showDeadLetters(kafka, out);
     }
 
-    out.println("\n== 3/3 Serving features");
+    out.println("\n== 3/4 Serving features");
     Javalin server = startOnFreePortIfTaken(store, port, out);
     String base = "http://localhost:" + server.port();
     try {
@@ -207,7 +214,12 @@ final class DemoCommand {
       examples.forEach(example -> out.println("  " + example));
       out.printf("  curl %s/drift%n", base);
       out.printf("  curl -X POST -H 'Content-Type: application/json' -d '[\"u0\",\"u1\"]' %s/features/ctr_5min%n", base);
-      out.printf("Offline rows: %s/TABLE/date=YYYY-MM-DD/%n", offlineStore);
+      out.printf("Offline rows: %s/TABLE/date=YYYY-MM-DD/, raw events: %s/events/date=YYYY-MM-DD/%n", offlineStore,
+          offlineStore);
+      if (trainingRows > 0) {
+        out.println("\n== 4/4 A training set from the offline store, point-in-time correct");
+        DemoTrainingSet.build(Path.of(eventsFile), offlineStore, trainingRows, out);
+      }
       if (keepServing) {
         out.println("Serving until Ctrl-C. (./clickstream serve serves the same store later.)");
         CountDownLatch forever = new CountDownLatch(1);
@@ -240,8 +252,10 @@ final class DemoCommand {
     for (FeatureTable table : tables) {
       store.clear(table);
     }
-    for (FeatureTable table : tables) {
-      Path offlineRows = Path.of(offlineStore, table.name());
+    List<String> offlineDirectories = new ArrayList<>(tables.stream().map(FeatureTable::name).toList());
+    offlineDirectories.add(WriteOfflineEvents.DIRECTORY);
+    for (String directory : offlineDirectories) {
+      Path offlineRows = Path.of(offlineStore, directory);
       if (Files.exists(offlineRows)) {
         try (Stream<Path> paths = Files.walk(offlineRows)) {
           for (Path path : paths.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
@@ -250,7 +264,8 @@ final class DemoCommand {
         }
       }
     }
-    out.printf("Starting from nothing: cleared %s in the online store, and their offline rows under %s%n%n",
+    out.printf("Starting from nothing: cleared %s in the online store, and their offline rows and the raw events"
+        + " under %s%n%n",
         tables.stream().map(FeatureTable::name).collect(Collectors.joining(", ")), offlineStore);
   }
 

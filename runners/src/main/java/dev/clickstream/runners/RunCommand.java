@@ -307,7 +307,7 @@ public final class RunCommand {
   }
 
   /** The names of the options {@code args} give a value ({@code --name=value}). */
-  private static Set<String> givenOptions(List<String> args) {
+  static Set<String> givenOptions(List<String> args) {
     Set<String> names = new HashSet<>();
     for (String arg : args) {
       int equals = arg.indexOf('=');
@@ -328,7 +328,7 @@ public final class RunCommand {
   static final long UNBOUNDED_CHECKPOINT_MILLIS = 10_000;
 
   /** Whether {@code flinkMaster} is HOST:PORT of a cluster; {@code [auto]}, {@code [local]} and none are embedded. */
-  private static boolean namesACluster(String flinkMaster) {
+  static boolean namesACluster(String flinkMaster) {
     return flinkMaster != null && !flinkMaster.isBlank() && !flinkMaster.startsWith("[");
   }
 

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,11 +23,21 @@ import org.junit.jupiter.api.io.TempDir;
 class ClickstreamCommandsTest {
   private final Launcher launcher = new Launcher();
 
+  /**
+   * The demo's H2 store stays open in this JVM, and H2 rewrites its lock file while it is: closed before the
+   * temporary directory is deleted, or the lock file can reappear in it mid-deletion.
+   */
+  @AfterEach
+  void closeStores() {
+    dev.clickstream.store.ConnectionPools.closeAll();
+  }
+
   @Test
   void everyCommandHasHelp() {
     assertThat(launcher.run("--help"), equalTo(0));
     assertThat(launcher.stdout(), containsString("Commands:"));
-    for (String command : List.of("generate", "replay", "kafka", "serve", "demo", "dimensions")) {
+    for (String command :
+        List.of("generate", "replay", "kafka", "serve", "demo", "dimensions", "training-data", "backfill")) {
       assertThat(launcher.run(command, "--help"), equalTo(0));
       assertThat(launcher.stdout(), containsString("Usage: ./clickstream " + command));
     }
@@ -146,7 +157,8 @@ class ClickstreamCommandsTest {
   void demoRunsEndToEndOnEmbeddedFlinkAndServesVectors(@TempDir Path dir) throws Exception {
     // A first demo over other events: the second must not show any of its rows.
     assertThat(
-        launcher.run("demo", "--events=4000", "--users=50", "--port=0", "--keepServing=false", "--dataDir=" + dir),
+        launcher.run("demo", "--events=4000", "--users=50", "--port=0", "--keepServing=false", "--trainingRows=0",
+            "--dataDir=" + dir),
         equalTo(0));
     launcher.clearStdout();
     assertThat(
@@ -167,7 +179,11 @@ class ClickstreamCommandsTest {
     }
     assertThat(printed, containsString("GET /drift -> 200"));
     assertThat(printed, containsString("{\"monitors\":[{\"feature\":\"ctr_5min.ctr\""));
-    assertThat(printed, containsString("== 2/3 Streaming 3,000 events through every pipeline on embedded Flink"));
+    assertThat(printed, containsString("== 2/4 Streaming 3,000 events through every pipeline on embedded Flink"));
+    // A training set over this demo's events only: the first demo's raw events were cleared with its rows.
+    assertThat(printed, containsString("Wrote 1,000 rows of 23 columns to " + dir.resolve("demo/training.csv")));
+    List<String> training = Files.readAllLines(dir.resolve("demo/training.csv"));
+    assertThat(printed, containsString("  " + training.get(0) + "\n  " + training.get(1) + "\n"));
     assertThat(printed, containsString("GET /features/ctr_5min/u0 -> 200"));
     assertThat(printed, containsString("POST /features/ctr_5min -> 200"));
     assertThat(printed, containsString("\"status\":\"not_found\""));

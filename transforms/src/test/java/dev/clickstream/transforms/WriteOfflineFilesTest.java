@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.features.FeatureDefinitions;
 import dev.clickstream.features.FeatureTables;
+import dev.clickstream.features.PointInTime;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,9 +18,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.apache.avro.file.DataFileReader;
 import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.RowCoder;
@@ -58,17 +57,18 @@ class WriteOfflineFilesTest {
       row("alice", LAST_WINDOW_OF_MARCH_1, 2, 2, 1.0, "ON_TIME", 0);
   private static final GenericRecord ALICE_AT_MIDNIGHT = row("alice", MIDNIGHT, 1, 0, 0.0, "ON_TIME", 0);
 
+  /** A window is known once it has closed: the last window of a day belongs to the next day's partition. */
   @Test
-  void writesRowsUnderTheirTableAndUtcDate(TestPipeline pipeline, @TempDir Path dir) throws IOException {
+  void writesRowsUnderTheirTableAndTheUtcDateTheyBecomeKnown(TestPipeline pipeline, @TempDir Path dir)
+      throws IOException {
     writeWindowed(pipeline, dir, ALICE_NOON, BOB_NOON, ALICE_BEFORE_MIDNIGHT, ALICE_AT_MIDNIGHT);
 
     pipeline.run().waitUntilFinish();
 
     Map<String, List<GenericRecord>> partitions = readPartitions(dir.resolve(TABLE));
     assertThat(partitions.keySet(), containsInAnyOrder("date=2024-03-01", "date=2024-03-02"));
-    assertThat(
-        partitions.get("date=2024-03-01"), containsInAnyOrder(ALICE_NOON, BOB_NOON, ALICE_BEFORE_MIDNIGHT));
-    assertThat(partitions.get("date=2024-03-02"), containsInAnyOrder(ALICE_AT_MIDNIGHT));
+    assertThat(partitions.get("date=2024-03-01"), containsInAnyOrder(ALICE_NOON, BOB_NOON));
+    assertThat(partitions.get("date=2024-03-02"), containsInAnyOrder(ALICE_BEFORE_MIDNIGHT, ALICE_AT_MIDNIGHT));
   }
 
   @Test
@@ -80,9 +80,9 @@ class WriteOfflineFilesTest {
     assertThat(
         relativeFiles(dir),
         containsInAnyOrder(
-            "ctr_5min/date=2024-03-01/ctr_5min-1709294400000-1709294700000-pane-0-00000-of-00001.avro",
-            "ctr_5min/date=2024-03-01/ctr_5min-1709337300000-1709337600000-pane-0-00000-of-00001.avro",
-            "ctr_5min/date=2024-03-02/ctr_5min-1709337600000-1709337900000-pane-0-00000-of-00001.avro"));
+            "ctr_5min/date=2024-03-01/ctr_5min-1709294400000-1709294700000-pane-0-00000-of-00001.parquet",
+            "ctr_5min/date=2024-03-02/ctr_5min-1709337300000-1709337600000-pane-0-00000-of-00001.parquet",
+            "ctr_5min/date=2024-03-02/ctr_5min-1709337600000-1709337900000-pane-0-00000-of-00001.parquet"));
   }
 
   @Test
@@ -131,13 +131,46 @@ class WriteOfflineFilesTest {
     assertThat(
         relativeFiles(dir),
         containsInAnyOrder(
-            partition + window + "-pane-0-00000-of-00001.avro", partition + window + "-pane-1-00000-of-00001.avro"));
+            partition + window + "-pane-0-00000-of-00001.parquet",
+            partition + window + "-pane-1-00000-of-00001.parquet"));
     assertThat(
-        readFile(dir.resolve(partition + window + "-pane-0-00000-of-00001.avro")),
+        readFile(dir.resolve(partition + window + "-pane-0-00000-of-00001.parquet")),
         containsInAnyOrder(row("alice", NOON, 1, 1, 1.0, "ON_TIME", 0)));
     assertThat(
-        readFile(dir.resolve(partition + window + "-pane-1-00000-of-00001.avro")),
+        readFile(dir.resolve(partition + window + "-pane-1-00000-of-00001.parquet")),
         containsInAnyOrder(row("alice", NOON, 2, 1, 0.5, "LATE", 1)));
+  }
+
+  /**
+   * The raw events, filed by the hour of their time under their UTC date: a rerun writes the same files, every event
+   * is read back once, and a reader skips what Beam's unfinished writes leave in hidden directories.
+   */
+  @Test
+  void keepsTheRawEventsAndARerunReplacesThem(TestPipeline pipeline, @TempDir Path dir) throws IOException {
+    pipeline
+        .apply(Create.timestamped(
+                event("e1", "impression", new Instant(NOON + 1)),
+                event("e2", "click", new Instant(NOON + 3_599_999L)),
+                event("e3", "click", new Instant(MIDNIGHT)))
+            .withCoder(AvroCoder.of(ClickEvent.class)))
+        .apply(WriteOfflineEvents.to(dir.toString()));
+
+    pipeline.run().waitUntilFinish();
+    List<String> filesAfterFirstRun = relativeFiles(dir);
+    pipeline.run().waitUntilFinish();
+
+    assertThat(relativeFiles(dir), equalTo(filesAfterFirstRun));
+    assertThat(filesAfterFirstRun, containsInAnyOrder(
+        "events/date=2024-03-01/events-1709294400000-1709298000000-pane-0-00000-of-00001.parquet",
+        "events/date=2024-03-02/events-1709337600000-1709341200000-pane-0-00000-of-00001.parquet"));
+    Path unfinished = Files.createDirectories(dir.resolve("events/.temp-beam-0/date=2024-03-01"));
+    Files.copy(dir.resolve(filesAfterFirstRun.get(0)), unfinished.resolve("unfinished.parquet"));
+    List<String> read = new ArrayList<>();
+    for (GenericRecord record : OfflineFiles.read(dir.resolve("events"))) {
+      read.add(record.get("event_id") + " " + record.get("event_type") + " " + record.get("timestamp"));
+    }
+    assertThat(read, containsInAnyOrder(
+        "e1 impression " + (NOON + 1), "e2 click " + (NOON + 3_599_999L), "e3 click " + MIDNIGHT));
   }
 
   @Test
@@ -180,12 +213,10 @@ class WriteOfflineFilesTest {
   /** Every record under {@code tableDir}, by partition directory. */
   private static Map<String, List<GenericRecord>> readPartitions(Path tableDir) throws IOException {
     Map<String, List<GenericRecord>> partitions = new TreeMap<>();
-    try (Stream<Path> files = Files.walk(tableDir)) {
-      for (Path file : files.filter(Files::isRegularFile).collect(Collectors.toList())) {
-        partitions
-            .computeIfAbsent(tableDir.relativize(file).getName(0).toString(), unused -> new ArrayList<>())
-            .addAll(readFile(file));
-      }
+    for (Path file : OfflineFiles.files(tableDir)) {
+      partitions
+          .computeIfAbsent(tableDir.relativize(file).getName(0).toString(), unused -> new ArrayList<>())
+          .addAll(readFile(file));
     }
     return partitions;
   }
@@ -193,15 +224,13 @@ class WriteOfflineFilesTest {
   /** The records of {@code file}, their text read as Java strings so that they equal {@link #row}'s. */
   private static List<GenericRecord> readFile(Path file) throws IOException {
     List<GenericRecord> records = new ArrayList<>();
-    try (DataFileReader<GenericRecord> reader = new DataFileReader<>(file.toFile(), new GenericDatumReader<>())) {
-      for (GenericRecord read : reader) {
-        GenericData.Record record = new GenericData.Record(SCHEMA);
-        for (org.apache.avro.Schema.Field field : SCHEMA.getFields()) {
-          Object value = read.get(field.name());
-          record.put(field.name(), value instanceof CharSequence ? value.toString() : value);
-        }
-        records.add(record);
+    for (GenericRecord read : OfflineFiles.readFile(file)) {
+      GenericData.Record record = new GenericData.Record(SCHEMA);
+      for (org.apache.avro.Schema.Field field : SCHEMA.getFields()) {
+        Object value = read.get(field.name());
+        record.put(field.name(), value instanceof CharSequence ? value.toString() : value);
       }
+      records.add(record);
     }
     return records;
   }
@@ -247,6 +276,7 @@ class WriteOfflineFilesTest {
     record.put("clicks", clicks);
     record.put("ctr", ctr);
     record.put("updated_at", 0L);
+    record.put(PointInTime.FEATURE_TIME, windowStart + FIVE_MINUTES.getMillis());
     record.put(WriteOfflineFiles.PANE_TIMING, paneTiming);
     record.put(WriteOfflineFiles.PANE_INDEX, paneIndex);
     return record;
