@@ -45,7 +45,9 @@ final class FeatureHandlers {
     FeatureView view = featureView(ctx);
     String id = UserIds.check(ctx.pathParam(USER_ID), view.entityKey());
     if (view instanceof Computed computed) {
-      ctx.json(lookup.computed(computed, id, asOf(ctx)));
+      Map<String, Object> entry = lookup.computed(computed, id, asOf(ctx));
+      ServerMetrics.answered(ctx, entry);
+      ctx.json(entry);
       return;
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
@@ -55,6 +57,7 @@ final class FeatureHandlers {
             .orElseThrow(
                 () -> new NotFoundResponse("no " + table.name() + " features for " + table.key().name() + " '" + id
                     + "'"));
+    ServerMetrics.answered(ctx, entry);
     ctx.json(entry);
   }
 
@@ -67,12 +70,12 @@ final class FeatureHandlers {
     if (view instanceof Computed computed) {
       long asOf = asOf(ctx);
       List<String> ids = ids(ctx);
-      ctx.json(results(view, lookup.computedMany(computed, ids, asOf)));
+      ctx.json(results(ctx, view, lookup.computedMany(computed, ids, asOf)));
       return;
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
     List<String> ids = ids(ctx);
-    ctx.json(results(view, lookup.many(((Precomputed) view).table(), ids)));
+    ctx.json(results(ctx, view, lookup.many(((Precomputed) view).table(), ids)));
   }
 
   /** {@code GET /drift}: each monitored feature's latest drift status. */
@@ -110,7 +113,8 @@ final class FeatureHandlers {
     }
   }
 
-  private static Map<String, Object> results(FeatureView view, List<Map<String, Object>> entries) {
+  private static Map<String, Object> results(Context ctx, FeatureView view, List<Map<String, Object>> entries) {
+    ServerMetrics.answered(ctx, entries);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("feature_view", view.name());
     body.put("results", entries);

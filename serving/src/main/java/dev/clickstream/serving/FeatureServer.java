@@ -96,18 +96,28 @@ public final class FeatureServer {
 
   /** {@link #create(OnlineStore, Clock)} serving the views of {@code registry} instead of the project's own. */
   public static Javalin create(OnlineStore store, Clock clock, FeatureRegistry registry) {
+    return create(store, clock, registry, StatusSettings.DEFAULT);
+  }
+
+  /** {@link #create(OnlineStore, Clock, FeatureRegistry)} whose status page samples as {@code status} says. */
+  public static Javalin create(OnlineStore store, Clock clock, FeatureRegistry registry, StatusSettings status) {
     requireNonNull(store, "store");
     requireNonNull(clock, "clock");
     requireNonNull(registry, "registry");
     ObjectMapper mapper = new ObjectMapper();
     FeatureViews views = FeatureViews.of(registry);
-    FeatureHandlers handlers =
-        new FeatureHandlers(
-            views, new FeatureLookup(store, new StoreBreaker(clock), registry), new UserIds(mapper), clock);
+    StoreBreaker breaker = new StoreBreaker(clock);
+    FeatureLookup lookup = new FeatureLookup(store, breaker, registry);
+    FeatureHandlers handlers = new FeatureHandlers(views, lookup, new UserIds(mapper), clock);
+    StatusPage statusPage = new StatusPage(store, breaker, views, lookup, registry, clock, status);
     List<Route> routes = routes(handlers, views);
+    routes.addAll(routes.size() - 1, statusPage.routes()); // before the index, which stays last
     return Javalin.create(
         config -> {
           config.showJavalinBanner = false;
+          config.requestLogger.http(statusPage::request);
+          config.events.serverStarted(statusPage::start);
+          config.events.serverStopped(statusPage::stop);
           config.jsonMapper(new JavalinJackson(mapper, false));
           config.http.prefer405over404 = true;
           config.http.maxRequestSize = UserIds.MAX_BODY_BYTES; // batch bodies are also capped while they stream in
@@ -220,5 +230,5 @@ public final class FeatureServer {
   }
 
   /** One endpoint: how it is called, what it does, and who handles it. */
-  private record Route(HandlerType method, String path, String description, Handler handler) {}
+  record Route(HandlerType method, String path, String description, Handler handler) {}
 }

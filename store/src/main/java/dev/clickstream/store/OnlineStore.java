@@ -1,5 +1,7 @@
 package dev.clickstream.store;
 
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.clickstream.features.FeatureTables;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTable.Column;
@@ -18,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -444,6 +447,35 @@ public final class OnlineStore {
           return rows;
         });
   }
+
+  /**
+   * The greatest value of {@code table}'s TIME column {@code timeColumn} (epoch ms), empty when the table has no row:
+   * how fresh its newest row is. The names come from the table's declaration only; a full scan where the column has
+   * no index, so callers cache it.
+   */
+  public OptionalLong newest(FeatureTable table, String timeColumn) {
+    Column column = table.column(timeColumn);
+    if (column.role() != FeatureTable.Role.TIME) {
+      throw new IllegalArgumentException(table.name() + "." + timeColumn + " is not a time column");
+    }
+    return query("SELECT MAX(" + column.name() + ") FROM " + table.name(), List.of(), resultSet -> {
+      long newest = resultSet.next() ? resultSet.getLong(1) : 0;
+      return resultSet.wasNull() ? OptionalLong.empty() : OptionalLong.of(newest);
+    });
+  }
+
+  /** How the connections of this store's pool are used right now; empty when it is not a pool of ours. */
+  public Optional<PoolUsage> poolUsage() {
+    if (!(dataSource instanceof HikariDataSource pool) || pool.getHikariPoolMXBean() == null) {
+      return Optional.empty();
+    }
+    HikariPoolMXBean bean = pool.getHikariPoolMXBean();
+    return Optional.of(new PoolUsage(bean.getActiveConnections(), bean.getIdleConnections(),
+        bean.getThreadsAwaitingConnection(), pool.getMaximumPoolSize()));
+  }
+
+  /** Connections in use, idle, requests waiting for one, and the pool's maximum size. */
+  public record PoolUsage(int active, int idle, int waiting, int max) {}
 
   /** The bytes {@code table} and its indexes take on disk, as the database reports them (for benchmarks). */
   public long storedBytes(FeatureTable table) {
