@@ -46,6 +46,8 @@ final class ServerMetrics {
   static final String NEWEST_ROW_AGE = "clickstream_view_newest_row_age_seconds";
   /** The view label of requests that name no view, or one the server does not have. */
   static final String UNKNOWN = "none";
+  /** The endpoint label of requests that matched no route. */
+  static final String UNMATCHED = "unmatched";
   /** Where a handler leaves the statuses of the entities it answered, for {@link #request}. */
   private static final String ENTITY_STATUSES = ServerMetrics.class.getName() + ".statuses";
   /** Latencies above this are recorded as this in the status page's recorders (histogram range). */
@@ -167,8 +169,11 @@ final class ServerMetrics {
 
   /** The route template the request matched, such as {@code /features/{feature_view}/{user_id}}. */
   private static String endpoint(Context ctx) {
-    String path = ctx.endpointHandlerPath();
-    return path == null || path.isEmpty() || path.equals("*") ? "unmatched" : path;
+    try {
+      return ctx.endpointHandlerPath();
+    } catch (IllegalStateException e) { // no endpoint matched: Javalin answered 404 from its own handler
+      return UNMATCHED;
+    }
   }
 
   private String view(Context ctx) {
