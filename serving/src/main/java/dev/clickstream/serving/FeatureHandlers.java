@@ -47,7 +47,7 @@ final class FeatureHandlers {
     if (view instanceof Computed computed) {
       Map<String, Object> entry = lookup.computed(computed, id, asOf(ctx));
       ServerMetrics.answered(ctx, entry);
-      ctx.json(entry);
+      JsonBody.write(ctx, entry);
       return;
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
@@ -58,7 +58,7 @@ final class FeatureHandlers {
                 () -> new NotFoundResponse("no " + table.name() + " features for " + table.key().name() + " '" + id
                     + "'"));
     ServerMetrics.answered(ctx, entry);
-    ctx.json(entry);
+    JsonBody.write(ctx, entry);
   }
 
   /**
@@ -70,12 +70,12 @@ final class FeatureHandlers {
     if (view instanceof Computed computed) {
       long asOf = asOf(ctx);
       List<String> ids = ids(ctx);
-      ctx.json(results(ctx, view, lookup.computedMany(computed, ids, asOf)));
+      JsonBody.write(ctx, results(ctx, view, lookup.computedMany(computed, ids, asOf)));
       return;
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
     List<String> ids = ids(ctx);
-    ctx.json(results(ctx, view, lookup.many(((Precomputed) view).table(), ids)));
+    JsonBody.write(ctx, results(ctx, view, lookup.many(((Precomputed) view).table(), ids)));
   }
 
   /** {@code GET /drift}: each monitored feature's latest drift status. */

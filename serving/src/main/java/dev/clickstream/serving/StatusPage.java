@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -114,6 +115,8 @@ final class StatusPage {
   private final HttpClient http;
   private final String html;
   private final Map<String, Series> lookups = new TreeMap<>();
+  /** Each view's previous interval histogram, handed back to its recorder to fill next. */
+  private final Map<String, Histogram> recycled = new HashMap<>();
   private final Map<String, Series> ages = new TreeMap<>();
   private final Map<String, Series> drift = new LinkedHashMap<>();
   private final List<Run> runs = new ArrayList<>();
@@ -228,14 +231,15 @@ final class StatusPage {
     double seconds = Math.max(1e-3, (nanos - lastSampleNanos) / 1e9);
     lastSampleNanos = nanos;
     for (Map.Entry<String, Recorder> view : metrics.viewLatencies().entrySet()) {
-      Histogram interval = view.getValue().getIntervalHistogram();
+      Histogram interval = view.getValue().getIntervalHistogram(recycled.remove(view.getKey()));
+      recycled.put(view.getKey(), interval);
       long count = interval.getTotalCount();
       Series series = lookups.get(view.getKey());
       if (count == 0 && series == null) {
         continue; // a view nobody asked for stays off the plot
       }
       series = lookups.computeIfAbsent(view.getKey(), name -> new Series());
-      series.add(now, count / seconds, count == 0 ? null : interval.getValueAtPercentile(99) / 1e6);
+      series.add(now, count / seconds, count == 0 ? null : interval.getValueAtPercentile(99) / 1e3);
     }
     for (ViewFreshness.Source source : freshness.sources()) {
       double age = freshness.ageSeconds(source.view());
