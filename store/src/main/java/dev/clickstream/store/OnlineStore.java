@@ -65,11 +65,24 @@ public final class OnlineStore {
   private final String jdbcUrl;
   private final DataSource dataSource;
   private final Dialect dialect;
+  /**
+   * The query timeout of reads, 0 for none. The serving pool's PostgreSQL and MariaDB connections time out after
+   * {@value ConnectionPools#SERVING_SOCKET_TIMEOUT_MS} ms, well before the 30 s query timeout, which pgjdbc enforces
+   * with a timer task per statement on one JVM-wide {@code java.util.Timer}: a lock every lookup took twice.
+   */
+  private final int readTimeoutSeconds;
+  /** Each table's single-key SELECT, built once. */
+  private final Map<FeatureTable, String> selectOne = new ConcurrentHashMap<>();
 
   OnlineStore(String jdbcUrl, DataSource dataSource, Dialect dialect) {
+    this(jdbcUrl, dataSource, dialect, QUERY_TIMEOUT_SECONDS);
+  }
+
+  private OnlineStore(String jdbcUrl, DataSource dataSource, Dialect dialect, int readTimeoutSeconds) {
     this.jdbcUrl = jdbcUrl;
     this.dataSource = dataSource;
     this.dialect = dialect;
+    this.readTimeoutSeconds = readTimeoutSeconds;
   }
 
   /** The store at {@code jdbcUrl}, on the JVM's shared pool for that URL. */
@@ -83,7 +96,10 @@ public final class OnlineStore {
    * server only reads: it never creates a table, so its database user needs no DDL rights.
    */
   public static OnlineStore forServing(String jdbcUrl) {
-    return new OnlineStore(jdbcUrl, ConnectionPools.forServing(jdbcUrl), Dialect.fromJdbcUrl(jdbcUrl));
+    Dialect dialect = Dialect.fromJdbcUrl(jdbcUrl);
+    // H2 has no socket timeout to end a stuck read: it keeps the query timeout.
+    return new OnlineStore(jdbcUrl, ConnectionPools.forServing(jdbcUrl), dialect,
+        dialect == Dialect.H2 ? QUERY_TIMEOUT_SECONDS : 0);
   }
 
   public Dialect dialect() {
@@ -195,6 +211,15 @@ public final class OnlineStore {
   private static PreparedStatement prepare(Connection connection, String sql) throws SQLException {
     PreparedStatement statement = connection.prepareStatement(sql);
     statement.setQueryTimeout(QUERY_TIMEOUT_SECONDS);
+    return statement;
+  }
+
+  /** A read's statement: with the query timeout unless the connection's socket timeout ends reads sooner. */
+  private PreparedStatement prepareRead(Connection connection, String sql) throws SQLException {
+    PreparedStatement statement = connection.prepareStatement(sql);
+    if (readTimeoutSeconds > 0) {
+      statement.setQueryTimeout(readTimeoutSeconds);
+    }
     return statement;
   }
 
@@ -408,7 +433,7 @@ public final class OnlineStore {
    */
   <T> T query(String sql, List<Object> parameters, ResultReader<T> reader) {
     try (Connection connection = dataSource.getConnection();
-        PreparedStatement statement = prepare(connection, sql)) {
+        PreparedStatement statement = prepareRead(connection, sql)) {
       for (int i = 0; i < parameters.size(); i++) {
         Object parameter = parameters.get(i);
         if (parameter instanceof String) {
@@ -493,7 +518,17 @@ public final class OnlineStore {
 
   /** The row stored for {@code key}, as column name to value in table order. */
   public Optional<Map<String, Object>> read(FeatureTable table, String key) {
-    return Optional.ofNullable(readAll(table, List.of(key)).get(key));
+    // The lookup of every single-entity request: one statement, built once per table.
+    String sql = selectOne.computeIfAbsent(table, t -> dialect.selectSql(t, 1));
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = prepareRead(connection, sql)) {
+      statement.setString(1, key);
+      try (ResultSet resultSet = statement.executeQuery()) {
+        return resultSet.next() ? Optional.of(readRow(table, resultSet)) : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw unavailable("cannot read " + table.name(), e);
+    }
   }
 
   /** The rows stored for {@code keys}; keys without a row are absent from the result. */
@@ -503,7 +538,7 @@ public final class OnlineStore {
     try (Connection connection = dataSource.getConnection()) {
       for (int from = 0; from < distinctKeys.size(); from += MAX_KEYS_PER_READ) {
         List<String> chunk = distinctKeys.subList(from, Math.min(distinctKeys.size(), from + MAX_KEYS_PER_READ));
-        try (PreparedStatement statement = prepare(connection, dialect.selectSql(table, chunk.size()))) {
+        try (PreparedStatement statement = prepareRead(connection, dialect.selectSql(table, chunk.size()))) {
           for (int i = 0; i < chunk.size(); i++) {
             statement.setString(i + 1, chunk.get(i));
           }
@@ -643,20 +678,24 @@ public final class OnlineStore {
     }
   }
 
+  /** The row at the result's cursor, whose columns are the table's in order (every SELECT here lists them so). */
   private static Map<String, Object> readRow(FeatureTable table, ResultSet resultSet) throws SQLException {
-    Map<String, Object> row = new LinkedHashMap<>();
-    for (Column column : table.columns()) {
+    List<Column> columns = table.columns();
+    Map<String, Object> row = new LinkedHashMap<>(columns.size() * 2);
+    for (int i = 0; i < columns.size(); i++) {
+      Column column = columns.get(i);
       Object value;
+      // By position: by name, the driver looks each label up in a map, case-insensitively, for every value.
       switch (column.type()) {
         case KEY:
         case STRING:
-          value = resultSet.getString(column.name());
+          value = resultSet.getString(i + 1);
           break;
         case BIGINT:
-          value = resultSet.getLong(column.name());
+          value = resultSet.getLong(i + 1);
           break;
         case DOUBLE:
-          value = resultSet.getDouble(column.name());
+          value = resultSet.getDouble(i + 1);
           break;
         default:
           throw new AssertionError(column.type());
