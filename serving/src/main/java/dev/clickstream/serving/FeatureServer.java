@@ -56,6 +56,8 @@ import org.slf4j.LoggerFactory;
  *       /features/feature_drift/{feature}}).
  *   <li>{@code GET /health}: 200 when the online store answers; 503 when it does not, with the reason and since
  *       when.
+ *   <li>{@code GET /metrics}, {@code GET /status}, {@code GET /status.json}: Prometheus metrics and a status page
+ *       ({@link StatusPage}).
  *   <li>{@code GET /}: the endpoints and feature views.
  * </ul>
  *
