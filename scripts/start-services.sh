@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local databases the tests use when they are down, and fails loudly when one cannot be started.
+# Starts the local databases the tests use when they are down, installs the headless chromium the status page's
+# browser test uses when it is missing, and fails loudly when one cannot be had.
 #   PostgreSQL  127.0.0.1:5432, trust auth, database test
 #   MariaDB     127.0.0.1:3306, root without a password, database test
 set -euo pipefail
@@ -32,4 +33,14 @@ if ! mysqladmin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then
   echo "Starting MariaDB ..." >&2
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
   wait_for MariaDB mysqladmin -h 127.0.0.1 -P 3306 -uroot ping
+fi
+
+# StatusPageBrowserTest loads the server's /status page in Debian's headless chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+  if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ]; then
+    echo "error: chromium is missing; the status page's browser test needs it (Debian: apt-get install chromium)" >&2
+    exit 1
+  fi
+  echo "Installing chromium (the status page's browser test) ..." >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi

@@ -30,8 +30,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -41,15 +43,18 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
- * {@code ./clickstream bench serving}: loads generated events through every pipeline, then measures single-entity
- * lookups of the click counts pre-computed, on demand and tiled, over HTTP with concurrent clients and without
- * HTTP (the store read alone), and reports latency percentiles, throughput and bytes stored per table.
+ * {@code ./clickstream bench serving}: loads generated events through every pipeline, checks that the click counts
+ * pre-computed, on demand and tiled answer alike over HTTP, then loads each pattern with an open loop at fixed
+ * request rates up to saturation ({@link OpenLoopLoad}: HdrHistogram, latency from when each request was due, so
+ * corrected for coordinated omission), runs {@code wrk} against the same lookups where it is installed ({@link
+ * WrkRun}), times the store read alone, and reports all of it with the bytes stored per table.
  *
  * <p>{@code ./clickstream bench freshness} is {@link FreshnessBench}: event-to-servable latency while streaming;
  * {@code bench pipeline} is {@link PipelineBench}: throughput against native Flink; {@code bench state} is {@link
  * StateBench}: checkpointed state of the rolling click counts per user.
  */
 final class BenchCommand {
+  static final String DEFAULT_RATES = "1000,2000,4000,8000,12000,16000,20000,25000,30000";
   static final String HELP =
       String.join(
           "\n",
@@ -57,74 +62,46 @@ final class BenchCommand {
           "",
           "1. generates events (./clickstream generate) into DATA/bench/events-N.jsonl",
           "2. clears the feature tables in the store and runs every pipeline ('run all') on embedded Flink",
-          "3. serves the store over HTTP and, for each pattern (pre-computed click_counts, on demand, tiled),",
-          "   sends single-user lookups from concurrent clients (as_of = the user's pre-computed event_time,",
-          "   so every answer is also checked against the pre-computed row), then times the store read alone",
-          "4. prints latency p50/p95/p99, throughput and bytes per table, and writes them to --report",
+          "3. serves the store over HTTP and checks the warm-up lookups of each pattern (pre-computed click_counts,",
+          "   on demand, tiled; as_of = the user's pre-computed event_time) against the pre-computed rows",
+          "4. open loop: each pattern at each --rates request rate for --seconds, over --connections keep-alive",
+          "   connections; latency from when each request was due (corrected for coordinated omission), up to",
+          "   saturation (served under 90% of the offered rate, or p99 over 1 s)",
+          "5. wrk -t1 at 1 and --connections connections per pattern, when wrk is installed (apt-get install wrk)",
+          "6. times the store read alone; prints everything and writes it to --report",
           "",
           "  --events=N           events to generate (default 100000)",
           "  --users=N            distinct users (default 10000)",
           "  --span=DURATION      time the events cover (default 2h)",
           "  --onlineStore=URL    default jdbc:postgresql://127.0.0.1:5432/test?user=postgres",
           "                       (the bench clears its feature tables there)",
-          "  --clients=N          concurrent HTTP clients (default 4)",
-          "  --requests=N         measured lookups per pattern (default 20000), after --warmup=N (default 5000)",
+          "  --rates=R1,R2,...    offered lookups/s of the open loop (default " + DEFAULT_RATES + ")",
+          "  --seconds=N          seconds per rate and per wrk run (default 5)",
+          "  --connections=N      connections of the open loop and of wrk (default 16)",
+          "  --warmup=N           checked lookups per pattern before measuring (default 5000)",
+          "  --wrk=false          skip wrk even when installed",
           "  --dataDir=DATA       default ./data",
           "  --report=FILE        default DATA/bench/serving-N.md",
           "  --skipLoad=true      measure what an earlier bench loaded (same --events and store)");
 
   static final String DEFAULT_STORE = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
   private static final Set<String> FLAGS =
-      Set.of("events", "users", "span", "onlineStore", "clients", "requests", "warmup", "dataDir", "report",
-          "skipLoad");
+      Set.of("events", "users", "span", "onlineStore", "rates", "seconds", "connections", "warmup", "wrk", "dataDir",
+          "report", "skipLoad");
+  /** Concurrent clients of the checked warm-up. */
+  private static final int WARMUP_CLIENTS = 4;
+  /** Store reads timed per pattern without HTTP. */
+  private static final int STORE_READS = 5_000;
+  /** A rate is past saturation when less than this share of it is served, or its p99 exceeds {@link #SATURATED_P99_MS}. */
+  private static final double SATURATED_SHARE = 0.9;
+  private static final double SATURATED_P99_MS = 1_000;
   private static final WindowedAggregation FEATURE = FeatureDefinitions.CLICK_COUNTS;
   /** Clicks in the hour: how busy a user is. */
   private static final String HOUR_COLUMN = FEATURE.aggregations().get(0).column(FEATURE.longestWindow());
-  /** Measurement rounds; each measures every pattern once. */
-  private static final int ROUNDS = 4;
   private static final int HEAVIEST_READS = 1_000;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private BenchCommand() {}
-
-  /** The latencies of one pattern: over HTTP with concurrent clients, and of the store read alone. */
-  private static final class Measurement {
-    final String pattern;
-    final long[] httpNanos;
-    final double httpSeconds;
-    final long[] oneClientNanos;
-    final long[] readNanos;
-    final long mismatches;
-
-    Measurement(
-        String pattern, long[] httpNanos, double httpSeconds, long[] oneClientNanos, long[] readNanos,
-        long mismatches) {
-      this.pattern = pattern;
-      this.httpNanos = httpNanos;
-      this.httpSeconds = httpSeconds;
-      this.oneClientNanos = oneClientNanos;
-      this.readNanos = readNanos;
-      this.mismatches = mismatches;
-    }
-
-    /** The measurements of one pattern over several rounds, as one. */
-    static Measurement merge(List<Measurement> rounds) {
-      double seconds = 0;
-      long mismatches = 0;
-      for (Measurement round : rounds) {
-        seconds += round.httpSeconds;
-        mismatches += round.mismatches;
-      }
-      return new Measurement(rounds.get(0).pattern, sorted(rounds, m -> m.httpNanos), seconds,
-          sorted(rounds, m -> m.oneClientNanos), sorted(rounds, m -> m.readNanos), mismatches);
-    }
-
-    private static long[] sorted(List<Measurement> rounds, Function<Measurement, long[]> nanos) {
-      long[] all = rounds.stream().flatMapToLong(m -> Arrays.stream(nanos.apply(m))).toArray();
-      Arrays.sort(all);
-      return all;
-    }
-  }
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
     String benchmark = args.isEmpty() ? "" : args.get(0);
@@ -166,9 +143,11 @@ final class BenchCommand {
     Flags flags = Flags.parse("bench serving", args, FLAGS);
     long events = flags.longValue("events", 100_000, 1, 100_000_000);
     long users = flags.longValue("users", 10_000, 1, 10_000_000);
-    int clients = (int) flags.longValue("clients", 4, 1, 256);
-    int requests = (int) flags.longValue("requests", 20_000, 1, 10_000_000);
-    int warmup = (int) flags.longValue("warmup", 5_000, 0, 10_000_000);
+    List<Double> rates = rates(flags.string("rates", DEFAULT_RATES));
+    int seconds = (int) flags.longValue("seconds", 5, 1, 600);
+    int connections = (int) flags.longValue("connections", 16, 1, 256);
+    int warmup = (int) flags.longValue("warmup", 5_000, 1, 10_000_000);
+    Optional<Path> wrk = flags.booleanValue("wrk", true) ? WrkRun.find() : Optional.empty();
     String span = flags.string("span", "2h");
     String dataDir = flags.string("dataDir", "./data");
     String url = flags.string("onlineStore", DEFAULT_STORE);
@@ -183,82 +162,136 @@ final class BenchCommand {
     if (rows.isEmpty()) {
       throw new UsageException("bench: click_counts is empty in " + store.redactedUrl() + "; run without --skipLoad");
     }
-    out.printf(Locale.ROOT, "%n== Measuring %,d lookups per pattern (%,d warm-up) from %d clients over %,d users%n",
-        requests, warmup, clients, rows.size());
     Javalin server = ServeCommand.start(store, "127.0.0.1", 0);
-    List<Measurement> measurements = new ArrayList<>();
+    String base = "http://127.0.0.1:" + server.port();
+    WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
+    List<Pattern> patterns = List.of(
+        new Pattern("pre-computed", row -> "/features/click_counts/" + row.get("user_id"),
+            row -> store.read(FeatureTables.CLICK_COUNTS, (String) row.get("user_id"))),
+        new Pattern("tiled",
+            row -> "/features/click_counts_tiled/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
+            row -> reads.tiled(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time"))),
+        new Pattern("on-demand",
+            row -> "/features/click_counts_on_demand/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
+            row -> reads.onDemand(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time"))));
+    AtomicLong mismatches = new AtomicLong();
+    Map<String, List<OpenLoopLoad.Result>> ladders = new LinkedHashMap<>();
+    Map<String, List<WrkRun.Result>> wrkRuns = new LinkedHashMap<>();
+    Map<String, long[]> storeReads = new LinkedHashMap<>();
     Map<String, Object> heaviest = heaviestUser(rows);
-    Map<String, long[]> heaviestReads = new java.util.LinkedHashMap<>();
+    Map<String, long[]> heaviestReads = new LinkedHashMap<>();
     try {
-      String base = "http://127.0.0.1:" + server.port() + "/features/";
-      WindowedFeatureReads reads = WindowedFeatureReads.forStore(store);
-      List<Pattern> patterns = List.of(
-          new Pattern("pre-computed", row -> base + "click_counts/" + row.get("user_id"),
-              row -> store.read(FeatureTables.CLICK_COUNTS, (String) row.get("user_id"))),
-          new Pattern("on-demand",
-              row -> base + "click_counts_on_demand/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
-              row -> reads.onDemand(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time"))),
-          new Pattern("tiled",
-              row -> base + "click_counts_tiled/" + row.get("user_id") + "?as_of=" + row.get("event_time"),
-              row -> reads.tiled(FEATURE, (String) row.get("user_id"), (Long) row.get("event_time"))));
       HttpClient client =
           HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-      // Every pattern warms up before any is measured, so the first one does not pay for the JIT and the pools.
-      AtomicLong warmupMismatches = new AtomicLong();
+      out.printf(Locale.ROOT, "%n== Checking %,d warm-up lookups per pattern against the pre-computed rows (%,d users)%n",
+          warmup, rows.size());
       for (Pattern pattern : patterns) {
-        runClients(client, rows, clients, warmup, pattern.uri, warmupMismatches, new long[warmup], 1);
+        runClients(client, rows, WARMUP_CLIENTS, warmup, row -> base + pattern.path.apply(row), mismatches,
+            new long[warmup], 1);
       }
-      // Rounds interleave the patterns, so JIT compilation and background work late in the run weigh on each alike.
-      List<List<Measurement>> rounds = new ArrayList<>();
-      for (int round = 0; round < ROUNDS; round++) {
-        List<Measurement> thisRound = new ArrayList<>();
+      out.printf(Locale.ROOT, "  %,d answers differed%n", mismatches.get());
+      for (Pattern pattern : patterns) {
+        List<String> paths = paths(rows, pattern);
+        out.printf(Locale.ROOT, "%n== Open loop, %s: %d s per rate over %d connections%n", pattern.name, seconds,
+            connections);
+        List<OpenLoopLoad.Result> ladder = new ArrayList<>();
+        for (double rate : rates) {
+          OpenLoopLoad.Result result = OpenLoopLoad.run(server.port(), paths, rate, connections, seconds);
+          ladder.add(result);
+          out.println("  " + ladderLine(result));
+          if (result.achievedPerSecond() < SATURATED_SHARE * rate
+              || result.correctedMillis(99) > SATURATED_P99_MS) {
+            out.println("  saturated: higher rates are not measured");
+            break;
+          }
+        }
+        ladders.put(pattern.name, ladder);
+      }
+      if (wrk.isPresent()) {
         for (Pattern pattern : patterns) {
-          thisRound.add(measure(client, pattern, rows, clients, Math.max(1, requests / ROUNDS), round));
+          List<WrkRun.Result> runs = new ArrayList<>();
+          for (int c : connections == 1 ? List.of(1) : List.of(1, connections)) {
+            WrkRun.Result result =
+                WrkRun.run(wrk.get(), report.toAbsolutePath().getParent(), server.port(), paths(rows, pattern), c,
+                    seconds);
+            out.printf(Locale.ROOT, "  wrk %-13s %2d connections: %,.0f lookups/s, p50 %.3f ms, p99 %.3f ms %s%n",
+                pattern.name, c, result.requestsPerSecond(), result.p50Millis(), result.p99Millis(), result.errors());
+            runs.add(result);
+          }
+          wrkRuns.put(pattern.name, runs);
         }
-        rounds.add(thisRound);
+      } else {
+        out.println("\nwrk is not installed (apt-get install wrk): only the open loop was measured");
       }
-      // The entity whose hour holds the most clicks: the worst case of the on-demand scan.
+      Random random = new Random(7);
       for (Pattern pattern : patterns) {
-        long[] nanos = new long[HEAVIEST_READS];
-        for (int i = 0; i < nanos.length; i++) {
-          long start = System.nanoTime();
-          pattern.storeRead.apply(heaviest);
-          nanos[i] = System.nanoTime() - start;
-        }
-        Arrays.sort(nanos);
-        heaviestReads.put(pattern.name, nanos);
-      }
-      for (int p = 0; p < patterns.size(); p++) {
-        List<Measurement> ofPattern = new ArrayList<>();
-        for (List<Measurement> round : rounds) {
-          ofPattern.add(round.get(p));
-        }
-        Measurement merged = Measurement.merge(ofPattern);
-        measurements.add(merged);
-        out.printf(Locale.ROOT,
-            "  %-13s %d clients: p50 %.2f ms p99 %.2f ms %,.0f lookups/s; 1 client: p50 %.2f ms p99 %.2f ms;"
-                + " store read p50 %.3f ms p99 %.3f ms%n",
-            merged.pattern, clients, millis(merged.httpNanos, 0.50), millis(merged.httpNanos, 0.99),
-            merged.httpNanos.length / merged.httpSeconds, millis(merged.oneClientNanos, 0.50),
-            millis(merged.oneClientNanos, 0.99), millis(merged.readNanos, 0.50), millis(merged.readNanos, 0.99));
+        storeReads.put(pattern.name, timeReads(pattern, () -> rows.get(random.nextInt(rows.size())), STORE_READS));
+        // The entity whose hour holds the most clicks: the worst case of the on-demand scan.
+        heaviestReads.put(pattern.name, timeReads(pattern, () -> heaviest, HEAVIEST_READS));
       }
     } finally {
       server.stop();
     }
 
-    String text = report(measurements, sizes(store), events, rows.size(), clients, store.redactedUrl())
+    String text = report(ladders, wrkRuns, storeReads, sizes(store), events, rows.size(), connections, seconds,
+        warmup * patterns.size(), mismatches.get(), store.redactedUrl())
         + heaviestReport(heaviest, heaviestReads);
     out.println();
     out.println(text);
     Files.createDirectories(report.toAbsolutePath().getParent());
     Files.writeString(report, text, StandardCharsets.UTF_8);
     out.printf("Report written to %s%n", report);
-    long mismatches = measurements.stream().mapToLong(m -> m.mismatches).sum();
-    if (mismatches > 0) {
-      err.printf("error: %,d answers differed from the pre-computed rows (see above)%n", mismatches);
+    if (mismatches.get() > 0) {
+      err.printf("error: %,d answers differed from the pre-computed rows (see above)%n", mismatches.get());
       return 1;
     }
     return 0;
+  }
+
+  static List<Double> rates(String text) {
+    List<Double> rates = new ArrayList<>();
+    for (String rate : text.split(",")) {
+      try {
+        double value = Double.parseDouble(rate.strip());
+        if (value > 0) {
+          rates.add(value);
+          continue;
+        }
+      } catch (NumberFormatException e) {
+        // said below
+      }
+      throw new UsageException("bench serving: --rates must be request rates per second separated by commas, such"
+          + " as " + DEFAULT_RATES + "; got '" + rate + "'");
+    }
+    return rates;
+  }
+
+  /** The pattern's request of every row, in a fixed shuffled order (the same for the open loop and wrk). */
+  private static List<String> paths(List<Map<String, Object>> rows, Pattern pattern) {
+    List<String> paths = new ArrayList<>();
+    rows.forEach(row -> paths.add(pattern.path.apply(row)));
+    java.util.Collections.shuffle(paths, new Random(42));
+    return paths;
+  }
+
+  private static long[] timeReads(Pattern pattern, java.util.function.Supplier<Map<String, Object>> rows, int reads) {
+    long[] nanos = new long[reads];
+    for (int i = 0; i < nanos.length; i++) {
+      Map<String, Object> row = rows.get();
+      long start = System.nanoTime();
+      pattern.storeRead.apply(row);
+      nanos[i] = System.nanoTime() - start;
+    }
+    Arrays.sort(nanos);
+    return nanos;
+  }
+
+  private static String ladderLine(OpenLoopLoad.Result r) {
+    return String.format(Locale.ROOT,
+        "offered %,7.0f/s served %,7.0f/s: p50 %.3f p90 %.3f p99 %.3f p99.9 %.3f max %.3f ms (uncorrected p99 %.3f)%s",
+        r.offeredPerSecond(), r.achievedPerSecond(), r.correctedMillis(50), r.correctedMillis(90),
+        r.correctedMillis(99), r.correctedMillis(99.9), r.corrected().getMaxValue() / 1e3, r.uncorrectedMillis(99),
+        r.errors() == 0 ? "" : String.format(Locale.ROOT, " %,d errors", r.errors()));
   }
 
   private static void load(
@@ -285,45 +318,23 @@ final class BenchCommand {
     return List.of(FeatureTables.CTR_5MIN, FeatureTables.CLICK_COUNTS, FEATURE.rawEventsTable(), FEATURE.tilesTable());
   }
 
-  /** A lookup pattern: its HTTP request for a pre-computed row, and the same read without HTTP. */
+  /** A lookup pattern: its HTTP request path for a pre-computed row, and the same read without HTTP. */
   private static final class Pattern {
     final String name;
-    final Function<Map<String, Object>, String> uri;
+    final Function<Map<String, Object>, String> path;
     final Function<Map<String, Object>, Object> storeRead;
 
-    Pattern(String name, Function<Map<String, Object>, String> uri, Function<Map<String, Object>, Object> storeRead) {
+    Pattern(String name, Function<Map<String, Object>, String> path, Function<Map<String, Object>, Object> storeRead) {
       this.name = name;
-      this.uri = uri;
+      this.path = path;
       this.storeRead = storeRead;
     }
   }
 
   /**
    * Sends {@code requests} lookups from {@code clients} threads, each for a random pre-computed row, checking each
-   * answer's counts against the row; then a quarter as many from one client (latency without queueing), then times
-   * the store read alone on this thread.
+   * answer's counts against the row.
    */
-  private static Measurement measure(
-      HttpClient client, Pattern pattern, List<Map<String, Object>> rows, int clients, int requests, int round)
-      throws Exception {
-    AtomicLong mismatches = new AtomicLong();
-    long[] latencies = new long[requests];
-    long started = System.nanoTime();
-    runClients(client, rows, clients, requests, pattern.uri, mismatches, latencies, 2 + 2 * round);
-    double seconds = (System.nanoTime() - started) / 1e9;
-    long[] oneClient = new long[Math.max(1, requests / 4)];
-    runClients(client, rows, 1, oneClient.length, pattern.uri, mismatches, oneClient, 3 + 2 * round);
-    long[] reads = new long[Math.max(1, requests / 4)];
-    Random random = new Random(round);
-    for (int i = 0; i < reads.length; i++) {
-      Map<String, Object> row = rows.get(random.nextInt(rows.size()));
-      long start = System.nanoTime();
-      pattern.storeRead.apply(row);
-      reads[i] = System.nanoTime() - start;
-    }
-    return new Measurement(pattern.name, latencies, seconds, oneClient, reads, mismatches.get());
-  }
-
   private static void runClients(
       HttpClient client,
       List<Map<String, Object>> rows,
@@ -390,7 +401,7 @@ final class BenchCommand {
   }
 
   private static Map<String, Long> sizes(OnlineStore store) {
-    Map<String, Long> sizes = new java.util.LinkedHashMap<>();
+    Map<String, Long> sizes = new LinkedHashMap<>();
     for (FeatureTable table : benchTables()) {
       sizes.put(table.name(), store.storedBytes(table));
     }
@@ -398,25 +409,44 @@ final class BenchCommand {
   }
 
   private static String report(
-      List<Measurement> measurements, Map<String, Long> sizes, long events, int users, int clients,
-      String store) {
+      Map<String, List<OpenLoopLoad.Result>> ladders, Map<String, List<WrkRun.Result>> wrkRuns,
+      Map<String, long[]> storeReads, Map<String, Long> sizes, long events, int users, int connections, int seconds,
+      int checked, long mismatches, String store) {
     StringBuilder text = new StringBuilder();
     text.append(String.format(Locale.ROOT,
-        "Serving benchmark: %,d events, %,d users with clicks, %d concurrent HTTP clients%n", events, users, clients));
-    text.append(String.format(Locale.ROOT, "Store: %s; %s; %d cores, Java %s; %s%n%n", store, os(),
+        "Serving benchmark: %,d events, %,d users with clicks; %,d warm-up answers checked, %,d differed%n", events,
+        users, checked, mismatches));
+    text.append(String.format(Locale.ROOT, "Store: %s; %s; %d cores, Java %s; %s%n", store, os(),
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), Instant.now()));
     text.append(String.format(Locale.ROOT,
-        "| pattern | HTTP p50 ms | HTTP p95 ms | HTTP p99 ms | lookups/s (%d clients) | 1 client p50 ms"
-            + " | 1 client p99 ms | store read p50 ms | store read p99 ms | answers checked | mismatches |%n", clients));
-    text.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (Measurement m : measurements) {
-      text.append(String.format(Locale.ROOT,
-          "| %s | %.3f | %.3f | %.3f | %,.0f | %.3f | %.3f | %.3f | %.3f | %,d | %,d |%n",
-          m.pattern, millis(m.httpNanos, 0.50), millis(m.httpNanos, 0.95), millis(m.httpNanos, 0.99),
-          m.httpNanos.length / m.httpSeconds, millis(m.oneClientNanos, 0.50), millis(m.oneClientNanos, 0.99),
-          millis(m.readNanos, 0.50), millis(m.readNanos, 0.99), m.httpNanos.length + m.oneClientNanos.length,
-          m.mismatches));
+        "%nOpen loop over %d connections, %d s per rate; latency from when each request was due (ms)%n", connections,
+        seconds));
+    ladders.forEach((pattern, ladder) -> {
+      text.append(String.format(Locale.ROOT, "%n%s%n%n| offered/s | served/s | p50 | p90 | p99 | p99.9 | max"
+          + " | p99 uncorrected | errors |%n|---:|---:|---:|---:|---:|---:|---:|---:|---:|%n", pattern));
+      for (OpenLoopLoad.Result r : ladder) {
+        text.append(String.format(Locale.ROOT,
+            "| %,.0f | %,.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %,d |%n", r.offeredPerSecond(),
+            r.achievedPerSecond(), r.correctedMillis(50), r.correctedMillis(90), r.correctedMillis(99),
+            r.correctedMillis(99.9), r.corrected().getMaxValue() / 1e3, r.uncorrectedMillis(99), r.errors()));
+      }
+    });
+    if (!wrkRuns.isEmpty()) {
+      text.append(String.format(Locale.ROOT, "%nwrk -t1, %d s per run (closed loop)%n%n| pattern | connections"
+          + " | lookups/s | p50 ms | p99 ms | errors |%n|---|---:|---:|---:|---:|---|%n", seconds));
+      wrkRuns.forEach((pattern, runs) -> {
+        for (int i = 0; i < runs.size(); i++) {
+          WrkRun.Result r = runs.get(i);
+          text.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %.3f | %.3f | %s |%n", pattern,
+              i == 0 ? 1 : connections, r.requestsPerSecond(), r.p50Millis(), r.p99Millis(), r.errors()));
+        }
+      });
     }
+    text.append(String.format(Locale.ROOT,
+        "%nThe store read alone (the handler's read, without HTTP), %,d random users per pattern%n%n"
+            + "| pattern | p50 ms | p99 ms |%n|---|---:|---:|%n", STORE_READS));
+    storeReads.forEach((pattern, nanos) -> text.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f |%n",
+        pattern, millis(nanos, 0.50), millis(nanos, 0.99))));
     text.append("\n| table | bytes on disk |\n|---|---:|\n");
     sizes.forEach((table, bytes) -> text.append(String.format(Locale.ROOT, "| %s | %,d |%n", table, bytes)));
     return text.toString();

@@ -137,6 +137,15 @@ public interface ClickstreamOptions extends PipelineOptions {
 
   void setFlinkBindAddress(String value);
 
+  @Description(
+      "./clickstream run on the Direct runner or embedded Flink: serve the run's Beam metrics (per-feature rows, dead"
+          + " letters by reason, late events, consumer lag, the write path) in Prometheus' text format at"
+          + " http://127.0.0.1:PORT/metrics while it runs; 0 picks a free port. Unset: no endpoint. A job on a Flink"
+          + " cluster reports through the cluster's own metric reporters.")
+  Integer getMetricsPort();
+
+  void setMetricsPort(Integer value);
+
   @Description("Directory of the offline store: Parquet files under TABLE/date=YYYY-MM-DD/ and events/date=YYYY-MM-DD/.")
   @Default.String("./data/offline")
   String getOfflineStore();

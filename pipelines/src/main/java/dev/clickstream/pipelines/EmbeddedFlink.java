@@ -65,6 +65,8 @@ public final class EmbeddedFlink {
     settings.put("rest.address", reachedAt);
     settings.put("jobmanager.rpc.address", reachedAt);
     settings.put("taskmanager.host", reachedAt);
+    // Beam's metrics as the job runs, for the run's own /metrics page (FlinkMetricsReporter); binds nothing.
+    settings.put("metrics.reporter.clickstream.factory.class", FlinkMetricsReporter.Factory.class.getName());
     return settings;
   }
 

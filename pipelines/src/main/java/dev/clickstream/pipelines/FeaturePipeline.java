@@ -16,6 +16,7 @@ import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
 import dev.clickstream.schemas.EnrichedClickEvent;
 import dev.clickstream.transforms.CompileFeature;
+import dev.clickstream.transforms.CountDeadLetters;
 import dev.clickstream.transforms.DimensionSnapshots;
 import dev.clickstream.transforms.EnrichWithDimensions;
 import dev.clickstream.transforms.FeatureEvent;
@@ -147,7 +148,8 @@ public final class FeaturePipeline {
     PCollection<DeadLetter> deadLetters =
         PCollectionList.of(parsed.get(ParseEvents.DEAD_LETTERS))
             .and(outputs.deadLetters)
-            .apply("AllDeadLetters", Flatten.pCollections());
+            .apply("AllDeadLetters", Flatten.pCollections())
+            .apply("CountDeadLetters", CountDeadLetters.byReason());
     EventInput.writeDeadLetters(deadLetters, options, selection.name());
     return new Outputs(outputs.rows, deadLetters);
   }

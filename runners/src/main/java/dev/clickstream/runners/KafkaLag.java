@@ -3,6 +3,7 @@ package dev.clickstream.runners;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -81,6 +82,24 @@ final class KafkaLag {
       return String.format(Locale.ROOT, "; committed %,d of %,d records in %s (lag %,d)", done, end, topic, end - done);
     } catch (Exception e) {
       return "; progress unknown: " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+    }
+  }
+
+  /** Records of the topic the group has not committed, when it has committed any and the broker answers. */
+  OptionalLong lag() {
+    try (Admin admin = admin()) {
+      Map<TopicPartition, OffsetAndMetadata> committed = committed(admin);
+      if (committed.isEmpty()) {
+        return OptionalLong.empty();
+      }
+      long lag = 0;
+      for (Map.Entry<TopicPartition, Long> end : offsets(admin, OffsetSpec.latest()).entrySet()) {
+        OffsetAndMetadata done = committed.get(end.getKey());
+        lag += end.getValue() - (done == null ? 0 : done.offset());
+      }
+      return OptionalLong.of(lag);
+    } catch (Exception e) {
+      return OptionalLong.empty(); // the heartbeat says why
     }
   }
 

@@ -7,6 +7,8 @@ import dev.clickstream.pipelines.EventInput;
 import dev.clickstream.pipelines.FeaturePipeline;
 import dev.clickstream.pipelines.FeaturePipelineOptions;
 import dev.clickstream.pipelines.FeatureSelection;
+import dev.clickstream.pipelines.FlinkMetricsReporter;
+import dev.clickstream.pipelines.MetricTotals;
 import dev.clickstream.pipelines.OptionsHelp;
 import dev.clickstream.store.ConnectionPools;
 import dev.clickstream.store.JdbcUrls;
@@ -23,12 +25,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.apache.beam.runners.direct.DirectOptions;
+import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.runners.flink.FlinkRunner;
 import org.apache.beam.sdk.Pipeline;
@@ -124,17 +131,51 @@ public final class RunCommand {
     if (!flink.getAttachedMode() && namesACluster(flink.getFlinkMaster())) {
       return submitDetached(pipelineName(options), options, out);
     }
-    Supplier<String> status =
+    KafkaLag lag =
         kafka
             ? new KafkaLag(options.getBootstrapServers(), options.getTopic(),
-                ClickstreamOptions.consumerGroup(options, pipelineName(options)), options.getMaxRecords())::describe
-            : () -> "";
-    PipelineResult result = runWithHeartbeat(pipelineFor(pipelineName(options), options), out, status);
+                ClickstreamOptions.consumerGroup(options, pipelineName(options)), options.getMaxRecords())
+            : null;
+    Supplier<String> status = lag != null ? lag::describe : () -> "";
+    AtomicReference<PipelineResult> running = new AtomicReference<>();
+    RunMetricsEndpoint metrics = options.getMetricsPort() == null ? null : startMetrics(options, lag, running, out);
+    PipelineResult result;
+    try {
+      result = runWithHeartbeat(pipelineFor(pipelineName(options), options), out, status, running::set);
+    } finally {
+      if (metrics != null) {
+        metrics.close();
+      }
+    }
     out.println("Done. Counters:");
     Map<String, Long> counters = printCounters(result, out);
     out.printf("Dead letters: %s%n", deadLetters);
     lateWarning(counters, kafka).ifPresent(out::println);
     return 0;
+  }
+
+  /**
+   * The run's {@code /metrics} page on 127.0.0.1: Beam's metrics from the Direct runner's result as it runs (so the
+   * run no longer blocks in {@code run()}), or from embedded Flink's metric system ({@link FlinkMetricsReporter}).
+   */
+  static RunMetricsEndpoint startMetrics(
+      FeaturePipelineOptions options, KafkaLag lag, AtomicReference<PipelineResult> running, PrintStream out) {
+    Supplier<MetricTotals> totals;
+    if (DirectRunner.class.isAssignableFrom(options.getRunner())) {
+      options.as(DirectOptions.class).setBlockOnRun(false);
+      totals = () -> running.get() == null
+          ? MetricTotals.NONE
+          : MetricTotals.of(running.get().metrics().queryMetrics(MetricsFilter.builder().build()));
+    } else if (namesACluster(options.as(FlinkPipelineOptions.class).getFlinkMaster())) {
+      throw new UsageException("--metricsPort serves the metrics of a run on the Direct runner or embedded Flink; a"
+          + " job on a Flink cluster reports through the cluster's own metric reporters (see docs/deploy-flink.md)");
+    } else {
+      totals = FlinkMetricsReporter::totals;
+    }
+    RunMetricsEndpoint endpoint = RunMetricsEndpoint.start(options.getMetricsPort(), totals,
+        () -> lag == null ? OptionalLong.empty() : lag.lag());
+    out.printf("Metrics of this run (Prometheus): %s%n", endpoint.uri());
+    return endpoint;
   }
 
   /** More than this share of the events read arriving too late to count is worth a warning at the end of a run. */
@@ -462,6 +503,15 @@ public final class RunCommand {
 
   /** As {@link #runWithHeartbeat(Pipeline, PrintStream)}, each heartbeat followed by {@code status}. */
   static PipelineResult runWithHeartbeat(Pipeline pipeline, PrintStream out, Supplier<String> status) {
+    return runWithHeartbeat(pipeline, out, status, result -> {});
+  }
+
+  /**
+   * As {@link #runWithHeartbeat(Pipeline, PrintStream, Supplier)}, handing {@code onStart} the result as soon as the
+   * runner returns it (at once on a runner that does not block in {@code run()}).
+   */
+  static PipelineResult runWithHeartbeat(
+      Pipeline pipeline, PrintStream out, Supplier<String> status, Consumer<PipelineResult> onStart) {
     long started = System.nanoTime();
     ScheduledExecutorService heartbeat =
         Executors.newSingleThreadScheduledExecutor(
@@ -478,6 +528,7 @@ public final class RunCommand {
         TimeUnit.SECONDS);
     try {
       PipelineResult result = pipeline.run();
+      onStart.accept(result);
       PipelineResult.State state = result.waitUntilFinish();
       if (state != PipelineResult.State.DONE) {
         throw new IllegalStateException("the pipeline ended in state " + state);

@@ -202,6 +202,14 @@ class ClickstreamCommandsTest {
       }
     }
     assertThat(printed, containsString("Dead letters: " + malformed + " in topic clickstream_events_dlq"));
+    // What --metricsPort serves as a job runs: embedded Flink's reporter kept the counters Beam printed at the end.
+    Map<String, Long> reported = dev.clickstream.pipelines.FlinkMetricsReporter.totals().counters();
+    for (String counter : List.of("ParseEvents/events_parsed", "ctr_5min/rows_out", "click_counts/rows_out")) {
+      assertThat(printed, containsString(
+          String.format(java.util.Locale.ROOT, "  %-48s %,14d%n", counter, reported.get(counter))));
+    }
+    assertThat(reported.entrySet().stream().filter(counter -> counter.getKey().startsWith("DeadLetters/"))
+        .mapToLong(Map.Entry::getValue).sum(), equalTo(malformed));
     // Click counts three ways, as of u0's latest click: the same four numbers each time.
     Map<String, Object> counts =
         OnlineStore.forUrl(onlineStore).read(FeatureTables.CLICK_COUNTS, "u0").orElseThrow();

@@ -49,7 +49,9 @@ final class FeatureHandlers {
     FeatureView view = featureView(ctx);
     String id = UserIds.check(ctx.pathParam(USER_ID), view.entityKey());
     if (view instanceof Computed computed) {
-      ctx.json(lookup.computed(computed, id, asOf(ctx)));
+      Map<String, Object> entry = lookup.computed(computed, id, asOf(ctx));
+      ServerMetrics.answered(ctx, entry);
+      JsonBody.write(ctx, entry);
       return;
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
@@ -59,7 +61,8 @@ final class FeatureHandlers {
             .orElseThrow(
                 () -> new NotFoundResponse("no " + table.name() + " features for " + table.key().name() + " '" + id
                     + "'"));
-    ctx.json(entry);
+    ServerMetrics.answered(ctx, entry);
+    JsonBody.write(ctx, entry);
   }
 
   /**
@@ -71,12 +74,12 @@ final class FeatureHandlers {
     if (view instanceof Computed computed) {
       long asOf = asOf(ctx);
       List<String> ids = ids(ctx);
-      ctx.json(results(view, lookup.computedMany(computed, ids, asOf)));
+      JsonBody.write(ctx, results(ctx, view, lookup.computedMany(computed, ids, asOf)));
       return;
     }
     AsOf.reject(ctx.queryParams(AsOf.PARAM), view);
     List<String> ids = ids(ctx);
-    ctx.json(results(view, precomputed.many((Precomputed) view, ids, clock.millis())));
+    JsonBody.write(ctx, results(ctx, view, precomputed.many((Precomputed) view, ids, clock.millis())));
   }
 
   /** {@code GET /drift}: each monitored feature's latest drift status. */
@@ -118,7 +121,8 @@ final class FeatureHandlers {
     }
   }
 
-  private static Map<String, Object> results(FeatureView view, List<Map<String, Object>> entries) {
+  private static Map<String, Object> results(Context ctx, FeatureView view, List<Map<String, Object>> entries) {
+    ServerMetrics.answered(ctx, entries);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("feature_view", view.name());
     body.put("results", entries);

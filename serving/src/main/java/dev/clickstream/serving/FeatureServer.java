@@ -61,6 +61,8 @@ import org.slf4j.LoggerFactory;
  *       /features/feature_drift/{feature}}).
  *   <li>{@code GET /health}: 200 when the online store answers; 503 when it does not, with the reason and since
  *       when.
+ *   <li>{@code GET /metrics}, {@code GET /status}, {@code GET /status.json}: Prometheus metrics and a status page
+ *       ({@link StatusPage}).
  *   <li>{@code GET /}: the endpoints and feature views.
  * </ul>
  *
@@ -101,21 +103,32 @@ public final class FeatureServer {
 
   /** {@link #create(OnlineStore, Clock)} serving the views of {@code registry} instead of the project's own. */
   public static Javalin create(OnlineStore store, Clock clock, FeatureRegistry registry) {
+    return create(store, clock, registry, StatusSettings.DEFAULT);
+  }
+
+  /** {@link #create(OnlineStore, Clock, FeatureRegistry)} whose status page samples as {@code status} says. */
+  public static Javalin create(OnlineStore store, Clock clock, FeatureRegistry registry, StatusSettings status) {
     requireNonNull(store, "store");
     requireNonNull(clock, "clock");
     requireNonNull(registry, "registry");
     ObjectMapper mapper = new ObjectMapper();
     FeatureViews views = FeatureViews.of(registry);
-    FeatureLookup lookup = new FeatureLookup(store, new StoreBreaker(clock), registry);
+    StoreBreaker breaker = new StoreBreaker(clock);
+    FeatureLookup lookup = new FeatureLookup(store, breaker, registry);
     PrecomputedAnswers precomputed = new PrecomputedAnswers(lookup);
     UserIds ids = new UserIds(mapper);
     FeatureHandlers handlers = new FeatureHandlers(views, lookup, precomputed, ids, clock);
     ServiceHandlers services =
         new ServiceHandlers(registry, views, new FeatureVectors(registry, views, precomputed, lookup), ids, clock);
+    StatusPage statusPage = new StatusPage(store, breaker, views, lookup, registry, clock, status);
     List<Route> routes = routes(handlers, services, views, registry);
+    routes.addAll(routes.size() - 1, statusPage.routes()); // before the index, which stays last
     return Javalin.create(
         config -> {
           config.showJavalinBanner = false;
+          config.requestLogger.http(statusPage::request);
+          config.events.serverStarted(statusPage::start);
+          config.events.serverStopped(statusPage::stop);
           config.jsonMapper(new JavalinJackson(mapper, false));
           config.http.prefer405over404 = true;
           config.http.maxRequestSize = UserIds.MAX_BODY_BYTES; // batch bodies are also capped while they stream in
@@ -244,5 +257,5 @@ public final class FeatureServer {
   }
 
   /** One endpoint: how it is called, what it does, and who handles it. */
-  private record Route(HandlerType method, String path, String description, Handler handler) {}
+  record Route(HandlerType method, String path, String description, Handler handler) {}
 }

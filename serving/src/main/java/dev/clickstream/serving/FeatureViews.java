@@ -7,8 +7,10 @@ import dev.clickstream.serving.FeatureView.Computed;
 import dev.clickstream.serving.FeatureView.Pattern;
 import dev.clickstream.serving.FeatureView.Precomputed;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -21,9 +23,12 @@ import java.util.stream.Collectors;
  */
 final class FeatureViews {
   private final List<FeatureView> views;
+  /** By name, for the lookup every request makes. */
+  private final Map<String, FeatureView> byName = new HashMap<>();
 
   private FeatureViews(FeatureRegistry registry) {
     this.views = derive(registry);
+    views.forEach(view -> byName.put(view.name(), view));
   }
 
   static FeatureViews of(FeatureRegistry registry) {
@@ -35,7 +40,7 @@ final class FeatureViews {
   }
 
   Optional<FeatureView> byName(String name) {
-    return views.stream().filter(view -> view.name().equals(name)).findFirst();
+    return Optional.ofNullable(byName.get(name));
   }
 
   List<String> names() {

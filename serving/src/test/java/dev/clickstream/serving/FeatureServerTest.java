@@ -794,6 +794,14 @@ class FeatureServerTest {
             against the windows before, and ok, drift, insufficient_data or not_evaluated"},
                {"method": "GET", "path": "/health",
                 "description": "200 when the online store answers, 503 with the reason when it does not"},
+               {"method": "GET", "path": "/metrics",
+                "description": "the server's metrics in Prometheus' text format: requests by view and status, lookups \
+            by entity status, store reads, the pool, each view's newest row age"},
+               {"method": "GET", "path": "/status",
+                "description": "a page plotting requests/s and p99 per view, freshness, drift, dead letters and \
+            pipeline events/s; refreshes itself"},
+               {"method": "GET", "path": "/status.json",
+                "description": "what /status plots, each series cut to its latest ?points=N points"},
                {"method": "GET", "path": "/", "description": "this index"}],
              "feature_views": [
                {"name": "ctr_5min", "pattern": "pre-computed", "entity_key": "user_id",

@@ -1,5 +1,7 @@
 package dev.clickstream.store;
 
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.clickstream.features.FeatureTables;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTable.Column;
@@ -18,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -62,11 +65,24 @@ public final class OnlineStore {
   private final String jdbcUrl;
   private final DataSource dataSource;
   private final Dialect dialect;
+  /**
+   * The query timeout of reads, 0 for none. The serving pool's PostgreSQL and MariaDB connections time out after
+   * {@value ConnectionPools#SERVING_SOCKET_TIMEOUT_MS} ms, well before the 30 s query timeout, which pgjdbc enforces
+   * with a timer task per statement on one JVM-wide {@code java.util.Timer}: a lock every lookup took twice.
+   */
+  private final int readTimeoutSeconds;
+  /** Each table's single-key SELECT, built once. */
+  private final Map<FeatureTable, String> selectOne = new ConcurrentHashMap<>();
 
   OnlineStore(String jdbcUrl, DataSource dataSource, Dialect dialect) {
+    this(jdbcUrl, dataSource, dialect, QUERY_TIMEOUT_SECONDS);
+  }
+
+  private OnlineStore(String jdbcUrl, DataSource dataSource, Dialect dialect, int readTimeoutSeconds) {
     this.jdbcUrl = jdbcUrl;
     this.dataSource = dataSource;
     this.dialect = dialect;
+    this.readTimeoutSeconds = readTimeoutSeconds;
   }
 
   /** The store at {@code jdbcUrl}, on the JVM's shared pool for that URL. */
@@ -80,7 +96,10 @@ public final class OnlineStore {
    * server only reads: it never creates a table, so its database user needs no DDL rights.
    */
   public static OnlineStore forServing(String jdbcUrl) {
-    return new OnlineStore(jdbcUrl, ConnectionPools.forServing(jdbcUrl), Dialect.fromJdbcUrl(jdbcUrl));
+    Dialect dialect = Dialect.fromJdbcUrl(jdbcUrl);
+    // H2 has no socket timeout to end a stuck read: it keeps the query timeout.
+    return new OnlineStore(jdbcUrl, ConnectionPools.forServing(jdbcUrl), dialect,
+        dialect == Dialect.H2 ? QUERY_TIMEOUT_SECONDS : 0);
   }
 
   public Dialect dialect() {
@@ -192,6 +211,15 @@ public final class OnlineStore {
   private static PreparedStatement prepare(Connection connection, String sql) throws SQLException {
     PreparedStatement statement = connection.prepareStatement(sql);
     statement.setQueryTimeout(QUERY_TIMEOUT_SECONDS);
+    return statement;
+  }
+
+  /** A read's statement: with the query timeout unless the connection's socket timeout ends reads sooner. */
+  private PreparedStatement prepareRead(Connection connection, String sql) throws SQLException {
+    PreparedStatement statement = connection.prepareStatement(sql);
+    if (readTimeoutSeconds > 0) {
+      statement.setQueryTimeout(readTimeoutSeconds);
+    }
     return statement;
   }
 
@@ -405,7 +433,7 @@ public final class OnlineStore {
    */
   <T> T query(String sql, List<Object> parameters, ResultReader<T> reader) {
     try (Connection connection = dataSource.getConnection();
-        PreparedStatement statement = prepare(connection, sql)) {
+        PreparedStatement statement = prepareRead(connection, sql)) {
       for (int i = 0; i < parameters.size(); i++) {
         Object parameter = parameters.get(i);
         if (parameter instanceof String) {
@@ -445,6 +473,35 @@ public final class OnlineStore {
         });
   }
 
+  /**
+   * The greatest value of {@code table}'s TIME column {@code timeColumn} (epoch ms), empty when the table has no row:
+   * how fresh its newest row is. The names come from the table's declaration only; a full scan where the column has
+   * no index, so callers cache it.
+   */
+  public OptionalLong newest(FeatureTable table, String timeColumn) {
+    Column column = table.column(timeColumn);
+    if (column.role() != FeatureTable.Role.TIME) {
+      throw new IllegalArgumentException(table.name() + "." + timeColumn + " is not a time column");
+    }
+    return query("SELECT MAX(" + column.name() + ") FROM " + table.name(), List.of(), resultSet -> {
+      long newest = resultSet.next() ? resultSet.getLong(1) : 0;
+      return resultSet.wasNull() ? OptionalLong.empty() : OptionalLong.of(newest);
+    });
+  }
+
+  /** How the connections of this store's pool are used right now; empty when it is not a pool of ours. */
+  public Optional<PoolUsage> poolUsage() {
+    if (!(dataSource instanceof HikariDataSource pool) || pool.getHikariPoolMXBean() == null) {
+      return Optional.empty();
+    }
+    HikariPoolMXBean bean = pool.getHikariPoolMXBean();
+    return Optional.of(new PoolUsage(bean.getActiveConnections(), bean.getIdleConnections(),
+        bean.getThreadsAwaitingConnection(), pool.getMaximumPoolSize()));
+  }
+
+  /** Connections in use, idle, requests waiting for one, and the pool's maximum size. */
+  public record PoolUsage(int active, int idle, int waiting, int max) {}
+
   /** The bytes {@code table} and its indexes take on disk, as the database reports them (for benchmarks). */
   public long storedBytes(FeatureTable table) {
     ensureTable(table);
@@ -461,7 +518,17 @@ public final class OnlineStore {
 
   /** The row stored for {@code key}, as column name to value in table order. */
   public Optional<Map<String, Object>> read(FeatureTable table, String key) {
-    return Optional.ofNullable(readAll(table, List.of(key)).get(key));
+    // The lookup of every single-entity request: one statement, built once per table.
+    String sql = selectOne.computeIfAbsent(table, t -> dialect.selectSql(t, 1));
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement = prepareRead(connection, sql)) {
+      statement.setString(1, key);
+      try (ResultSet resultSet = statement.executeQuery()) {
+        return resultSet.next() ? Optional.of(readRow(table, resultSet)) : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw unavailable("cannot read " + table.name(), e);
+    }
   }
 
   /** The rows stored for {@code keys}; keys without a row are absent from the result. */
@@ -471,7 +538,7 @@ public final class OnlineStore {
     try (Connection connection = dataSource.getConnection()) {
       for (int from = 0; from < distinctKeys.size(); from += MAX_KEYS_PER_READ) {
         List<String> chunk = distinctKeys.subList(from, Math.min(distinctKeys.size(), from + MAX_KEYS_PER_READ));
-        try (PreparedStatement statement = prepare(connection, dialect.selectSql(table, chunk.size()))) {
+        try (PreparedStatement statement = prepareRead(connection, dialect.selectSql(table, chunk.size()))) {
           for (int i = 0; i < chunk.size(); i++) {
             statement.setString(i + 1, chunk.get(i));
           }
@@ -611,20 +678,24 @@ public final class OnlineStore {
     }
   }
 
+  /** The row at the result's cursor, whose columns are the table's in order (every SELECT here lists them so). */
   private static Map<String, Object> readRow(FeatureTable table, ResultSet resultSet) throws SQLException {
-    Map<String, Object> row = new LinkedHashMap<>();
-    for (Column column : table.columns()) {
+    List<Column> columns = table.columns();
+    Map<String, Object> row = new LinkedHashMap<>(columns.size() * 2);
+    for (int i = 0; i < columns.size(); i++) {
+      Column column = columns.get(i);
       Object value;
+      // By position: by name, the driver looks each label up in a map, case-insensitively, for every value.
       switch (column.type()) {
         case KEY:
         case STRING:
-          value = resultSet.getString(column.name());
+          value = resultSet.getString(i + 1);
           break;
         case BIGINT:
-          value = resultSet.getLong(column.name());
+          value = resultSet.getLong(i + 1);
           break;
         case DOUBLE:
-          value = resultSet.getDouble(column.name());
+          value = resultSet.getDouble(i + 1);
           break;
         default:
           throw new AssertionError(column.type());
