@@ -40,9 +40,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -178,8 +175,8 @@ final class StreamingRuns {
       if (state != PipelineResult.State.DONE) {
         throw new IllegalStateException(side + " ended in state " + state);
       }
-      long deadLetters = counter(result, ParseEvents.STAGE, "dead_letters")
-          + counter(result, ReadKafkaEvents.LATE_STAGE, "events_too_late");
+      long deadLetters = PipelineBench.counter(result, ParseEvents.STAGE, "dead_letters")
+          + PipelineBench.counter(result, ReadKafkaEvents.LATE_STAGE, "events_too_late");
       Stored stored = store.read(FeaturePipeline.selection(FeatureDefinitions.REGISTRY, options).tables(),
           deadLetters, started, ended);
       return PipelineBench.Run.streaming(side, setup.events(), ended - started, peakHeap, stored);
@@ -210,20 +207,8 @@ final class StreamingRuns {
     }
   }
 
-  private static long counter(PipelineResult result, String namespace, String name) {
-    long total = 0;
-    for (MetricResult<Long> counter :
-        result
-            .metrics()
-            .queryMetrics(MetricsFilter.builder().addNameFilter(MetricNameFilter.named(namespace, name)).build())
-            .getCounters()) {
-      total += counter.getAttempted();
-    }
-    return total;
-  }
-
   /** Where the output of the commands the runs call goes: nowhere, the bench prints its own summary. */
-  private static PrintStream quiet() {
+  static PrintStream quiet() {
     return new PrintStream(OutputStream.nullOutputStream());
   }
 
@@ -315,6 +300,14 @@ final class StreamingRuns {
       Map<Object, List<Object>> byKey = new LinkedHashMap<>();
       rows.forEach(row -> byKey.put(row.get(0), row));
       return byKey;
+    }
+
+    /**
+     * {@code events} over the time from the first click-count row to the last of a run that took {@code nanos}: its
+     * pace once started and before its last windows close, which start-up and the end of input do not move.
+     */
+    double eventsPerSecondBetweenRows(long events, long nanos) {
+      return events / ((nanos - firstRowNanos - afterLastRowNanos) / 1e9);
     }
 
     long rowsOf(FeatureTable table) {
@@ -425,16 +418,16 @@ final class StreamingRuns {
     }
   }
 
-  /** The line a streaming run adds to its report: what it stored and when its rows came. */
-  static String describe(Stored stored) {
+  /** The lines a streaming run adds to its report: what it stored and when its rows came. */
+  static String describe(Stored stored, long events, long nanos) {
     String tables = stored.tableRows().entrySet().stream()
         .map(table -> String.format(Locale.ROOT, "%s %,d", table.getKey(), table.getValue()))
         .collect(Collectors.joining(", "));
     return String.format(Locale.ROOT,
         "rows: %s; %,d dead letters%n%sfirst click-count row %.1f s after the start, the last %.2f s before the"
-            + " end (every row written)",
+            + " end (every row written); %,.0f events/s in between",
         tables, stored.deadLetters(), " ".repeat(17), stored.firstRowNanos() / 1e9,
-        stored.afterLastRowNanos() / 1e9);
+        stored.afterLastRowNanos() / 1e9, stored.eventsPerSecondBetweenRows(events, nanos));
   }
 
   static boolean isStreaming(String run) {
