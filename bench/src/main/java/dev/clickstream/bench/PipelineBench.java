@@ -15,10 +15,12 @@ import dev.clickstream.pipelines.FeatureSelection;
 import dev.clickstream.pipelines.EventInput;
 import dev.clickstream.pipelines.EventSource;
 import dev.clickstream.runners.Flags;
+import dev.clickstream.runners.GenerateCommand;
 import dev.clickstream.runners.KafkaEventProducer;
 import dev.clickstream.runners.UsageException;
 import dev.clickstream.schemas.ClickEvent;
 import dev.clickstream.schemas.DeadLetter;
+import dev.clickstream.store.JdbcUrls;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.transforms.AssignEventTime;
 import dev.clickstream.transforms.BundleMetrics;
@@ -101,6 +103,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * pays for reading a file, except the Kafka runs, which read one topic those events were written to). Each run goes
  * once to warm up, then once measured, with the heap's peak reset before it. The runs count what they computed in
  * their sinks, and each is checked against its native run, so the figures compare the same work.
+ *
+ * <p>The streaming runs ({@link StreamingRuns}: every feature, CTR and rolling counts, and those two in Flink's
+ * DataStream API, from a pre-filled topic into PostgreSQL with checkpoints) run only when {@code --runs} names them;
+ * they compare the tables they leave.
  */
 final class PipelineBench {
   static final String HELP =
@@ -124,21 +130,41 @@ final class PipelineBench {
           "rolling runs must count every click native counted) and the peak heap of each measured run. The Kafka",
           "runs' topics are filled before they start, not timed.",
           "",
-          "  --events=N      events per measured run (default 10000000)",
-          "  --warmup=N      events per warm-up run (default 1000000; 0 skips the warm-up)",
-          "  --users=N       distinct users (default 100000)",
-          "  --span=DURATION event time the events cover (default 6h)",
-          "  --runs=LIST     which runs, comma-separated (default: all of the above)",
+          "Streaming runs, only when named in --runs: each reads a topic of one partition filled first (not timed)",
+          "by ./clickstream generate (users drawn Zipf-skewed, 1% malformed records, clicks following impressions",
+          "as in the demo), as run --source=kafka --streaming=true --maxRecords=N does, on embedded Flink with",
+          "checkpoints every 2 s, into a PostgreSQL schema of its own (--onlineStore), dropped after the run:",
+          "  all-stream      every feature: the registry's one job, as ./clickstream run all builds it (the users",
+          "                  and items dimension tables written into the schema first)",
+          "  counts-stream   the same job of ctr_5min and click_counts",
+          "  native-stream   ctr_5min and click_counts with Flink's DataStream API: KafkaSource, Avro's decoder,",
+          "                  event-time windows and keyed state, a JDBC sink of batched guarded upserts",
+          "The time of a streaming run is its job's, from its start to its end with every row written. Each prints",
+          "its rows per table, dead letters, and when its first and last click-count rows were made (the last",
+          "against the job's end: how long the job went on after the stream had gone through). ctr_5min and",
+          "click_counts must hold the same rows (but updated_at) in every streaming run, and the same dead letters",
+          "counted, as native-stream's: else the bench exits 1. It prints counts-stream/native-stream and",
+          "all-stream's events/s, medians over the rounds, and CPU seconds.",
+          "",
+          "  --events=N      events per measured run (default 10000000; streaming runs 200000)",
+          "  --warmup=N      events per warm-up run (default 1000000, streaming runs 20000; 0 skips the warm-up)",
+          "  --users=N       distinct users (default 100000; streaming runs 10000)",
+          "  --span=DURATION event time the events cover (default 6h; streaming runs 1h)",
+          "  --runs=LIST     which runs, comma-separated (default: all but the streaming runs)",
           "  --rounds=N      measure every run N times, round after round, and give each ratio's median (default",
           "                  1): ratios of runs minutes apart move with the machine's load",
+          "  --onlineStore=URL  the streaming runs' PostgreSQL (default " + BenchCommand.DEFAULT_STORE + ")",
           "",
           "Options after -- go to the Beam runs' pipeline options, e.g. -- --objectReuse=true.");
 
-  static final List<String> RUNS =
+  /** The runs without --runs: all but the streaming runs, which need PostgreSQL and take minutes each. */
+  static final List<String> DEFAULT_RUNS =
       List.of("ctr", "ctr-stores", "rolling", "rolling-stores", "native", "ctr-kafka", "native-kafka");
-  private static final Set<String> FLAGS = Set.of("events", "warmup", "users", "span", "runs", "rounds");
+  static final List<String> RUNS = runNames();
+  private static final Set<String> FLAGS =
+      Set.of("events", "warmup", "users", "span", "runs", "rounds", "onlineStore");
   /** 2025-11-22T08:26:40Z, as the generator's default start. */
-  private static final long START = 1_763_800_000_000L;
+  static final long START = 1_763_800_000_000L;
   private static final long JITTER_MILLIS = 30_000L;
   private static final TumblingAggregation FEATURE = FeatureDefinitions.CTR_5MIN;
   private static final WindowedAggregation CLICK_COUNTS = FeatureDefinitions.CLICK_COUNTS;
@@ -155,24 +181,47 @@ final class PipelineBench {
    * runs count rows and the clicks they were given (as {@code clicks}).
    */
   record Run(String side, long events, long nanos, long rows, long impressions, long clicks, long peakHeapBytes,
-      String detail, long cpuNanos) {
+      String detail, long cpuNanos, StreamingRuns.Stored stored) {
     Run(String side, long events, long nanos, long rows, long impressions, long clicks, long peakHeapBytes,
         String detail) {
-      this(side, events, nanos, rows, impressions, clicks, peakHeapBytes, detail, 0);
+      this(side, events, nanos, rows, impressions, clicks, peakHeapBytes, detail, 0, null);
+    }
+
+    /** A streaming run, whose tables say what it computed. */
+    static Run streaming(String side, long events, long nanos, long peakHeapBytes, StreamingRuns.Stored stored) {
+      return new Run(side, events, nanos, stored.rowsOf(StreamingRuns.CTR.table()), 0,
+          stored.rowsOf(StreamingRuns.CLICK_COUNTS.precomputedTable()), peakHeapBytes,
+          StreamingRuns.describe(stored, events, nanos),
+          0, stored);
     }
 
     double eventsPerSecond() {
       return events / (nanos / 1e9);
     }
 
+
     /** The run with the CPU time the whole process spent on it, its own and the runner's threads together. */
     Run withCpuNanos(long cpu) {
-      return new Run(side, events, nanos, rows, impressions, clicks, peakHeapBytes, detail, cpu);
+      return new Run(side, events, nanos, rows, impressions, clicks, peakHeapBytes, detail, cpu, stored);
     }
   }
 
-  /** The events, the Beam options and, for the Kafka runs, the broker of one measured or warm-up run. */
-  private record Setup(long events, int users, long span, List<String> beamArgs, KafkaTopics kafka) {}
+  /**
+   * The events, the Beam options, for the Kafka runs the broker, and for the streaming runs their PostgreSQL, of
+   * one measured or warm-up run.
+   */
+  record Setup(long events, int users, long span, List<String> beamArgs, KafkaTopics kafka, String onlineStore) {
+    /** This setup with {@code count} events, reading from {@code topics} where it reads Kafka. */
+    Setup with(long count, KafkaTopics topics) {
+      return new Setup(count, users, span, beamArgs, topics, onlineStore);
+    }
+  }
+
+  private static List<String> runNames() {
+    List<String> runs = new ArrayList<>(DEFAULT_RUNS);
+    runs.addAll(StreamingRuns.RUNS);
+    return List.copyOf(runs);
+  }
 
   static int run(List<String> args, PrintStream out) throws Exception {
     if (Flags.wantsHelp(args)) {
@@ -182,20 +231,46 @@ final class PipelineBench {
     int separator = args.indexOf("--");
     List<String> beamArgs = separator < 0 ? List.of() : args.subList(separator + 1, args.size());
     Flags flags = Flags.parse("bench pipeline", separator < 0 ? args : args.subList(0, separator), FLAGS);
-    long events = flags.longValue("events", 10_000_000, 1, 2_000_000_000);
-    long warmup = flags.longValue("warmup", 1_000_000, 0, 2_000_000_000);
-    int users = (int) flags.longValue("users", 100_000, 1, 100_000_000);
-    long span = DurationOption.parseFlag("span", flags.string("span", "6h")).getMillis();
-    List<String> runs = runs(flags.string("runs", String.join(",", RUNS)));
+    List<String> runs = runs(flags.string("runs", String.join(",", DEFAULT_RUNS)));
     int rounds = (int) flags.longValue("rounds", 1, 1, 100);
+    boolean streaming = runs.stream().anyMatch(StreamingRuns::isStreaming);
+    boolean batch = !runs.stream().allMatch(StreamingRuns::isStreaming);
+    String onlineStore = flags.string("onlineStore", BenchCommand.DEFAULT_STORE);
+    if (streaming) {
+      StreamingRuns.checkStore(onlineStore);
+    }
+    String batchSpan = flags.string("span", "6h");
+    String streamSpan = flags.string("span", StreamingRuns.DEFAULT_SPAN);
+    Setup batchRun = setup(flags, 10_000_000, 100_000, batchSpan, beamArgs, onlineStore);
+    Setup streamRun = setup(flags, StreamingRuns.DEFAULT_EVENTS, StreamingRuns.DEFAULT_USERS, streamSpan, beamArgs,
+        onlineStore);
+    long batchWarmup = flags.longValue("warmup", 1_000_000, 0, 2_000_000_000);
+    long streamWarmup = flags.longValue("warmup", StreamingRuns.DEFAULT_WARMUP, 0, 2_000_000_000);
 
-    out.printf(Locale.ROOT, "%,d events, %,d users over %s, embedded Flink, 2 slots; runs: %s%n", events, users,
-        flags.string("span", "6h"), String.join(", ", runs));
-    try (KafkaTopics kafka = runs.stream().anyMatch(run -> run.endsWith("-kafka")) ? KafkaTopics.start(out) : null) {
-      if (warmup > 0) {
-        out.printf(Locale.ROOT, "Warming up on %,d events ...%n", warmup);
+    Setup shown = batch ? batchRun : streamRun;
+    out.printf(Locale.ROOT, "%,d events, %,d users over %s, embedded Flink, 2 slots; runs: %s%n", shown.events(),
+        shown.users(), batch ? batchSpan : streamSpan, String.join(", ", runs));
+    if (streaming && batch) {
+      out.printf(Locale.ROOT, "Streaming runs: %,d events, %,d users over %s%n", streamRun.events(),
+          streamRun.users(), streamSpan);
+    }
+    if (streaming) {
+      out.printf(Locale.ROOT, "Streaming runs read a topic of one partition (Zipf-skewed users, 1%% malformed"
+          + " records), checkpoint every %d s and write to %s, a schema per run%n",
+          StreamingRuns.CHECKPOINT_INTERVAL.toSeconds(), JdbcUrls.redacted(onlineStore));
+    }
+    boolean kafkaRuns = streaming || runs.stream().anyMatch(run -> run.endsWith("-kafka"));
+    try (KafkaTopics kafka = kafkaRuns ? KafkaTopics.start(out) : null) {
+      if (batchWarmup > 0 && batch || streamWarmup > 0 && streaming) {
+        out.printf(Locale.ROOT, "Warming up on %s ...%n", batch && streaming
+            ? String.format(Locale.ROOT, "%,d events (streaming runs %,d)", batchWarmup, streamWarmup)
+            : String.format(Locale.ROOT, "%,d events", batch ? batchWarmup : streamWarmup));
         for (String run : runs) {
-          measure(run, new Setup(warmup, users, span, beamArgs, kafka));
+          boolean stream = StreamingRuns.isStreaming(run);
+          Setup setup = (stream ? streamRun : batchRun).with(stream ? streamWarmup : batchWarmup, kafka);
+          if (setup.events() > 0) {
+            measure(run, setup);
+          }
         }
       }
       List<Map<String, Run>> measuredRounds = new ArrayList<>();
@@ -205,7 +280,8 @@ final class PipelineBench {
           out.printf(Locale.ROOT, rounds == 1 ? "Running %s ...%n" : "Running %s (round %d of %d) ...%n", run, round,
               rounds);
           long cpuBefore = processCpuNanos();
-          Run result = measure(run, new Setup(events, users, span, beamArgs, kafka));
+          Setup setup = StreamingRuns.isStreaming(run) ? streamRun : batchRun;
+          Run result = measure(run, setup.with(setup.events(), kafka));
           result = result.withCpuNanos(processCpuNanos() - cpuBefore);
           measured.put(run, result);
           print(result, out);
@@ -214,6 +290,13 @@ final class PipelineBench {
       }
       return compare(measuredRounds, out);
     }
+  }
+
+  private static Setup setup(Flags flags, long events, int users, String span, List<String> beamArgs,
+      String onlineStore) {
+    return new Setup(flags.longValue("events", events, 1, 2_000_000_000),
+        (int) flags.longValue("users", users, 1, 100_000_000), DurationOption.parseFlag("span", span).getMillis(),
+        beamArgs, null, onlineStore);
   }
 
   private static List<String> runs(String list) {
@@ -244,6 +327,10 @@ final class PipelineBench {
         return ctrFromKafka(setup);
       case "native-kafka":
         return nativeFlinkFromKafka(setup);
+      case StreamingRuns.ALL:
+      case StreamingRuns.COUNTS:
+      case StreamingRuns.NATIVE:
+        return StreamingRuns.measure(run, setup);
       default:
         return nativeFlink(setup);
     }
@@ -256,6 +343,10 @@ final class PipelineBench {
   private static int compare(List<Map<String, Run>> rounds, PrintStream out) {
     boolean agree = true;
     for (String side : rounds.get(0).keySet()) {
+      if (StreamingRuns.isStreaming(side)) {
+        agree &= compareStreaming(side, rounds, out);
+        continue;
+      }
       if (side.startsWith("native")) {
         continue;
       }
@@ -292,8 +383,64 @@ final class PipelineBench {
       return 1;
     }
     out.println("Every run compared computed what its native run computed (CTR rows and counts; rolling: every"
-        + " click).");
+        + " click; streaming: the same ctr_5min and click_counts rows and dead letters).");
     return 0;
+  }
+
+  /** The bar issue 18 sets for every feature, live, on 2 cores. */
+  static final double ALL_STREAM_TARGET = 50_000;
+
+  /**
+   * A streaming run's medians over the rounds (events/s, CPU seconds, time after its last click-count row), its
+   * ratio to native-stream (counts-stream), and its tables against native-stream's in every round; false when they
+   * differ.
+   */
+  private static boolean compareStreaming(String side, List<Map<String, Run>> rounds, PrintStream out) {
+    List<Double> rates = new ArrayList<>();
+    List<Double> ratesBetweenRows = new ArrayList<>();
+    List<Double> cpuSeconds = new ArrayList<>();
+    List<Double> afterLastRow = new ArrayList<>();
+    for (Map<String, Run> round : rounds) {
+      Run run = round.get(side);
+      rates.add(run.eventsPerSecond());
+      ratesBetweenRows.add(run.stored().eventsPerSecondBetweenRows(run.events(), run.nanos()));
+      cpuSeconds.add(run.cpuNanos() / 1e9);
+      afterLastRow.add(run.stored().afterLastRowNanos() / 1e9);
+    }
+    out.printf(Locale.ROOT, "%s: %,.0f events/s, the median of %s%s; between its first and last click-count rows"
+            + " %,.0f events/s (%s); CPU %.1f s (%s); the job ended %.2f s after its last click-count row (%s)%n",
+        side, median(rates), StreamingRuns.list(rates, "%,.0f"),
+        side.equals(StreamingRuns.ALL) ? String.format(Locale.ROOT, " (target %,.0f: %s)",
+            ALL_STREAM_TARGET, median(rates) >= ALL_STREAM_TARGET ? "met" : "missed") : "",
+        median(ratesBetweenRows), StreamingRuns.list(ratesBetweenRows, "%,.0f"), median(cpuSeconds),
+        StreamingRuns.list(cpuSeconds, "%.1f"), median(afterLastRow), StreamingRuns.list(afterLastRow, "%.2f"));
+    if (side.equals(StreamingRuns.NATIVE)) {
+      return true;
+    }
+    if (!rounds.get(0).containsKey(StreamingRuns.NATIVE)) {
+      out.printf(Locale.ROOT, "No cross-check for %s: %s did not run.%n", side, StreamingRuns.NATIVE);
+      return true;
+    }
+    boolean agree = true;
+    List<Double> ratios = new ArrayList<>();
+    List<Double> cpuRatios = new ArrayList<>();
+    for (Map<String, Run> round : rounds) {
+      Run run = round.get(side);
+      Run nativeRun = round.get(StreamingRuns.NATIVE);
+      ratios.add(run.eventsPerSecond() / nativeRun.eventsPerSecond());
+      cpuRatios.add((double) nativeRun.cpuNanos() / run.cpuNanos());
+      String difference = run.stored().difference(nativeRun.stored());
+      if (difference != null) {
+        out.printf(Locale.ROOT, "error: %s stored other rows than %s: %s%n", side, StreamingRuns.NATIVE, difference);
+        agree = false;
+      }
+    }
+    if (side.equals(StreamingRuns.COUNTS)) {
+      out.printf(Locale.ROOT, "ratio %s/%s: %.2f, the median of %s; CPU time %.2f (%s)%n", side,
+          StreamingRuns.NATIVE, median(ratios), StreamingRuns.list(ratios, "%.2f"), median(cpuRatios),
+          StreamingRuns.list(cpuRatios, "%.2f"));
+    }
+    return agree;
   }
 
   private static boolean computedTheSame(Run run, Run nativeRun) {
@@ -312,7 +459,10 @@ final class PipelineBench {
 
   private static void print(Run run, PrintStream out) {
     String counts =
-        run.side().startsWith("rolling")
+        run.stored() != null
+            ? String.format(Locale.ROOT, "%s %,d rows, %s %,d rows", StreamingRuns.CTR.table().name(), run.rows(),
+                StreamingRuns.CLICK_COUNTS.precomputedTable().name(), run.clicks())
+            : run.side().startsWith("rolling")
             ? String.format(Locale.ROOT, "rows %,d (clicks in %,d)", run.rows(), run.clicks())
             : String.format(Locale.ROOT, "rows %,d (impressions %,d, clicks %,d)", run.rows(), run.impressions(),
                 run.clicks());
@@ -591,11 +741,16 @@ final class PipelineBench {
   }
 
   private static long counter(PipelineResult result, String name) {
+    return counter(result, NAMESPACE, name);
+  }
+
+  /** The counter {@code namespace/name} of a finished run, summed over the steps that report it. */
+  static long counter(PipelineResult result, String namespace, String name) {
     long total = 0;
     for (MetricResult<Long> counter :
         result
             .metrics()
-            .queryMetrics(MetricsFilter.builder().addNameFilter(MetricNameFilter.named(NAMESPACE, name)).build())
+            .queryMetrics(MetricsFilter.builder().addNameFilter(MetricNameFilter.named(namespace, name)).build())
             .getCounters()) {
       total += counter.getAttempted();
     }
@@ -768,7 +923,7 @@ final class PipelineBench {
   // Kafka
 
   /** An embedded broker with one topic per event count, each holding those events as Avro, filled on first use. */
-  private static final class KafkaTopics implements AutoCloseable {
+  static final class KafkaTopics implements AutoCloseable {
     /**
      * One, as the launcher's topics: a bounded KafkaIO read ({@code --maxRecords}) gives each partition an equal
      * share of the records and waits for a partition that holds fewer than its share.
@@ -809,6 +964,23 @@ final class PipelineBench {
       return topic;
     }
 
+    /**
+     * The streaming runs' topic of the setup's events, written once by {@code ./clickstream generate} (see {@link
+     * StreamingRuns#generatorArgs}) and shared by every streaming run.
+     */
+    String streamTopicWith(Setup setup) throws Exception {
+      String topic = "bench-stream-" + setup.events() + "-" + setup.users() + "-" + setup.span();
+      if (filled.add(topic)) {
+        broker.createTopic(topic, PARTITIONS);
+        out.printf(Locale.ROOT, "  writing %,d records to topic %s (not timed) ...%n", setup.events(), topic);
+        List<String> args = new ArrayList<>(StreamingRuns.generatorArgs(setup.events(), setup.users(), setup.span()));
+        args.add("--kafka=" + bootstrapServers());
+        args.add("--topic=" + topic);
+        GenerateCommand.run(args, StreamingRuns.quiet(), StreamingRuns.quiet());
+      }
+      return topic;
+    }
+
     @Override
     public void close() throws Exception {
       broker.close();
@@ -818,7 +990,7 @@ final class PipelineBench {
   // ---------------------------------------------------------------------------------------------------------------
   // Memory
 
-  private static void resetHeapPeak() {
+  static void resetHeapPeak() {
     System.gc();
     for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
       if (pool.getType() == MemoryType.HEAP) {
@@ -828,7 +1000,7 @@ final class PipelineBench {
   }
 
   /** The sum of the heap pools' peaks since the last reset: an upper bound of the heap in use at any moment. */
-  private static long heapPeak() {
+  static long heapPeak() {
     long peak = 0;
     for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
       if (pool.getType() == MemoryType.HEAP) {

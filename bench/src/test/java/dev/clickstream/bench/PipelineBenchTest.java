@@ -88,8 +88,8 @@ class PipelineBenchTest {
     UsageException unknown = assertThrows(UsageException.class,
         () -> PipelineBench.run(List.of("--runs=ctr,fast"), out));
     assertThat(unknown.getMessage(), equalTo(
-        "bench pipeline: --runs takes ctr, ctr-stores, rolling, rolling-stores, native, ctr-kafka, native-kafka;"
-            + " got 'fast'"));
+        "bench pipeline: --runs takes ctr, ctr-stores, rolling, rolling-stores, native, ctr-kafka, native-kafka,"
+            + " all-stream, counts-stream, native-stream; got 'fast'"));
   }
 
   @Test

@@ -14,7 +14,7 @@ import java.util.Set;
  * {@code ./clickstream dimensions}: writes the generated {@code users} and {@code items} dimension tables (see {@link
  * DimensionGenerator}) into the online store, where the enriched pipeline reads them.
  */
-final class DimensionsCommand {
+public final class DimensionsCommand {
   static final String HELP =
       String.join(
           "\n",
@@ -43,8 +43,8 @@ final class DimensionsCommand {
     return 0;
   }
 
-  /** Writes both tables into {@code store} and says how many rows each got. */
-  static void write(OnlineStore store, int users, int items, PrintStream out) throws Exception {
+  /** Writes both tables into {@code store} and says how many rows each got (also what bench pipeline's runs read). */
+  public static void write(OnlineStore store, int users, int items, PrintStream out) throws Exception {
     write(store, DimensionDefinitions.USERS, DimensionGenerator.users(users), out);
     write(store, DimensionDefinitions.ITEMS, DimensionGenerator.items(items), out);
   }
