@@ -1,5 +1,7 @@
 package dev.clickstream.runners;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clickstream.broker.EmbeddedKafkaBroker;
 import dev.clickstream.features.DriftMonitor;
 import dev.clickstream.features.FeatureDefinition;
@@ -185,13 +187,14 @@ final class DemoCommand {
         String path = "/features/" + feature.name() + "/" + EXAMPLE_ENTITIES.get(feature.entityField());
         out.printf("%n%s (%s, per %s):%n", feature.name(), feature.kind().name().toLowerCase(Locale.ROOT),
             feature.entityField());
-        show(client, get(base + path), out);
+        String answer = show(client, get(base + path), out);
         examples.add("curl " + base + path);
         if (feature instanceof WindowedAggregation) {
-          // The same counts computed at request time, as of the entity's latest event: they must agree.
+          // The same counts computed at request time, as of the instant the pre-computed answer is for (the server
+          // answers it as of its clock): they must agree.
           WindowedAggregation rolling = (WindowedAggregation) feature;
-          eventTime = store.read(rolling.table(), EXAMPLE_ENTITIES.get(rolling.entityField()))
-              .map(row -> row.get(WindowedAggregation.EVENT_TIME)).orElse(null);
+          JsonNode asOfNode = answer == null ? null : new ObjectMapper().readTree(answer).get("as_of");
+          eventTime = asOfNode == null || asOfNode.isNull() ? null : asOfNode.asLong();
           for (String view : List.of(rolling.onDemandView(), rolling.tiledView())) {
             String asOf = "/features/" + view + "/" + EXAMPLE_ENTITIES.get(rolling.entityField()) + "?as_of=" + eventTime;
             if (eventTime != null) {
@@ -323,10 +326,12 @@ final class DemoCommand {
     return HttpRequest.newBuilder(URI.create(uri)).GET().build();
   }
 
-  private static void show(HttpClient client, HttpRequest request, PrintStream out)
+  /** Sends {@code request}, prints it and its answer; the body when it is a 200, else null. */
+  private static String show(HttpClient client, HttpRequest request, PrintStream out)
       throws IOException, InterruptedException {
     HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
     out.printf("%s %s -> %d%n  %s%n", request.method(), request.uri().getPath()
         + (request.uri().getQuery() == null ? "" : "?" + request.uri().getQuery()), response.statusCode(), response.body());
+    return response.statusCode() == 200 ? response.body() : null;
   }
 }
