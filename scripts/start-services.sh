@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local databases the tests use when they are down, installs the headless chromium the status page's
-# browser test uses when it is missing, and fails loudly when one cannot be had.
+# Starts the local databases the tests use when they are down, starts installing the headless chromium the status
+# page's browser test uses when it is missing, and fails loudly when one cannot be had.
 #   PostgreSQL  127.0.0.1:5432, trust auth, database test
 #   MariaDB     127.0.0.1:3306, root without a password, database test
 set -euo pipefail
@@ -35,12 +35,21 @@ if ! mysqladmin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then
   wait_for MariaDB mysqladmin -h 127.0.0.1 -P 3306 -uroot ping
 fi
 
-# StatusPageBrowserTest loads the server's /status page in Debian's headless chromium.
+# StatusPageBrowserTest loads the server's /status page in Debian's headless chromium. On a fresh machine the install
+# takes a minute, so it runs in the background, beside the build; the test waits for it, and shows its log if it failed.
+chromium_install="${TMPDIR:-/tmp}/clickstream-chromium-install"
 if ! command -v chromium >/dev/null 2>&1; then
   if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ]; then
     echo "error: chromium is missing; the status page's browser test needs it (Debian: apt-get install chromium)" >&2
     exit 1
   fi
-  echo "Installing chromium (the status page's browser test) ..." >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  if [ -f "$chromium_install.pid" ] && kill -0 "$(cat "$chromium_install.pid")" 2>/dev/null; then
+    echo "chromium is being installed (log: $chromium_install.log)" >&2
+  else
+    echo "Installing chromium in the background, for the status page's browser test (log: $chromium_install.log) ..." >&2
+    rm -f "$chromium_install.status"
+    setsid bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; echo $? > "$1.status"' \
+      _ "$chromium_install" >"$chromium_install.log" 2>&1 </dev/null &
+    echo $! > "$chromium_install.pid"
+  fi
 fi

@@ -21,6 +21,7 @@ import dev.clickstream.store.OnlineStore;
 import io.javalin.Javalin;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -54,6 +56,8 @@ class StatusPageBrowserTest {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   /** Points per series the page is asked to draw. */
   private static final int POINTS = 4;
+  /** How long the test waits for scripts/start-services.sh's background install of chromium on a fresh machine. */
+  private static final Duration CHROMIUM_INSTALL_TIMEOUT = Duration.ofMinutes(10);
   private static final Pattern SECTION =
       Pattern.compile("<section id=\"([a-z0-9-]+)\" data-series=\"(\\d+)\" data-points=\"(\\d+)\">");
 
@@ -167,17 +171,48 @@ class StatusPageBrowserTest {
     return fail("the status page never got there: " + status);
   }
 
-  /** Debian's chromium: the test fails, saying how to install it, when it is not there. */
-  private static String chromium() {
-    for (String name : List.of("chromium", "chromium-browser")) {
+  /**
+   * Debian's chromium, once scripts/start-services.sh's background install of it is done; the test fails, saying
+   * how to install it, when it is not there and no install is under way.
+   */
+  private static String chromium() throws Exception {
+    Path install = Path.of(Optional.ofNullable(System.getenv("TMPDIR")).orElse("/tmp"), "clickstream-chromium-install");
+    long deadline = System.nanoTime() + CHROMIUM_INSTALL_TIMEOUT.toNanos();
+    while (true) {
+      Optional<String> chromium = onPath("chromium", "chromium-browser");
+      if (chromium.isPresent()) {
+        return chromium.get();
+      }
+      Path status = Path.of(install + ".status");
+      Path log = Path.of(install + ".log");
+      if (Files.exists(status) || !installRunning(Path.of(install + ".pid")) || System.nanoTime() > deadline) {
+        return fail("this test needs Debian's headless chromium: apt-get install -y chromium"
+            + " (scripts/start-services.sh installs it)" + (Files.exists(log)
+                ? "; its install ended with " + (Files.exists(status) ? "status " + Files.readString(status).trim()
+                    : "no status") + ", log " + log + ":\n" + Files.readString(log)
+                : ""));
+      }
+      Thread.sleep(1_000);
+    }
+  }
+
+  private static Optional<String> onPath(String... names) {
+    for (String name : names) {
       for (String directory : System.getenv("PATH").split(File.pathSeparator)) {
         if (Files.isExecutable(Path.of(directory, name))) {
-          return Path.of(directory, name).toString();
+          return Optional.of(Path.of(directory, name).toString());
         }
       }
     }
-    return fail("this test needs Debian's headless chromium: apt-get install -y chromium"
-        + " (scripts/start-services.sh installs it)");
+    return Optional.empty();
+  }
+
+  private static boolean installRunning(Path pidFile) throws IOException {
+    if (!Files.exists(pidFile)) {
+      return false;
+    }
+    long pid = Long.parseLong(Files.readString(pidFile).trim());
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
   }
 
   private static String runChromium(String chromium, Path dir, String page, String... what) throws Exception {
