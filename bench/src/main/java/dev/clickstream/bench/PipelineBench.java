@@ -60,17 +60,16 @@ import org.apache.beam.runners.flink.FlinkRunner;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
+import org.apache.beam.sdk.io.Read;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
-import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -169,8 +168,8 @@ final class PipelineBench {
   private static final TumblingAggregation FEATURE = FeatureDefinitions.CTR_5MIN;
   private static final WindowedAggregation CLICK_COUNTS = FeatureDefinitions.CLICK_COUNTS;
   private static final String NAMESPACE = "PipelineBench";
-  /** Index ranges the Beam side generates from, a multiple of the 2 workers. */
-  private static final int GENERATOR_SPLITS = 16;
+  /** Index ranges the Beam side generates from: small enough that the workers finish within a range of each other. */
+  private static final int GENERATOR_SPLITS = 64;
   private static final TypeInformation<Tuple3<String, String, Long>> EVENT_TYPE =
       Types.TUPLE(Types.STRING, Types.STRING, Types.LONG);
 
@@ -628,19 +627,14 @@ final class PipelineBench {
   }
 
   /**
-   * Ranges of indexes spread over the workers, each expanded by a DoFn: the runner reads a BoundedSource (such as
-   * GenerateSequence) updating every metric of the pipeline after each record, 26% of the run in a profile.
+   * Ranges of indexes, each expanded by a DoFn and read by whichever worker is free ({@link IndexRangeSource}): the
+   * runner reads a BoundedSource (such as GenerateSequence) updating every metric of the pipeline after each record,
+   * 26% of the run in a profile, so the source gives ranges, not events.
    */
   private static PCollection<ClickEvent> generate(Pipeline pipeline, Setup setup) {
-    List<KV<Long, Long>> ranges = new ArrayList<>();
-    long events = setup.events();
-    for (int split = 0; split < GENERATOR_SPLITS; split++) {
-      ranges.add(KV.of(events * split / GENERATOR_SPLITS, events * (split + 1) / GENERATOR_SPLITS));
-    }
     return pipeline
-        .apply("IndexRanges", Create.of(ranges))
-        .apply("SpreadOverWorkers", Reshuffle.viaRandomKey())
-        .apply("ToEvents", ParDo.of(new GenerateEventsFn(events, setup.users(), setup.span())))
+        .apply("IndexRanges", Read.from(IndexRangeSource.of(setup.events(), GENERATOR_SPLITS)))
+        .apply("ToEvents", ParDo.of(new GenerateEventsFn(setup.events(), setup.users(), setup.span())))
         .setCoder(AvroCoder.of(ClickEvent.class));
   }
 
