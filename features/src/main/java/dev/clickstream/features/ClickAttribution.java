@@ -119,11 +119,6 @@ public final class ClickAttribution extends DeclaredFeature {
     };
   }
 
-  /** A row describes its window, complete at its end. */
-  @Override
-  public String asOfColumn() {
-    return TumblingAggregation.WINDOW_END;
-  }
 
   @Override
   void describeShape(Map<String, Object> described) {

@@ -168,11 +168,6 @@ public final class DriftMonitor extends DeclaredFeature {
     return TABLE;
   }
 
-  /** A row is the evaluation of the recent window, complete at its end. */
-  @Override
-  public String asOfColumn() {
-    return TumblingAggregation.WINDOW_END;
-  }
 
   /** The rows of the watched view, not events. */
   @Override

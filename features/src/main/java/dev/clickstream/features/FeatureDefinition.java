@@ -52,9 +52,12 @@ public interface FeatureDefinition extends Serializable {
 
   /**
    * The TIME column of {@link #table()} that a row's features are as of: the end of its window, its latest event, the
-   * end of its session. A row's age, by the server's clock, is counted from it.
+   * end of its session. A row's age, by the server's clock, is counted from it, and a training set's as-of join
+   * compares it with the spine's time: both read {@link PointInTime#knownAtColumn}, so it is stated once.
    */
-  String asOfColumn();
+  default String asOfColumn() {
+    return PointInTime.knownAtColumn(table());
+  }
 
   /**
    * How long after {@link #asOfColumn()} a row is still current: an older row is served with status {@code stale}

@@ -2,8 +2,9 @@ package dev.clickstream.features;
 
 /**
  * When a feature's row becomes known, in event time: what the offline history records beside each row and what a
- * point-in-time (as-of) join compares a spine's timestamp with. Derived from the table alone, so every declared
- * feature has it without saying so.
+ * point-in-time (as-of) join compares a spine's timestamp with, and the column a served row's age is counted from
+ * ({@link FeatureDefinition#asOfColumn()}). Derived from the table alone, so every declared feature has it without
+ * saying so.
  *
  * <p>A row is known from its last time column other than {@value WindowedAggregation#UPDATED_AT} (which is
  * processing time): a tumbling or attribution window's {@code window_end} (a window is known once it has closed),

@@ -37,6 +37,7 @@ public final class SessionAggregation extends DeclaredFeature {
   private final FeatureTable table;
 
   private SessionAggregation(Builder builder) {
+    // A row is written when its session closes, a gap after its last event: current for two gaps.
     super(builder.name, Kind.SESSION, builder.entityField, builder, Duration.ofMillis(builder.gapMillis * 2));
     this.gapMillis = builder.gapMillis;
     this.counted = builder.counted;
@@ -86,14 +87,6 @@ public final class SessionAggregation extends DeclaredFeature {
     return new Object[] {entity, start, end, end - start, events, counted, updatedAt};
   }
 
-  /**
-   * A row is as of its session's last event. It is written when the session closes, a gap after that event, so the
-   * default max age is two gaps.
-   */
-  @Override
-  public String asOfColumn() {
-    return SESSION_END;
-  }
 
   @Override
   void describeShape(Map<String, Object> described) {

@@ -71,11 +71,6 @@ public final class SlidingAggregation extends DeclaredFeature {
     return table;
   }
 
-  /** A row holds the counts of the windows ending at {@value #WINDOW_END}. */
-  @Override
-  public String asOfColumn() {
-    return WINDOW_END;
-  }
 
   @Override
   void describeShape(Map<String, Object> described) {

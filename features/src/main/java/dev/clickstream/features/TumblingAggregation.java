@@ -186,11 +186,6 @@ public final class TumblingAggregation extends DeclaredFeature {
     return row;
   }
 
-  /** A row's features describe its window, complete at {@value #WINDOW_END}. */
-  @Override
-  public String asOfColumn() {
-    return WINDOW_END;
-  }
 
   @Override
   void describeShape(Map<String, Object> described) {

@@ -75,6 +75,7 @@ public final class WindowedAggregation extends DeclaredFeature {
   private final FeatureTable tilesTable;
 
   private WindowedAggregation(Builder builder) {
+    // Past the longest window a row holds no event and says nothing the server can check.
     super(builder.name, Kind.ROLLING, builder.entityField, builder, longest(builder.windows).length());
     this.filter = builder.filter;
     this.valueField = builder.valueField;
@@ -265,15 +266,6 @@ public final class WindowedAggregation extends DeclaredFeature {
     return Math.floorDiv(timestamp, tileMillis) * tileMillis;
   }
 
-  /**
-   * The pre-computed row is as of the entity's latest event, {@value #EVENT_TIME}. Served, its windows are moved to
-   * the server's now (see docs/features.md); past the longest window it holds no event, and says nothing the server
-   * can check, so the default max age is the longest window.
-   */
-  @Override
-  public String asOfColumn() {
-    return EVENT_TIME;
-  }
 
   @Override
   void describeShape(Map<String, Object> described) {

@@ -15,16 +15,8 @@ import java.nio.file.Paths;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.extensions.avro.coders.AvroCoder;
-import org.apache.beam.sdk.io.FileIO;
-import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
-import org.apache.beam.sdk.io.parquet.ParquetIO;
-import org.apache.beam.sdk.transforms.Create;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TypeDescriptor;
 
 /**
  * Recomputes features from the offline raw events of a range of days, in batch, through the same compiled job as
@@ -55,12 +47,7 @@ public final class Backfill {
     FeatureSelection selection = FeaturePipeline.selection(FeatureDefinitions.REGISTRY, options);
     PCollection<ClickEvent> events =
         pipeline
-            .apply("EventDays", Create.of(days))
-            .apply("MatchEventFiles", FileIO.matchAll().withEmptyMatchTreatment(EmptyMatchTreatment.ALLOW))
-            .apply("OpenEventFiles", FileIO.readMatches())
-            .apply("ReadOfflineEvents", ParquetIO.readFiles(ClickEvent.getClassSchema()))
-            .apply("AsClickEvents", MapElements.into(TypeDescriptor.of(ClickEvent.class)).via(Backfill::clickEvent))
-            .setCoder(AvroCoder.of(ClickEvent.class))
+            .apply("ReadOfflineEvents", ReadOfflineEvents.from(days))
             .apply("AssignEventTime", AssignEventTime.fromEventTimestamp());
     FeaturePipeline.Outputs outputs = FeaturePipeline.buildFrom(events, options, clock, selection);
     EventInput.writeDeadLetters(outputs.deadLetters, options, "backfill-" + selection.name());
@@ -84,15 +71,5 @@ public final class Backfill {
           + ": a run over events keeps them there (./clickstream run ... --offlineStore=" + offlineStore + ")");
     }
     return globs;
-  }
-
-  /** The event of an offline record, its text fields as the Java strings the compiled class holds. */
-  private static ClickEvent clickEvent(GenericRecord record) {
-    ClickEvent event = new ClickEvent();
-    for (org.apache.avro.Schema.Field field : ClickEvent.getClassSchema().getFields()) {
-      Object value = record.get(field.name());
-      event.put(field.pos(), value instanceof CharSequence ? value.toString() : value);
-    }
-    return event;
   }
 }

@@ -1,12 +1,14 @@
 package dev.clickstream.offline;
 
-import dev.clickstream.features.EventFilter;
 import dev.clickstream.features.FeatureRegistry;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.Partial;
+import dev.clickstream.features.WindowedAggregation;
 import dev.clickstream.schemas.ClickEvent;
+import dev.clickstream.transforms.FeatureEvent;
 import dev.clickstream.transforms.FeatureRows;
 import dev.clickstream.transforms.OfflineFiles;
+import dev.clickstream.transforms.SelectFeatureEvents;
 import dev.clickstream.transforms.WriteOfflineEvents;
 import dev.clickstream.transforms.WriteOfflineFiles;
 import java.io.IOException;
@@ -159,19 +161,36 @@ public final class TrainingData {
             .apply("SpineFile", Create.of(plan.spine().path()))
             .apply("ReadSpine", ParDo.of(new ReadSpineFn(plan.spine(), schema)))
             .setCoder(KvCoder.of(VarLongCoder.of(), RowCoder.of(schema)));
-    PCollection<GenericRecord> events = null;
+    PCollection<ClickEvent> events = null;
+    Map<String, PCollection<KV<String, Row>>> selected = new LinkedHashMap<>();
     Map<String, List<TrainingView>> byEntity = new LinkedHashMap<>();
     for (TrainingView view : plan.views()) {
       byEntity.computeIfAbsent(view.entityField(), unused -> new ArrayList<>()).add(view);
-      if (view.source() != TrainingView.Source.HISTORY && events == null) {
-        events = pipeline.apply("ReadOfflineEvents",
-            ParquetIO.read(ClickEvent.getClassSchema()).from(glob(plan.offlineStore(), WriteOfflineEvents.DIRECTORY)));
+      if (view.source() != TrainingView.Source.HISTORY && !selected.containsKey(view.rolling().name())) {
+        if (events == null) {
+          events = pipeline.apply("ReadOfflineEvents",
+              ReadOfflineEvents.from(List.of(glob(plan.offlineStore(), WriteOfflineEvents.DIRECTORY))));
+        }
+        selected.put(view.rolling().name(), selectedEvents(events, view.rolling()));
       }
     }
     for (Map.Entry<String, List<TrainingView>> group : byEntity.entrySet()) {
-      rows = rows.apply("JoinPer_" + group.getKey(), new JoinViews(plan, group.getKey(), group.getValue(), events));
+      rows = rows.apply("JoinPer_" + group.getKey(), new JoinViews(plan, group.getKey(), group.getValue(), selected));
     }
     rows.apply("WriteInSpineOrder", TrainingSetFiles.writeParts(plan));
+  }
+
+  /**
+   * The events {@code rolling} aggregates, keyed by its entity: selected by the stream's own step, so that an event
+   * the stream skips (another type, an empty or missing entity) is skipped here too and the on-demand columns equal
+   * the online on-demand view.
+   */
+  private static PCollection<KV<String, Row>> selectedEvents(
+      PCollection<ClickEvent> events, WindowedAggregation rolling) {
+    return events
+        .apply("SelectEvents_" + rolling.name(), SelectFeatureEvents.of(rolling))
+        .apply("KeyEvents_" + rolling.name(), ParDo.of(new EventRowFn()))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(EVENT)));
   }
 
   /** The partitions of one offline directory; hidden directories (Beam's unfinished writes) never match. */
@@ -206,13 +225,15 @@ public final class TrainingData {
     private final Plan plan;
     private final String entityField;
     private final List<TrainingView> views;
-    private final PCollection<GenericRecord> events;
+    /** Per rolling feature, the events it aggregates. */
+    private final Map<String, PCollection<KV<String, Row>>> selectedEvents;
 
-    JoinViews(Plan plan, String entityField, List<TrainingView> views, PCollection<GenericRecord> events) {
+    JoinViews(Plan plan, String entityField, List<TrainingView> views,
+        Map<String, PCollection<KV<String, Row>>> selectedEvents) {
       this.plan = plan;
       this.entityField = entityField;
       this.views = views;
-      this.events = events;
+      this.selectedEvents = selectedEvents;
     }
 
     @Override
@@ -248,10 +269,7 @@ public final class TrainingData {
             .apply("KeyHistory_" + view.name(), ParDo.of(new HistoryRowFn(table)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(table)));
       }
-      return events
-          .apply("SelectEvents_" + view.name(), ParDo.of(new SelectEventsFn(
-              view.entityField(), view.rolling().filter(), view.rolling().valueField())))
-          .setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(EVENT)));
+      return selectedEvents.get(view.rolling().name());
     }
   }
 
@@ -265,7 +283,8 @@ public final class TrainingData {
     @ProcessElement
     public void processElement(@Element KV<Long, Row> row, OutputReceiver<KV<String, KV<Long, Row>>> out) {
       Object key = row.getValue().getValue(entity);
-      out.output(KV.of(key == null ? NO_ENTITY : key.toString(), row));
+      // A Parquet spine can hold an empty key, which no event or row has: nulls, as for a missing one.
+      out.output(KV.of(key == null || key.toString().isEmpty() ? NO_ENTITY : key.toString(), row));
     }
   }
 
@@ -288,27 +307,11 @@ public final class TrainingData {
     }
   }
 
-  /** The events a rolling feature aggregates (its filter), keyed by its entity, with their value if it reads one. */
-  private static final class SelectEventsFn extends DoFn<GenericRecord, KV<String, Row>> {
-    private final String entityField;
-    private final EventFilter filter;
-    private final String valueField;
-
-    SelectEventsFn(String entityField, EventFilter filter, String valueField) {
-      this.entityField = entityField;
-      this.filter = filter;
-      this.valueField = valueField;
-    }
-
+  /** A selected event as the join reads it, keyed by its entity. */
+  private static final class EventRowFn extends DoFn<FeatureEvent, KV<String, Row>> {
     @ProcessElement
-    public void processElement(@Element GenericRecord event, OutputReceiver<KV<String, Row>> out) {
-      Object entity = event.get(entityField);
-      if (entity == null || (filter != null && !filter.matches(event::get))) {
-        return;
-      }
-      Object value = valueField == null ? null : event.get(valueField);
-      out.output(KV.of(entity.toString(), Row.withSchema(EVENT).addValues(
-          (Long) event.get("timestamp"), value == null ? null : ((Number) value).doubleValue()).build()));
+    public void processElement(@Element FeatureEvent event, OutputReceiver<KV<String, Row>> out) {
+      out.output(KV.of(event.entity(), Row.withSchema(EVENT).addValues(event.timestamp(), event.value()).build()));
     }
   }
 

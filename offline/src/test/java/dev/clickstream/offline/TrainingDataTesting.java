@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
 import dev.clickstream.features.FeatureDefinitions;
+import dev.clickstream.features.FeatureRegistry;
 import dev.clickstream.transforms.OfflineFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,6 +28,12 @@ final class TrainingDataTesting {
       Class<? extends PipelineRunner<?>> runner, String... views) throws Exception {
     Path spineFile = dir.resolve("spine.csv");
     Files.write(spineFile, spine, StandardCharsets.UTF_8);
+    return build(dir, spineFile, FeatureDefinitions.REGISTRY, output, runner, views);
+  }
+
+  /** The training set of the spine file {@code spineFile} (CSV or Parquet) over {@code registry}'s views. */
+  static List<GenericRecord> build(Path dir, Path spineFile, FeatureRegistry registry, String output,
+      Class<? extends PipelineRunner<?>> runner, String... views) throws Exception {
     TrainingDataOptions options = PipelineOptionsFactory.as(TrainingDataOptions.class);
     options.setRunner(runner);
     options.as(FlinkPipelineOptions.class).setFlinkMaster("[local]");
@@ -35,7 +42,7 @@ final class TrainingDataTesting {
     options.setFeatures(List.of(views));
     options.setOutput(dir.resolve(output).toString());
     options.setOfflineStore(dir.resolve("offline").toString());
-    TrainingData.Plan plan = TrainingData.plan(options, FeatureDefinitions.REGISTRY);
+    TrainingData.Plan plan = TrainingData.plan(options, registry);
     TrainingSetFiles.prepare(plan);
     Pipeline pipeline = Pipeline.create(options);
     TrainingData.build(pipeline, plan);
