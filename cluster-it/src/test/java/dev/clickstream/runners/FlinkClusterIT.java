@@ -147,6 +147,9 @@ class FlinkClusterIT {
       String resumedJob = submitThroughLauncher(resumeArgs);
       resumed.countDown();
       awaitTrue("the resumed job runs every task", () -> allTasksRunning(rest, resumedJob));
+      // The REST API serves cached snapshots of a job (web.refresh-interval): its restore may show a moment later.
+      awaitTrue("the resumed job reports what it restored",
+          () -> !rest.checkpoints(resumedJob).path("latest").path("restored").isMissingNode());
       JsonNode restoredFrom = rest.checkpoints(resumedJob).path("latest").path("restored");
       assertThat(restoredFrom.path("is_savepoint").asBoolean(), is(true));
       assertThat(restoredFrom.path("external_path").asText(), equalTo(savepoint));
