@@ -14,8 +14,8 @@ import org.apache.beam.sdk.values.KV;
  * Index ranges {@code [from, to)} of the generated events, one split per range, for a DoFn to expand.
  *
  * <p>Why not {@code Create} and a {@code Reshuffle}: a random key spreads 16 ranges unevenly over 2 workers (11 and
- * 5 is as likely as 8 and 8), so one worker generated twice as many events as the other in a profile and the run
- * took as long as its slower half. Flink's batch runner hands a source's splits to whichever worker asks next, so
+ * 5, or worse, in about one run of five), so one worker generated twice as many events as the other in a profile and
+ * the run took as long as its slower half. Flink's batch runner hands a source's splits to whichever worker asks next, so
  * a worker that is done with its range takes the next one, as native's number sequence spreads its own.
  */
 final class IndexRangeSource extends BoundedSource<KV<Long, Long>> {
