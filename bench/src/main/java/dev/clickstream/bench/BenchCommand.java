@@ -215,14 +215,13 @@ final class BenchCommand {
       if (wrk.isPresent()) {
         for (Pattern pattern : patterns) {
           List<WrkRun.Result> runs = new ArrayList<>();
+          Path workDir = report.toAbsolutePath().getParent();
+          List<String> patternPaths = paths(rows, pattern);
           // Unreported: the first seconds of a pattern after another load pay for the JIT and the new connections,
           // which set a short run's p99 at one connection (3.5 ms in the first 5 s, 0.5 ms once warm).
-          WrkRun.run(wrk.get(), report.toAbsolutePath().getParent(), server.port(), paths(rows, pattern), connections,
-              WRK_WARMUP_SECONDS);
+          WrkRun.run(wrk.get(), workDir, server.port(), patternPaths, connections, WRK_WARMUP_SECONDS);
           for (int c : connections == 1 ? List.of(1) : List.of(1, connections)) {
-            WrkRun.Result result =
-                WrkRun.run(wrk.get(), report.toAbsolutePath().getParent(), server.port(), paths(rows, pattern), c,
-                    wrkSeconds);
+            WrkRun.Result result = WrkRun.run(wrk.get(), workDir, server.port(), patternPaths, c, wrkSeconds);
             out.printf(Locale.ROOT, "  wrk %-13s %2d connections: %,.0f lookups/s, p50 %.3f ms, p99 %.3f ms %s%n",
                 pattern.name, c, result.requestsPerSecond(), result.p50Millis(), result.p99Millis(), result.errors());
             runs.add(result);
