@@ -1,23 +1,36 @@
 package dev.clickstream.transforms;
 
-import java.time.Instant;
+import java.io.IOException;
+import java.nio.channels.WritableByteChannel;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.WriteFilesResult;
 import org.apache.beam.sdk.io.parquet.ParquetIO;
+import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.joda.time.Duration;
+import org.joda.time.Instant;
 
 /**
  * The offline store's one way of writing files: Avro records as Parquet ({@link ParquetIO}) under {@code
@@ -95,7 +108,7 @@ final class DatedParquetFiles extends PTransform<PCollection<GenericRecord>, Wri
 
   /** The partition of epoch milliseconds {@code millis}: its UTC date, {@code YYYY-MM-DD}. */
   static String date(long millis) {
-    return Instant.ofEpochMilli(millis).atZone(ZoneOffset.UTC).toLocalDate().toString();
+    return java.time.Instant.ofEpochMilli(millis).atZone(ZoneOffset.UTC).toLocalDate().toString();
   }
 
   @Override
@@ -120,16 +133,123 @@ final class DatedParquetFiles extends PTransform<PCollection<GenericRecord>, Wri
     // Each input element is already one pane's row. FileIO groups records into files with a GroupByKey that inherits
     // the input's windowing: with accumulating panes, a late firing would write every earlier row of the window
     // again. Discarding keeps the window, trigger and lateness, and writes each record once.
-    return windowed
-        .apply("DiscardFiredPanes", Window.<GenericRecord>configure().discardingFiredPanes())
+    PCollection<GenericRecord> discarding =
+        windowed.apply("DiscardFiredPanes", Window.<GenericRecord>configure().discardingFiredPanes());
+    if (!TumblingWindowAggregate.isStream(records)) {
+      return discarding.apply(
+          "WriteParquet",
+          FileIO.<String, GenericRecord>writeDynamic()
+              .by(record -> date((Long) record.get(field)))
+              .withDestinationCoder(StringUtf8Coder.of())
+              .via(ParquetIO.sink(schema))
+              .to(directory + "/" + fileName)
+              .withNaming(date -> fileNaming(date, fileName))
+              .withNumShards(1));
+    }
+    // A stream: FileIO's grouping runs Beam's per-window machinery for every element it gets, a quarter of every
+    // feature's CPU live when it got each record (docs/benchmarks.md). Batched per window and date within each
+    // bundle, it gets one element per batch. The same records land in the same windows, panes and files.
+    return discarding
+        .apply("BatchPerWindowAndDate", ParDo.of(new BatchPerWindowAndDateFn(field, MAX_BATCH)))
+        .setCoder(ListCoder.of(records.getCoder()))
         .apply(
             "WriteParquet",
-            FileIO.<String, GenericRecord>writeDynamic()
-                .by(record -> date((Long) record.get(field)))
+            FileIO.<String, List<GenericRecord>>writeDynamic()
+                .by(batch -> date((Long) batch.get(0).get(field)))
                 .withDestinationCoder(StringUtf8Coder.of())
-                .via(ParquetIO.sink(schema))
+                .via(new BatchSink(ParquetIO.sink(schema)))
                 .to(directory + "/" + fileName)
                 .withNaming(date -> fileNaming(date, fileName))
                 .withNumShards(1));
+  }
+
+  /** Records per batch at most, so a runner with large bundles holds few of them at a time. */
+  static final int MAX_BATCH = 1_000;
+
+  /**
+   * Gathers a bundle's records per window and date, and outputs each batch when it is full or the bundle ends, in
+   * its window, timestamped at its latest record. Runners do not advance the watermark within a bundle (Flink's
+   * holds it until the bundle finishes, and finishes bundles before checkpoints), so no batch is late where its
+   * records were not.
+   */
+  static final class BatchPerWindowAndDateFn extends DoFn<GenericRecord, List<GenericRecord>> {
+    private final String dateField;
+    private final int maxBatch;
+    private transient Map<KV<BoundedWindow, String>, Batch> batches;
+
+    BatchPerWindowAndDateFn(String dateField, int maxBatch) {
+      this.dateField = dateField;
+      this.maxBatch = maxBatch;
+    }
+
+    /** One window's and date's records so far, and the latest of their timestamps. */
+    private static final class Batch {
+      final BoundedWindow window;
+      final List<GenericRecord> records = new ArrayList<>();
+      Instant latest;
+
+      Batch(BoundedWindow window, Instant first) {
+        this.window = window;
+        this.latest = first;
+      }
+    }
+
+    @StartBundle
+    public void startBundle() {
+      batches = new HashMap<>();
+    }
+
+    @ProcessElement
+    public void processElement(
+        @Element GenericRecord record,
+        @Timestamp Instant timestamp,
+        BoundedWindow window,
+        OutputReceiver<List<GenericRecord>> out) {
+      KV<BoundedWindow, String> key = KV.of(window, date((Long) record.get(dateField)));
+      Batch batch = batches.computeIfAbsent(key, unused -> new Batch(window, timestamp));
+      batch.records.add(record);
+      if (timestamp.isAfter(batch.latest)) {
+        batch.latest = timestamp;
+      }
+      if (batch.records.size() >= maxBatch) {
+        batches.remove(key);
+        out.outputWindowedValue(
+            batch.records, batch.latest, Collections.singletonList(window), PaneInfo.NO_FIRING);
+      }
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext context) {
+      for (Batch batch : batches.values()) {
+        context.output(batch.records, batch.latest, batch.window);
+      }
+      batches.clear();
+    }
+  }
+
+  /** Writes each record of a batch with {@code records}. */
+  static final class BatchSink implements FileIO.Sink<List<GenericRecord>> {
+    private final FileIO.Sink<GenericRecord> records;
+
+    BatchSink(FileIO.Sink<GenericRecord> records) {
+      this.records = records;
+    }
+
+    @Override
+    public void open(WritableByteChannel channel) throws IOException {
+      records.open(channel);
+    }
+
+    @Override
+    public void write(List<GenericRecord> batch) throws IOException {
+      for (GenericRecord record : batch) {
+        records.write(record);
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      records.flush();
+    }
   }
 }

@@ -80,21 +80,25 @@ import org.joda.time.Instant;
  * latest length, the tumbling window that ends with it. One accumulator then computes the counts, distinct counts,
  * percentiles and ratios from that latest part, and the moving averages from all parts, so the result does not
  * depend on the order events arrive in. A window whose latest part has no event gives no row. Each event is in
- * {@code N} windows, so the combine does up to {@code N} times the work. Either way the rows are output in the
- * tumbling windows they describe, timestamped at its last millisecond.
+ * {@code N} windows, so the combine does up to {@code N} times the work. A stream instead keeps one accumulator per
+ * tumbling window in keyed state, and a row reads those of its {@code N} windows (see Volume): the same values.
+ * Either way the rows are output in the tumbling windows they describe, timestamped at its last millisecond.
  *
  * <p><b>Panes.</b> As in {@link TumblingWindowAggregate}: a window fires when the watermark passes its end (on
  * time), optionally early every {@link #withEarlyFiringsEvery} of processing time, and once more for each late
  * event within {@link #withAllowedLateness} (late panes). Panes accumulate, so each row holds the whole window so
  * far, and its counts and distinct counts never decrease from one pane to the next, which is how {@link
- * TumblingAggregation#table()} orders them. With moving averages a pane's index counts the firings of its sliding
- * window, and a firing whose latest part has no event gives no row, so indexes may skip. Events later than the
- * allowed lateness are dropped by the runner, in its dropped-due-to-lateness counter.
+ * TumblingAggregation#table()} orders them. With moving averages over sliding windows a pane's index counts the
+ * firings of its sliding window, and a firing whose latest part has no event gives no row, so indexes may skip; in
+ * keyed state it counts the row's panes. Events later than the allowed lateness are dropped and counted in {@code
+ * droppedDueToLateness}, by the runner or by {@link CombinePerKeyInKeyedState}.
  *
  * <p><b>Volume.</b> Each event is reduced to the fields its feature reads before windowing. Without moving averages
- * the windows are {@link TumblingWindowAggregate}'s: unbounded input combined per key, bounded input in hashed shards
- * ({@link CombinePerKeyInShards}), which a sorting batch runner groups far faster. With them, {@code
- * Combine.perKey}, so runners combine partially before the shuffle.
+ * the windows are {@link TumblingWindowAggregate}'s: a stream combined in keyed state, bounded input of a batch run
+ * in hashed shards ({@link CombinePerKeyInShards}), which a sorting batch runner groups far faster. With them, a
+ * stream is combined in keyed state too ({@link CombinePerKeyInKeyedState}), each tumbling window's accumulator
+ * held once and read by the rows that span it, so an event is added once, not once per window it lies in; bounded
+ * input of a batch run and early firings take the sliding windows and {@code Combine.perKey}.
  *
  * <p><b>Metrics</b>, in the namespace {@value #NAMESPACE}, each prefixed by the feature's name ({@code
  * user_activity_5min_events_in}): {@code events_in}, {@code events_without_entity}, {@code events_not_aggregated}
@@ -209,6 +213,14 @@ public final class TumblingFeatures<T extends GenericRecord>
               .withAllowedLateness(allowedLateness);
       return keyed.apply(
           "AggregatePerEntity", earlyFiringDelay == null ? aggregate : aggregate.withEarlyFiringsEvery(earlyFiringDelay));
+    }
+    if (earlyFiringDelay == null && TumblingWindowAggregate.isStream(events)) {
+      // Each tumbling window's accumulator held once, read by the rows of the windows that span it.
+      return keyed.apply("AggregatePerEntity",
+          CombinePerKeyInKeyedState.<String, EventFields, TumblingFeaturesCombineFn.Accumulator, List<Object>>of(
+                  combine, length)
+              .withAllowedLateness(allowedLateness)
+              .withWindowsRead(parts, combine::extractOutputOverWindows));
     }
     return keyed
         .apply(

@@ -264,6 +264,21 @@ final class TumblingFeaturesCombineFn
     return values;
   }
 
+  /**
+   * The output of a window from the accumulators of the tumbling windows it spans, each of its own events only
+   * (part 0): {@code latestFirst.get(i)} is the window {@code i} before the latest, null when it had none. Equal to
+   * {@link #extractOutput} of the events tagged with their parts.
+   */
+  List<Object> extractOutputOverWindows(List<Accumulator> latestFirst) {
+    Accumulator latest = latestFirst.get(0);
+    long[][] counts = new long[parts][];
+    for (int p = 0; p < parts; p++) {
+      Accumulator part = p < latestFirst.size() ? latestFirst.get(p) : null;
+      counts[p] = part == null ? new long[countFilters.length] : part.counts[0];
+    }
+    return extractOutput(new Accumulator(latest.latestEvents, counts, latest.distinct, latest.sketches));
+  }
+
   @Override
   public Coder<Accumulator> getAccumulatorCoder(CoderRegistry registry, Coder<EventFields> inputCoder) {
     return new AccumulatorCoder(sketchCoder(registry));

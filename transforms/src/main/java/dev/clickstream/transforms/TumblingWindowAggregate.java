@@ -2,6 +2,7 @@ package dev.clickstream.transforms;
 
 import static java.util.Objects.requireNonNull;
 
+import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -27,9 +28,11 @@ import org.joda.time.Duration;
  * dropped-due-to-lateness counter ({@code DroppedDueToLateness} on the Direct runner).
  *
  * <p>Works on bounded and unbounded input. The output stays in the tumbling windows, so downstream steps can read
- * the window and the pane. Unbounded input is combined per key ({@code Combine.perKey}); bounded input under the
- * default trigger is combined in hashed shards ({@link CombinePerKeyInShards}), which a sorting batch runner groups
- * far faster when keys have few values per window; under another trigger it is grouped per key, then combined.
+ * the window and the pane. Under the default trigger a stream (unbounded input, or any input of a {@code
+ * --streaming} run) is combined in keyed state ({@link CombinePerKeyInKeyedState}), and bounded input in a batch
+ * run in hashed shards ({@link CombinePerKeyInShards}), which a sorting batch runner groups far faster when keys
+ * have few values per window. Under another trigger a stream is combined per key ({@code Combine.perKey}), and
+ * bounded input grouped per key, then combined.
  */
 public final class TumblingWindowAggregate<K, InputT, OutputT>
     extends PTransform<PCollection<KV<K, InputT>>, PCollection<KV<K, OutputT>>> {
@@ -139,6 +142,9 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     if (windowSize == null) {
       throw new IllegalStateException("TumblingWindowAggregate needs withWindowSize(...)");
     }
+    if (trigger == null && earlyFiringDelay == null && isStream(input)) {
+      return input.apply("CombinePerKeyInKeyedState", inKeyedState(combineFn, windowSize, allowedLateness));
+    }
     PCollection<KV<K, InputT>> windowed =
         input.apply(
             "WindowIntoTumblingWindows",
@@ -157,8 +163,23 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
           .apply("GroupPerKey", GroupByKey.create())
           .apply("CombineGroupedValues", Combine.groupedValues(combineFn));
     }
-    // Unbounded: keyed state then holds one accumulator per key and window instead of every value.
+    // A stream under another trigger: keyed state holds one accumulator per key and window instead of every value.
     return windowed.apply("CombinePerKey", Combine.perKey(combineFn));
+  }
+
+  /**
+   * Whether {@code input} is combined as a stream: unbounded, or read by a streaming run ({@code --streaming}), as a
+   * bounded Kafka read with {@code --maxRecords} is, so that it takes the path a live stream takes.
+   */
+  static boolean isStream(PCollection<?> input) {
+    return input.isBounded() == IsBounded.UNBOUNDED
+        || input.getPipeline().getOptions().as(StreamingOptions.class).isStreaming();
+  }
+
+  private static <K, InputT, AccumT, OutputT> CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> inKeyedState(
+      CombineFn<InputT, AccumT, OutputT> combineFn, Duration windowSize, Duration allowedLateness) {
+    return CombinePerKeyInKeyedState.<K, InputT, AccumT, OutputT>of(combineFn, windowSize)
+        .withAllowedLateness(allowedLateness);
   }
 
   private static <K, InputT, AccumT, OutputT> CombinePerKeyInShards<K, InputT, AccumT, OutputT> inShards(

@@ -166,7 +166,7 @@ class CompileFeatureTest {
     IntervalWindow windowOfTheLastEvent =
         new IntervalWindow(BASE.plus(Duration.standardMinutes(15)), FIVE_MINUTES);
     PAssert.that(ctr).inWindow(FIRST_WINDOW).containsInAnyOrder(KV.of("u1", new CtrCounts(1, 1)));
-    PAssert.that(ctr).inFinalPane(FIRST_WINDOW).containsInAnyOrder(KV.of("u1", new CtrCounts(1, 1)));
+    PAssert.that(ctr).inOnTimePane(FIRST_WINDOW).containsInAnyOrder(KV.of("u1", new CtrCounts(1, 1)));
     PAssert.that(ctr).inLatePane(FIRST_WINDOW).empty();
     PAssert.that(ctr).inOnTimePane(windowOfTheLastEvent).containsInAnyOrder(KV.of("u1", new CtrCounts(1, 0)));
     PipelineResult result = pipeline.run();

@@ -183,18 +183,34 @@ class TumblingWindowAggregateTest {
         stepsUnder(bounded(sum().withWindowSize(FIVE_MINUTES).withBoundedInputCombinedBeforeShuffle()), "Sum/"),
         equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
 
-    Pipeline unbounded = Pipeline.create(PipelineOptionsFactory.create());
-    unbounded
-        .apply(TestStream.create(KV_CODER).addElements(value("a", 1, Duration.ZERO)).advanceWatermarkToInfinity())
-        .apply("Sum", sum().withWindowSize(FIVE_MINUTES));
     assertThat(
-        stepsUnder(unbounded, "Sum/"), equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
+        stepsUnder(unbounded(sum().withWindowSize(FIVE_MINUTES)), "Sum/"),
+        equalTo(List.of("Sum/CombinePerKeyInKeyedState")));
+    assertThat(
+        stepsUnder(unbounded(sum().withWindowSize(FIVE_MINUTES).withEarlyFiringsEvery(Duration.standardMinutes(1))),
+            "Sum/"),
+        equalTo(List.of("Sum/WindowIntoTumblingWindows", "Sum/CombinePerKey")));
+
+    // A streaming run's bounded input (a Kafka read with --maxRecords) takes the path a live stream takes.
+    Pipeline streamingRun = Pipeline.create(PipelineOptionsFactory.fromArgs("--streaming=true").create());
+    streamingRun.apply(Create.timestamped(value("a", 1, Duration.ZERO)).withCoder(KV_CODER))
+        .apply("Sum", sum().withWindowSize(FIVE_MINUTES));
+    assertThat(stepsUnder(streamingRun, "Sum/"), equalTo(List.of("Sum/CombinePerKeyInKeyedState")));
   }
 
   /** A pipeline that applies {@code aggregate}, named "Sum", to bounded input. */
   private static Pipeline bounded(TumblingWindowAggregate<String, Long, Long> aggregate) {
     Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
     pipeline.apply(Create.timestamped(value("a", 1, Duration.ZERO)).withCoder(KV_CODER)).apply("Sum", aggregate);
+    return pipeline;
+  }
+
+  /** A pipeline that applies {@code aggregate}, named "Sum", to unbounded input. */
+  private static Pipeline unbounded(TumblingWindowAggregate<String, Long, Long> aggregate) {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    pipeline
+        .apply(TestStream.create(KV_CODER).addElements(value("a", 1, Duration.ZERO)).advanceWatermarkToInfinity())
+        .apply("Sum", aggregate);
     return pipeline;
   }
 

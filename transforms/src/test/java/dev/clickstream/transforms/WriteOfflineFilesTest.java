@@ -1,5 +1,13 @@
 package dev.clickstream.transforms;
 
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsInAnyOrder;
 import static org.hamcrest.Matchers.equalTo;
@@ -171,6 +179,81 @@ class WriteOfflineFilesTest {
     }
     assertThat(read, containsInAnyOrder(
         "e1 impression " + (NOON + 1), "e2 click " + (NOON + 3_599_999L), "e3 click " + MIDNIGHT));
+  }
+
+  /**
+   * A stream of raw events: batched per window and date within each bundle before FileIO groups them, each event
+   * is written once, in its hour's on-time file or, arriving late, in a later pane's file of that hour.
+   */
+  @Test
+  void writesAStreamOfRawEventsOnceEach(TestPipeline pipeline, @TempDir Path dir) throws IOException {
+    Instant noon = new Instant(NOON);
+    pipeline
+        .apply(TestStream.create(AvroCoder.of(ClickEvent.class))
+            .advanceWatermarkTo(noon)
+            .addElements(event("e1", "impression", new Instant(NOON + 1)),
+                event("e2", "click", new Instant(NOON + 3_599_999L)),
+                event("e3", "click", new Instant(MIDNIGHT)))
+            .advanceWatermarkTo(new Instant(NOON + 3_600_000L + 60_000L))
+            .addElements(event("e4", "click", new Instant(NOON + 2)))
+            .advanceWatermarkToInfinity())
+        .apply(WriteOfflineEvents.to(dir.toString()));
+
+    pipeline.run().waitUntilFinish();
+
+    String noonHour = "events/date=2024-03-01/events-1709294400000-1709298000000";
+    assertThat(relativeFiles(dir), containsInAnyOrder(
+        noonHour + "-pane-0-00000-of-00001.parquet",
+        noonHour + "-pane-1-00000-of-00001.parquet",
+        "events/date=2024-03-02/events-1709337600000-1709341200000-pane-0-00000-of-00001.parquet"));
+    List<String> read = new ArrayList<>();
+    for (GenericRecord record : OfflineFiles.read(dir.resolve("events"))) {
+      read.add(record.get("event_id") + " " + record.get("timestamp"));
+    }
+    assertThat(read, containsInAnyOrder(
+        "e1 " + (NOON + 1), "e2 " + (NOON + 3_599_999L), "e3 " + MIDNIGHT, "e4 " + (NOON + 2)));
+  }
+
+  /** Batches never mix windows or dates, hold at most their size, and lose no record. */
+  @Test
+  void batchesPerWindowAndDateUpToTheirSize(TestPipeline pipeline) {
+    org.apache.avro.Schema schema = ClickEvent.getClassSchema();
+    PCollection<String> batches = pipeline
+        .apply(Create.timestamped(
+                event("e1", "impression", new Instant(NOON + 1)),
+                event("e2", "click", new Instant(NOON + 2)),
+                event("e3", "click", new Instant(NOON + 3)),
+                event("e4", "click", new Instant(NOON + 3_600_000L)),
+                event("e5", "click", new Instant(MIDNIGHT)))
+            .withCoder(AvroCoder.of(ClickEvent.class)))
+        .apply(MapElements.into(TypeDescriptor.of(GenericRecord.class)).via(event -> (GenericRecord) event))
+        .setCoder(AvroCoder.of(GenericRecord.class, schema))
+        .apply(Window.into(FixedWindows.of(Duration.standardHours(1))))
+        .apply(ParDo.of(new DatedParquetFiles.BatchPerWindowAndDateFn("timestamp", 2)))
+        .setCoder(ListCoder.of(AvroCoder.of(GenericRecord.class, schema)))
+        .apply(ParDo.of(new EventIdsOfBatchesFn(2)));
+
+    PAssert.that(batches).containsInAnyOrder("e1", "e2", "e3", "e4", "e5");
+    pipeline.run().waitUntilFinish();
+  }
+
+  /** Each record's event id, marked with "!" when it lies outside its batch's window or its batch is too large. */
+  private static final class EventIdsOfBatchesFn extends DoFn<List<GenericRecord>, String> {
+    private final int maxBatch;
+
+    EventIdsOfBatchesFn(int maxBatch) {
+      this.maxBatch = maxBatch;
+    }
+
+    @ProcessElement
+    public void processElement(
+        @Element List<GenericRecord> batch, IntervalWindow window, OutputReceiver<String> out) {
+      for (GenericRecord record : batch) {
+        Instant time = new Instant((Long) record.get("timestamp"));
+        boolean fits = !window.start().isAfter(time) && window.end().isAfter(time) && batch.size() <= maxBatch;
+        out.output(record.get("event_id") + (fits ? "" : "!"));
+      }
+    }
   }
 
   @Test

@@ -1,0 +1,417 @@
+package dev.clickstream.transforms;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.beam.sdk.coders.CannotProvideCoderException;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CustomCoder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.state.StateSpec;
+import org.apache.beam.sdk.state.StateSpecs;
+import org.apache.beam.sdk.state.TimeDomain;
+import org.apache.beam.sdk.state.Timer;
+import org.apache.beam.sdk.state.TimerSpec;
+import org.apache.beam.sdk.state.TimerSpecs;
+import org.apache.beam.sdk.state.ValueState;
+import org.apache.beam.sdk.transforms.Combine.CombineFn;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.AfterPane;
+import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * {@code Combine.perKey} over event-time tumbling windows aligned to the epoch, for streams, kept in keyed state in
+ * the global window instead of Beam's per-window machinery. Same outputs, windows and panes as {@link
+ * TumblingWindowAggregate}'s default trigger: a window fires once when the watermark passes its end (ON_TIME), then
+ * once per element that arrives within the allowed lateness (LATE, accumulated); elements later than that are
+ * dropped and counted in {@code droppedDueToLateness}, as the runner counts them.
+ *
+ * <pre>{@code
+ * PCollection<KV<String, Long>> sums =
+ *     values.apply(CombinePerKeyInKeyedState.of(Sum.ofLongs(), Duration.standardMinutes(5))
+ *         .withAllowedLateness(Duration.standardMinutes(10)));
+ * }</pre>
+ *
+ * <p>Why: on a streaming runner {@code Combine.perKey} runs Beam's {@code GroupAlsoByWindow} for every element: a
+ * trigger, a watermark hold, pane bookkeeping and timers per key and window, each state cell addressed by the
+ * window's encoded name. That was half of the CPU of every feature live (docs/benchmarks.md). Here each element
+ * reads and writes one value per key, which holds the key's open windows, and one event-time timer per key fires
+ * at the next window end.
+ *
+ * <p><b>Several windows per row.</b> {@link #withWindowsRead} makes a window's output read the accumulators of the
+ * windows before it too, as a moving average does: a window's row then changes when a late element lands in any of
+ * them. Each window keeps its own accumulator until the last row that reads it can no longer change. A window gives
+ * a row only when it has elements of its own.
+ *
+ * <p><b>Lateness.</b> The transform cannot read the watermark; it knows a lower bound, the latest timer that fired
+ * for the key or in its worker. An element is dropped when that bound is past the end of every window whose row
+ * it would change plus the allowed lateness. An element whose window has no state yet and whose end the bound has
+ * not yet passed is held for the window's timer, which fires at the next watermark: its pane is then ON_TIME,
+ * where {@code GroupAlsoByWindow}, which reads the watermark, would have called it LATE.
+ *
+ * <p>Input in any windows: it is put in the global window first. Output in the tumbling windows, timestamped at
+ * each window's last millisecond, windowed as {@link TumblingWindowAggregate}'s output is.
+ */
+public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
+    extends PTransform<PCollection<KV<K, InputT>>, PCollection<KV<K, OutputT>>> {
+
+  /** The output of a window read from its own accumulator and those of the windows before it. */
+  public interface OutputOverWindows<AccumT, OutputT> extends Serializable {
+    /**
+     * The output of a window from {@code latestFirst}: its own accumulator first (never null), then that of each
+     * window before it, null where that window had no element or is no longer held.
+     */
+    OutputT extract(List<AccumT> latestFirst);
+  }
+
+  static final String NAMESPACE = "CombinePerKeyInKeyedState";
+  /** The name Beam's runners give the same count in {@code GroupAlsoByWindow}. */
+  static final String DROPPED_DUE_TO_LATENESS = "droppedDueToLateness";
+
+  private final CombineFn<InputT, AccumT, OutputT> combineFn;
+  private final Duration windowSize;
+  private final Duration allowedLateness;
+  private final int windowsRead;
+  private final OutputOverWindows<AccumT, OutputT> outputOverWindows;
+
+  private CombinePerKeyInKeyedState(
+      CombineFn<InputT, AccumT, OutputT> combineFn,
+      Duration windowSize,
+      Duration allowedLateness,
+      int windowsRead,
+      OutputOverWindows<AccumT, OutputT> outputOverWindows) {
+    this.combineFn = combineFn;
+    this.windowSize = windowSize;
+    this.allowedLateness = allowedLateness;
+    this.windowsRead = windowsRead;
+    this.outputOverWindows = outputOverWindows;
+  }
+
+  /** Combines each key's values per tumbling window of {@code windowSize}, with no allowed lateness. */
+  public static <K, InputT, AccumT, OutputT> CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> of(
+      CombineFn<InputT, AccumT, OutputT> combineFn, Duration windowSize) {
+    requireNonNull(combineFn, "combineFn");
+    if (windowSize == null || !windowSize.isLongerThan(Duration.ZERO)) {
+      throw new IllegalArgumentException("windowSize must be a positive duration, got " + windowSize);
+    }
+    return new CombinePerKeyInKeyedState<>(combineFn, windowSize, Duration.ZERO, 1, null);
+  }
+
+  /** How long after a window's end late elements still update it. */
+  public CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> withAllowedLateness(Duration lateness) {
+    if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
+      throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
+    }
+    return new CombinePerKeyInKeyedState<>(combineFn, windowSize, lateness, windowsRead, outputOverWindows);
+  }
+
+  /** Each window's output read by {@code output} from its accumulator and those of the {@code windows - 1} before. */
+  public CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> withWindowsRead(
+      int windows, OutputOverWindows<AccumT, OutputT> output) {
+    if (windows < 1) {
+      throw new IllegalArgumentException("windowsRead must be at least 1, got " + windows);
+    }
+    return new CombinePerKeyInKeyedState<>(
+        combineFn, windowSize, allowedLateness, windows, requireNonNull(output, "output"));
+  }
+
+  @Override
+  public PCollection<KV<K, OutputT>> expand(PCollection<KV<K, InputT>> input) {
+    if (!(input.getCoder() instanceof KvCoder)) {
+      throw new IllegalArgumentException("CombinePerKeyInKeyedState needs a KvCoder, got " + input.getCoder());
+    }
+    KvCoder<K, InputT> inputCoder = (KvCoder<K, InputT>) input.getCoder();
+    Coder<AccumT> accumulatorCoder;
+    Coder<OutputT> outputCoder;
+    try {
+      accumulatorCoder =
+          combineFn.getAccumulatorCoder(input.getPipeline().getCoderRegistry(), inputCoder.getValueCoder());
+      outputCoder =
+          combineFn.getDefaultOutputCoder(input.getPipeline().getCoderRegistry(), inputCoder.getValueCoder());
+    } catch (CannotProvideCoderException e) {
+      throw new IllegalArgumentException(
+          "CombinePerKeyInKeyedState cannot keep " + combineFn.getClass().getName() + "'s accumulators: " + e.getMessage()
+              + "; give the CombineFn getAccumulatorCoder and getDefaultOutputCoder", e);
+    }
+    return input
+        .apply("IntoGlobalWindow", Window.<KV<K, InputT>>into(new GlobalWindows()))
+        .apply("CombineInKeyedState", ParDo.of(new CombineInStateFn<>(this, accumulatorCoder)))
+        .setCoder(KvCoder.of(inputCoder.getKeyCoder(), outputCoder))
+        // The elements are in their tumbling windows already; this gives the collection the same windowing.
+        .apply("IntoTumblingWindows", Window.<KV<K, OutputT>>into(FixedWindows.of(windowSize))
+            .triggering(AfterWatermark.pastEndOfWindow().withLateFirings(AfterPane.elementCountAtLeast(1)))
+            .withAllowedLateness(allowedLateness)
+            .accumulatingFiredPanes());
+  }
+
+  /** How far a window has come: open, fired on time, or closed to rows of its own (held for later windows' rows). */
+  enum Stage {
+    OPEN,
+    FIRED,
+    CLOSED
+  }
+
+  /** One window of a key: its accumulator, how far it has come and how many panes it has given. Mutable. */
+  static final class HeldWindow<AccumT> {
+    AccumT accumulator;
+    Stage stage;
+    long panes;
+
+    HeldWindow(AccumT accumulator, Stage stage, long panes) {
+      this.accumulator = accumulator;
+      this.stage = stage;
+      this.panes = panes;
+    }
+  }
+
+  /** One key's held windows by start, and the latest watermark a timer of the key has shown. Mutable. */
+  static final class KeyWindows<AccumT> {
+    long watermarkAtLeast;
+    long timerAt;
+    final TreeMap<Long, HeldWindow<AccumT>> windows;
+
+    KeyWindows(long watermarkAtLeast, long timerAt, TreeMap<Long, HeldWindow<AccumT>> windows) {
+      this.watermarkAtLeast = watermarkAtLeast;
+      this.timerAt = timerAt;
+      this.windows = windows;
+    }
+  }
+
+  /** The watermark bound and timer as varlongs, then each window: start, stage, panes and accumulator. */
+  static final class KeyWindowsCoder<AccumT> extends CustomCoder<KeyWindows<AccumT>> {
+    private static final Stage[] STAGES = Stage.values();
+    private final Coder<AccumT> accumulatorCoder;
+
+    KeyWindowsCoder(Coder<AccumT> accumulatorCoder) {
+      this.accumulatorCoder = accumulatorCoder;
+    }
+
+    @Override
+    public void encode(KeyWindows<AccumT> key, OutputStream out) throws IOException {
+      VarLongCoder.of().encode(key.watermarkAtLeast, out);
+      VarLongCoder.of().encode(key.timerAt, out);
+      VarIntCoder.of().encode(key.windows.size(), out);
+      for (Map.Entry<Long, HeldWindow<AccumT>> window : key.windows.entrySet()) {
+        VarLongCoder.of().encode(window.getKey(), out);
+        out.write(window.getValue().stage.ordinal());
+        VarLongCoder.of().encode(window.getValue().panes, out);
+        accumulatorCoder.encode(window.getValue().accumulator, out);
+      }
+    }
+
+    @Override
+    public KeyWindows<AccumT> decode(InputStream in) throws IOException {
+      long watermarkAtLeast = VarLongCoder.of().decode(in);
+      long timerAt = VarLongCoder.of().decode(in);
+      int size = VarIntCoder.of().decode(in);
+      TreeMap<Long, HeldWindow<AccumT>> windows = new TreeMap<>();
+      for (int i = 0; i < size; i++) {
+        long start = VarLongCoder.of().decode(in);
+        int stage = in.read();
+        if (stage < 0 || stage >= STAGES.length) {
+          throw new IOException("unknown window stage " + stage + ": the bytes are not a KeyWindowsCoder's");
+        }
+        long panes = VarLongCoder.of().decode(in);
+        windows.put(start, new HeldWindow<>(accumulatorCoder.decode(in), STAGES[stage], panes));
+      }
+      return new KeyWindows<>(watermarkAtLeast, timerAt, windows);
+    }
+
+    @Override
+    public List<? extends Coder<?>> getCoderArguments() {
+      return Collections.singletonList(accumulatorCoder);
+    }
+
+    @Override
+    public void verifyDeterministic() throws NonDeterministicException {
+      accumulatorCoder.verifyDeterministic();
+    }
+  }
+
+  /** Per key: its windows' accumulators in one value, and one timer at the next window end or expiry. */
+  static final class CombineInStateFn<K, InputT, AccumT, OutputT> extends DoFn<KV<K, InputT>, KV<K, OutputT>> {
+    private static final String WINDOWS = "windows";
+    private static final String NEXT = "next";
+    private static final long NO_TIMER = Long.MAX_VALUE;
+
+    @StateId(WINDOWS)
+    private final StateSpec<ValueState<KeyWindows<AccumT>>> windowsSpec;
+
+    @TimerId(NEXT)
+    private final TimerSpec nextSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    private final Counter droppedDueToLateness = Metrics.counter(NAMESPACE, DROPPED_DUE_TO_LATENESS);
+    private final CombineFn<InputT, AccumT, OutputT> combineFn;
+    private final OutputOverWindows<AccumT, OutputT> outputOverWindows;
+    private final long sizeMillis;
+    private final long latenessMillis;
+    private final int windowsRead;
+    /** The latest timer fired in this worker: the watermark is at least this, for every key. */
+    private transient long watermarkSeen = Long.MIN_VALUE;
+
+    CombineInStateFn(CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> spec, Coder<AccumT> accumulatorCoder) {
+      this.windowsSpec = StateSpecs.value(new KeyWindowsCoder<>(accumulatorCoder));
+      this.combineFn = spec.combineFn;
+      this.outputOverWindows = spec.outputOverWindows;
+      this.sizeMillis = spec.windowSize.getMillis();
+      this.latenessMillis = spec.allowedLateness.getMillis();
+      this.windowsRead = spec.windowsRead;
+    }
+
+    @ProcessElement
+    public void processElement(
+        @Element KV<K, InputT> element,
+        @Timestamp Instant timestamp,
+        @StateId(WINDOWS) ValueState<KeyWindows<AccumT>> state,
+        @TimerId(NEXT) Timer next,
+        OutputReceiver<KV<K, OutputT>> out) {
+      KeyWindows<AccumT> key = state.read();
+      if (key == null) {
+        key = new KeyWindows<>(Long.MIN_VALUE, NO_TIMER, new TreeMap<>());
+      }
+      long watermark = Math.max(key.watermarkAtLeast, watermarkSeen);
+      long start = windowStart(timestamp.getMillis());
+      // The last window whose row this element changes, past its lateness: nothing it would change remains.
+      if (closeTime(start + (windowsRead - 1) * sizeMillis) <= watermark) {
+        droppedDueToLateness.inc();
+        return;
+      }
+      HeldWindow<AccumT> window = key.windows.get(start);
+      if (window == null) {
+        Stage stage = closeTime(start) <= watermark ? Stage.CLOSED
+            : maxTimestamp(start) < watermark ? Stage.FIRED : Stage.OPEN;
+        window = new HeldWindow<>(combineFn.createAccumulator(), stage, 0);
+        key.windows.put(start, window);
+      }
+      window.accumulator = combineFn.addInput(window.accumulator, element.getValue());
+      // Every fired row this element changes gives a late pane now, as the default trigger's late firings do.
+      for (int i = 0; i < windowsRead; i++) {
+        long rowStart = start + i * sizeMillis;
+        HeldWindow<AccumT> row = i == 0 ? window : key.windows.get(rowStart);
+        if (row != null && row.stage == Stage.FIRED) {
+          emit(element.getKey(), rowStart, key, row, PaneInfo.Timing.LATE, out);
+        }
+      }
+      long due = nextDue(key);
+      if (due < key.timerAt) {
+        key.timerAt = due;
+        next.set(new Instant(due));
+      }
+      state.write(key);
+    }
+
+    @OnTimer(NEXT)
+    public void onNext(
+        @Timestamp Instant firedAt,
+        @Key K keyValue,
+        @StateId(WINDOWS) ValueState<KeyWindows<AccumT>> state,
+        @TimerId(NEXT) Timer next,
+        OutputReceiver<KV<K, OutputT>> out) {
+      long now = firedAt.getMillis();
+      watermarkSeen = Math.max(watermarkSeen, now);
+      KeyWindows<AccumT> key = state.read();
+      if (key == null) {
+        return;
+      }
+      key.watermarkAtLeast = Math.max(key.watermarkAtLeast, now);
+      // Windows in order, so a row reads the windows before it as they were when it fired.
+      List<Long> expired = new ArrayList<>();
+      for (Map.Entry<Long, HeldWindow<AccumT>> entry : key.windows.entrySet()) {
+        long start = entry.getKey();
+        HeldWindow<AccumT> window = entry.getValue();
+        if (window.stage == Stage.OPEN && maxTimestamp(start) <= now) {
+          window.stage = Stage.FIRED;
+          emit(keyValue, start, key, window, PaneInfo.Timing.ON_TIME, out);
+        }
+        if (window.stage == Stage.FIRED && closeTime(start) <= now) {
+          window.stage = Stage.CLOSED;
+        }
+        if (closeTime(start + (windowsRead - 1) * sizeMillis) <= now) {
+          expired.add(start);
+        }
+      }
+      expired.forEach(key.windows::remove);
+      key.timerAt = nextDue(key);
+      if (key.timerAt != NO_TIMER) {
+        next.set(new Instant(key.timerAt));
+      }
+      state.write(key);
+    }
+
+    private void emit(
+        K keyValue, long start, KeyWindows<AccumT> key, HeldWindow<AccumT> window, PaneInfo.Timing timing,
+        OutputReceiver<KV<K, OutputT>> out) {
+      OutputT output;
+      if (windowsRead == 1) {
+        output = combineFn.extractOutput(window.accumulator);
+      } else {
+        List<AccumT> latestFirst = new ArrayList<>(windowsRead);
+        for (int i = 0; i < windowsRead; i++) {
+          HeldWindow<AccumT> earlier = key.windows.get(start - i * sizeMillis);
+          latestFirst.add(earlier == null ? null : earlier.accumulator);
+        }
+        output = outputOverWindows.extract(latestFirst);
+      }
+      long index = window.panes++;
+      // As GroupAlsoByWindow: without lateness the on-time pane is the window's last.
+      boolean last = timing == PaneInfo.Timing.ON_TIME && latenessMillis == 0;
+      IntervalWindow interval = new IntervalWindow(new Instant(start), new Instant(start + sizeMillis));
+      out.outputWindowedValue(
+          KV.of(keyValue, output), interval.maxTimestamp(), Collections.singletonList(interval),
+          PaneInfo.createPane(index == 0, last, timing, index, index));
+    }
+
+    /** When the key's timer must next fire: the earliest window end not yet fired, close or expiry. */
+    private long nextDue(KeyWindows<AccumT> key) {
+      long due = NO_TIMER;
+      for (Map.Entry<Long, HeldWindow<AccumT>> entry : key.windows.entrySet()) {
+        long start = entry.getKey();
+        Stage stage = entry.getValue().stage;
+        long at = stage == Stage.OPEN ? maxTimestamp(start)
+            : stage == Stage.FIRED ? closeTime(start)
+            : closeTime(start + (windowsRead - 1) * sizeMillis);
+        due = Math.min(due, at);
+      }
+      return due;
+    }
+
+    private long windowStart(long timestamp) {
+      return timestamp - Math.floorMod(timestamp, sizeMillis);
+    }
+
+    private long maxTimestamp(long start) {
+      return start + sizeMillis - 1;
+    }
+
+    /** The first watermark at which the window takes no more elements: past its end plus the allowed lateness. */
+    private long closeTime(long start) {
+      long end = GlobalWindow.INSTANCE.maxTimestamp().getMillis();
+      long close = maxTimestamp(start) + latenessMillis + 1;
+      return close > end || close < start ? end : close;
+    }
+  }
+}
