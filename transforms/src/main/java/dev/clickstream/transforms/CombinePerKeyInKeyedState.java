@@ -67,11 +67,15 @@ import org.joda.time.Instant;
  * them. Each window keeps its own accumulator until the last row that reads it can no longer change. A window gives
  * a row only when it has elements of its own.
  *
- * <p><b>Lateness.</b> The transform cannot read the watermark; it knows a lower bound, the latest timer that fired
- * for the key or in its worker. An element is dropped when that bound is past the end of every window whose row
- * it would change plus the allowed lateness. An element whose window has no state yet and whose end the bound has
- * not yet passed is held for the window's timer, which fires at the next watermark: its pane is then ON_TIME,
- * where {@code GroupAlsoByWindow}, which reads the watermark, would have called it LATE.
+ * <p><b>Lateness.</b> The transform cannot read the watermark; it knows a lower bound per key, the latest time a
+ * timer of the key fired at, kept for as long as the pipeline runs (as {@link RollingAggregate} keeps its latest
+ * times). An element is dropped when that bound is past the end of every window whose row it would change plus the
+ * allowed lateness; it is counted in {@code droppedDueToLateness} when it is too late for its own window's row, even
+ * if a later window's row still reads it. So a key's elements are judged as {@code GroupAlsoByWindow} judges them
+ * once its first window has fired; before that, and for a key never seen, an element is taken as on time: its
+ * window fires at the next watermark, ON_TIME, where {@code GroupAlsoByWindow} would have dropped it or called its
+ * pane LATE. A pane is marked last when the window has closed by the time it fires (always without allowed
+ * lateness); a later watermark the key has not seen cannot mark it.
  *
  * <p>Input in any windows: it is put in the global window first. Output in the tumbling windows, timestamped at
  * each window's last millisecond, windowed as {@link TumblingWindowAggregate}'s output is.
@@ -82,10 +86,10 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
   /** The output of a window read from its own accumulator and those of the windows before it. */
   public interface OutputOverWindows<AccumT, OutputT> extends Serializable {
     /**
-     * The output of a window from {@code latestFirst}: its own accumulator first (never null), then that of each
-     * window before it, null where that window had no element or is no longer held.
+     * The output of {@code window} from {@code latestFirst}: its own accumulator first (never null), then that of
+     * each window before it, null where that window had no element or is no longer held.
      */
-    OutputT extract(List<AccumT> latestFirst);
+    OutputT extract(IntervalWindow window, List<AccumT> latestFirst);
   }
 
   static final String NAMESPACE = "CombinePerKeyInKeyedState";
@@ -270,8 +274,6 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
     private final long sizeMillis;
     private final long latenessMillis;
     private final int windowsRead;
-    /** The latest timer fired in this worker: the watermark is at least this, for every key. */
-    private transient long watermarkSeen = Long.MIN_VALUE;
 
     CombineInStateFn(CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> spec, Coder<AccumT> accumulatorCoder) {
       this.windowsSpec = StateSpecs.value(new KeyWindowsCoder<>(accumulatorCoder));
@@ -293,7 +295,7 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
       if (key == null) {
         key = new KeyWindows<>(Long.MIN_VALUE, NO_TIMER, new TreeMap<>());
       }
-      long watermark = Math.max(key.watermarkAtLeast, watermarkSeen);
+      long watermark = key.watermarkAtLeast;
       long start = windowStart(timestamp.getMillis());
       // The last window whose row this element changes, past its lateness: nothing it would change remains.
       if (closeTime(start + (windowsRead - 1) * sizeMillis) <= watermark) {
@@ -303,9 +305,13 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
       HeldWindow<AccumT> window = key.windows.get(start);
       if (window == null) {
         Stage stage = closeTime(start) <= watermark ? Stage.CLOSED
-            : maxTimestamp(start) < watermark ? Stage.FIRED : Stage.OPEN;
+            : endTime(start) <= watermark ? Stage.FIRED : Stage.OPEN;
         window = new HeldWindow<>(combineFn.createAccumulator(), stage, 0);
         key.windows.put(start, window);
+      }
+      if (window.stage == Stage.CLOSED) {
+        // Too late for its own window's row, as the runner counts it there; later windows' rows still read it.
+        droppedDueToLateness.inc();
       }
       window.accumulator = combineFn.addInput(window.accumulator, element.getValue());
       // Every fired row this element changes gives a late pane now, as the default trigger's late firings do.
@@ -313,13 +319,13 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
         long rowStart = start + i * sizeMillis;
         HeldWindow<AccumT> row = i == 0 ? window : key.windows.get(rowStart);
         if (row != null && row.stage == Stage.FIRED) {
-          emit(element.getKey(), rowStart, key, row, PaneInfo.Timing.LATE, out);
+          emit(element.getKey(), rowStart, key, row, PaneInfo.Timing.LATE, false, out);
         }
       }
       long due = nextDue(key);
       if (due < key.timerAt) {
         key.timerAt = due;
-        next.set(new Instant(due));
+        next.set(new Instant(due - 1));
       }
       state.write(key);
     }
@@ -331,8 +337,8 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
         @StateId(WINDOWS) ValueState<KeyWindows<AccumT>> state,
         @TimerId(NEXT) Timer next,
         OutputReceiver<KV<K, OutputT>> out) {
-      long now = firedAt.getMillis();
-      watermarkSeen = Math.max(watermarkSeen, now);
+      // A timer fires once the watermark has passed its time.
+      long now = firedAt.getMillis() + 1;
       KeyWindows<AccumT> key = state.read();
       if (key == null) {
         return;
@@ -343,9 +349,9 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
       for (Map.Entry<Long, HeldWindow<AccumT>> entry : key.windows.entrySet()) {
         long start = entry.getKey();
         HeldWindow<AccumT> window = entry.getValue();
-        if (window.stage == Stage.OPEN && maxTimestamp(start) <= now) {
+        if (window.stage == Stage.OPEN && endTime(start) <= now) {
           window.stage = Stage.FIRED;
-          emit(keyValue, start, key, window, PaneInfo.Timing.ON_TIME, out);
+          emit(keyValue, start, key, window, PaneInfo.Timing.ON_TIME, closeTime(start) <= now, out);
         }
         if (window.stage == Stage.FIRED && closeTime(start) <= now) {
           window.stage = Stage.CLOSED;
@@ -357,14 +363,15 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
       expired.forEach(key.windows::remove);
       key.timerAt = nextDue(key);
       if (key.timerAt != NO_TIMER) {
-        next.set(new Instant(key.timerAt));
+        next.set(new Instant(key.timerAt - 1));
       }
       state.write(key);
     }
 
     private void emit(
         K keyValue, long start, KeyWindows<AccumT> key, HeldWindow<AccumT> window, PaneInfo.Timing timing,
-        OutputReceiver<KV<K, OutputT>> out) {
+        boolean last, OutputReceiver<KV<K, OutputT>> out) {
+      IntervalWindow interval = new IntervalWindow(new Instant(start), new Instant(start + sizeMillis));
       OutputT output;
       if (windowsRead == 1) {
         output = combineFn.extractOutput(window.accumulator);
@@ -374,24 +381,24 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
           HeldWindow<AccumT> earlier = key.windows.get(start - i * sizeMillis);
           latestFirst.add(earlier == null ? null : earlier.accumulator);
         }
-        output = outputOverWindows.extract(latestFirst);
+        output = outputOverWindows.extract(interval, latestFirst);
       }
       long index = window.panes++;
-      // As GroupAlsoByWindow: without lateness the on-time pane is the window's last.
-      boolean last = timing == PaneInfo.Timing.ON_TIME && latenessMillis == 0;
-      IntervalWindow interval = new IntervalWindow(new Instant(start), new Instant(start + sizeMillis));
       out.outputWindowedValue(
           KV.of(keyValue, output), interval.maxTimestamp(), Collections.singletonList(interval),
           PaneInfo.createPane(index == 0, last, timing, index, index));
     }
 
-    /** When the key's timer must next fire: the earliest window end not yet fired, close or expiry. */
+    /**
+     * The watermark at which the key's next window comes to its next stage: the earliest window end not yet fired,
+     * close or expiry. The timer is set a millisecond before, as it fires once the watermark has passed its time.
+     */
     private long nextDue(KeyWindows<AccumT> key) {
       long due = NO_TIMER;
       for (Map.Entry<Long, HeldWindow<AccumT>> entry : key.windows.entrySet()) {
         long start = entry.getKey();
         Stage stage = entry.getValue().stage;
-        long at = stage == Stage.OPEN ? maxTimestamp(start)
+        long at = stage == Stage.OPEN ? endTime(start)
             : stage == Stage.FIRED ? closeTime(start)
             : closeTime(start + (windowsRead - 1) * sizeMillis);
         due = Math.min(due, at);
@@ -405,6 +412,11 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
 
     private long maxTimestamp(long start) {
       return start + sizeMillis - 1;
+    }
+
+    /** The first watermark past the window's end, at which it fires. */
+    private long endTime(long start) {
+      return start + sizeMillis;
     }
 
     /** The first watermark at which the window takes no more elements: past its end plus the allowed lateness. */

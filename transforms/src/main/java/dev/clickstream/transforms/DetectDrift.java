@@ -7,24 +7,32 @@ import dev.clickstream.features.DriftRecord;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.DoubleStream;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.BigEndianLongCoder;
+import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderException;
+import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.AfterPane;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.SlidingWindows;
 import org.apache.beam.sdk.transforms.windowing.TimestampCombiner;
@@ -54,30 +62,33 @@ import org.joda.time.Instant;
  * feed one value per entity and window: accumulating late panes upstream would count an entity again. A NaN has no
  * place in either statistic: it is dropped and counted in {@code values_not_a_number}.
  *
- * <p><b>Windows.</b> With window length {@code w} and {@code k} reference windows, values go into sliding windows
- * of {@code (k + 1)·w} every {@code w}, aligned to the epoch. The sliding window {@code [e − (k + 1)·w, e)} holds
- * the recent window {@code [e − w, e)} and its reference {@code [e − (k + 1)·w, e − w)}; each value's own timestamp
- * (kept through the grouping) says which side it is on. A sliding window whose recent part holds no value outputs
- * nothing: its values were evaluated as recent in an earlier window. So each window of values gives one record per
- * pane, covering {@code [e − w, e)}, timestamped at {@code e − 1 ms} and in the sliding window. The first windows of
- * a stream, and those after a gap in the values, have fewer windows of reference values: they are {@link
- * DriftRecord.Status#INSUFFICIENT_DATA} until the reference holds the monitor's minimum.
+ * <p><b>Windows.</b> With window length {@code w} and {@code k} reference windows, the record of the recent window
+ * {@code [e − w, e)} compares its values with those of {@code [e − (k + 1)·w, e − w)}. A stream ({@link
+ * TumblingWindowAggregate#isStream}) keeps each tumbling window's values once, in keyed state ({@link
+ * CombinePerKeyInKeyedState}), and a record reads its window's and the {@code k} before it. Bounded input of a batch
+ * run goes into sliding windows of {@code (k + 1)·w} every {@code w}, aligned to the epoch, and each value's own
+ * timestamp (kept through the grouping) says which side it is on. Either way a window without values of its own
+ * gives no record: its values were evaluated as recent in an earlier window. So each window of values gives one
+ * record per pane, covering {@code [e − w, e)}, timestamped at {@code e − 1 ms} and in that tumbling window. The
+ * first windows of a stream, and those after a gap in the values, have fewer windows of reference values: they are
+ * {@link DriftRecord.Status#INSUFFICIENT_DATA} until the reference holds the monitor's minimum.
  *
- * <p><b>Panes and lateness.</b> A sliding window fires once when the watermark passes its end (the on-time pane),
- * then once more for each late value within the allowed lateness (zero unless {@link #withAllowedLateness} says
- * otherwise). Panes accumulate, so a late pane evaluates its window again with every value so far. A value is
+ * <p><b>Panes and lateness.</b> A record is made once when the watermark passes its window's end (the on-time
+ * pane), then once more for each late value within the allowed lateness (zero unless {@link #withAllowedLateness}
+ * says otherwise). Panes accumulate, so a late pane evaluates its window again with every value so far. A value is
  * recent in its own window and reference in the {@code k} after it, so a late value re-evaluates each of those that
  * has already been output and holds recent values. {@link DriftMonitor#TABLE}'s replace rule keeps the latest window
- * and, of its panes, the one over the most values.
- * A value later than the allowed lateness is dropped by the runner from each sliding window that has expired, and
- * counted there in its dropped-due-to-lateness counter ({@code DroppedDueToLateness} on the Direct runner): its own
- * window is then not re-evaluated, but it still joins the reference of the later windows that are open.
+ * and, of its panes, the one over the most values. A value later than the allowed lateness for its own window is
+ * counted in {@code droppedDueToLateness} (by the runner, per expired sliding window, or by {@link
+ * CombinePerKeyInKeyedState}): its own window is then not re-evaluated, but it still joins the reference of the
+ * later windows that are open.
  *
- * <p><b>Memory.</b> All values of a monitor share one key, so one worker evaluates them, and each pane reads its
- * {@code k + 1} windows of raw values into memory; the runner buffers each value once per sliding window it is in
- * ({@code k + 1} times) until the window expires, each with its timestamp. That suits per-entity
- * feature values at this project's scale (tens of thousands of users per window); millions of values per window
- * would need a mergeable quantile sketch per window in place of the raw values, and PSI and KS computed from it.
+ * <p><b>Memory.</b> All values of a monitor share one key, so one worker evaluates them, and each record reads its
+ * {@code k + 1} windows of raw values into memory. A stream holds each value once until the last record that reads
+ * it is past its lateness; a batch run's runner buffers it once per sliding window ({@code k + 1} times). That suits
+ * per-entity feature values at this project's scale (tens of thousands of users per window); millions of values per
+ * window would need a mergeable quantile sketch per window in place of the raw values, and PSI and KS computed from
+ * it.
  *
  * <p><b>Metrics</b>, in the namespace {@code DetectDrift}: counters {@code evaluations} (one per record, late panes
  * included), {@code drift_detected} and {@code insufficient_data} (records of those statuses) and {@code
@@ -124,10 +135,26 @@ public final class DetectDrift extends PTransform<PCollection<Double>, PCollecti
   @Override
   public PCollection<DriftRecord> expand(PCollection<Double> values) {
     Duration window = Duration.millis(monitor.windowMillis());
+    PCollection<KV<String, TimestampedValue<Double>>> keyed =
+        values
+            .apply("KeyByMonitorWithEventTime", ParDo.of(new KeyWithEventTimeFn(monitor.name())))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValueCoder.of(DoubleCoder.of())));
+    if (TumblingWindowAggregate.isStream(values)) {
+      // Each window's values held once in keyed state and read by its record and the k after it, instead of being
+      // buffered in k + 1 sliding windows of Beam's per-window machinery.
+      DriftMonitor monitor = this.monitor;
+      return keyed
+          .apply("EvaluateInKeyedState",
+              CombinePerKeyInKeyedState.<String, TimestampedValue<Double>, List<Double>, DriftRecord>of(
+                      new CollectValuesFn(), window)
+                  .withAllowedLateness(allowedLateness)
+                  .withWindowsRead(monitor.referenceWindows() + 1,
+                      (recentWindow, latestFirst) -> evaluate(monitor, recentWindow, latestFirst)))
+          .apply("CountEvaluations", ParDo.of(new CountEvaluationsFn()))
+          .setCoder(DriftRecordCoder.of());
+    }
     Duration referenceAndRecent = window.multipliedBy(monitor.referenceWindows() + 1L);
-    return values
-        .apply("KeyByMonitorWithEventTime", ParDo.of(new KeyWithEventTimeFn(monitor.name())))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValueCoder.of(DoubleCoder.of())))
+    return keyed
         .apply(
             "WindowIntoReferenceAndRecent",
             Window.<KV<String, TimestampedValue<Double>>>into(SlidingWindows.of(referenceAndRecent).every(window))
@@ -138,7 +165,89 @@ public final class DetectDrift extends PTransform<PCollection<Double>, PCollecti
                 .withTimestampCombiner(TimestampCombiner.END_OF_WINDOW))
         .apply("GroupPerWindow", GroupByKey.create())
         .apply("EvaluateRecentAgainstReference", ParDo.of(new EvaluateFn(monitor)))
-        .setCoder(DriftRecordCoder.of());
+        .setCoder(DriftRecordCoder.of())
+        // In the recent window, as a stream's records are: its last millisecond lies in it.
+        .apply("IntoRecentWindows", Window.into(FixedWindows.of(window)));
+  }
+
+  /** The record of {@code recentWindow}: its values against those of the windows before it, where held. */
+  private static DriftRecord evaluate(DriftMonitor monitor, IntervalWindow recentWindow, List<List<Double>> latestFirst) {
+    DoubleStream.Builder reference = DoubleStream.builder();
+    for (List<Double> earlier : latestFirst.subList(1, latestFirst.size())) {
+      if (earlier != null) {
+        earlier.forEach(reference::add);
+      }
+    }
+    double[] recent = latestFirst.get(0).stream().mapToDouble(Double::doubleValue).toArray();
+    return monitor.evaluate(recentWindow.start().getMillis(), reference.build().toArray(), recent);
+  }
+
+  /** One window's values, in arrival order. */
+  static final class CollectValuesFn extends CombineFn<TimestampedValue<Double>, List<Double>, DriftRecord> {
+    @Override
+    public List<Double> createAccumulator() {
+      return new ArrayList<>();
+    }
+
+    @Override
+    public List<Double> addInput(List<Double> values, TimestampedValue<Double> value) {
+      values.add(value.getValue());
+      return values;
+    }
+
+    @Override
+    public List<Double> mergeAccumulators(Iterable<List<Double>> accumulators) {
+      List<Double> merged = new ArrayList<>();
+      accumulators.forEach(merged::addAll);
+      return merged;
+    }
+
+    /** A record needs the windows before it too: {@link CombinePerKeyInKeyedState#withWindowsRead} evaluates. */
+    @Override
+    public DriftRecord extractOutput(List<Double> values) {
+      throw new UnsupportedOperationException("a drift record reads the reference windows too");
+    }
+
+    @Override
+    public Coder<List<Double>> getAccumulatorCoder(CoderRegistry registry, Coder<TimestampedValue<Double>> input) {
+      return ListCoder.of(DoubleCoder.of());
+    }
+
+    @Override
+    public Coder<DriftRecord> getDefaultOutputCoder(CoderRegistry registry, Coder<TimestampedValue<Double>> input) {
+      return DriftRecordCoder.of();
+    }
+  }
+
+  /** Counts each record, as {@link EvaluateFn} does for the grouped path. */
+  static final class CountEvaluationsFn extends DoFn<KV<String, DriftRecord>, DriftRecord> {
+    private final EvaluationMetrics metrics = new EvaluationMetrics();
+
+    @ProcessElement
+    public void processElement(@Element KV<String, DriftRecord> record, OutputReceiver<DriftRecord> out) {
+      metrics.count(record.getValue());
+      out.output(record.getValue());
+    }
+  }
+
+  /** The counters and the PSI distribution of the records made. */
+  static final class EvaluationMetrics implements Serializable {
+    private final Counter evaluations = Metrics.counter(STAGE, EVALUATIONS);
+    private final Counter driftDetected = Metrics.counter(STAGE, DRIFT_DETECTED);
+    private final Counter insufficientData = Metrics.counter(STAGE, INSUFFICIENT_DATA);
+    private final Distribution psiMilli = Metrics.distribution(STAGE, PSI_MILLI);
+
+    void count(DriftRecord record) {
+      evaluations.inc();
+      if (record.status() == DriftRecord.Status.DRIFT) {
+        driftDetected.inc();
+      } else if (record.status() == DriftRecord.Status.INSUFFICIENT_DATA) {
+        insufficientData.inc();
+      }
+      if (record.psi() != null) {
+        psiMilli.update(Math.round(record.psi() * 1000));
+      }
+    }
   }
 
   /** Keys every value by the monitor, with its timestamp, which the grouping would otherwise drop; drops NaNs. */
@@ -163,10 +272,7 @@ public final class DetectDrift extends PTransform<PCollection<Double>, PCollecti
 
   /** Splits a pane's values into reference and recent by timestamp, and evaluates the recent window. */
   static final class EvaluateFn extends DoFn<KV<String, Iterable<TimestampedValue<Double>>>, DriftRecord> {
-    private final Counter evaluations = Metrics.counter(STAGE, EVALUATIONS);
-    private final Counter driftDetected = Metrics.counter(STAGE, DRIFT_DETECTED);
-    private final Counter insufficientData = Metrics.counter(STAGE, INSUFFICIENT_DATA);
-    private final Distribution psiMilli = Metrics.distribution(STAGE, PSI_MILLI);
+    private final EvaluationMetrics metrics = new EvaluationMetrics();
     private final DriftMonitor monitor;
 
     EvaluateFn(DriftMonitor monitor) {
@@ -189,20 +295,7 @@ public final class DetectDrift extends PTransform<PCollection<Double>, PCollecti
         return;
       }
       DriftRecord record = monitor.evaluate(recentStart, reference.build().toArray(), recentValues);
-      evaluations.inc();
-      switch (record.status()) {
-        case DRIFT:
-          driftDetected.inc();
-          break;
-        case INSUFFICIENT_DATA:
-          insufficientData.inc();
-          break;
-        default:
-          break;
-      }
-      if (record.psi() != null) {
-        psiMilli.update(Math.round(record.psi() * 1000));
-      }
+      metrics.count(record);
       out.output(record);
     }
   }

@@ -7,16 +7,11 @@ import dev.clickstream.features.WindowedAggregation;
 import org.apache.beam.sdk.coders.CannotProvideCoderException;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
-import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.windowing.AfterPane;
-import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
-import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
-import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.joda.time.Duration;
@@ -35,11 +30,11 @@ import org.joda.time.Duration;
  * pane of a tile holds every event of the earlier ones and more, so a sink that keeps the pane with the larger count
  * (the tiles table's replace rule, {@code NEW.event_count > OLD.event_count}) keeps the fullest whatever order
  * retried or replayed writes arrive in. Events later than the allowed lateness are dropped by the runner and counted
- * in Beam's own counter: {@code droppedDueToLateness} ({@code LateDataDroppingDoFnRunner}, on portable and Flink
- * runners), {@code DroppedDueToLateness} on the Direct runner.
+ * in {@code droppedDueToLateness}: Beam's own counter ({@code LateDataDroppingDoFnRunner}, on portable and Flink
+ * runners; {@code DroppedDueToLateness} on the Direct runner), or that of {@link CombinePerKeyInKeyedState}.
  *
- * <p>Works on bounded and unbounded input. The output stays in the tile windows, so downstream steps can read the
- * tile and the pane.
+ * <p>Works on bounded and unbounded input, windowed and combined as {@link TumblingWindowAggregate} does. The
+ * output stays in the tile windows, so downstream steps can read the tile and the pane.
  */
 public final class TileAggregate extends PTransform<PCollection<FeatureEvent>, PCollection<EntityPartials>> {
   private final WindowedAggregation feature;
@@ -65,13 +60,10 @@ public final class TileAggregate extends PTransform<PCollection<FeatureEvent>, P
   public PCollection<EntityPartials> expand(PCollection<FeatureEvent> events) {
     return events
         .apply("KeyByEntity", FeatureSteps.keyByEntity())
-        .apply(
-            "WindowIntoTiles",
-            Window.<KV<String, FeatureEvent>>into(FixedWindows.of(Duration.millis(feature.tileMillis())))
-                .triggering(AfterWatermark.pastEndOfWindow().withLateFirings(AfterPane.elementCountAtLeast(1)))
-                .withAllowedLateness(allowedLateness)
-                .accumulatingFiredPanes())
-        .apply("MergeEventsPerTile", Combine.perKey(new MergeEventsFn()))
+        // A stream keeps each tile's partial in keyed state, bounded input of a batch run is merged in hashed shards.
+        .apply("MergeEventsPerTile", TumblingWindowAggregate.<String, FeatureEvent, Partial>of(new MergeEventsFn())
+            .withWindowSize(Duration.millis(feature.tileMillis()))
+            .withAllowedLateness(allowedLateness))
         .apply("ToEntityPartials", ParDo.of(new ToEntityPartialsFn()))
         .setCoder(EntityPartials.Coder.of());
   }

@@ -220,7 +220,7 @@ public final class TumblingFeatures<T extends GenericRecord>
           CombinePerKeyInKeyedState.<String, EventFields, TumblingFeaturesCombineFn.Accumulator, List<Object>>of(
                   combine, length)
               .withAllowedLateness(allowedLateness)
-              .withWindowsRead(parts, combine::extractOutputOverWindows));
+              .withWindowsRead(parts, (window, latestFirst) -> combine.extractOutputOverWindows(latestFirst)));
     }
     return keyed
         .apply(

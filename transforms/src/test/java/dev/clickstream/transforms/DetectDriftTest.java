@@ -28,7 +28,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
-import org.apache.beam.sdk.transforms.windowing.SlidingWindows;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.WindowingStrategy.AccumulationMode;
@@ -102,9 +102,9 @@ class DetectDriftTest {
     // Each record is in the sliding window [e - 15 min, e) whose recent part it covers, at e - 1 ms.
     PAssert.that(records.apply("DescribePanes", ParDo.of(new DescribePane())))
         .containsInAnyOrder(
-            "12:00 ON_TIME#0 0+4 in [11:50, 12:05) @ 2024-03-01T12:04:59.999Z",
-            "12:05 ON_TIME#0 4+4 in [11:55, 12:10) @ 2024-03-01T12:09:59.999Z",
-            "12:10 ON_TIME#0 8+4 in [12:00, 12:15) @ 2024-03-01T12:14:59.999Z");
+            "12:00 ON_TIME#0 0+4 in [12:00, 12:05) @ 2024-03-01T12:04:59.999Z",
+            "12:05 ON_TIME#0 4+4 in [12:05, 12:10) @ 2024-03-01T12:09:59.999Z",
+            "12:10 ON_TIME#0 8+4 in [12:10, 12:15) @ 2024-03-01T12:14:59.999Z");
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
 
@@ -197,15 +197,15 @@ class DetectDriftTest {
         record(1, 4, 5,
             0.0 + term(1.0 / 5, 0.25) + term(1.0 / 5, 0.25) + term(1.0 / 5, 0.25) + term(2.0 / 5, 0.25),
             1.0 - 4.0 / 5, Status.OK);
-    IntervalWindow endingAtW1End = slidingWindowEndingAt(NOON + 2 * WINDOW);
+    IntervalWindow endingAtW1End = recentWindowEndingAt(NOON + 2 * WINDOW);
     PAssert.that(records).inOnTimePane(endingAtW1End).containsInAnyOrder(W1_RECORD);
     PAssert.that(records).inLatePane(endingAtW1End).containsInAnyOrder(lateW1);
     PAssert.that(records).containsInAnyOrder(W0_RECORD, W1_RECORD, lateW1);
     PAssert.that(records.apply("DescribePanes", ParDo.of(new DescribePane())))
         .containsInAnyOrder(
-            "12:00 ON_TIME#0 0+4 in [11:50, 12:05) @ 2024-03-01T12:04:59.999Z",
-            "12:05 ON_TIME#0 4+4 in [11:55, 12:10) @ 2024-03-01T12:09:59.999Z",
-            "12:05 LATE#1 4+5 in [11:55, 12:10) @ 2024-03-01T12:09:59.999Z");
+            "12:00 ON_TIME#0 0+4 in [12:00, 12:05) @ 2024-03-01T12:04:59.999Z",
+            "12:05 ON_TIME#0 4+4 in [12:05, 12:10) @ 2024-03-01T12:09:59.999Z",
+            "12:05 LATE#1 4+5 in [12:05, 12:10) @ 2024-03-01T12:09:59.999Z");
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
 
@@ -259,17 +259,19 @@ class DetectDriftTest {
   }
 
   @Test
-  void theOutputHasItsCoderAndStaysInAccumulatingSlidingWindows() {
-    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
-    PCollection<DriftRecord> records =
-        pipeline.apply(Create.of(0.5).withCoder(DoubleCoder.of())).apply(DetectDrift.of(MONITOR));
+  void theOutputHasItsCoderAndStaysInAccumulatingRecentWindows() {
+    // A batch run evaluates over sliding windows, a stream in keyed state: both output in the recent window.
+    for (String mode : List.of("--streaming=false", "--streaming=true")) {
+      Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.fromArgs(mode).create());
+      PCollection<DriftRecord> records =
+          pipeline.apply(Create.of(0.5).withCoder(DoubleCoder.of())).apply(DetectDrift.of(MONITOR));
 
-    assertThat(records.getCoder(), equalTo(DriftRecordCoder.of()));
-    assertThat(
-        records.getWindowingStrategy().getWindowFn(),
-        equalTo(SlidingWindows.of(Duration.standardMinutes(15)).every(Duration.standardMinutes(5))));
-    assertThat(records.getWindowingStrategy().getMode(), equalTo(AccumulationMode.ACCUMULATING_FIRED_PANES));
+      assertThat(records.getCoder(), equalTo(DriftRecordCoder.of()));
+      assertThat(records.getWindowingStrategy().getWindowFn(), equalTo(FixedWindows.of(Duration.standardMinutes(5))));
+      assertThat(records.getWindowingStrategy().getMode(), equalTo(AccumulationMode.ACCUMULATING_FIRED_PANES));
+    }
   }
+
 
   @Test
   void theCoderRoundTripsEveryStatusDeterministically() throws Exception {
@@ -319,8 +321,8 @@ class DetectDriftTest {
   }
 
   /** The sliding window of {@link #MONITOR}: the recent window ending at {@code end} and the two before it. */
-  private static IntervalWindow slidingWindowEndingAt(long end) {
-    return new IntervalWindow(new Instant(end - 3 * WINDOW), new Instant(end));
+  private static IntervalWindow recentWindowEndingAt(long end) {
+    return new IntervalWindow(new Instant(end - WINDOW), new Instant(end));
   }
 
   private static void assertCounters(PipelineResult result, long evaluations, long drift, long insufficient) {

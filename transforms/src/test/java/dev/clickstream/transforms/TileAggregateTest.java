@@ -130,7 +130,9 @@ class TileAggregateTest {
     TestStream<FeatureEvent> events =
         TestStream.create(FeatureEvent.Coder.of())
             .advanceWatermarkTo(new Instant(NOON))
-            .addElements(event("e1", "u1", NOON + 10_000))
+            // Both users seen before their late events: a stream's keyed state judges lateness per key, and takes
+            // a key never seen as on time (CombinePerKeyInKeyedState).
+            .addElements(event("e1", "u1", NOON + 10_000), event("e0", "u2", NOON + 5_000))
             // Past the end of the first tile plus its allowed lateness: the tile is gone.
             .advanceWatermarkTo(new Instant(NOON + TILE + ALLOWED_LATENESS.getMillis() + 1))
             .addElements(
@@ -143,8 +145,10 @@ class TileAggregateTest {
     PCollection<EntityPartials> tiles =
         pipeline.apply(events).apply(TileAggregate.of(FEATURE).withAllowedLateness(ALLOWED_LATENESS));
 
-    PAssert.that(tiles).inWindow(FIRST_TILE).containsInAnyOrder(tile("u1", NOON, Partial.of(NOON + 10_000, null)));
-    PAssert.that(tiles).inFinalPane(FIRST_TILE).containsInAnyOrder(tile("u1", NOON, Partial.of(NOON + 10_000, null)));
+    PAssert.that(tiles).inWindow(FIRST_TILE).containsInAnyOrder(
+        tile("u1", NOON, Partial.of(NOON + 10_000, null)), tile("u2", NOON, Partial.of(NOON + 5_000, null)));
+    PAssert.that(tiles).inOnTimePane(FIRST_TILE).containsInAnyOrder(
+        tile("u1", NOON, Partial.of(NOON + 10_000, null)), tile("u2", NOON, Partial.of(NOON + 5_000, null)));
     PAssert.that(tiles).inLatePane(FIRST_TILE).empty();
     PAssert.that(tiles)
         .inLatePane(SECOND_TILE)
