@@ -244,7 +244,8 @@ public final class AttributeClicks<T extends GenericRecord> extends PTransform<P
         values.add(key.toString());
       }
       values.add(((Number) event.get(TIMESTAMP)).longValue());
-      out.get(impression ? IMPRESSIONS : CLICKS).output(Row.withSchema(eventSchema).addValues(values).build());
+      // The values have the schema's types by construction: attachValues skips the builder's checks of every field.
+      out.get(impression ? IMPRESSIONS : CLICKS).output(Row.withSchema(eventSchema).attachValues(values));
     }
   }
 

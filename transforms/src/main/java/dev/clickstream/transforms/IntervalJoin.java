@@ -2,6 +2,9 @@ package dev.clickstream.transforms;
 
 import static java.util.Objects.requireNonNull;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,14 +12,16 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
-import org.apache.beam.sdk.state.BagState;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
 import org.apache.beam.sdk.state.TimeDomain;
@@ -95,12 +100,14 @@ import org.joda.time.Instant;
  * that the key's timers have not yet passed is joined normally: the result is what on-time input would give, though
  * the output may then be behind the output watermark.
  *
- * <p><b>State.</b> Per key: the left elements until the watermark passes {@code l + upperBound - lowerBound +
- * allowedLateness}, after which no right element they could match can still arrive in time; the right elements
- * until they are output; and one long, the latest time the key's timers fired at, kept for as long as the pipeline
- * runs so that late elements are recognised (as {@link RollingAggregate} keeps its entities' latest times). It uses
- * {@code BagState}, {@code ValueState} and two event-time timers, which the Flink runner supports, and relies on a
- * key's timers firing in timestamp order only for promptness, not correctness.
+ * <p><b>State.</b> Per key, one value ({@code HeldElements}): the left elements until the watermark passes {@code
+ * l + upperBound - lowerBound + allowedLateness}, after which no right element they could match can still arrive in
+ * time; the right elements until they are output; the times the two timers are set for; and the latest time the
+ * key's timers fired at, kept for as long as the pipeline runs so that late elements are recognised (as {@link
+ * RollingAggregate} keeps its entities' latest times), so a key whose elements are all gone still holds a few dozen
+ * bytes. One value rather than one cell each: Beam on Flink looks up every cell and builds its namespace key on
+ * each access, and a key holds few elements. It uses {@code ValueState} and two event-time timers, which the Flink
+ * runner supports, and relies on a key's timers firing in timestamp order only for promptness, not correctness.
  *
  * <p><b>Metrics</b>, per step, in the namespace {@code IntervalJoin}: counters {@code left_elements_in}, {@code
  * right_elements_in}, {@code matched}, {@code unmatched}, {@code late_left}, {@code late_right} and {@code
@@ -487,36 +494,18 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
    * element that could match them can still arrive in time, then outputs each right element once.
    */
   static final class JoinWithinIntervalFn extends DoFn<KV<Row, RawUnionValue>, Row> {
-    private static final String HELD_LEFTS = "heldLefts";
-    private static final String HELD_RIGHTS = "heldRights";
-    private static final String RELEASE_AT = "releaseAt";
-    private static final String EXPIRE_AT = "expireAt";
-    private static final String WATERMARK_REACHED = "watermarkReached";
+    private static final String HELD = "held";
     private static final String RELEASE_RIGHTS = "releaseRights";
     private static final String EXPIRE_LEFTS = "expireLefts";
 
     private static final long END_OF_GLOBAL_WINDOW = GlobalWindow.INSTANCE.maxTimestamp().getMillis();
 
-    @StateId(HELD_LEFTS)
-    private final StateSpec<BagState<TimestampedValue<Row>>> heldLeftsSpec;
-
-    @StateId(HELD_RIGHTS)
-    private final StateSpec<BagState<TimestampedValue<Row>>> heldRightsSpec;
-
-    /** When the release timer is set to fire; null when no right element is held. */
-    @StateId(RELEASE_AT)
-    private final StateSpec<ValueState<Long>> releaseAtSpec = StateSpecs.value(VarLongCoder.of());
-
-    /** When the expiry timer is set to fire; null when it is not set for a held left element. */
-    @StateId(EXPIRE_AT)
-    private final StateSpec<ValueState<Long>> expireAtSpec = StateSpecs.value(VarLongCoder.of());
-
     /**
-     * The latest time one of the key's timers fired at, so the watermark has reached it: the key's only view of
-     * the watermark, to tell late elements. Never cleared.
+     * The key's held elements, its timers' times and the watermark its timers have shown, in one value: each arrival
+     * reads and writes one state cell, where Beam on Flink pays a lookup and a namespace key per cell.
      */
-    @StateId(WATERMARK_REACHED)
-    private final StateSpec<ValueState<Long>> watermarkReachedSpec = StateSpecs.value(VarLongCoder.of());
+    @StateId(HELD)
+    private final StateSpec<ValueState<HeldElements>> heldSpec;
 
     /** Outputs the held right elements that are due; holds the output watermark at the earliest held one. */
     @TimerId(RELEASE_RIGHTS)
@@ -549,8 +538,9 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
         long lowerMillis,
         long upperMillis,
         long latenessMillis) {
-      this.heldLeftsSpec = StateSpecs.bag(TimestampedValue.TimestampedValueCoder.of(RowCoder.of(leftSchema)));
-      this.heldRightsSpec = StateSpecs.bag(TimestampedValue.TimestampedValueCoder.of(RowCoder.of(rightSchema)));
+      this.heldSpec = StateSpecs.value(new HeldElementsCoder(
+          TimestampedValue.TimestampedValueCoder.of(RowCoder.of(leftSchema)),
+          TimestampedValue.TimestampedValueCoder.of(RowCoder.of(rightSchema))));
       this.merged = merged;
       this.lowerMillis = lowerMillis;
       this.upperMillis = upperMillis;
@@ -561,11 +551,7 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
     public void processElement(
         @Element KV<Row, RawUnionValue> element,
         @Timestamp Instant timestamp,
-        @StateId(HELD_LEFTS) BagState<TimestampedValue<Row>> heldLefts,
-        @StateId(HELD_RIGHTS) BagState<TimestampedValue<Row>> heldRights,
-        @StateId(RELEASE_AT) ValueState<Long> releaseAt,
-        @StateId(EXPIRE_AT) ValueState<Long> expireAt,
-        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
+        @StateId(HELD) ValueState<HeldElements> state,
         @TimerId(RELEASE_RIGHTS) Timer releaseRights,
         @TimerId(EXPIRE_LEFTS) Timer expireLefts,
         MultiOutputReceiver out) {
@@ -573,67 +559,65 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
       try {
         Row row = (Row) element.getValue().getValue();
         long time = timestamp.getMillis();
-        Long reached = watermarkReached.read();
+        HeldElements stored = state.read();
+        HeldElements held = stored == null ? new HeldElements() : stored;
+        long reached = held.watermarkReached;
 
         if (element.getValue().getUnionTag() == LEFT_UNION_TAG) {
           leftElementsIn.inc();
           // The earliest right element it could match may already have been output without it.
-          if (reached != null && releaseTime(saturatedAdd(time, lowerMillis)) <= reached) {
+          if (reached != HeldElements.NONE && releaseTime(saturatedAdd(time, lowerMillis)) <= reached) {
             lateLeft.inc();
             out.get(LATE_LEFT).output(row);
             return;
           }
-          heldLefts.add(TimestampedValue.of(row, timestamp));
-          leftsHeld.update(count(heldLefts));
+          held.lefts.add(TimestampedValue.of(row, timestamp));
+          leftsHeld.update(held.lefts.size());
           long expiry = expiryTime(time);
-          Long scheduled = expireAt.read();
-          if (scheduled == null || expiry < scheduled) {
+          if (held.expireAt == HeldElements.NONE || expiry < held.expireAt) {
             expireLefts.withNoOutputTimestamp().set(new Instant(expiry));
-            expireAt.write(expiry);
+            held.expireAt = expiry;
           }
+          state.write(held);
           return;
         }
 
         rightElementsIn.inc();
         long release = releaseTime(time);
         // Left elements it could match may already have been cleared.
-        if (reached != null && release <= reached) {
+        if (reached != HeldElements.NONE && release <= reached) {
           lateRight.inc();
           out.get(LATE_RIGHT).output(row);
           return;
         }
-        heldRights.add(TimestampedValue.of(row, timestamp));
-        rightsHeld.update(count(heldRights));
-        Long scheduled = releaseAt.read();
+        held.rights.add(TimestampedValue.of(row, timestamp));
+        rightsHeld.update(held.rights.size());
         // Release times grow with right times, so the earliest release also has the earliest time to hold.
-        if (scheduled == null || release < scheduled) {
+        if (held.releaseAt == HeldElements.NONE || release < held.releaseAt) {
           releaseRights.withOutputTimestamp(timestamp).set(new Instant(release));
-          releaseAt.write(release);
+          held.releaseAt = release;
         }
+        state.write(held);
       } finally {
         processMicros.update((System.nanoTime() - started) / 1_000);
       }
     }
 
-    // The same state and timer parameters as processElement, repeated on purpose: Beam injects state into each
-    // annotated method by its own parameter list, so they cannot be shared.
     @OnTimer(RELEASE_RIGHTS)
     public void onReleaseRights(
         OnTimerContext context,
-        @StateId(HELD_LEFTS) BagState<TimestampedValue<Row>> heldLefts,
-        @StateId(HELD_RIGHTS) BagState<TimestampedValue<Row>> heldRights,
-        @StateId(RELEASE_AT) ValueState<Long> releaseAt,
-        @StateId(EXPIRE_AT) ValueState<Long> expireAt,
-        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
+        @StateId(HELD) ValueState<HeldElements> state,
         @TimerId(RELEASE_RIGHTS) Timer releaseRights,
         @TimerId(EXPIRE_LEFTS) Timer expireLefts,
         MultiOutputReceiver out) {
-      long reached = advance(watermarkReached, context.fireTimestamp());
-      List<TimestampedValue<Row>> lefts = readAll(heldLefts);
-      List<TimestampedValue<Row>> rights = readAll(heldRights);
+      HeldElements held = state.read();
+      if (held == null) {
+        return;
+      }
+      long reached = held.advance(context.fireTimestamp());
       List<TimestampedValue<Row>> stillHeld = new ArrayList<>();
       TimestampedValue<Row> earliestHeld = null;
-      for (TimestampedValue<Row> right : rights) {
+      for (TimestampedValue<Row> right : held.rights) {
         if (releaseTime(right.getTimestamp().getMillis()) > reached) {
           stillHeld.add(right);
           if (earliestHeld == null || right.getTimestamp().isBefore(earliestHeld.getTimestamp())) {
@@ -641,7 +625,7 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
           }
           continue;
         }
-        TimestampedValue<Row> left = latestMatchingLeft(lefts, right.getTimestamp().getMillis());
+        TimestampedValue<Row> left = latestMatchingLeft(held.lefts, right.getTimestamp().getMillis());
         if (left == null) {
           unmatched.inc();
           out.get(UNMATCHED).outputWithTimestamp(right.getValue(), right.getTimestamp());
@@ -650,66 +634,61 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
           out.get(MATCHED).outputWithTimestamp(merged.of(left.getValue(), right.getValue()), right.getTimestamp());
         }
       }
-      if (stillHeld.size() != rights.size()) {
-        replace(heldRights, stillHeld);
-      }
+      held.rights.clear();
+      held.rights.addAll(stillHeld);
       if (earliestHeld == null) {
-        releaseAt.clear();
+        held.releaseAt = HeldElements.NONE;
       } else {
         long release = releaseTime(earliestHeld.getTimestamp().getMillis());
         releaseRights.withOutputTimestamp(earliestHeld.getTimestamp()).set(new Instant(release));
-        releaseAt.write(release);
+        held.releaseAt = release;
       }
       // No right element still held can match a left element that is due: those are all released above.
-      expireLefts(lefts, stillHeld, reached, heldLefts, expireAt, expireLefts);
+      expireLefts(held, reached, expireLefts);
+      state.write(held);
     }
 
     @OnTimer(EXPIRE_LEFTS)
     public void onExpireLefts(
         OnTimerContext context,
-        @StateId(HELD_LEFTS) BagState<TimestampedValue<Row>> heldLefts,
-        @StateId(HELD_RIGHTS) BagState<TimestampedValue<Row>> heldRights,
-        @StateId(EXPIRE_AT) ValueState<Long> expireAt,
-        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
+        @StateId(HELD) ValueState<HeldElements> state,
         @TimerId(EXPIRE_LEFTS) Timer expireLefts) {
-      long reached = advance(watermarkReached, context.fireTimestamp());
+      HeldElements held = state.read();
+      if (held == null) {
+        return;
+      }
+      long reached = held.advance(context.fireTimestamp());
       // A right element the release timer has not output yet keeps the left elements it matches: it is due, and its
       // timer clears them after using them, should it fire after this one.
-      expireLefts(readAll(heldLefts), readAll(heldRights), reached, heldLefts, expireAt, expireLefts);
+      expireLefts(held, reached, expireLefts);
+      state.write(held);
     }
 
     /**
      * Clears the left elements whose expiry the watermark has reached, except those a held right element matches,
      * and sets the expiry timer for the earliest one left.
      */
-    private void expireLefts(
-        List<TimestampedValue<Row>> lefts,
-        List<TimestampedValue<Row>> heldRights,
-        long reached,
-        BagState<TimestampedValue<Row>> heldLefts,
-        ValueState<Long> expireAt,
-        Timer expireLefts) {
+    private void expireLefts(HeldElements held, long reached, Timer expireLefts) {
       List<TimestampedValue<Row>> kept = new ArrayList<>();
-      Long nextExpiry = null;
-      for (TimestampedValue<Row> left : lefts) {
+      long nextExpiry = HeldElements.NONE;
+      for (TimestampedValue<Row> left : held.lefts) {
         long expiry = expiryTime(left.getTimestamp().getMillis());
         if (expiry > reached) {
           kept.add(left);
-          nextExpiry = nextExpiry == null ? expiry : Math.min(nextExpiry, expiry);
-        } else if (isMatchedByAny(left, heldRights)) {
+          nextExpiry = nextExpiry == HeldElements.NONE ? expiry : Math.min(nextExpiry, expiry);
+        } else if (isMatchedByAny(left, held.rights)) {
           kept.add(left);
         }
       }
-      if (kept.size() != lefts.size()) {
-        leftsExpired.inc(lefts.size() - kept.size());
-        replace(heldLefts, kept);
+      if (kept.size() != held.lefts.size()) {
+        leftsExpired.inc(held.lefts.size() - kept.size());
+        held.lefts.clear();
+        held.lefts.addAll(kept);
       }
-      if (nextExpiry == null) {
-        expireAt.clear();
-      } else if (!nextExpiry.equals(expireAt.read())) {
+      if (nextExpiry != held.expireAt && nextExpiry != HeldElements.NONE) {
         expireLefts.withNoOutputTimestamp().set(new Instant(nextExpiry));
-        expireAt.write(nextExpiry);
       }
+      held.expireAt = nextExpiry;
     }
 
     /**
@@ -752,13 +731,6 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
       return rightTime - upperMillis <= leftTime && leftTime <= rightTime - lowerMillis;
     }
 
-    private static long advance(ValueState<Long> watermarkReached, Instant fired) {
-      Long reached = watermarkReached.read();
-      long advanced = reached == null ? fired.getMillis() : Math.max(reached, fired.getMillis());
-      watermarkReached.write(advanced);
-      return advanced;
-    }
-
     private static long saturatedAdd(long a, long b) {
       long sum = a + b;
       // Overflow only when both have the same sign and the sum's sign differs.
@@ -767,31 +739,80 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
       }
       return sum;
     }
+  }
 
-    private static List<TimestampedValue<Row>> readAll(BagState<TimestampedValue<Row>> bag) {
-      List<TimestampedValue<Row>> all = new ArrayList<>();
-      Iterable<TimestampedValue<Row>> held = bag.read();
-      if (held != null) {
-        held.forEach(all::add);
-      }
-      return all;
+  /**
+   * One key's held left and right elements, in arrival order, the times its timers are set for and the latest time
+   * one of them fired at ({@link #NONE} for none). Mutable: the join reads it, changes it and writes it back.
+   */
+  static final class HeldElements {
+    static final long NONE = Long.MIN_VALUE;
+
+    final List<TimestampedValue<Row>> lefts;
+    final List<TimestampedValue<Row>> rights;
+    long releaseAt;
+    long expireAt;
+    /** The latest time one of the key's timers fired at: the key's only view of the watermark. Never cleared. */
+    long watermarkReached;
+
+    HeldElements() {
+      this(new ArrayList<>(), new ArrayList<>(), NONE, NONE, NONE);
     }
 
-    private static long count(BagState<TimestampedValue<Row>> bag) {
-      long count = 0;
-      Iterable<TimestampedValue<Row>> held = bag.read();
-      if (held != null) {
-        for (TimestampedValue<Row> ignored : held) {
-          count++;
-        }
-      }
-      return count;
+    HeldElements(
+        List<TimestampedValue<Row>> lefts, List<TimestampedValue<Row>> rights, long releaseAt, long expireAt,
+        long watermarkReached) {
+      this.lefts = lefts;
+      this.rights = rights;
+      this.releaseAt = releaseAt;
+      this.expireAt = expireAt;
+      this.watermarkReached = watermarkReached;
     }
 
-    /** Rewrites the bag in the given order, which keeps the arrival order for ties. */
-    private static void replace(BagState<TimestampedValue<Row>> bag, List<TimestampedValue<Row>> values) {
-      bag.clear();
-      values.forEach(bag::add);
+    /** Notes that the watermark has reached {@code fired}, and returns the latest time it is known to have reached. */
+    long advance(Instant fired) {
+      watermarkReached = Math.max(watermarkReached, fired.getMillis());
+      return watermarkReached;
+    }
+  }
+
+  /** The three times as var-longs, then each side's elements with its row coder. */
+  static final class HeldElementsCoder extends CustomCoder<HeldElements> {
+    private final Coder<List<TimestampedValue<Row>>> lefts;
+    private final Coder<List<TimestampedValue<Row>>> rights;
+
+    HeldElementsCoder(Coder<TimestampedValue<Row>> left, Coder<TimestampedValue<Row>> right) {
+      this.lefts = ListCoder.of(left);
+      this.rights = ListCoder.of(right);
+    }
+
+    @Override
+    public void encode(HeldElements held, OutputStream out) throws IOException {
+      VarLongCoder.of().encode(held.releaseAt, out);
+      VarLongCoder.of().encode(held.expireAt, out);
+      VarLongCoder.of().encode(held.watermarkReached, out);
+      lefts.encode(held.lefts, out);
+      rights.encode(held.rights, out);
+    }
+
+    @Override
+    public HeldElements decode(InputStream in) throws IOException {
+      long releaseAt = VarLongCoder.of().decode(in);
+      long expireAt = VarLongCoder.of().decode(in);
+      long watermarkReached = VarLongCoder.of().decode(in);
+      return new HeldElements(new ArrayList<>(lefts.decode(in)), new ArrayList<>(rights.decode(in)), releaseAt,
+          expireAt, watermarkReached);
+    }
+
+    @Override
+    public List<? extends Coder<?>> getCoderArguments() {
+      return List.of(lefts, rights);
+    }
+
+    @Override
+    public void verifyDeterministic() throws NonDeterministicException {
+      lefts.verifyDeterministic();
+      rights.verifyDeterministic();
     }
   }
 }
