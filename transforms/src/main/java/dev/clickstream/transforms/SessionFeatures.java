@@ -11,12 +11,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.BooleanCoder;
+import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -105,8 +107,8 @@ import org.joda.time.Instant;
  *
  * <p><b>State.</b> Per user, the sessions not yet cleared, and two longs kept for as long as the pipeline runs so
  * that late events are recognised (as {@link RollingAggregate} keeps its entities' latest times): the latest time
- * the user's timers fired at, and the last event time of the latest cleared session. It uses only {@code
- * ValueState} and one event-time timer, which the Flink runner supports. The timer holds the output watermark at the
+ * the user's timers fired at, and the last event time of the latest cleared session. It keeps them in one {@code
+ * ValueState}, read and written once per event, with one event-time timer, which the Flink runner supports. The timer holds the output watermark at the
  * next session to output, so on-time panes are not late downstream. It is state and timers rather than {@code
  * Window.into(Sessions...)} only so that too-late events can be output.
  *
@@ -387,31 +389,72 @@ public final class SessionFeatures<T extends GenericRecord> extends PTransform<P
     }
   }
 
+  /**
+   * One user's held sessions (pairwise at least a gap apart), the time the deadline timer is set for, the latest
+   * time the timer fired at and the last event time of the latest cleared session ({@link #NONE} for none); the last
+   * two are never cleared. Mutable: the sessionizer reads it, changes it and writes it back.
+   */
+  static final class UserSessions {
+    static final long NONE = Long.MIN_VALUE;
+
+    final List<HeldSession> sessions;
+    long deadlineAt;
+    long watermarkReached;
+    long lastClearedEnd;
+
+    UserSessions() {
+      this(new ArrayList<>(), NONE, NONE, NONE);
+    }
+
+    UserSessions(List<HeldSession> sessions, long deadlineAt, long watermarkReached, long lastClearedEnd) {
+      this.sessions = sessions;
+      this.deadlineAt = deadlineAt;
+      this.watermarkReached = watermarkReached;
+      this.lastClearedEnd = lastClearedEnd;
+    }
+
+    /** The three times as var-longs, then the sessions. */
+    static final class Coder extends CustomCoder<UserSessions> {
+      private static final Coder INSTANCE = new Coder();
+      private static final ListCoder<HeldSession> SESSIONS = ListCoder.of(HeldSession.Coder.of());
+
+      static Coder of() {
+        return INSTANCE;
+      }
+
+      @Override
+      public void encode(UserSessions user, OutputStream out) throws IOException {
+        VarLongCoder.of().encode(user.deadlineAt, out);
+        VarLongCoder.of().encode(user.watermarkReached, out);
+        VarLongCoder.of().encode(user.lastClearedEnd, out);
+        SESSIONS.encode(user.sessions, out);
+      }
+
+      @Override
+      public UserSessions decode(InputStream in) throws IOException {
+        long deadlineAt = VarLongCoder.of().decode(in);
+        long watermarkReached = VarLongCoder.of().decode(in);
+        long lastClearedEnd = VarLongCoder.of().decode(in);
+        return new UserSessions(new ArrayList<>(SESSIONS.decode(in)), deadlineAt, watermarkReached, lastClearedEnd);
+      }
+
+      @Override
+      public void verifyDeterministic() {}
+    }
+  }
+
   /** Merges a user's events into sessions in state, outputs them on their deadlines and clears them when expired. */
   static final class SessionizeFn<T extends GenericRecord> extends DoFn<KV<String, T>, KV<String, SessionStats>> {
-    private static final String HELD_SESSIONS = "heldSessions";
-    private static final String DEADLINE_AT = "deadlineAt";
-    private static final String WATERMARK_REACHED = "watermarkReached";
-    private static final String LAST_CLEARED_END = "lastClearedEnd";
+    private static final String USER_SESSIONS = "userSessions";
     private static final String DEADLINE = "deadline";
     private static final long END_OF_GLOBAL_WINDOW = GlobalWindow.INSTANCE.maxTimestamp().getMillis();
 
-    /** The user's sessions not yet cleared; pairwise at least a gap apart. Cleared when none is left. */
-    @StateId(HELD_SESSIONS)
-    private final StateSpec<ValueState<List<HeldSession>>> heldSessionsSpec =
-        StateSpecs.value(ListCoder.of(HeldSession.Coder.of()));
-
-    /** When the deadline timer is set to fire: never after the earliest deadline of a held session. */
-    @StateId(DEADLINE_AT)
-    private final StateSpec<ValueState<Long>> deadlineAtSpec = StateSpecs.value(VarLongCoder.of());
-
-    /** The latest time the user's timer fired at, so the watermark has reached it. Never cleared. */
-    @StateId(WATERMARK_REACHED)
-    private final StateSpec<ValueState<Long>> watermarkReachedSpec = StateSpecs.value(VarLongCoder.of());
-
-    /** The last event time of the latest cleared session. Never cleared. */
-    @StateId(LAST_CLEARED_END)
-    private final StateSpec<ValueState<Long>> lastClearedEndSpec = StateSpecs.value(VarLongCoder.of());
+    /**
+     * The user's sessions, the deadline timer's time and the times that tell late events, in one value: each event
+     * reads and writes one state cell, where Beam on Flink pays a lookup and a namespace key per cell.
+     */
+    @StateId(USER_SESSIONS)
+    private final StateSpec<ValueState<UserSessions>> userSessionsSpec = StateSpecs.value(UserSessions.Coder.of());
 
     /** Outputs pending sessions whose window ended and clears expired ones; holds the output at its own time. */
     @TimerId(DEADLINE)
@@ -438,100 +481,85 @@ public final class SessionFeatures<T extends GenericRecord> extends PTransform<P
     public void processElement(
         @Element KV<String, T> element,
         @Timestamp Instant timestamp,
-        @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,
-        @StateId(DEADLINE_AT) ValueState<Long> deadlineAt,
-        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
-        @StateId(LAST_CLEARED_END) ValueState<Long> lastClearedEnd,
+        @StateId(USER_SESSIONS) ValueState<UserSessions> state,
         @TimerId(DEADLINE) Timer deadline,
         MultiOutputReceiver out) {
       long started = System.nanoTime();
       try {
         eventsIn.inc();
         long time = timestamp.getMillis();
-        Long reached = watermarkReached.read();
-        Long clearedEnd = lastClearedEnd.read();
-        if ((reached != null && expiry(time) <= reached)
-            || (clearedEnd != null && time < saturatedAdd(clearedEnd, gapMillis))) {
+        UserSessions stored = state.read();
+        UserSessions user = stored == null ? new UserSessions() : stored;
+        if ((user.watermarkReached != UserSessions.NONE && expiry(time) <= user.watermarkReached)
+            || (user.lastClearedEnd != UserSessions.NONE && time < saturatedAdd(user.lastClearedEnd, gapMillis))) {
           tooLate.inc();
           out.get(tooLateTag).output(element.getValue());
           return;
         }
 
         SessionStats merged = new SessionStats(time, time, 1, counted.matches(element.getValue()::get) ? 1 : 0);
-        List<HeldSession> kept = new ArrayList<>();
         // Held sessions do not overlap one another, so one pass finds every session the event bridges.
-        for (HeldSession held : readAll(heldSessions)) {
-          if (overlap(held.stats, merged)) {
-            merged = merged.mergedWith(held.stats);
-          } else {
-            kept.add(held);
+        Iterator<HeldSession> held = user.sessions.iterator();
+        while (held.hasNext()) {
+          HeldSession session = held.next();
+          if (overlap(session.stats, merged)) {
+            merged = merged.mergedWith(session.stats);
+            held.remove();
           }
         }
-        kept.add(new HeldSession(merged, true));
-        heldSessions.write(kept);
+        user.sessions.add(new HeldSession(merged, true));
 
         // At or after the event's own time, as the timer's output timestamp must be; if the watermark is already past
         // it, the timer fires at the next watermark update, which is the late pane.
         long due = windowEnd(merged);
-        Long scheduled = deadlineAt.read();
-        if (scheduled == null || due < scheduled) {
+        if (user.deadlineAt == UserSessions.NONE || due < user.deadlineAt) {
           deadline.set(new Instant(due));
-          deadlineAt.write(due);
+          user.deadlineAt = due;
         }
+        state.write(user);
       } finally {
         processMicros.update((System.nanoTime() - started) / 1_000);
       }
     }
 
-    // The same state and timer parameters as processElement, repeated on purpose: Beam injects state into each
-    // annotated method by its own parameter list, so they cannot be shared.
     @OnTimer(DEADLINE)
     public void onDeadline(
         OnTimerContext context,
-        @Key String user,
-        @StateId(HELD_SESSIONS) ValueState<List<HeldSession>> heldSessions,
-        @StateId(DEADLINE_AT) ValueState<Long> deadlineAt,
-        @StateId(WATERMARK_REACHED) ValueState<Long> watermarkReached,
-        @StateId(LAST_CLEARED_END) ValueState<Long> lastClearedEnd,
+        @Key String userId,
+        @StateId(USER_SESSIONS) ValueState<UserSessions> state,
         @TimerId(DEADLINE) Timer deadline,
         MultiOutputReceiver out) {
       long now = context.fireTimestamp().getMillis();
-      Long reached = watermarkReached.read();
-      if (reached == null || now > reached) {
-        watermarkReached.write(now);
+      UserSessions user = state.read();
+      if (user == null) {
+        return;
       }
-      List<HeldSession> held = readAll(heldSessions);
+      user.watermarkReached = Math.max(user.watermarkReached, now);
+      List<HeldSession> held = new ArrayList<>(user.sessions);
       held.sort(Comparator.comparingLong(session -> session.stats.start()));
-      List<HeldSession> kept = new ArrayList<>();
-      Long clearedEnd = lastClearedEnd.read();
-      Long next = null;
+      user.sessions.clear();
+      long next = UserSessions.NONE;
       for (HeldSession session : held) {
         // The timer is never set after a held session's deadline, so a session due now is due exactly now, and its
         // pane takes the timer's output timestamp: its window's end.
         if (session.pending && windowEnd(session.stats) <= now) {
-          out.get(SESSIONS).output(KV.of(user, session.stats));
+          out.get(SESSIONS).output(KV.of(userId, session.stats));
           sessionsEmitted.inc();
           session = new HeldSession(session.stats, false);
         }
         if (!session.pending && expiry(session.stats.end()) <= now) {
-          clearedEnd = clearedEnd == null ? session.stats.end() : Math.max(clearedEnd, session.stats.end());
+          user.lastClearedEnd = Math.max(user.lastClearedEnd, session.stats.end());
           continue;
         }
-        kept.add(session);
+        user.sessions.add(session);
         long due = session.pending ? windowEnd(session.stats) : expiry(session.stats.end());
-        next = next == null ? due : Math.min(next, due);
+        next = next == UserSessions.NONE ? due : Math.min(next, due);
       }
-      if (clearedEnd != null) {
-        lastClearedEnd.write(clearedEnd);
+      user.deadlineAt = next;
+      if (next != UserSessions.NONE) {
+        deadline.set(new Instant(next));
       }
-      if (kept.isEmpty()) {
-        heldSessions.clear();
-        deadlineAt.clear();
-        return;
-      }
-      heldSessions.write(kept);
-      deadline.set(new Instant(next));
-      deadlineAt.write(next);
+      state.write(user);
     }
 
     /** Whether the sessions' windows {@code [start, end + gap)} overlap: Beam's rule for merging them. */
@@ -553,11 +581,6 @@ public final class SessionFeatures<T extends GenericRecord> extends PTransform<P
     private static long saturatedAdd(long time, long millis) {
       long sum = time + millis;
       return sum < time || sum > END_OF_GLOBAL_WINDOW ? END_OF_GLOBAL_WINDOW : sum;
-    }
-
-    private static List<HeldSession> readAll(ValueState<List<HeldSession>> heldSessions) {
-      List<HeldSession> held = heldSessions.read();
-      return held == null ? new ArrayList<>() : new ArrayList<>(held);
     }
   }
 }
