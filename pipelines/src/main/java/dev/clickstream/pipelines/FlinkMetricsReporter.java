@@ -2,6 +2,7 @@ package dev.clickstream.pipelines;
 
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.beam.sdk.metrics.DistributionResult;
@@ -32,6 +33,8 @@ public final class FlinkMetricsReporter implements MetricReporter {
   private static final Map<Metric, String> LIVE = new ConcurrentHashMap<>();
   /** The final counts of counters of the latest job whose tasks ended. */
   private static final Map<String, Long> RETIRED = new ConcurrentHashMap<>();
+  /** The operators of the latest job that have set up. */
+  private static final Set<String> STARTED = ConcurrentHashMap.newKeySet();
   private static volatile String job;
 
   /** How Flink finds the reporter: {@code metrics.reporter.NAME.factory.class} names this class. */
@@ -51,18 +54,42 @@ public final class FlinkMetricsReporter implements MetricReporter {
   @Override
   public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
     Map<String, String> variables = group.getAllVariables();
-    int dot = name.lastIndexOf('.');
-    if (!variables.containsKey(OPERATOR) || dot <= 0) {
-      return; // Flink's own metrics: Beam's are named namespace.name in an operator's group
+    String operator = variables.get(OPERATOR);
+    if (operator == null) {
+      return; // the JobManager's and TaskManagers' own metrics
     }
     String jobId = variables.get(JOB_ID);
+    int dot = name.lastIndexOf('.');
     synchronized (FlinkMetricsReporter.class) {
       if (jobId != null && !jobId.equals(job)) {
         job = jobId; // a new job: the previous one's metrics are no longer this run's
         LIVE.clear();
         RETIRED.clear();
+        STARTED.clear();
       }
-      LIVE.put(metric, name.substring(0, dot) + "/" + name.substring(dot + 1));
+      // An operator registers Flink's metrics as its task sets up, before any element: it has started.
+      STARTED.add(operator);
+      if (dot > 0) {
+        // Beam's, named namespace.name; Flink's own have no dot.
+        LIVE.put(metric, name.substring(0, dot) + "/" + name.substring(dot + 1));
+      }
+    }
+  }
+
+  /** The id of the latest embedded job that has an operator set up; null before any. */
+  public static String latestJob() {
+    return job;
+  }
+
+  /**
+   * Whether the latest embedded job, if it is not {@code previousJob} (null: any job), has set up an operator whose
+   * name contains {@code operatorName}: its task is running or about to, so what it reads will be processed as it
+   * arrives.
+   */
+  public static boolean hasStarted(String previousJob, String operatorName) {
+    synchronized (FlinkMetricsReporter.class) {
+      return job != null && !job.equals(previousJob)
+          && STARTED.stream().anyMatch(operator -> operator.contains(operatorName));
     }
   }
 

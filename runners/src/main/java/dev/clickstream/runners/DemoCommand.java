@@ -12,6 +12,7 @@ import dev.clickstream.io.WriteDeadLettersToKafka;
 import dev.clickstream.pipelines.ClickCounter;
 import dev.clickstream.pipelines.ClickstreamOptions;
 import dev.clickstream.pipelines.FeatureSelection;
+import dev.clickstream.pipelines.FlinkMetricsReporter;
 import dev.clickstream.features.FeatureTable;
 import dev.clickstream.features.FeatureTables;
 import dev.clickstream.store.OnlineStore;
@@ -65,8 +66,9 @@ final class DemoCommand {
           "0. clears what an earlier demo left in DATA (feature rows, offline files), and writes the users and",
           "   items dimension tables (./clickstream dimensions) into the online store",
           "1. starts a real Kafka broker inside this process (from Kafka's test kit; its data is temporary)",
-          "2. runs every pipeline ('run all --source=kafka') in streaming mode on embedded Flink while ~100k",
-          "   events (1% malformed on purpose, event times over the last hour) are produced to the topic",
+          "2. runs every pipeline ('run all --source=kafka') in streaming mode on embedded Flink and, once the",
+          "   job reads the topic, produces ~100k events to it (1% malformed on purpose, event times over the",
+          "   last hour)",
           "   (and recorded in DATA/demo/events.jsonl, for ./clickstream replay);",
           "   features land in the H2 online store (DATA/online) as events arrive: ctr_5min, click_counts,",
           "   click_events, click_tiles, ctr_by_segment_5min, ctr_by_category_5min, user_activity_5min,",
@@ -92,6 +94,9 @@ final class DemoCommand {
   private static final Set<String> FLAGS =
       Set.of("events", "rate", "users", "port", "keepServing", "dataDir", "trainingRows");
   private static final long PROGRESS_SECONDS = 2;
+  /** How long the demo waits for its job to start reading before producing anyway. */
+  private static final Duration JOB_START_TIMEOUT = Duration.ofMinutes(3);
+  private static final Duration JOB_START_POLL = Duration.ofMillis(50);
   /** As many items as the generator's default, so every generated item has its dimension row (or is left out). */
   private static final int ITEMS = 200;
   /** What the demo runs: every feature. */
@@ -141,10 +146,12 @@ final class DemoCommand {
                   "--streaming=true",
                   "--onlineStore=" + onlineStore,
                   "--offlineStore=" + offlineStore));
+      String previousJob = FlinkMetricsReporter.latestJob();
       CompletableFuture<PipelineResult> pipeline =
           CompletableFuture.supplyAsync(
               () -> RunCommand.runWithHeartbeat(RunCommand.pipelineFor(DEMO_FEATURES, options), out),
               runnable -> new Thread(runnable, "demo-pipeline").start());
+      awaitJobStart(pipeline, previousJob, out);
       ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(
           task -> {
             Thread thread = new Thread(task, "demo-progress");
@@ -270,6 +277,32 @@ final class DemoCommand {
     out.printf("Starting from nothing: cleared %s in the online store, and their offline rows and the raw events"
         + " under %s%n%n",
         tables.stream().map(FeatureTable::name).collect(Collectors.joining(", ")), offlineStore);
+  }
+
+  /**
+   * Waits until the job reads Kafka, as a deployed job would be before traffic, so the demo shows the features keep
+   * pace with the producer rather than Flink starting some hundred tasks. Gives up waiting, and produces anyway, when
+   * the job has ended (its error is reported where the demo reads its result) or after {@link #JOB_START_TIMEOUT}.
+   */
+  private static void awaitJobStart(CompletableFuture<PipelineResult> pipeline, String previousJob, PrintStream out)
+      throws InterruptedException {
+    out.println("Starting the job before producing: building it and deploying its tasks on embedded Flink ...");
+    long started = System.nanoTime();
+    long nextReport = PROGRESS_SECONDS * 5;
+    while (!FlinkMetricsReporter.hasStarted(previousJob, ReadKafkaEvents.class.getSimpleName())) {
+      long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
+      if (pipeline.isDone() || seconds >= JOB_START_TIMEOUT.toSeconds()) {
+        out.printf("  the job has not started reading after %d s; producing anyway%n", seconds);
+        return;
+      }
+      if (seconds >= nextReport) {
+        out.printf("  ... starting (%d s)%n", seconds);
+        nextReport += PROGRESS_SECONDS * 5;
+      }
+      Thread.sleep(JOB_START_POLL.toMillis());
+    }
+    out.printf(Locale.ROOT, "The job reads %s after %.1f s; producing now.%n", ReadKafkaEvents.DEFAULT_TOPIC,
+        (System.nanoTime() - started) / 1e9);
   }
 
   /** One line while events stream: how far the features have got. */

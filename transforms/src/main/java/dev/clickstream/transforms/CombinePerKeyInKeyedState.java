@@ -40,6 +40,7 @@ import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.WindowingStrategy;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
@@ -161,15 +162,22 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
           "CombinePerKeyInKeyedState cannot keep " + combineFn.getClass().getName() + "'s accumulators: " + e.getMessage()
               + "; give the CombineFn getAccumulatorCoder and getDefaultOutputCoder", e);
     }
-    return input
+    PCollection<KV<K, OutputT>> combined = input
         .apply("IntoGlobalWindow", Window.<KV<K, InputT>>into(new GlobalWindows()))
         .apply("CombineInKeyedState", ParDo.of(new CombineInStateFn<>(this, accumulatorCoder)))
-        .setCoder(KvCoder.of(inputCoder.getKeyCoder(), outputCoder))
-        // The elements are in their tumbling windows already; this gives the collection the same windowing.
-        .apply("IntoTumblingWindows", Window.<KV<K, OutputT>>into(FixedWindows.of(windowSize))
-            .triggering(AfterWatermark.pastEndOfWindow().withLateFirings(AfterPane.elementCountAtLeast(1)))
-            .withAllowedLateness(allowedLateness)
-            .accumulatingFiredPanes());
+        .setCoder(KvCoder.of(inputCoder.getKeyCoder(), outputCoder));
+    // The DoFn outputs each element in its tumbling window, so its collection must be windowed so itself: a runner
+    // encodes elements with their windows' coder between steps (Flink copies them between chained steps too).
+    combined.setWindowingStrategyInternal(outputWindowing());
+    return combined;
+  }
+
+  /** What the default trigger of {@link TumblingWindowAggregate} gives: the tumbling windows, accumulating. */
+  private WindowingStrategy<Object, IntervalWindow> outputWindowing() {
+    return WindowingStrategy.of(FixedWindows.of(windowSize))
+        .withTrigger(AfterWatermark.pastEndOfWindow().withLateFirings(AfterPane.elementCountAtLeast(1)))
+        .withAllowedLateness(allowedLateness)
+        .withMode(WindowingStrategy.AccumulationMode.ACCUMULATING_FIRED_PANES);
   }
 
   /** How far a window has come: open, fired on time, or closed to rows of its own (held for later windows' rows). */

@@ -29,6 +29,7 @@ import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TimestampedValue;
+import org.apache.beam.sdk.values.WindowingStrategy;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.junit.jupiter.api.Test;
@@ -100,8 +101,12 @@ class CombinePerKeyInKeyedStateTest {
         .apply(CombinePerKeyInKeyedState.<String, Long, long[], Long>of(Sum.ofLongs(), FIVE_MINUTES)
             .withAllowedLateness(LATENESS));
 
+    // The stateful DoFn's own output, windowed so: Flink encodes it with the windows' coder (the global window's
+    // failed on a cluster, where elements are copied between chained steps).
     assertThat(sums.getWindowingStrategy().getWindowFn(), equalTo(FixedWindows.of(FIVE_MINUTES)));
+    assertThat(sums.getWindowingStrategy().getWindowFn().windowCoder(), equalTo(IntervalWindow.getCoder()));
     assertThat(sums.getWindowingStrategy().getAllowedLateness(), equalTo(LATENESS));
+    assertThat(sums.getWindowingStrategy().getMode(), equalTo(WindowingStrategy.AccumulationMode.ACCUMULATING_FIRED_PANES));
     PAssert.that(sums).inOnTimePane(new IntervalWindow(BASE, FIVE_MINUTES))
         .containsInAnyOrder(KV.of("a", 3L), KV.of("b", 10L));
     PAssert.that(sums).inLatePane(new IntervalWindow(BASE, FIVE_MINUTES))
