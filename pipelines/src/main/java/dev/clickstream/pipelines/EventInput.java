@@ -20,6 +20,9 @@ import org.apache.beam.sdk.values.PCollectionTuple;
  * readers and writers themselves are in {@code dev.clickstream.io}; this class turns options into their settings.
  */
 public final class EventInput {
+  /** The step that reads Kafka: its operators carry this name on Flink (the demo waits for them to set up). */
+  public static final String KAFKA_STEP = "ReadKafkaEvents";
+
   private EventInput() {}
 
   /**
@@ -30,7 +33,7 @@ public final class EventInput {
    */
   public static PCollectionTuple readAndParse(Pipeline pipeline, ClickstreamOptions options, String pipelineName) {
     if (ClickstreamOptions.readsKafka(options)) {
-      return pipeline.apply("ReadKafkaEvents", readKafka(options, pipelineName));
+      return pipeline.apply(KAFKA_STEP, readKafka(options, pipelineName));
     }
     return pipeline.apply(
         "ReadEvents",

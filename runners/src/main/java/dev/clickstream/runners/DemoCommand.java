@@ -11,6 +11,7 @@ import dev.clickstream.io.ReadKafkaEvents;
 import dev.clickstream.io.WriteDeadLettersToKafka;
 import dev.clickstream.pipelines.ClickCounter;
 import dev.clickstream.pipelines.ClickstreamOptions;
+import dev.clickstream.pipelines.EventInput;
 import dev.clickstream.pipelines.FeatureSelection;
 import dev.clickstream.pipelines.FlinkMetricsReporter;
 import dev.clickstream.features.FeatureTable;
@@ -97,6 +98,7 @@ final class DemoCommand {
   /** How long the demo waits for its job to start reading before producing anyway. */
   private static final Duration JOB_START_TIMEOUT = Duration.ofMinutes(3);
   private static final Duration JOB_START_POLL = Duration.ofMillis(50);
+  private static final long JOB_START_REPORT_SECONDS = 10;
   /** As many items as the generator's default, so every generated item has its dimension row (or is left out). */
   private static final int ITEMS = 200;
   /** What the demo runs: every feature. */
@@ -288,16 +290,20 @@ final class DemoCommand {
       throws InterruptedException {
     out.println("Starting the job before producing: building it and deploying its tasks on embedded Flink ...");
     long started = System.nanoTime();
-    long nextReport = PROGRESS_SECONDS * 5;
-    while (!FlinkMetricsReporter.hasStarted(previousJob, ReadKafkaEvents.class.getSimpleName())) {
+    long nextReport = JOB_START_REPORT_SECONDS;
+    while (!FlinkMetricsReporter.hasStarted(previousJob, EventInput.KAFKA_STEP)) {
       long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
-      if (pipeline.isDone() || seconds >= JOB_START_TIMEOUT.toSeconds()) {
+      if (pipeline.isDone()) {
+        out.println("  the job ended before it read the topic; producing anyway (its error follows)");
+        return;
+      }
+      if (seconds >= JOB_START_TIMEOUT.toSeconds()) {
         out.printf("  the job has not started reading after %d s; producing anyway%n", seconds);
         return;
       }
       if (seconds >= nextReport) {
         out.printf("  ... starting (%d s)%n", seconds);
-        nextReport += PROGRESS_SECONDS * 5;
+        nextReport += JOB_START_REPORT_SECONDS;
       }
       Thread.sleep(JOB_START_POLL.toMillis());
     }

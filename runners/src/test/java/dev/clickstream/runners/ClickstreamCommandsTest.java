@@ -190,6 +190,8 @@ class ClickstreamCommandsTest {
     assertThat(printed, containsString("GET /drift -> 200"));
     assertThat(printed, containsString("{\"monitors\":[{\"feature\":\"ctr_5min.ctr\""));
     assertThat(printed, containsString("== 2/4 Streaming 3,000 events through every pipeline on embedded Flink"));
+    // The producer waited for the job's Kafka read to set up, as it would be before traffic.
+    assertThat(printed, containsString("The job reads clickstream_events after "));
     // A training set over this demo's events only: the first demo's raw events were cleared with its rows.
     assertThat(printed, containsString("Wrote 1,000 rows of 23 columns to " + dir.resolve("demo/training.csv")));
     List<String> training = Files.readAllLines(dir.resolve("demo/training.csv"));

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.channels.WritableByteChannel;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -25,7 +24,6 @@ import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
-import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -213,8 +211,8 @@ final class DatedParquetFiles extends PTransform<PCollection<GenericRecord>, Wri
       }
       if (batch.records.size() >= maxBatch) {
         batches.remove(key);
-        out.outputWindowedValue(
-            batch.records, batch.latest, Collections.singletonList(window), PaneInfo.NO_FIRING);
+        // In this element's window, which the batch's key names.
+        out.outputWithTimestamp(batch.records, batch.latest);
       }
     }
 
