@@ -104,8 +104,8 @@ import org.joda.time.Instant;
  * l + upperBound - lowerBound + allowedLateness}, after which no right element they could match can still arrive in
  * time; the right elements until they are output; the times the two timers are set for; and the latest time the
  * key's timers fired at, kept for as long as the pipeline runs so that late elements are recognised (as {@link
- * RollingAggregate} keeps its entities' latest times), so a key whose elements are all gone still holds a few dozen
- * bytes. One value rather than one cell each: Beam on Flink looks up every cell and builds its namespace key on
+ * RollingAggregate} keeps its entities' latest times), so a key whose elements are all gone still holds about a
+ * hundred bytes. One value rather than one cell each: Beam on Flink looks up every cell and builds its namespace key on
  * each access, and a key holds few elements. It uses {@code ValueState} and two event-time timers, which the Flink
  * runner supports, and relies on a key's timers firing in timestamp order only for promptness, not correctness.
  *
@@ -634,8 +634,8 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
           out.get(MATCHED).outputWithTimestamp(merged.of(left.getValue(), right.getValue()), right.getTimestamp());
         }
       }
-      held.rights.clear();
-      held.rights.addAll(stillHeld);
+      // A new list, sized to what is left: a key whose elements are gone keeps no emptied array.
+      held.rights = stillHeld;
       if (earliestHeld == null) {
         held.releaseAt = HeldElements.NONE;
       } else {
@@ -682,8 +682,7 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
       }
       if (kept.size() != held.lefts.size()) {
         leftsExpired.inc(held.lefts.size() - kept.size());
-        held.lefts.clear();
-        held.lefts.addAll(kept);
+        held.lefts = kept;
       }
       if (nextExpiry != held.expireAt && nextExpiry != HeldElements.NONE) {
         expireLefts.withNoOutputTimestamp().set(new Instant(nextExpiry));
@@ -748,8 +747,8 @@ public final class IntervalJoin extends PTransform<PCollectionTuple, PCollection
   static final class HeldElements {
     static final long NONE = Long.MIN_VALUE;
 
-    final List<TimestampedValue<Row>> lefts;
-    final List<TimestampedValue<Row>> rights;
+    List<TimestampedValue<Row>> lefts;
+    List<TimestampedValue<Row>> rights;
     long releaseAt;
     long expireAt;
     /** The latest time one of the key's timers fired at: the key's only view of the watermark. Never cleared. */

@@ -397,7 +397,7 @@ public final class SessionFeatures<T extends GenericRecord> extends PTransform<P
   static final class UserSessions {
     static final long NONE = Long.MIN_VALUE;
 
-    final List<HeldSession> sessions;
+    List<HeldSession> sessions;
     long deadlineAt;
     long watermarkReached;
     long lastClearedEnd;
@@ -535,9 +535,10 @@ public final class SessionFeatures<T extends GenericRecord> extends PTransform<P
         return;
       }
       user.watermarkReached = Math.max(user.watermarkReached, now);
-      List<HeldSession> held = new ArrayList<>(user.sessions);
+      List<HeldSession> held = user.sessions;
       held.sort(Comparator.comparingLong(session -> session.stats.start()));
-      user.sessions.clear();
+      // A new list, sized to what is kept: a user whose sessions are all cleared keeps no emptied array.
+      user.sessions = new ArrayList<>();
       long next = UserSessions.NONE;
       for (HeldSession session : held) {
         // The timer is never set after a held session's deadline, so a session due now is due exactly now, and its
