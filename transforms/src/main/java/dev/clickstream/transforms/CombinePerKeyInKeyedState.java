@@ -128,10 +128,8 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
 
   /** How long after a window's end late elements still update it. */
   public CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> withAllowedLateness(Duration lateness) {
-    if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
-      throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
-    }
-    return new CombinePerKeyInKeyedState<>(combineFn, windowSize, lateness, windowsRead, outputOverWindows);
+    return new CombinePerKeyInKeyedState<>(
+        combineFn, windowSize, FeatureSteps.checkAllowedLateness(lateness), windowsRead, outputOverWindows);
   }
 
   /** Each window's output read by {@code output} from its accumulator and those of the {@code windows - 1} before. */
@@ -316,6 +314,12 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
             : endTime(start) <= watermark ? Stage.FIRED : Stage.OPEN;
         window = new HeldWindow<>(combineFn.createAccumulator(), stage, 0);
         key.windows.put(start, window);
+        // Only a new window can bring the key's next stage forward: the others' stages move only on the timer.
+        long due = dueOf(start, stage);
+        if (due < key.timerAt) {
+          key.timerAt = due;
+          next.set(new Instant(due - 1));
+        }
       }
       if (window.stage == Stage.CLOSED) {
         // Too late for its own window's row, as the runner counts it there; later windows' rows still read it.
@@ -329,11 +333,6 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
         if (row != null && row.stage == Stage.FIRED) {
           emit(element.getKey(), rowStart, key, row, PaneInfo.Timing.LATE, false, out);
         }
-      }
-      long due = nextDue(key);
-      if (due < key.timerAt) {
-        key.timerAt = due;
-        next.set(new Instant(due - 1));
       }
       state.write(key);
     }
@@ -352,7 +351,8 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
         return;
       }
       key.watermarkAtLeast = Math.max(key.watermarkAtLeast, now);
-      // Windows in order, so a row reads the windows before it as they were when it fired.
+      // Windows in order, so a row reads the windows before it as they were when it fired; the expired ones go after
+      // the loop, as a row firing now may still read them.
       List<Long> expired = new ArrayList<>();
       for (Map.Entry<Long, HeldWindow<AccumT>> entry : key.windows.entrySet()) {
         long start = entry.getKey();
@@ -404,14 +404,16 @@ public final class CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT>
     private long nextDue(KeyWindows<AccumT> key) {
       long due = NO_TIMER;
       for (Map.Entry<Long, HeldWindow<AccumT>> entry : key.windows.entrySet()) {
-        long start = entry.getKey();
-        Stage stage = entry.getValue().stage;
-        long at = stage == Stage.OPEN ? endTime(start)
-            : stage == Stage.FIRED ? closeTime(start)
-            : closeTime(start + (windowsRead - 1) * sizeMillis);
-        due = Math.min(due, at);
+        due = Math.min(due, dueOf(entry.getKey(), entry.getValue().stage));
       }
       return due;
+    }
+
+    /** The watermark at which the window starting at {@code start} leaves {@code stage}. */
+    private long dueOf(long start, Stage stage) {
+      return stage == Stage.OPEN ? endTime(start)
+          : stage == Stage.FIRED ? closeTime(start)
+          : closeTime(start + (windowsRead - 1) * sizeMillis);
     }
 
     private long windowStart(long timestamp) {

@@ -18,6 +18,7 @@ import org.apache.beam.sdk.io.parquet.ParquetIO;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
@@ -116,7 +117,6 @@ final class DatedParquetFiles extends PTransform<PCollection<GenericRecord>, Wri
     }
     Schema schema = new Schema.Parser().parse(schemaJson);
     String field = dateField;
-    String fileName = name;
     PCollection<GenericRecord> windowed = records;
     if (records.getWindowingStrategy().getWindowFn() instanceof GlobalWindows) {
       windowed =
@@ -133,16 +133,10 @@ final class DatedParquetFiles extends PTransform<PCollection<GenericRecord>, Wri
     // again. Discarding keeps the window, trigger and lateness, and writes each record once.
     PCollection<GenericRecord> discarding =
         windowed.apply("DiscardFiredPanes", Window.<GenericRecord>configure().discardingFiredPanes());
-    if (!TumblingWindowAggregate.isStream(records)) {
+    if (!FeatureSteps.isStream(records)) {
       return discarding.apply(
           "WriteParquet",
-          FileIO.<String, GenericRecord>writeDynamic()
-              .by(record -> date((Long) record.get(field)))
-              .withDestinationCoder(StringUtf8Coder.of())
-              .via(ParquetIO.sink(schema))
-              .to(directory + "/" + fileName)
-              .withNaming(date -> fileNaming(date, fileName))
-              .withNumShards(1));
+          writeDynamic((GenericRecord record) -> date((Long) record.get(field)), ParquetIO.sink(schema)));
     }
     // A stream: FileIO's grouping runs Beam's per-window machinery for every element it gets, a quarter of every
     // feature's CPU live when it got each record (docs/benchmarks.md). Batched per window and date within each
@@ -152,13 +146,21 @@ final class DatedParquetFiles extends PTransform<PCollection<GenericRecord>, Wri
         .setCoder(ListCoder.of(records.getCoder()))
         .apply(
             "WriteParquet",
-            FileIO.<String, List<GenericRecord>>writeDynamic()
-                .by(batch -> date((Long) batch.get(0).get(field)))
-                .withDestinationCoder(StringUtf8Coder.of())
-                .via(new BatchSink(ParquetIO.sink(schema)))
-                .to(directory + "/" + fileName)
-                .withNaming(date -> fileNaming(date, fileName))
-                .withNumShards(1));
+            writeDynamic(
+                (List<GenericRecord> batch) -> date((Long) batch.get(0).get(field)),
+                new BatchSink(ParquetIO.sink(schema))));
+  }
+
+  /** Elements written by {@code sink} into one file per window, pane and date, named by {@link #fileNaming}. */
+  private <T> FileIO.Write<String, T> writeDynamic(SerializableFunction<T, String> date, FileIO.Sink<T> sink) {
+    String fileName = name;
+    return FileIO.<String, T>writeDynamic()
+        .by(date)
+        .withDestinationCoder(StringUtf8Coder.of())
+        .via(sink)
+        .to(directory + "/" + fileName)
+        .withNaming(destination -> fileNaming(destination, fileName))
+        .withNumShards(1);
   }
 
   /** Records per batch at most, so a runner with large bundles holds few of them at a time. */

@@ -63,8 +63,8 @@ import org.joda.time.Instant;
  * place in either statistic: it is dropped and counted in {@code values_not_a_number}.
  *
  * <p><b>Windows.</b> With window length {@code w} and {@code k} reference windows, the record of the recent window
- * {@code [e − w, e)} compares its values with those of {@code [e − (k + 1)·w, e − w)}. A stream ({@link
- * TumblingWindowAggregate#isStream}) keeps each tumbling window's values once, in keyed state ({@link
+ * {@code [e − w, e)} compares its values with those of {@code [e − (k + 1)·w, e − w)}. A stream ({@code
+ * FeatureSteps.isStream}) keeps each tumbling window's values once, in keyed state ({@link
  * CombinePerKeyInKeyedState}), and a record reads its window's and the {@code k} before it. Bounded input of a batch
  * run goes into sliding windows of {@code (k + 1)·w} every {@code w}, aligned to the epoch, and each value's own
  * timestamp (kept through the grouping) says which side it is on. Either way a window without values of its own
@@ -139,7 +139,7 @@ public final class DetectDrift extends PTransform<PCollection<Double>, PCollecti
         values
             .apply("KeyByMonitorWithEventTime", ParDo.of(new KeyWithEventTimeFn(monitor.name())))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValueCoder.of(DoubleCoder.of())));
-    if (TumblingWindowAggregate.isStream(values)) {
+    if (FeatureSteps.isStream(values)) {
       // Each window's values held once in keyed state and read by its record and the k after it, instead of being
       // buffered in k + 1 sliding windows of Beam's per-window machinery.
       DriftMonitor monitor = this.monitor;

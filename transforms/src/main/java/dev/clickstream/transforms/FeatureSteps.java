@@ -9,6 +9,7 @@ import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificData;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
@@ -18,7 +19,7 @@ import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 
-/** What the feature transforms share: keying, the checks of fields and lateness, and step names. */
+/** What the feature transforms share: keying, the checks of fields and lateness, step names, and the run's mode. */
 final class FeatureSteps {
   private FeatureSteps() {}
 
@@ -35,6 +36,15 @@ final class FeatureSteps {
             .setCoder(KvCoder.of(StringUtf8Coder.of(), FeatureEvent.Coder.of()));
       }
     };
+  }
+
+  /**
+   * Whether {@code input} is combined as a stream: unbounded, or read by a streaming run ({@code --streaming}), as a
+   * bounded Kafka read with {@code --maxRecords} is, so that it takes the path a live stream takes.
+   */
+  static boolean isStream(PCollection<?> input) {
+    return input.isBounded() == PCollection.IsBounded.UNBOUNDED
+        || input.getPipeline().getOptions().as(StreamingOptions.class).isStreaming();
   }
 
   /** {@code lateness}, when it is zero or positive. */

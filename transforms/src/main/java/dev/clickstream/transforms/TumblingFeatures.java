@@ -214,7 +214,7 @@ public final class TumblingFeatures<T extends GenericRecord>
       return keyed.apply(
           "AggregatePerEntity", earlyFiringDelay == null ? aggregate : aggregate.withEarlyFiringsEvery(earlyFiringDelay));
     }
-    if (earlyFiringDelay == null && TumblingWindowAggregate.isStream(events)) {
+    if (earlyFiringDelay == null && FeatureSteps.isStream(events)) {
       // Each tumbling window's accumulator held once, read by the rows of the windows that span it.
       return keyed.apply("AggregatePerEntity",
           CombinePerKeyInKeyedState.<String, EventFields, TumblingFeaturesCombineFn.Accumulator, List<Object>>of(

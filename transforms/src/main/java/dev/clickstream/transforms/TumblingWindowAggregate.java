@@ -2,7 +2,6 @@ package dev.clickstream.transforms;
 
 import static java.util.Objects.requireNonNull;
 
-import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -82,11 +81,8 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
 
   /** How long after a window's end late elements still update it. */
   public TumblingWindowAggregate<K, InputT, OutputT> withAllowedLateness(Duration lateness) {
-    if (lateness == null || lateness.isShorterThan(Duration.ZERO)) {
-      throw new IllegalArgumentException("allowedLateness must be zero or positive, got " + lateness);
-    }
     return new TumblingWindowAggregate<>(
-        combineFn, windowSize, lateness, earlyFiringDelay, trigger, combineBoundedBeforeShuffle, boundedInputShards);
+        combineFn, windowSize, FeatureSteps.checkAllowedLateness(lateness), earlyFiringDelay, trigger, combineBoundedBeforeShuffle, boundedInputShards);
   }
 
   /**
@@ -142,7 +138,7 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     if (windowSize == null) {
       throw new IllegalStateException("TumblingWindowAggregate needs withWindowSize(...)");
     }
-    if (trigger == null && earlyFiringDelay == null && isStream(input)) {
+    if (trigger == null && earlyFiringDelay == null && FeatureSteps.isStream(input)) {
       return input.apply("CombinePerKeyInKeyedState", inKeyedState(combineFn, windowSize, allowedLateness));
     }
     PCollection<KV<K, InputT>> windowed =
@@ -165,15 +161,6 @@ public final class TumblingWindowAggregate<K, InputT, OutputT>
     }
     // A stream under another trigger: keyed state holds one accumulator per key and window instead of every value.
     return windowed.apply("CombinePerKey", Combine.perKey(combineFn));
-  }
-
-  /**
-   * Whether {@code input} is combined as a stream: unbounded, or read by a streaming run ({@code --streaming}), as a
-   * bounded Kafka read with {@code --maxRecords} is, so that it takes the path a live stream takes.
-   */
-  static boolean isStream(PCollection<?> input) {
-    return input.isBounded() == IsBounded.UNBOUNDED
-        || input.getPipeline().getOptions().as(StreamingOptions.class).isStreaming();
   }
 
   private static <K, InputT, AccumT, OutputT> CombinePerKeyInKeyedState<K, InputT, AccumT, OutputT> inKeyedState(
