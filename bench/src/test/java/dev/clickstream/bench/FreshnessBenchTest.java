@@ -18,6 +18,8 @@ class FreshnessBenchTest {
     assertThat(launcher.stdout(), containsString("Usage: ./clickstream bench freshness [options] [-- BEAM_OPTIONS]"));
     assertThat(launcher.stdout(), containsString("--rate=N"));
     assertThat(launcher.stdout(), containsString("--bufferTimeout=DURATION"));
+    assertThat(launcher.stdout(), containsString("--pipeline=NAME        all (default: every feature)"));
+    assertThat(launcher.stdout(), containsString("--coolDown=N"));
     assertThat(launcher.stdout(), not(containsString("Usage: ./clickstream bench serving")));
     assertThat(launcher.stderr(), equalTo(""));
   }
@@ -59,9 +61,21 @@ class FreshnessBenchTest {
   }
 
   @Test
+  void aPipelineWithoutTheProbedClickCountsIsAUsageError() {
+    assertThat(launcher.run("bench", "freshness", "--pipeline=ctr"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("bench freshness: --pipeline=ctr is not one it runs: the probes are"
+        + " clicks read back from the click counts, so use all (every feature) or click-counts"));
+
+    assertThat(launcher.run("bench", "freshness", "--speed=10"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("bench freshness: unknown flag --speed"));
+  }
+
+  @Test
   void beamOptionsTheBenchSetsItselfAreRefused() {
     assertThat(launcher.run("bench", "freshness", "--", "--maxRecords=10"), equalTo(2));
     assertThat(launcher.stderr(), containsString("bench freshness: --maxRecords is set by the bench"));
+    assertThat(launcher.run("bench", "freshness", "--", "--features=ctr"), equalTo(2));
+    assertThat(launcher.stderr(), containsString("bench freshness: --features is set by the bench"));
 
     assertThat(launcher.run("bench", "freshness", "--", "maxBundleSize=10"), equalTo(2));
     assertThat(launcher.stderr(), containsString("after --, Beam options look like --name=value; got 'maxBundleSize=10'"));

@@ -73,6 +73,25 @@ class RunCommandOptionsTest {
   }
 
   @Test
+  void aRunWithCheckpointsKeepsFlinksCopyOfStateThatACheckpointIsWriting() {
+    FlinkPipelineOptions unbounded = RunCommand.options("all", List.of("--source=kafka")).as(FlinkPipelineOptions.class);
+    FlinkPipelineOptions boundedWithCheckpoints =
+        RunCommand.options("all", List.of("--source=kafka", "--maxRecords=5", "--checkpointingInterval=2000"))
+            .as(FlinkPipelineOptions.class);
+    FlinkPipelineOptions unboundedWithout =
+        RunCommand.options("all", List.of("--source=kafka", "--checkpointingInterval=-1"))
+            .as(FlinkPipelineOptions.class);
+
+    // Elements between chained steps are never copied; state values are, while a checkpoint writes them.
+    assertThat(List.of(unbounded.getCheckpointingInterval(), unbounded.getObjectReuse(), unbounded.getFasterCopy()),
+        equalTo(List.of(10_000L, true, false)));
+    assertThat(List.of(boundedWithCheckpoints.getObjectReuse(), boundedWithCheckpoints.getFasterCopy()),
+        equalTo(List.of(true, false)));
+    assertThat(List.of(unboundedWithout.getObjectReuse(), unboundedWithout.getFasterCopy()),
+        equalTo(List.of(true, true)));
+  }
+
+  @Test
   void flinksOwnBackendNamesMapOntoBeamsAndAnUnknownOneIsAUsageError() {
     FlinkPipelineOptions rocks =
         RunCommand.options("ctr", List.of("--stateBackend=rocksdb", "--stateBackendStoragePath=file:///tmp/cp"))

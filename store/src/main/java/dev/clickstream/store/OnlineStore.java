@@ -22,6 +22,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
@@ -364,7 +366,7 @@ public final class OnlineStore {
     List<String> declared =
         table.keyColumns().stream().map(column -> column.name().toLowerCase(Locale.ROOT)).collect(Collectors.toList());
     String name = dialect == Dialect.H2 ? table.name().toUpperCase(Locale.ROOT) : table.name();
-    Map<Integer, String> stored = new java.util.TreeMap<>();
+    Map<Integer, String> stored = new TreeMap<>();
     try (ResultSet keys =
         connection.getMetaData().getPrimaryKeys(connection.getCatalog(), connection.getSchema(), name)) {
       while (keys.next()) {
@@ -487,6 +489,29 @@ public final class OnlineStore {
       long newest = resultSet.next() ? resultSet.getLong(1) : 0;
       return resultSet.wasNull() ? OptionalLong.empty() : OptionalLong.of(newest);
     });
+  }
+
+  /**
+   * How many rows of {@code table} hold each value of its TIME column {@code timeColumn} at or after {@code from}
+   * (epoch ms), in time order: for watching windows arrive (each window's rows share their end). The names come from
+   * the table's declaration only.
+   */
+  public SortedMap<Long, Long> rowsPerTime(FeatureTable table, String timeColumn, long from) {
+    Column column = table.column(timeColumn);
+    if (column.role() != FeatureTable.Role.TIME) {
+      throw new IllegalArgumentException(table.name() + "." + timeColumn + " is not a time column");
+    }
+    return query(
+        "SELECT " + column.name() + ", COUNT(*) FROM " + table.name() + " WHERE " + column.name() + " >= ? GROUP BY "
+            + column.name(),
+        List.of(from),
+        resultSet -> {
+          SortedMap<Long, Long> rows = new TreeMap<>();
+          while (resultSet.next()) {
+            rows.put(resultSet.getLong(1), resultSet.getLong(2));
+          }
+          return rows;
+        });
   }
 
   /** How the connections of this store's pool are used right now; empty when it is not a pool of ours. */

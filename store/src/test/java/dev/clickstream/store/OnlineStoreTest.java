@@ -184,6 +184,21 @@ class OnlineStoreTest {
 
   @ParameterizedTest
   @MethodSource("dialects")
+  void rowsPerTimeCountsTheRowsOfEachTimeFromTheGivenOne(String dialect) throws SQLException {
+    OnlineStore store = freshStore(dialect);
+    store.upsert(CTR_5MIN, rows(row("u1", T0 - WINDOW, 1, 0, 0.0, T0), row("u2", T0, 2, 1, 0.5, T0),
+        row("u3", T0, 4, 1, 0.25, T0), row("u4", T0 + WINDOW, 1, 1, 1.0, T0)));
+
+    assertThat(store.rowsPerTime(CTR_5MIN, "window_end", T0 + WINDOW),
+        is(new java.util.TreeMap<>(Map.of(T0 + WINDOW, 2L, T0 + 2 * WINDOW, 1L))));
+    assertThat(store.rowsPerTime(CTR_5MIN, "window_end", T0 + 3 * WINDOW), is(new java.util.TreeMap<Long, Long>()));
+    IllegalArgumentException notTime =
+        assertThrows(IllegalArgumentException.class, () -> store.rowsPerTime(CTR_5MIN, "clicks", T0));
+    assertThat(notTime.getMessage(), is("ctr_5min.clicks is not a time column"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("dialects")
   void readReturnsColumnsInTableOrder(String dialect) throws SQLException {
     OnlineStore store = freshStore(dialect);
     store.upsert(CTR_5MIN, rows(row("u1", T0, 3, 2, 0.6667, T0 + 1)));

@@ -281,7 +281,7 @@ final class TumblingFeaturesCombineFn
 
   @Override
   public Coder<Accumulator> getAccumulatorCoder(CoderRegistry registry, Coder<EventFields> inputCoder) {
-    return new AccumulatorCoder(sketchCoder(registry));
+    return new AccumulatorCoder(sketchCoder(registry), sketches());
   }
 
   @Override
@@ -419,12 +419,19 @@ final class TumblingFeaturesCombineFn
   /**
    * The accumulator field by field, each sized first: varints for the counts, the distinct strings, and Beam's
    * own coder for each sketch.
+   *
+   * <p>Beam's sketch coder (2.62) decodes a sketch with the number of buffers it held as the most it may hold, so a
+   * decoded sketch holding none fails at its next full buffer, and one holding a few collapses too early. Each
+   * decoded sketch is therefore merged into a new one, which has the sketch's own limits: the same values and
+   * buffers, and the limits the combine gave it. Every state backend but the heap without checkpoints decodes state.
    */
   static final class AccumulatorCoder extends CustomCoder<Accumulator> {
     private final Coder<Object> sketchCoder;
+    private final CombineFn<Double, Object, List<Double>> sketches;
 
-    AccumulatorCoder(Coder<Object> sketchCoder) {
+    AccumulatorCoder(Coder<Object> sketchCoder, CombineFn<Double, Object, List<Double>> sketches) {
       this.sketchCoder = sketchCoder;
+      this.sketches = sketches;
     }
 
     @Override
@@ -471,7 +478,9 @@ final class TumblingFeaturesCombineFn
       }
       Object[] sketches = new Object[VarIntCoder.of().decode(in)];
       for (int q = 0; q < sketches.length; q++) {
-        sketches[q] = BooleanCoder.of().decode(in) ? sketchCoder.decode(in) : null;
+        sketches[q] = BooleanCoder.of().decode(in)
+            ? this.sketches.mergeAccumulators(List.of(this.sketches.createAccumulator(), sketchCoder.decode(in)))
+            : null;
       }
       return new Accumulator(latestEvents, counts, distinct, sketches);
     }

@@ -192,6 +192,35 @@ class TumblingFeaturesCombineFnTest {
     assertThat(fn.extractOutput(merged), equalTo(Arrays.<Object>asList(3L, 2L, 3L, 20.0, 4.0 / 3, 2.0 / 3)));
   }
 
+  /**
+   * Beam's sketch coder gives a decoded sketch the number of buffers it held as the most it may hold (2.62), so a
+   * sketch decoded with none failed at its first full buffer: what a checkpointed job's state went through.
+   */
+  @Test
+  void aDecodedAccumulatorKeepsTakingValuesAsTheOriginalWould() throws Exception {
+    TumblingFeaturesCombineFn fn = new TumblingFeaturesCombineFn(percentile());
+    Coder<Accumulator> coder = fn.getAccumulatorCoder(CoderRegistry.createDefault(), null);
+    int n = 200_000;
+    List<Double> values = new ArrayList<>();
+    for (int v = 1; v <= n; v++) {
+      values.add((double) v);
+    }
+    Collections.shuffle(values, new Random(13));
+    Accumulator original = fn.createAccumulator();
+    Accumulator decoded = fn.createAccumulator();
+    for (int i = 0; i < n; i++) {
+      EventFields event = new EventFields(0, 1L, new String[0], new Double[] {values.get(i)});
+      original = fn.addInput(original, event);
+      decoded = fn.addInput(decoded, event);
+      // Through the coder with no full buffer yet, with one, and with several.
+      if (i == 10 || i == 60_000 || i == 150_000) {
+        decoded = CoderUtils.clone(coder, decoded);
+      }
+    }
+
+    assertThat(allPercentiles(fn, decoded), equalTo(allPercentiles(fn, original)));
+  }
+
   @Test
   void rowsAndEventFieldsSurviveTheirCoders() throws Exception {
     CoderProperties.coderDecodeEncodeEqual(
