@@ -1083,6 +1083,12 @@ final class FreshnessBench {
       this.measureStartNanos = firstCounted;
     }
 
+    /** The shortest measured period in which a session probe comes due. */
+    private long sessionSeconds() {
+      return TimeUnit.MILLISECONDS.toSeconds(views.longestDueAfterMillis() + maxOutOfOrdernessMillis)
+          + SESSION_PROBE_MARGIN.toSeconds() + 1;
+    }
+
     /** When the producer reached the moment a row of {@code view} with time {@code time} could first be written. */
     private long dueNanos(WatchedView view, long time) {
       return clock.nanosWhen(time + view.dueAfterMillis() + maxOutOfOrdernessMillis);
@@ -1140,9 +1146,13 @@ final class FreshnessBench {
           settings.unbounded ? "" : " A bounded read has no watermark before its end on Flink: its windowed rows"
               + " are all written when the input ends, so only an unbounded run measures them."));
       if (views.hasSessions()) {
-        text.append(String.format(Locale.ROOT,
-            "user_sessions is measured on %,d session probe users, each clicking once during the measured period"
-                + " (the other users never pause for a whole gap).%n", production.sessionProbes));
+        text.append(production.sessionProbes > 0
+            ? String.format(Locale.ROOT, "user_sessions is measured on %,d session probe users, each clicking once"
+                + " during the measured period (the other users never pause for a whole gap).%n",
+                production.sessionProbes)
+            : String.format(Locale.ROOT, "user_sessions: no session comes due within %d measured seconds (a session"
+                + " is written a gap and the out-of-orderness after its last event); --seconds=%d measures it.%n",
+                settings.seconds, sessionSeconds()));
       }
       if (watcher.failures.get() > 0) {
         text.append(String.format(Locale.ROOT, "%nFailed store polls: %,d, the last: %s%n",
