@@ -65,9 +65,9 @@ import org.apache.beam.sdk.PipelineResult;
  * it runs ({@code all} by default: every feature on) on streaming embedded Flink.
  *
  * <p>Everything runs in this JVM: a Kafka broker, the online store's pool, the feature server and the pipeline (in
- * a background thread, reading exactly as many records as the bench produces, so that the job ends by itself). The
- * main thread produces events at the target rate, stamped by an {@link EventClock} that may run faster than the wall
- * clock so that windows and sessions come due within the run. Two kinds of view, two measures:
+ * a background thread: unbounded and cancelled at the end for {@code all}, since a bounded read closes no window
+ * before its end; bounded for {@code click-counts}, ending by itself). The main thread produces events at the target
+ * rate, stamped with the wall clock ({@link EventClock}). Two kinds of view, two measures:
  *
  * <ul>
  *   <li>Views a click updates at once (the click counts: pre-computed, on demand, tiled): every {@code --probeEvery}
@@ -111,7 +111,8 @@ final class FreshnessBench {
           "  --pipeline=NAME        all (default: every feature) or click-counts (the rolling counts alone)",
           "  --rate=N               events per second besides the probes (default 10000)",
           "  --seconds=N            measured seconds (default 330 with all: at least one 5-minute window comes due;",
-          "                         sessions need 1835, a gap and the out-of-orderness; 60 with click-counts), after",
+          "                         sessions need 1835 or more: a gap, the out-of-orderness and 5 s; 60 with",
+          "                         click-counts), after",
           "                         --warmup=N seconds (default 10) and before --coolDown=N seconds at the same",
           "                         rate (default 20 with all, 0 with click-counts): the time a row due at the",
           "                         end of the measured period has to show up",
@@ -135,8 +136,7 @@ final class FreshnessBench {
           "",
           "After a lone --, Beam and Flink runner options for the pipeline (see ./clickstream run all --help),",
           "such as the knobs of latency (docs/benchmarks.md has their effect):",
-          "  ./clickstream bench freshness --bufferTimeout=10ms -- --maxBundleTimeMills=20 --objectReuse=true",
-          "      --fasterCopy=true",
+          "  ./clickstream bench freshness --bufferTimeout=10ms -- --maxBundleTimeMills=20",
           "The bench sets --runner, --source, --bootstrapServers, --topic, --deadLetterTopic, --maxRecords,",
           "--streaming, --onlineStore and --counter itself.");
 
@@ -814,7 +814,7 @@ final class FreshnessBench {
         out.printf(Locale.ROOT, "No session can come due within the measured period (a session is written %d s after"
                 + " its last click): user_sessions is not measured; --seconds=%d would measure it%n",
             TimeUnit.NANOSECONDS.toSeconds(wait),
-            TimeUnit.NANOSECONDS.toSeconds(wait + SESSION_PROBE_MARGIN.toNanos()) + 1);
+            TimeUnit.NANOSECONDS.toSeconds(wait + SESSION_PROBE_MARGIN.toNanos()));
         return;
       }
       nextSessionProbeNanos = measuredFrom;
@@ -1086,7 +1086,7 @@ final class FreshnessBench {
     /** The shortest measured period in which a session probe comes due. */
     private long sessionSeconds() {
       return TimeUnit.MILLISECONDS.toSeconds(views.longestDueAfterMillis() + maxOutOfOrdernessMillis)
-          + SESSION_PROBE_MARGIN.toSeconds() + 1;
+          + SESSION_PROBE_MARGIN.toSeconds();
     }
 
     /** When the producer reached the moment a row of {@code view} with time {@code time} could first be written. */
@@ -1139,12 +1139,16 @@ final class FreshnessBench {
       }
       text.append(String.format(Locale.ROOT,
           "%nA probed view's latency runs from the probe click's send to the first answer showing it (an HTTP"
-              + " GET); a watched view's from the moment the producer's event clock reached the row's due time (the"
-              + " watermark trails the newest event by --maxOutOfOrderness) to the first of the store poller's"
-              + " rounds that saw the row, one every %d ms (%,d rounds).%s%n",
-          TimeUnit.NANOSECONDS.toMillis(settings.watchEveryNanos), watcher.rounds.get(),
-          settings.unbounded ? "" : " A bounded read has no watermark before its end on Flink: its windowed rows"
-              + " are all written when the input ends, so only an unbounded run measures them."));
+              + " GET).%n"));
+      if (!views.watched.isEmpty()) {
+        text.append(String.format(Locale.ROOT,
+            "A watched view's runs from the moment the producer's clock reached the row's due time (the watermark"
+                + " trails the newest event by --maxOutOfOrderness) to the first of the store poller's rounds that"
+                + " saw the row, one every %d ms (%,d rounds).%s%n",
+            TimeUnit.NANOSECONDS.toMillis(settings.watchEveryNanos), watcher.rounds.get(),
+            settings.unbounded ? "" : " A bounded read has no watermark before its end on Flink: its windowed rows"
+                + " are all written when the input ends, so only an unbounded run measures them."));
+      }
       if (views.hasSessions()) {
         text.append(production.sessionProbes > 0
             ? String.format(Locale.ROOT, "user_sessions is measured on %,d session probe users, each clicking once"

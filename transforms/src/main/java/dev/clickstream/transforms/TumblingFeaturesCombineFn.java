@@ -427,11 +427,11 @@ final class TumblingFeaturesCombineFn
    */
   static final class AccumulatorCoder extends CustomCoder<Accumulator> {
     private final Coder<Object> sketchCoder;
-    private final CombineFn<Double, Object, List<Double>> sketches;
+    private final CombineFn<Double, Object, List<Double>> sketchFn;
 
-    AccumulatorCoder(Coder<Object> sketchCoder, CombineFn<Double, Object, List<Double>> sketches) {
+    AccumulatorCoder(Coder<Object> sketchCoder, CombineFn<Double, Object, List<Double>> sketchFn) {
       this.sketchCoder = sketchCoder;
-      this.sketches = sketches;
+      this.sketchFn = sketchFn;
     }
 
     @Override
@@ -479,7 +479,7 @@ final class TumblingFeaturesCombineFn
       Object[] sketches = new Object[VarIntCoder.of().decode(in)];
       for (int q = 0; q < sketches.length; q++) {
         sketches[q] = BooleanCoder.of().decode(in)
-            ? this.sketches.mergeAccumulators(List.of(this.sketches.createAccumulator(), sketchCoder.decode(in)))
+            ? sketchFn.mergeAccumulators(List.of(sketchFn.createAccumulator(), sketchCoder.decode(in)))
             : null;
       }
       return new Accumulator(latestEvents, counts, distinct, sketches);
