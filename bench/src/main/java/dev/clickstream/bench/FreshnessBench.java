@@ -761,8 +761,7 @@ final class FreshnessBench {
           sendDueProbes(now, measuredFrom, mainProbeLimit);
           ClickEvent event = record.event;
           event.setTimestamp(clock.nowMillis());
-          producer.send(event.getUserId().getBytes(StandardCharsets.UTF_8), ClickEventDecoder.toAvro(event));
-          sent++;
+          send(event.getUserId(), ClickEventDecoder.toAvro(event));
           background[0]++;
           if (now >= nextProgress[0]) {
             nextProgress[0] += TimeUnit.SECONDS.toNanos(SLICE_SECONDS);
@@ -788,14 +787,7 @@ final class FreshnessBench {
       production.gcMillis = gcMillis() - gcAtMeasureStart[0];
       production.fillers = settings.unbounded ? 0 : settings.totalRecords() - sent;
       for (long i = 0; i < production.fillers; i++) {
-        ClickEvent filler = ClickEvent.newBuilder()
-            .setEventId("filler-" + i)
-            .setUserId(FILLER_USER)
-            .setEventType("page_view")
-            .setTimestamp(clock.nowMillis())
-            .build();
-        producer.send(FILLER_USER.getBytes(StandardCharsets.UTF_8), ClickEventDecoder.toAvro(filler));
-        sent++;
+        send(FILLER_USER, event("filler-" + i, FILLER_USER, "page_view", clock.nowMillis()));
       }
       return production;
     }
@@ -832,14 +824,7 @@ final class FreshnessBench {
       }
       if (now >= nextSessionProbeNanos) {
         String user = SESSION_PROBE_PREFIX + production.sessionProbes;
-        ClickEvent click = ClickEvent.newBuilder()
-            .setEventId("session-probe-click-" + production.sessionProbes)
-            .setUserId(user)
-            .setEventType("click")
-            .setTimestamp(clock.nowMillis())
-            .build();
-        producer.send(user.getBytes(StandardCharsets.UTF_8), ClickEventDecoder.toAvro(click));
-        sent++;
+        send(user, event("session-probe-click-" + production.sessionProbes, user, "click", clock.nowMillis()));
         production.sessionProbes++;
         nextSessionProbeNanos = production.sessionProbes < settings.probeUsers
             ? nextSessionProbeNanos + sessionProbeEveryNanos
@@ -850,21 +835,30 @@ final class FreshnessBench {
     private void sendProbe(long now, boolean counted) throws InterruptedException {
       String user = PROBE_USER_PREFIX + (probesSent % settings.probeUsers);
       long eventTime = clock.nowMillis();
-      ClickEvent click = ClickEvent.newBuilder()
-          .setEventId("probe-click-" + probesSent)
-          .setUserId(user)
-          .setEventType("click")
-          .setTimestamp(eventTime)
-          .build();
-      byte[] value = ClickEventDecoder.toAvro(click);
+      byte[] value = event("probe-click-" + probesSent, user, "click", eventTime);
       long sentNanos = System.nanoTime();
       for (ProbeView view : views.probed) {
         Probe probe = new Probe(view, user, eventTime, sentNanos, counted);
         poller.expect(probe);
         production.probes.add(probe);
       }
-      producer.send(user.getBytes(StandardCharsets.UTF_8), value);
+      send(user, value);
       probesSent++;
+    }
+
+    /** One of the bench's own events, as the Avro bytes of a message. */
+    private static byte[] event(String eventId, String user, String type, long eventTime) {
+      return ClickEventDecoder.toAvro(ClickEvent.newBuilder()
+          .setEventId(eventId)
+          .setUserId(user)
+          .setEventType(type)
+          .setTimestamp(eventTime)
+          .build());
+    }
+
+    /** Sends {@code value} keyed by its user, as every message of the topic is. */
+    private void send(String user, byte[] value) throws InterruptedException {
+      producer.send(user.getBytes(StandardCharsets.UTF_8), value);
       sent++;
     }
   }

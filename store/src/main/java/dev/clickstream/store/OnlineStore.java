@@ -481,10 +481,7 @@ public final class OnlineStore {
    * no index, so callers cache it.
    */
   public OptionalLong newest(FeatureTable table, String timeColumn) {
-    Column column = table.column(timeColumn);
-    if (column.role() != FeatureTable.Role.TIME) {
-      throw new IllegalArgumentException(table.name() + "." + timeColumn + " is not a time column");
-    }
+    Column column = timeColumn(table, timeColumn);
     return query("SELECT MAX(" + column.name() + ") FROM " + table.name(), List.of(), resultSet -> {
       long newest = resultSet.next() ? resultSet.getLong(1) : 0;
       return resultSet.wasNull() ? OptionalLong.empty() : OptionalLong.of(newest);
@@ -497,10 +494,7 @@ public final class OnlineStore {
    * the table's declaration only.
    */
   public SortedMap<Long, Long> rowsPerTime(FeatureTable table, String timeColumn, long from) {
-    Column column = table.column(timeColumn);
-    if (column.role() != FeatureTable.Role.TIME) {
-      throw new IllegalArgumentException(table.name() + "." + timeColumn + " is not a time column");
-    }
+    Column column = timeColumn(table, timeColumn);
     return query(
         "SELECT " + column.name() + ", COUNT(*) FROM " + table.name() + " WHERE " + column.name() + " >= ? GROUP BY "
             + column.name(),
@@ -512,6 +506,15 @@ public final class OnlineStore {
           }
           return rows;
         });
+  }
+
+  /** The TIME column {@code name} of {@code table}: the only columns the time queries take. */
+  private static Column timeColumn(FeatureTable table, String name) {
+    Column column = table.column(name);
+    if (column.role() != FeatureTable.Role.TIME) {
+      throw new IllegalArgumentException(table.name() + "." + name + " is not a time column");
+    }
+    return column;
   }
 
   /** How the connections of this store's pool are used right now; empty when it is not a pool of ours. */
