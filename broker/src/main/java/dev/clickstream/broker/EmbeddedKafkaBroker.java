@@ -1,11 +1,15 @@
 package dev.clickstream.broker;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import kafka.server.BrokerServer;
 import kafka.testkit.KafkaClusterTestKit;
 import kafka.testkit.TestKitNodes;
@@ -70,6 +74,22 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /**
+   * How many fetch requests for {@code topic} the broker has served since it started: more than none once a consumer
+   * reads the topic. From the broker's own per-topic meter, which it registers in this JVM's MBean server at the
+   * topic's first fetch.
+   */
+  public long fetchRequests(String topic) {
+    try {
+      ObjectName meter =
+          new ObjectName("kafka.server:type=BrokerTopicMetrics,name=TotalFetchRequestsPerSec,topic=" + topic);
+      MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+      return server.isRegistered(meter) ? ((Number) server.getAttribute(meter, "Count")).longValue() : 0;
+    } catch (JMException e) {
+      throw new IllegalStateException("cannot read the broker's fetch requests of topic " + topic, e);
+    }
   }
 
   /**

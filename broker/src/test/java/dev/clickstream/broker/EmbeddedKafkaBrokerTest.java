@@ -46,6 +46,21 @@ class EmbeddedKafkaBrokerTest {
     }
   }
 
+  @Test
+  void fetchRequestsCountOnlyTheTopicAConsumerReads() throws Exception {
+    KAFKA.broker().createTopic("fetched", 1);
+    KAFKA.broker().createTopic("unread", 1);
+    try (KafkaProducer<String, String> producer = producer()) {
+      producer.send(new ProducerRecord<>("fetched", "a", "one")).get();
+      producer.send(new ProducerRecord<>("unread", "a", "one")).get();
+    }
+    long before = KAFKA.broker().fetchRequests("fetched");
+    assertThat(readAll("fetched", 1), contains("one"));
+    // A consumer's fetches repeat while it polls, so only "none before, some after" is exact.
+    assertThat(List.of(before, KAFKA.broker().fetchRequests("fetched") > 0, KAFKA.broker().fetchRequests("unread")),
+        is(List.of(0L, true, 0L)));
+  }
+
   private static KafkaProducer<String, String> producer() {
     Properties properties = new Properties();
     properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers());

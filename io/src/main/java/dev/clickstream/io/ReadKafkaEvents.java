@@ -17,6 +17,7 @@ import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -45,11 +46,12 @@ import org.joda.time.Instant;
  * is counted once: {@code ReadKafkaEvents/records_read = ParseEvents/events_parsed + ParseEvents/dead_letters +
  * EventTime/events_too_late}.
  *
- * <p>An unbounded read (no {@link #withMaxRecords}) goes through {@link ReadKafkaPartitions}, whose positions and
- * event-time state are checkpointed with the job and restore exactly once from a checkpoint or a savepoint; it commits
- * to the consumer group, where a new job starts, only the positions a completed checkpoint holds. A bounded read uses
- * KafkaIO and commits as its checkpoints are finalized. Neither lets the consumer auto-commit. Store writes are
- * idempotent upserts, so replaying from a checkpoint rewrites the same rows.
+ * <p>A streaming run reads through {@link ReadKafkaPartitions}, whose positions and event-time state are checkpointed
+ * with the job and restore exactly once from a checkpoint or a savepoint; it commits to the consumer group, where a
+ * new job starts, only the positions a completed checkpoint holds. With {@link #withMaxRecords} it is the same read
+ * with an end. A batch run ({@code --streaming=false}) of {@link #withMaxRecords} uses KafkaIO's bounded read, which
+ * commits as its checkpoints are finalized. Neither lets the consumer auto-commit. Store writes are idempotent
+ * upserts, so replaying from a checkpoint rewrites the same rows.
  */
 public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> {
   public static final String STAGE = "ReadKafkaEvents";
@@ -122,8 +124,8 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   }
 
   /**
-   * Reads only the first {@code maxRecords} records, with KafkaIO, and ends: a bounded read, of a topic of one
-   * partition. Without it the read never ends.
+   * Reads only the first {@code maxRecords} records, of a topic of one partition, and ends. Without it the read never
+   * ends.
    */
   public ReadKafkaEvents withMaxRecords(long maxRecords) {
     if (maxRecords < 1) {
@@ -170,9 +172,14 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     }
     DeserializerProvider<DecodedMessage> decoder =
         DecodedMessage.deserializer(settings.format, settings.writerSchemas);
+    if (settings.maxRecords != null) {
+      checkOnePartition();
+    }
+    boolean streaming = begin.getPipeline().getOptions().as(StreamingOptions.class).isStreaming();
     PCollection<KafkaRecord<byte[], DecodedMessage>> records =
-        settings.maxRecords == null
-            ? begin.apply(
+        settings.maxRecords != null && !streaming
+            ? begin.apply("ReadFromKafka", boundedRead(decoder))
+            : begin.apply(
                 "ReadFromKafka",
                 new ReadKafkaPartitions(
                     settings.bootstrapServers,
@@ -183,8 +190,8 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
                         settings.maxOutOfOrderness,
                         settings.allowedLateness,
                         settings.idleTimeout,
-                        settings.maxFutureSkew)))
-            : begin.apply("ReadFromKafka", boundedRead(decoder));
+                        settings.maxFutureSkew),
+                    settings.maxRecords));
     PCollectionTuple result =
         records.apply(
             "SortEvents",
@@ -206,10 +213,12 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
         ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
   }
 
-  /** The first {@code maxRecords} records, with KafkaIO: a bounded read has no savepoint to resume from. */
+  /**
+   * The first {@code maxRecords} records of a batch run, with KafkaIO: a bounded PCollection, which the runner may
+   * process in batch mode. A bounded read has no savepoint to resume from.
+   */
   private PTransform<PBegin, PCollection<KafkaRecord<byte[], DecodedMessage>>> boundedRead(
       DeserializerProvider<DecodedMessage> decoder) {
-    checkOnePartition();
     KafkaIO.Read<byte[], DecodedMessage> read =
         KafkaIO.<byte[], DecodedMessage>read()
             .withBootstrapServers(settings.bootstrapServers)
@@ -231,9 +240,9 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
   private static final java.time.Duration PARTITIONS_TIMEOUT = java.time.Duration.ofSeconds(10);
 
   /**
-   * Fails when the topic has more than one partition: Beam's bounded read of an unbounded source gives each
-   * partition an equal share of {@code maxRecords} and waits for ever on a partition that holds fewer records than
-   * its share. A broker that cannot be asked is left to the read, which reports it.
+   * Fails when the topic has more than one partition: the partitions are read side by side, each to its own part of
+   * {@code maxRecords} (an equal share in a batch run, all of them in a streaming one), and a partition holding fewer
+   * records than its part is waited on for ever. A broker that cannot be asked is left to the read, which reports it.
    */
   private void checkOnePartition() {
     Map<String, Object> config = new HashMap<>(consumerSettings());
@@ -250,9 +259,9 @@ public final class ReadKafkaEvents extends PTransform<PBegin, PCollectionTuple> 
     if (partitions != null && partitions.size() > 1) {
       throw new IllegalArgumentException(
           "--maxRecords reads a topic of one partition, and topic '" + settings.topic + "' on "
-              + settings.bootstrapServers + " has " + partitions.size() + ": a bounded Kafka read gives each"
-              + " partition an equal share of the " + settings.maxRecords + " records and waits for ever on a"
-              + " partition holding fewer. Leave out --maxRecords to read it unbounded (and cancel the job once it"
+              + settings.bootstrapServers + " has " + partitions.size() + ": its partitions are read side by side,"
+              + " each to its own part of the " + settings.maxRecords + " records, and one holding fewer than its"
+              + " part is waited on for ever. Leave out --maxRecords to read it unbounded (and cancel the job once it"
               + " has caught up), or copy its records to a topic of one partition.");
     }
   }

@@ -70,6 +70,8 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
   private final String topic;
   private final DeserializerProvider<DecodedMessage> decoder;
   private final SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState;
+  /** How many records each partition's read takes before it ends; null reads without end. */
+  private final Long maxRecordsPerPartition;
 
   /**
    * Reads {@code topic} with {@code consumerSettings} (group, offset reset, auto-commit), decodes each value once
@@ -81,7 +83,8 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
       String topic,
       Map<String, Object> consumerSettings,
       DeserializerProvider<DecodedMessage> decoder,
-      SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState) {
+      SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState,
+      Long maxRecordsPerPartition) {
     Map<String, Object> config = new HashMap<>(consumerSettings);
     config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
@@ -90,6 +93,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     this.topic = topic;
     this.decoder = decoder;
     this.policyFromState = policyFromState;
+    this.maxRecordsPerPartition = maxRecordsPerPartition;
   }
 
   @Override
@@ -100,7 +104,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
         .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()))
         .apply(
             "ReadPartitions",
-            ParDo.of(new ReadPartitionFn(consumerConfig, decoder, policyFromState)))
+            ParDo.of(new ReadPartitionFn(consumerConfig, decoder, policyFromState, maxRecordsPerPartition)))
         // Keys are often absent, and a tombstone has no value: it becomes a dead letter, not a coder failure.
         .setCoder(KafkaRecordCoder.of(NullableCoder.of(ByteArrayCoder.of()), DecodedMessage.CODER));
   }
@@ -162,6 +166,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     private final Map<String, Object> consumerConfig;
     private final DeserializerProvider<DecodedMessage> decoder;
     private final SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState;
+    private final Long maxRecords;
 
     /** This worker's open partitions; a partition's calls all run on the worker that holds its restriction. */
     private transient Map<TopicPartition, PartitionReader> readers;
@@ -169,10 +174,12 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
     ReadPartitionFn(
         Map<String, Object> consumerConfig,
         DeserializerProvider<DecodedMessage> decoder,
-        SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState) {
+        SerializableFunction<KV<Long, Long>, EventTimePolicy> policyFromState,
+        Long maxRecords) {
       this.consumerConfig = consumerConfig;
       this.decoder = decoder;
       this.policyFromState = policyFromState;
+      this.maxRecords = maxRecords;
     }
 
     @Setup
@@ -197,7 +204,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
                 ? committed.offset()
                 : consumer.beginningOffsets(Set.of(topicPartition)).get(topicPartition);
         LOG.info("Reading {} from offset {} ({})", topicPartition, start, committed != null ? "committed" : "earliest");
-        return new OffsetRange(start, Long.MAX_VALUE);
+        return new OffsetRange(start, maxRecords == null ? Long.MAX_VALUE : start + maxRecords);
       }
     }
 
@@ -251,6 +258,7 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
             "the runner processed " + topicPartition + " before creating its watermark estimator");
       }
       long from = tracker.currentRestriction().getFrom();
+      long to = tracker.currentRestriction().getTo();
       if (reader.nextOffset == null || reader.nextOffset != from) {
         reader.consumer.seek(topicPartition, from);
       }
@@ -276,6 +284,11 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
         }
       } while (!records.isEmpty() && System.currentTimeMillis() < deadline);
       reader.offerForCommit(reader.nextOffset, bundleFinalizer);
+      if (reader.nextOffset >= to) {
+        // A read of maxRecords has claimed its last record: the restriction is done, and so is the watermark hold.
+        reader.lastRecordAt = policy.lastRecordAt();
+        return ProcessContinuation.stop();
+      }
       OptionalLong lag = reader.consumer.currentLag(topicPartition);
       synchronized (policy) {
         policy.advance(lag.orElse(-1));

@@ -38,18 +38,8 @@ class ReadKafkaPartitionsTest {
 
   @Test
   void readPositionsAreCommittedOnlyAfterACheckpointHoldsThem() throws Exception {
-    KAFKA.broker().createTopic("commits", 1);
-    List<byte[]> messages = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      messages.add(("{\"event_id\":\"e" + i + "\"}").getBytes(StandardCharsets.UTF_8));
-    }
-    TopicWriter.produce(KAFKA.broker().bootstrapServers(), "commits", messages);
-    ReadKafkaPartitions.ReadPartitionFn fn =
-        new ReadKafkaPartitions.ReadPartitionFn(
-            consumerConfig(),
-            DecodedMessage.deserializer(ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled()),
-            EventTimePolicy.fromState(
-                Duration.standardSeconds(30), Duration.ZERO, Duration.standardSeconds(10), Duration.standardHours(1)));
+    produceFive("commits");
+    ReadKafkaPartitions.ReadPartitionFn fn = readFn(null);
     KV<String, Integer> partition = KV.of("commits", 0);
     fn.setup();
     RecordingFinalizer checkpoint = new RecordingFinalizer();
@@ -80,11 +70,68 @@ class ReadKafkaPartitionsTest {
     }
   }
 
+  @Test
+  void aReadOfMaxRecordsEndsOnceItHasReadThemWhetherThePartitionHoldsMoreOrNoMore() throws Exception {
+    produceFive("bounded");
+    // Three of five: the read stops at the record past its end. All five: no record follows, so it must stop on its
+    // own once it has claimed the last one, or it would poll for ever.
+    assertThat(List.of(readBounded("bounded", 3), readBounded("bounded", 5)),
+        equalTo(List.of(List.of(0L, 1L, 2L), List.of(0L, 1L, 2L, 3L, 4L))));
+  }
+
+  /** A topic of one partition holding five records, offsets 0 to 4. */
+  private static void produceFive(String topic) throws Exception {
+    KAFKA.broker().createTopic(topic, 1);
+    List<byte[]> messages = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      messages.add(("{\"event_id\":\"e" + i + "\"}").getBytes(StandardCharsets.UTF_8));
+    }
+    TopicWriter.produce(KAFKA.broker().bootstrapServers(), topic, messages);
+  }
+
+  /** The reader of a run that reads {@code maxRecords} per partition, or without end when null. */
+  private static ReadKafkaPartitions.ReadPartitionFn readFn(Long maxRecords) {
+    return new ReadKafkaPartitions.ReadPartitionFn(
+        consumerConfig(),
+        DecodedMessage.deserializer(ClickEventDecoder.Format.AUTO, ClickEventSchemas.compiled()),
+        EventTimePolicy.fromState(
+            Duration.standardSeconds(30), Duration.ZERO, Duration.standardSeconds(10), Duration.standardHours(1)),
+        maxRecords);
+  }
+
+  /** The offsets a read of {@code maxRecords} outputs, calling it as the runner does until it stops. */
+  private static List<Long> readBounded(String topic, long maxRecords) throws Exception {
+    ReadKafkaPartitions.ReadPartitionFn fn = readFn(maxRecords);
+    KV<String, Integer> partition = KV.of(topic, 0);
+    fn.setup();
+    try {
+      OffsetRangeTracker tracker = new OffsetRangeTracker(fn.initialRestriction(partition));
+      List<Long> offsets = new ArrayList<>();
+      // The first polls may come back empty while the consumer starts; the runner resumes until the read stops.
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (call(fn, partition, tracker, offsets, new RecordingFinalizer()).shouldResume()) {
+        if (System.currentTimeMillis() > deadline) {
+          throw new AssertionError("the read of " + maxRecords + " records had not stopped after 10 s: " + offsets);
+        }
+      }
+      tracker.checkDone();
+      return offsets;
+    } finally {
+      fn.teardown();
+    }
+  }
+
   private static void call(
       ReadKafkaPartitions.ReadPartitionFn fn, KV<String, Integer> partition, OffsetRange restriction,
       List<Long> offsets, DoFn.BundleFinalizer finalizer) {
+    call(fn, partition, new OffsetRangeTracker(restriction), offsets, finalizer);
+  }
+
+  private static DoFn.ProcessContinuation call(
+      ReadKafkaPartitions.ReadPartitionFn fn, KV<String, Integer> partition, OffsetRangeTracker tracker,
+      List<Long> offsets, DoFn.BundleFinalizer finalizer) {
     fn.newWatermarkEstimator(partition, EventTimePolicy.initialState());
-    fn.processElement(partition, new OffsetRangeTracker(restriction), new DoFn.OutputReceiver<>() {
+    return fn.processElement(partition, tracker, new DoFn.OutputReceiver<>() {
       @Override
       public void output(KafkaRecord<byte[], DecodedMessage> record) {
         offsets.add(record.getOffset());

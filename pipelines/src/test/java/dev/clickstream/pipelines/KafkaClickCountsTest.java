@@ -57,9 +57,9 @@ class KafkaClickCountsTest {
 
     assertThat(e.getMessage(), equalTo(
         "--maxRecords reads a topic of one partition, and topic 'two_partitions' on " + KAFKA.broker().bootstrapServers()
-            + " has 2: a bounded Kafka read gives each partition an equal share of the 1000 records and waits for"
-            + " ever on a partition holding fewer. Leave out --maxRecords to read it unbounded (and cancel the job"
-            + " once it has caught up), or copy its records to a topic of one partition."));
+            + " has 2: its partitions are read side by side, each to its own part of the 1000 records, and one"
+            + " holding fewer than its part is waited on for ever. Leave out --maxRecords to read it unbounded (and"
+            + " cancel the job once it has caught up), or copy its records to a topic of one partition."));
   }
 
   @ParameterizedTest(name = "{0} into {1}, allowed lateness {2} ms")

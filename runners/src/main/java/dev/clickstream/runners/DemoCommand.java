@@ -153,7 +153,7 @@ final class DemoCommand {
           CompletableFuture.supplyAsync(
               () -> RunCommand.runWithHeartbeat(RunCommand.pipelineFor(DEMO_FEATURES, options), out),
               runnable -> new Thread(runnable, "demo-pipeline").start());
-      awaitJobStart(pipeline, previousJob, out);
+      awaitJobStart(pipeline, previousJob, broker, out);
       ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(
           task -> {
             Thread thread = new Thread(task, "demo-progress");
@@ -162,6 +162,8 @@ final class DemoCommand {
           });
       progress.scheduleAtFixedRate(
           () -> showProgress(store, out), PROGRESS_SECONDS, PROGRESS_SECONDS, TimeUnit.SECONDS);
+      DemoPace pace = new DemoPace(System::nanoTime);
+      PipelineResult result;
       try {
         GenerateCommand.run(
             // Event times cover the last hour, so every window of the click counts has something to say.
@@ -171,12 +173,17 @@ final class DemoCommand {
                 "--clickFollowsImpression=0.7",
                 "--output=" + eventsFile),
             out,
-            err);
+            err,
+            () -> pace.producingStarts(store, FeatureTables.CLICK_COUNTS));
+        pace.producerEnded();
         out.println("Every event is in Kafka; the pipelines finish reading, close the last windows and stop.");
-        RunCommand.printCounters(pipeline.get(), out);
+        result = pipeline.get();
       } finally {
+        pace.jobEnded();
         progress.shutdownNow();
       }
+      pace.print(FeatureTables.CLICK_COUNTS.name(), out);
+      RunCommand.printCounters(result, out);
       showDeadLetters(kafka, out);
     }
 
@@ -283,15 +290,19 @@ final class DemoCommand {
 
   /**
    * Waits until the job reads Kafka, as a deployed job would be before traffic, so the demo shows the features keep
-   * pace with the producer rather than Flink starting some hundred tasks. Gives up waiting, and produces anyway, when
-   * the job has ended (its error is reported where the demo reads its result) or after {@link #JOB_START_TIMEOUT}.
+   * pace with the producer rather than Flink starting some hundred tasks: until the job's read has set up and its
+   * consumer fetches from the topic (a Kafka consumer takes a second or so of polls before its first fetch). Gives up
+   * waiting, and produces anyway, when the job has ended (its error is reported where the demo reads its result) or
+   * after {@link #JOB_START_TIMEOUT}.
    */
-  private static void awaitJobStart(CompletableFuture<PipelineResult> pipeline, String previousJob, PrintStream out)
+  private static void awaitJobStart(
+      CompletableFuture<PipelineResult> pipeline, String previousJob, EmbeddedKafkaBroker broker, PrintStream out)
       throws InterruptedException {
     out.println("Starting the job before producing: building it and deploying its tasks on embedded Flink ...");
     long started = System.nanoTime();
     long nextReport = JOB_START_REPORT_SECONDS;
-    while (!FlinkMetricsReporter.hasStarted(previousJob, EventInput.KAFKA_STEP)) {
+    while (!FlinkMetricsReporter.hasStarted(previousJob, EventInput.KAFKA_STEP)
+        || broker.fetchRequests(ReadKafkaEvents.DEFAULT_TOPIC) == 0) {
       long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
       if (pipeline.isDone()) {
         out.println("  the job ended before it read the topic; producing anyway (its error follows)");

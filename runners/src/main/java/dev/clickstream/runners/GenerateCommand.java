@@ -65,13 +65,19 @@ public final class GenerateCommand {
   private GenerateCommand() {}
 
   public static int run(List<String> args, PrintStream out, PrintStream err) throws InterruptedException {
+    return run(args, out, err, () -> {});
+  }
+
+  /** As {@link #run(List, PrintStream, PrintStream)}, calling {@code beforeFirstSend} as the first record goes out. */
+  static int run(List<String> args, PrintStream out, PrintStream err, Runnable beforeFirstSend)
+      throws InterruptedException {
     Flags flags = Flags.parse("generate", args, FLAGS);
     if (!flags.has("output") && !flags.has("kafka")) {
       throw new UsageException(
           "generate: give --output=FILE or --kafka=HOST:PORT, or both (see ./clickstream generate --help)");
     }
     if (flags.has("kafka")) {
-      return produce(flags, out, err);
+      return produce(flags, out, err, beforeFirstSend);
     }
     EventGenerator.Settings settings = settings(flags);
     Path output = Path.of(flags.string("output", null));
@@ -92,7 +98,8 @@ public final class GenerateCommand {
   }
 
   /** Produces the stream to Kafka; with a rate, event times follow the wall clock. */
-  private static int produce(Flags flags, PrintStream out, PrintStream err) throws InterruptedException {
+  private static int produce(Flags flags, PrintStream out, PrintStream err, Runnable beforeFirstSend)
+      throws InterruptedException {
     String bootstrapServers = flags.string("kafka", null);
     String topic = flags.string("topic", ReadKafkaEvents.DEFAULT_TOPIC);
     double rate = flags.doubleValue("rate", 0, 0, 10_000_000);
@@ -135,6 +142,9 @@ public final class GenerateCommand {
         }
         if (recorded != null) {
           writeLine(recorded, line);
+        }
+        if (producer.sent() == 0) {
+          beforeFirstSend.run();
         }
         try {
           producer.send(key, value);
