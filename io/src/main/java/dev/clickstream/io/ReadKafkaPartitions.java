@@ -44,9 +44,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads every partition of a Kafka topic without end, each at its own event time ({@link EventTimePolicy}), with a
- * splittable DoFn: a partition's read position and its event-time state are the DoFn's restriction and watermark
- * state, which every Beam runner checkpoints with the rest of the pipeline's state.
+ * Reads every partition of a Kafka topic without end, or to a given number of records each, each at its own event time
+ * ({@link EventTimePolicy}), with a splittable DoFn: a partition's read position and its event-time state are the
+ * DoFn's restriction and watermark state, which every Beam runner checkpoints with the rest of the pipeline's state.
+ * A read with an end stops once it has claimed its last record, which releases its hold on the watermark.
  *
  * <p>Why not KafkaIO's unbounded read. On Beam 2.62's Flink runner it goes through Flink's split enumerator, which
  * splits the source anew whenever a job starts from a savepoint (or fails over globally) while the restored readers
@@ -76,7 +77,8 @@ final class ReadKafkaPartitions extends PTransform<PBegin, PCollection<KafkaReco
   /**
    * Reads {@code topic} with {@code consumerSettings} (group, offset reset, auto-commit), decodes each value once
    * with {@code decoder} ({@link DecodedMessage#deserializer}), and takes each partition's event time from {@code
-   * policyFromState} ({@link EventTimePolicy#fromState}).
+   * policyFromState} ({@link EventTimePolicy#fromState}); each partition's read ends after {@code
+   * maxRecordsPerPartition} records from where it starts, or never when that is null.
    */
   ReadKafkaPartitions(
       String bootstrapServers,
