@@ -147,7 +147,10 @@ final class DemoCommand {
                   "--maxRecords=" + events,
                   "--streaming=true",
                   "--onlineStore=" + onlineStore,
-                  "--offlineStore=" + offlineStore));
+                  "--offlineStore=" + offlineStore,
+                  // One subtask per step: on a laptop's few cores, two per step doubled the job's tasks and cost
+                  // the demo a fifth more CPU, ending it 6 to 11 s after its producer instead of 4 to 5 s.
+                  "--parallelism=1"));
       String previousJob = FlinkMetricsReporter.latestJob();
       CompletableFuture<PipelineResult> pipeline =
           CompletableFuture.supplyAsync(
