@@ -62,11 +62,7 @@ class TumblingFeaturesCombineFnTest {
     Random random = new Random(7);
     for (int n : List.of(1, 2, 3, 4, 5, 7, 10, 11, 99, 100, 101, 199, 1_000, 1_907, 40_046)) {
       // The values 1 to n, shuffled: the value at rank r is r.
-      List<Double> values = new ArrayList<>();
-      for (int v = 1; v <= n; v++) {
-        values.add((double) v);
-      }
-      Collections.shuffle(values, random);
+      List<Double> values = oneToShuffled(n, random);
       Accumulator accumulator = fn.createAccumulator();
       for (double value : values) {
         accumulator = fn.addInput(accumulator, new EventFields(0, 1L, new String[0], new Double[] {value}));
@@ -83,11 +79,7 @@ class TumblingFeaturesCombineFnTest {
   void beyondWhatTheSketchHoldsAPercentileIsWithinOnePercentOfTheRank() {
     TumblingFeaturesCombineFn fn = new TumblingFeaturesCombineFn(percentile());
     int n = 200_000;
-    List<Double> values = new ArrayList<>();
-    for (int v = 1; v <= n; v++) {
-      values.add((double) v);
-    }
-    Collections.shuffle(values, new Random(11));
+    List<Double> values = oneToShuffled(n, new Random(11));
     Accumulator accumulator = fn.createAccumulator();
     for (double value : values) {
       accumulator = fn.addInput(accumulator, new EventFields(0, 1L, new String[0], new Double[] {value}));
@@ -201,11 +193,7 @@ class TumblingFeaturesCombineFnTest {
     TumblingFeaturesCombineFn fn = new TumblingFeaturesCombineFn(percentile());
     Coder<Accumulator> coder = fn.getAccumulatorCoder(CoderRegistry.createDefault(), null);
     int n = 200_000;
-    List<Double> values = new ArrayList<>();
-    for (int v = 1; v <= n; v++) {
-      values.add((double) v);
-    }
-    Collections.shuffle(values, new Random(13));
+    List<Double> values = oneToShuffled(n, new Random(13));
     Accumulator original = fn.createAccumulator();
     Accumulator decoded = fn.createAccumulator();
     for (int i = 0; i < n; i++) {
@@ -249,6 +237,16 @@ class TumblingFeaturesCombineFnTest {
   }
 
   /** p1 to p100, from a {@link #percentile()} accumulator. */
+  /** The values 1 to {@code n} in the order {@code random} shuffles them into. */
+  private static List<Double> oneToShuffled(int n, Random random) {
+    List<Double> values = new ArrayList<>();
+    for (int v = 1; v <= n; v++) {
+      values.add((double) v);
+    }
+    Collections.shuffle(values, random);
+    return values;
+  }
+
   private static List<Object> allPercentiles(TumblingFeaturesCombineFn fn, Accumulator accumulator) {
     return fn.extractOutput(accumulator).subList(0, 100);
   }
