@@ -13,8 +13,10 @@ import dev.clickstream.features.SessionAggregation;
 import dev.clickstream.pipelines.FeaturePipeline;
 import dev.clickstream.pipelines.FeaturePipelineOptions;
 import dev.clickstream.pipelines.FeatureSelection;
+import dev.clickstream.pipelines.EmbeddedFlink;
 import dev.clickstream.runners.DimensionsCommand;
 import dev.clickstream.runners.EventGenerator;
+import dev.clickstream.runners.FlinkRest;
 import dev.clickstream.runners.Flags;
 import dev.clickstream.runners.KafkaEventProducer;
 import dev.clickstream.runners.KafkaTopics;
@@ -305,9 +307,11 @@ final class FreshnessBench {
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0)) {
       String kafka = broker.bootstrapServers();
       KafkaTopics.ensure(kafka, ReadKafkaEvents.DEFAULT_TOPIC, WriteDeadLettersToKafka.DEFAULT_TOPIC);
-      FlinkRest rest = settings.unbounded ? new FlinkRest(freePort()) : null;
+      // The embedded cluster's REST API, on a port the bench chooses: the embedded runner only runs a streaming job
+      // attached, so an unbounded job is cancelled from the outside. Null for a bounded run, which ends by itself.
+      Integer restPort = settings.unbounded ? freePort() : null;
       FeaturePipelineOptions options =
-          RunCommand.options(settings.pipeline, pipelineArgs(settings, kafka, flinkConfDir(settings, rest)));
+          RunCommand.options(settings.pipeline, pipelineArgs(settings, kafka, flinkConfDir(settings, restPort)));
       FeatureSelection selection = FeaturePipeline.selection(FeatureDefinitions.REGISTRY, options);
       Views views = Views.of(selection);
       for (FeatureTable table : selection.tables()) {
@@ -319,7 +323,7 @@ final class FreshnessBench {
       }
       Javalin server = ServeCommand.start(store, "127.0.0.1", 0);
       try {
-        Run run = new Run(settings, views, options, kafka, server, store, rest, out);
+        Run run = new Run(settings, views, options, kafka, server, store, restPort, out);
         return run.measure(err);
       } finally {
         server.stop();
@@ -363,18 +367,18 @@ final class FreshnessBench {
     private final String kafka;
     private final Javalin server;
     private final OnlineStore store;
-    private final FlinkRest rest;
+    private final Integer restPort;
     private final PrintStream out;
 
     Run(Settings settings, Views views, FeaturePipelineOptions options, String kafka, Javalin server,
-        OnlineStore store, FlinkRest rest, PrintStream out) {
+        OnlineStore store, Integer restPort, PrintStream out) {
       this.settings = settings;
       this.views = views;
       this.options = options;
       this.kafka = kafka;
       this.server = server;
       this.store = store;
-      this.rest = rest;
+      this.restPort = restPort;
       this.out = out;
     }
 
@@ -433,8 +437,8 @@ final class FreshnessBench {
         }
 
         if (settings.unbounded) {
-          out.printf("%n== 4/4 Cancelling the pipeline (Flink REST API on port %d)%n", rest.port);
-          rest.cancelRunningJobs();
+          out.printf("%n== 4/4 Cancelling the pipeline (Flink REST API on port %d)%n", restPort);
+          new FlinkRest(EmbeddedFlink.LOOPBACK + ":" + restPort).cancelRunningJobs();
           try {
             await(pipeline, FINISH_TIMEOUT);
           } catch (RuntimeException e) {
@@ -474,8 +478,8 @@ final class FreshnessBench {
    * A Flink configuration directory for this run when it needs one: what {@code --flinkConfDir} holds, plus the
    * buffer timeout and, for an unbounded run, the REST port the bench cancels the job through. Null otherwise.
    */
-  private static String flinkConfDir(Settings settings, FlinkRest rest) throws IOException {
-    if (settings.bufferTimeoutMillis < 0 && rest == null) {
+  private static String flinkConfDir(Settings settings, Integer restPort) throws IOException {
+    if (settings.bufferTimeoutMillis < 0 && restPort == null) {
       return settings.flinkConfDir;
     }
     StringBuilder conf = new StringBuilder();
@@ -493,9 +497,9 @@ final class FreshnessBench {
     if (settings.bufferTimeoutMillis >= 0) {
       conf.append("execution.buffer-timeout.interval: ").append(settings.bufferTimeoutMillis).append(" ms\n");
     }
-    if (rest != null) {
+    if (restPort != null) {
       conf.append("rest.bind-address: 127.0.0.1\nrest.address: 127.0.0.1\n");
-      conf.append("rest.bind-port: ").append(rest.port).append('\n');
+      conf.append("rest.bind-port: ").append(restPort).append('\n');
     }
     Path dir = settings.dataDir.resolve(Path.of("bench", "freshness", "flink-conf")).toAbsolutePath();
     Files.createDirectories(dir);
@@ -508,42 +512,6 @@ final class FreshnessBench {
   static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
-    }
-  }
-
-  /**
-   * The REST API of the embedded Flink cluster, on a port the bench chose: the embedded runner only runs a
-   * streaming job attached, so an unbounded job is cancelled from the outside.
-   */
-  private static final class FlinkRest {
-    final int port;
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-
-    FlinkRest(int port) {
-      this.port = port;
-    }
-
-    void cancelRunningJobs() throws IOException, InterruptedException {
-      HttpResponse<String> jobs = client.send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      if (jobs.statusCode() != 200) {
-        throw new IOException("Flink's REST API answered " + jobs.statusCode() + " to GET /jobs: " + jobs.body());
-      }
-      for (JsonNode job : JSON.readTree(jobs.body()).path("jobs")) {
-        if ("RUNNING".equals(job.path("status").asText())) {
-          HttpResponse<String> cancel = client.send(
-              HttpRequest.newBuilder(
-                      URI.create("http://127.0.0.1:" + port + "/jobs/" + job.path("id").asText() + "?mode=cancel"))
-                  .method("PATCH", HttpRequest.BodyPublishers.noBody())
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-          if (cancel.statusCode() / 100 != 2) {
-            throw new IOException("Flink's REST API answered " + cancel.statusCode() + " to the cancel of job "
-                + job.path("id").asText() + ": " + cancel.body());
-          }
-        }
-      }
     }
   }
 

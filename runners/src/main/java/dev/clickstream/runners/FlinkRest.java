@@ -111,6 +111,16 @@ public final class FlinkRest {
     return awaitSavepoint(jobId, post("/jobs/" + jobId + "/stop", body).path("request-id").asText(), timeout);
   }
 
+  /** Cancels every running job: they end CANCELLED, without finishing the work they hold. */
+  public void cancelRunningJobs() throws IOException {
+    for (Job job : jobs()) {
+      if (job.state().equals("RUNNING")) {
+        send(HttpRequest.newBuilder(uri("/jobs/" + job.id() + "?mode=cancel"))
+            .method("PATCH", HttpRequest.BodyPublishers.noBody()));
+      }
+    }
+  }
+
   /**
    * Takes a savepoint of the running job in {@code targetDirectory}, which keeps running, and returns the
    * savepoint's path once it is written. {@code format} is CANONICAL (the same key/value pairs whatever the state
